@@ -1,0 +1,89 @@
+"""Users log in with their email address; there is no username."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+def normalize_email(email: str) -> str:
+    """Emails are unique case-insensitively, so they are stored lower-cased."""
+    return (email or "").strip().lower()
+
+
+class LowercaseEmailField(models.EmailField):
+    """An email field that lower-cases on the way in, wherever the value comes from."""
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        return normalize_email(value) if isinstance(value, str) else value
+
+    def to_python(self, value: Any) -> Any:
+        value = super().to_python(value)
+        return normalize_email(value) if isinstance(value, str) else value
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=normalize_email(email), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        if extra["is_staff"] is not True or extra["is_superuser"] is not True:
+            raise ValueError("A superuser must have is_staff=True and is_superuser=True.")
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(email=normalize_email(username or ""))
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A customer or a member of staff; the email address is the login."""
+
+    email = LowercaseEmailField("email address", max_length=254, unique=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    is_staff = models.BooleanField(
+        default=False, help_text="Staff manage the catalog and orders and may log into the admin."
+    )
+    is_active = models.BooleanField(default=True, help_text="Inactive users cannot log in or use tokens.")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        db_table = "users"
+        ordering = ["email"]
+        verbose_name = "user"
+        verbose_name_plural = "users"
+        constraints = [models.UniqueConstraint(Lower("email"), name="users_email_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self) -> str:
+        return self.first_name or self.email

@@ -1,0 +1,96 @@
+"""Cross-cutting request handling: request ids and logging, body limits, DB outages."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
+
+from bookstore.errors import error_response, service_unavailable_response
+from bookstore.logging import request_id_var
+
+logger = logging.getLogger("bookstore.request")
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+GetResponse = Callable[[HttpRequest], HttpResponse]
+
+
+class RequestIdMiddleware:
+    """Give every request an id (honouring a sane ``X-Request-ID``), echo it, log one line.
+
+    The log line never contains headers or bodies, so credentials cannot leak.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        request.id = request_id  # type: ignore[attr-defined]
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            user = getattr(request, "user", None)
+            logger.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "user_id": user.pk if user is not None and user.is_authenticated else None,
+                },
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
+
+
+def is_api_path(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+class BodySizeLimitMiddleware:
+    """Reject bodies over ``MAX_REQUEST_BYTES`` before anything reads them (413)."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.MAX_REQUEST_BYTES
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > limit:
+            if is_api_path(request):
+                return error_response(413, "payload_too_large", f"Request body exceeds the limit of {limit} bytes.")
+            return HttpResponse("Request body too large.", status=413, content_type="text/plain")
+        return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """Turn a lost database connection outside DRF views into a 503, not a 500."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, OperationalError | InterfaceError) or type(exception) is DatabaseError:
+            logger.warning("database unavailable", extra={"error": exception.__class__.__name__})
+            return service_unavailable_response(api=is_api_path(request))
+        return None

@@ -1,0 +1,29 @@
+"""Settings for the test suite: the real settings plus test-only switches."""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghijkl")
+
+from bookstore.settings import *  # noqa: F403
+from bookstore.settings import DATABASES, REDIS_URL
+
+# Argon2 is deliberately slow; tests that check the hasher enable it themselves.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file (not :memory:) so threads in concurrency tests share one database
+    # and queue on the write lock exactly as gunicorn workers do.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"bookstore-test-{os.getpid()}.sqlite3")
+    }
+
+if not REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
+WHITENOISE_AUTOREFRESH = True  # serve static files from the finders; no collectstatic in tests

@@ -1,0 +1,21 @@
+"""Top-level URLs: health probes, admin, API v1, schema and docs."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from bookstore import health
+
+handler400 = "bookstore.errors.handler400"
+handler403 = "bookstore.errors.handler403"
+handler404 = "bookstore.errors.handler404"
+handler500 = "bookstore.errors.handler500"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("bookstore.api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]

@@ -1,0 +1,95 @@
+"""Catalog tables: authors, genres and books."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class Author(models.Model):
+    """A person credited on books."""
+
+    name = models.CharField(max_length=255, db_index=True)
+    bio = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "authors"
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Genre(models.Model):
+    """A shelf of the store, addressed by its slug."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+
+    class Meta:
+        db_table = "genres"
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Book(models.Model):
+    """A title the store sells; ``isbn`` is always the 13-digit form."""
+
+    isbn = models.CharField("ISBN-13", max_length=13, unique=True)
+    title = models.CharField(max_length=500)
+    subtitle = models.CharField(max_length=500, blank=True)
+    description = models.TextField(blank=True)
+    authors: models.ManyToManyField[Author, BookAuthor] = models.ManyToManyField(
+        Author, through="BookAuthor", related_name="books"
+    )
+    genres = models.ManyToManyField(Genre, related_name="books", db_table="book_genres", blank=True)
+    publisher = models.CharField(max_length=255, blank=True)
+    published_date = models.DateField(null=True, blank=True)
+    language = models.CharField(max_length=2, default="en", help_text="ISO 639-1 code.")
+    page_count = models.PositiveIntegerField(null=True, blank=True)
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    stock = models.IntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "books"
+        ordering = ["title", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="books_price_non_negative"),
+            models.CheckConstraint(condition=Q(stock__gte=0), name="books_stock_non_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["title", "id"], name="books_title_idx"),
+            models.Index(fields=["price"], name="books_price_idx"),
+            models.Index(fields=["published_date"], name="books_published_date_idx"),
+            models.Index(fields=["created_at"], name="books_created_at_idx"),
+            models.Index(fields=["language"], name="books_language_idx"),
+            models.Index(fields=["stock"], name="books_stock_idx"),
+            models.Index(fields=["is_active"], name="books_is_active_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class BookAuthor(models.Model):
+    """An author's credit on a book, in the order the cover lists them."""
+
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="author_links")
+    # PROTECT: an author with books cannot be deleted (API answers 409).
+    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="book_links")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        db_table = "book_authors"
+        ordering = ["book", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["book", "author"], name="book_authors_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.author} on {self.book}"

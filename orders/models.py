@@ -1,0 +1,1 @@
+"""Order tables: filled in by the orders feature."""

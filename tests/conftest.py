@@ -1,0 +1,58 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    """Rate-limit counters and cached pages never leak from one test to the next."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def user(db: Any) -> Any:
+    return UserFactory()
+
+
+@pytest.fixture
+def staff_user(db: Any) -> Any:
+    return UserFactory(is_staff=True)
+
+
+def _bearer_client(user: Any) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def make_client() -> Callable[[Any], APIClient]:
+    """``make_client(user)`` → an APIClient sending that user's JWT."""
+    return _bearer_client
+
+
+@pytest.fixture
+def customer_client(user: Any) -> APIClient:
+    return _bearer_client(user)
+
+
+@pytest.fixture
+def staff_client(staff_user: Any) -> APIClient:
+    return _bearer_client(staff_user)

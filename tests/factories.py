@@ -1,0 +1,83 @@
+"""factory-boy factories for every model; tests build their data with these."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from factory.django import DjangoModelFactory
+
+from catalog.models import Author, Book, BookAuthor, Genre
+
+DEFAULT_PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class AuthorFactory(DjangoModelFactory):
+    class Meta:
+        model = Author
+
+    name = factory.Faker("name")
+    bio = factory.Faker("sentence")
+
+
+class GenreFactory(DjangoModelFactory):
+    class Meta:
+        model = Genre
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Genre {n}")
+    slug = factory.Sequence(lambda n: f"genre-{n}")
+
+
+def _isbn13(n: int) -> str:
+    body = f"978{n:09d}"
+    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+class BookFactory(DjangoModelFactory):
+    """A book with one author unless ``authors=[...]`` is given."""
+
+    class Meta:
+        model = Book
+        skip_postgeneration_save = True
+
+    isbn = factory.Sequence(lambda n: _isbn13(100000 + n))
+    title = factory.Sequence(lambda n: f"Book number {n}")
+    description = factory.Faker("paragraph")
+    publisher = "Test Press"
+    language = "en"
+    price = Decimal("10.00")
+    stock = 10
+    is_active = True
+
+    @factory.post_generation
+    def authors(obj, create, extracted, **kwargs):
+        if not create:
+            return
+        authors = extracted if extracted is not None else [AuthorFactory()]
+        BookAuthor.objects.bulk_create(
+            [BookAuthor(book=obj, author=author, position=i) for i, author in enumerate(authors)]
+        )
+
+    @factory.post_generation
+    def genres(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.genres.set(extracted)
