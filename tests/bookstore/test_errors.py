@@ -7,19 +7,9 @@ import logging
 import pytest
 from django.test import override_settings
 
+from tests.helpers import assert_envelope
+
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.bookstore.urls_probe")]
-
-
-def assert_envelope(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
-    assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str)
-    assert body["error"]["message"]
-    return body["error"]
 
 
 def test_malformed_json_is_400_validation_error(staff_client):
