@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Length, Lower
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 
@@ -87,3 +89,50 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.first_name or self.email
+
+
+class ApiKey(models.Model):
+    """A credential for an integration (warehouse system, storefront server) acting as its owner.
+
+    The full key is shown once, when it is created; only its public ``prefix``
+    (for the lookup) and a SHA-256 digest of the whole key are stored.
+    """
+
+    name = models.CharField(max_length=100, help_text="What the key is for, e.g. “warehouse sync”.")
+    owner = models.ForeignKey(
+        User,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+        limit_choices_to={"is_staff": True, "is_active": True},
+        help_text="The key acts as this staff member.",
+    )
+    prefix = models.CharField(max_length=8, unique=True, editable=False)
+    digest = models.CharField("SHA-256 digest", max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Leave empty for a key that does not expire.")
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        db_table = "api_keys"
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"
+        constraints = [
+            models.CheckConstraint(condition=Exact(Length("prefix"), 8), name="api_keys_prefix_length"),
+            models.CheckConstraint(condition=Exact(Length("digest"), 64), name="api_keys_digest_length"),
+            models.CheckConstraint(
+                condition=models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=models.F("created_at")),
+                name="api_keys_expires_after_creation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (bk_{self.prefix}_…)"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def is_expired(self, *, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
