@@ -1,8 +1,18 @@
 """API routes of this app; mounted under /api/v1/ by bookstore.api."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 from rest_framework.routers import SimpleRouter
 
-router = SimpleRouter(trailing_slash=False)
+from accounts.api import views
 
-urlpatterns: list[URLPattern] = []
+router = SimpleRouter(trailing_slash=False)
+router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
+
+urlpatterns: list[URLPattern] = [
+    path("auth/register", views.RegisterView.as_view(), name="auth-register"),
+    path("auth/token", views.TokenObtainView.as_view(), name="auth-token"),
+    path("auth/token/refresh", views.TokenRefreshView.as_view(), name="auth-token-refresh"),
+    path("auth/logout", views.LogoutView.as_view(), name="auth-logout"),
+    path("users/me", views.MeView.as_view(), name="user-me"),
+    path("users/me/password", views.PasswordChangeView.as_view(), name="user-me-password"),
+]

@@ -1,0 +1,72 @@
+"""Accounts business-rule failures, mapped to the error envelope by bookstore.errors."""
+
+from __future__ import annotations
+
+from bookstore.errors import DomainError
+
+
+class FieldInvalid(DomainError):
+    """Bad input for one field: ``400 validation_error`` with ``details[field]``."""
+
+    status_code = 400
+    code = "validation_error"
+    field = "non_field_errors"
+
+    def __init__(self, *messages: str, field: str | None = None) -> None:
+        field = field or self.field
+        texts = [str(message) for message in messages] or [self.default_message]
+        super().__init__(f"Invalid input: {field}: {texts[0]}", details={field: texts})
+
+
+class EmailAlreadyRegistered(FieldInvalid):
+    field = "email"
+    default_message = "A user with this email address already exists."
+
+
+class PasswordRejected(FieldInvalid):
+    """The new password fails Django's password validators."""
+
+    field = "password"
+    default_message = "This password is not allowed."
+
+
+class CurrentPasswordIncorrect(FieldInvalid):
+    field = "current_password"
+    default_message = "The current password is incorrect."
+
+
+class RefreshTokenRejected(FieldInvalid):
+    """Logout with a refresh token that is invalid, expired, revoked or not the caller's."""
+
+    field = "refresh"
+    default_message = "Token is invalid, expired or not yours."
+
+
+class ApiKeyExpiryInvalid(FieldInvalid):
+    field = "expires_at"
+    default_message = "The expiry must be in the future."
+
+
+class ApiKeyOwnerNotAllowed(FieldInvalid):
+    field = "owner"
+    default_message = "API keys can only belong to active staff members."
+
+
+class AuthenticationError(DomainError):
+    """Credentials that do not identify an active user: ``401 not_authenticated``."""
+
+    status_code = 401
+    code = "not_authenticated"
+    default_message = "Authentication failed."
+
+
+class InvalidCredentials(AuthenticationError):
+    default_message = "No active account found with the given email and password."
+
+
+class TokenRejected(AuthenticationError):
+    default_message = "Token is invalid, expired or revoked."
+
+
+class ApiKeyRejected(AuthenticationError):
+    default_message = "API key is invalid, expired or revoked."

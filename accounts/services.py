@@ -1,0 +1,267 @@
+"""Writes of the accounts app: registration, tokens, passwords and API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts import keys
+from accounts.exceptions import (
+    ApiKeyExpiryInvalid,
+    ApiKeyOwnerNotAllowed,
+    ApiKeyRejected,
+    CurrentPasswordIncorrect,
+    EmailAlreadyRegistered,
+    InvalidCredentials,
+    PasswordRejected,
+    RefreshTokenRejected,
+    TokenRejected,
+)
+from accounts.models import ApiKey, User, normalize_email
+from accounts.selectors import api_key_get_by_prefix, user_get_for_token
+
+# ``last_used_at`` is informational; writing it on every request would turn
+# each authenticated read into a write.
+API_KEY_LAST_USED_RESOLUTION = timedelta(seconds=60)
+_PREFIX_ATTEMPTS = 3
+
+
+class TokenPair(NamedTuple):
+    access: str
+    refresh: str
+
+
+class CreatedApiKey(NamedTuple):
+    api_key: ApiKey
+    key: str
+    """The full key; it exists only here and is never stored."""
+
+
+# --- Users --------------------------------------------------------------------
+
+
+def _password_check(*, password: str, user: User, field: str) -> None:
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise PasswordRejected(*exc.messages, field=field) from exc
+
+
+def user_register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
+    """Create a customer account.
+
+    The email is unique case-insensitively (stored lower-cased) and the
+    password must pass Django's password validators.
+    """
+    email = normalize_email(email)
+    user = User(email=email, first_name=first_name, last_name=last_name)
+    if User.objects.filter(email__iexact=email).exists():
+        raise EmailAlreadyRegistered()
+    _password_check(password=password, user=user, field="password")
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:  # a concurrent registration won the unique constraint
+        raise EmailAlreadyRegistered() from exc
+    return user
+
+
+def user_update(*, user: User, first_name: str | None = None, last_name: str | None = None) -> User:
+    """Change the caller's name; ``None`` leaves a field as it is."""
+    fields = {"first_name": first_name, "last_name": last_name}
+    changed = [name for name, value in fields.items() if value is not None]
+    for name in changed:
+        setattr(user, name, fields[name])
+    if changed:
+        with transaction.atomic():
+            user.save(update_fields=changed)
+    return user
+
+
+def user_password_change(*, user: User, current_password: str, new_password: str) -> None:
+    """Set a new password after checking the current one; signs the user out everywhere.
+
+    Every outstanding refresh token of the user is blacklisted, and access
+    tokens issued before the change stop working (they carry a hash of the
+    old password, see ``SIMPLE_JWT["CHECK_REVOKE_TOKEN"]``).
+    """
+    if not user.check_password(current_password):
+        raise CurrentPasswordIncorrect()
+    _password_check(password=new_password, user=user, field="new_password")
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        user_tokens_revoke(user=user)
+
+
+def user_tokens_revoke(*, user: User) -> int:
+    """Blacklist every refresh token of ``user`` that has not expired; returns how many."""
+    with transaction.atomic():
+        outstanding = OutstandingToken.objects.filter(
+            user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+        )
+        created = BlacklistedToken.objects.bulk_create(
+            [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+        )
+    return len(created)
+
+
+# --- JWT ----------------------------------------------------------------------
+
+
+def _token_pair_for(user: User) -> TokenPair:
+    refresh = RefreshToken.for_user(user)
+    return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
+
+
+def token_pair_obtain(*, email: str, password: str, request: HttpRequest | None = None) -> TokenPair:
+    """Log in with email and password: a new access and refresh token.
+
+    Wrong credentials and inactive users get the same ``InvalidCredentials``.
+    """
+    user = authenticate(request, email=normalize_email(email), password=password)
+    if not isinstance(user, User) or not user.is_active:
+        raise InvalidCredentials()
+    with transaction.atomic():
+        user.last_login = timezone.now()
+        user.save(update_fields=["last_login"])
+        return _token_pair_for(user)
+
+
+def _refresh_token_parse(raw: str) -> RefreshToken:
+    """A refresh token whose signature, expiry and type are valid and that is not blacklisted."""
+    try:
+        return RefreshToken(raw)  # type: ignore[arg-type]
+    except TokenError as exc:
+        raise TokenRejected() from exc
+
+
+def token_pair_refresh(*, refresh: str) -> TokenPair:
+    """Exchange a refresh token for a new pair; the old refresh token is blacklisted.
+
+    The outstanding token row is locked, so of two concurrent refreshes with
+    the same token exactly one succeeds; presenting a used token again is
+    ``TokenRejected``.
+    """
+    token = _refresh_token_parse(refresh)
+    user = user_get_for_token(token=token)
+    if user is None:
+        raise TokenRejected()
+    with transaction.atomic():
+        outstanding = OutstandingToken.objects.select_for_update().filter(jti=token[jwt_settings.JTI_CLAIM]).first()
+        if outstanding is None:  # we record every refresh token we issue
+            raise TokenRejected()
+        _, blacklisted_now = BlacklistedToken.objects.get_or_create(token=outstanding)
+        if not blacklisted_now:
+            raise TokenRejected()
+        return _token_pair_for(user)
+
+
+def refresh_token_revoke(*, user: User, refresh: str) -> None:
+    """Log out: blacklist ``refresh``, which must be a valid refresh token of ``user``."""
+    try:
+        token = _refresh_token_parse(refresh)
+    except TokenRejected as exc:
+        raise RefreshTokenRejected() from exc
+    if str(token.get(jwt_settings.USER_ID_CLAIM)) != str(getattr(user, jwt_settings.USER_ID_FIELD)):
+        raise RefreshTokenRejected()
+    with transaction.atomic():
+        token.blacklist()
+
+
+# --- API keys -----------------------------------------------------------------
+
+
+def api_key_validate(*, owner: User, expires_at: datetime | None, now: datetime | None = None) -> None:
+    """The rules a new key must meet; the admin form checks them before saving."""
+    if not (owner.is_active and owner.is_staff):
+        raise ApiKeyOwnerNotAllowed()
+    if expires_at is not None and expires_at <= (now or timezone.now()):
+        raise ApiKeyExpiryInvalid()
+
+
+def api_key_create(*, owner: User, name: str, expires_at: datetime | None = None) -> CreatedApiKey:
+    """Issue a key for a staff member; the full key is returned here and nowhere else."""
+    now = timezone.now()
+    api_key_validate(owner=owner, expires_at=expires_at, now=now)
+    for attempt in range(_PREFIX_ATTEMPTS):
+        generated = keys.generate_key()
+        api_key = ApiKey(
+            owner=owner,
+            name=name,
+            prefix=generated.prefix,
+            digest=generated.digest,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        try:
+            with transaction.atomic():
+                api_key.save()
+        except IntegrityError:
+            # 62**8 prefixes make a clash very unlikely, but it must not become a 500.
+            if attempt == _PREFIX_ATTEMPTS - 1:
+                raise
+            continue
+        return CreatedApiKey(api_key=api_key, key=generated.key)
+    raise AssertionError("unreachable")
+
+
+def api_keys_revoke(*, api_keys: QuerySet[ApiKey]) -> int:
+    """Revoke the given keys at once; already revoked keys keep their date. Returns how many changed."""
+    with transaction.atomic():
+        return api_keys.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    """Revoke one key; it fails authentication from the next request on."""
+    api_keys_revoke(api_keys=ApiKey.objects.filter(pk=api_key.pk))
+    api_key.refresh_from_db(fields=["revoked_at"])
+    return api_key
+
+
+def api_key_mark_used(*, api_key: ApiKey, now: datetime) -> None:
+    """Record that the key was used, at most once per minute per key.
+
+    The time check in Python spares the write on most requests; the
+    conditional UPDATE keeps concurrent workers from writing it twice.
+    """
+    threshold = now - API_KEY_LAST_USED_RESOLUTION
+    if api_key.last_used_at is not None and api_key.last_used_at >= threshold:
+        return
+    ApiKey.objects.filter(pk=api_key.pk).filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=threshold)).update(
+        last_used_at=now
+    )
+    api_key.last_used_at = now
+
+
+def api_key_authenticate(*, key: str) -> ApiKey:
+    """The usable key matching ``key``, its owner loaded; ``ApiKeyRejected`` otherwise.
+
+    Rejected: unknown or malformed keys, revoked or expired keys, and keys
+    whose owner is no longer active staff. One query, plus the occasional
+    ``last_used_at`` write.
+    """
+    prefix = keys.parse_prefix(key)
+    api_key = api_key_get_by_prefix(prefix=prefix) if prefix else None
+    if api_key is None or not keys.key_matches(key, api_key.digest):
+        raise ApiKeyRejected()
+    now = timezone.now()
+    if api_key.is_revoked or api_key.is_expired(now=now):
+        raise ApiKeyRejected()
+    if not (api_key.owner.is_active and api_key.owner.is_staff):
+        raise ApiKeyRejected()
+    api_key_mark_used(api_key=api_key, now=now)
+    return api_key

@@ -1,0 +1,127 @@
+"""Rate limits per client address, counted in the shared cache.
+
+The client address is the socket peer (``REMOTE_ADDR``) unless
+``TRUSTED_PROXY_COUNT`` says how many proxies in front of the app append to
+``X-Forwarded-For``. Each proxy appends the address it received the
+connection from, so with N trusted proxies the N-th entry from the right was
+written by our outermost proxy and is the real client; everything left of it
+was sent by the client and may be forged. A forged header therefore never
+changes the address a limit is counted against.
+
+Counts live in Django's default cache (Redis when ``REDIS_URL`` is set), so a
+limit holds across worker processes and servers. If the cache cannot be
+reached, the request is allowed and a warning is logged: an outage of the
+cache must not take logins down with it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+
+logger = logging.getLogger(__name__)
+
+# A counter outlives its window a little, so a request read at the very end of
+# a window still finds it.
+_COUNTER_GRACE_SECONDS = 5
+
+
+def _normalized_ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
+def client_ip(request: HttpRequest | Request) -> str:
+    """The address of the client that sent ``request``, as far as it can be trusted.
+
+    ``settings.TRUSTED_PROXY_COUNT`` = 0: ``REMOTE_ADDR``; any
+    ``X-Forwarded-For`` is ignored. N > 0: the N-th ``X-Forwarded-For`` entry
+    from the right. When the header has fewer entries than that, or the entry
+    is not an IP address, the request did not come through the configured
+    proxies and ``REMOTE_ADDR`` is used.
+    """
+    remote_addr = request.META.get("REMOTE_ADDR", "")
+    remote = _normalized_ip(remote_addr) or remote_addr
+    trusted = settings.TRUSTED_PROXY_COUNT
+    if trusted <= 0:
+        return remote
+    entries = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]
+    if len(entries) < trusted:
+        return remote
+    return _normalized_ip(entries[-trusted]) or remote
+
+
+class SharedCacheRateThrottle(SimpleRateThrottle):
+    """A fixed-window limit per client address, counted atomically in the shared cache.
+
+    The window opens with a client's first request and lasts the rate's
+    period; ``cache.incr`` (atomic in Redis) counts every request in it, so
+    concurrent requests on different workers can never slip past the limit
+    together. Subclasses set ``scope`` and ``get_rate()``.
+    """
+
+    num_requests: int
+    duration: int
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.retry_after: float | None = None
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return f"throttle:{self.scope}:{client_ip(request)}"
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        now = self.timer()
+        try:
+            count, window_start = self._count_request(key, now)
+        except Exception:  # the cache is down or misbehaving: fail open
+            logger.warning(
+                "rate limit not enforced: shared cache unavailable",
+                extra={"scope": self.scope},
+                exc_info=True,
+            )
+            return True
+        if count <= self.num_requests:
+            return True
+        self.retry_after = max(window_start + self.duration - now, 1.0)
+        return False
+
+    def _count_request(self, key: str, now: float) -> tuple[int, float]:
+        """Count one request in the client's current window; return (count, window start)."""
+        start_key = f"{key}:start"
+        # add() is atomic: of concurrent first requests one opens the window, all read its start.
+        window_start = now if cache.add(start_key, now, timeout=self.duration) else float(cache.get(start_key, now))
+        # The counter is named after its window, so no backend has to keep a
+        # TTL through ``incr`` for the window to end on time.
+        count_key = f"{key}:{int(window_start * 1000)}"
+        cache.add(count_key, 0, timeout=self.duration + _COUNTER_GRACE_SECONDS)
+        try:
+            count = int(cache.incr(count_key))
+        except ValueError:  # evicted between add() and incr()
+            count = 1
+        return count, window_start
+
+    def wait(self) -> float | None:
+        return self.retry_after
+
+
+class AuthRateThrottle(SharedCacheRateThrottle):
+    """``settings.AUTH_RATE_LIMIT`` (e.g. ``10/minute``) per client address on the auth endpoints."""
+
+    scope = "auth"
+
+    def get_rate(self) -> str:
+        # Read per request (throttles are instantiated per request), not at import.
+        return str(settings.AUTH_RATE_LIMIT)
