@@ -1,6 +1,17 @@
 from django.apps import AppConfig
 
+# Imported as a module so that only BookstoreConfig is a candidate default
+# AppConfig of this module (Django picks the single subclass found here).
+from django.contrib.admin import apps as admin_apps
+
 
 class BookstoreConfig(AppConfig):
     name = "bookstore"
     verbose_name = "Bookstore"
+
+
+class StoreAdminConfig(admin_apps.AdminConfig):
+    """``django.contrib.admin`` with the store's site: branding from settings and the dashboard."""
+
+    default = False
+    default_site = "bookstore.admin.StoreAdminSite"

@@ -1,0 +1,192 @@
+"""Selectors for the staff dashboard on the admin index: sales, order statuses, low stock, top sellers.
+
+Everything the dashboard shows is computed by ``dashboard_compute`` in a fixed
+number of aggregate queries (five, whatever the size of the store) and cached
+for ``DASHBOARD_CACHE_SECONDS`` by ``dashboard_get``. A cache outage only costs
+the caching: the dashboard is then computed on every request.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Max, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from catalog.models import Book
+from orders.models import Order, OrderItem
+
+logger = logging.getLogger(__name__)
+
+DASHBOARD_CACHE_SECONDS = 60
+DASHBOARD_DAYS = 30
+LOW_STOCK_LIMIT = 10
+TOP_SELLERS_LIMIT = 10
+_CACHE_KEY = "admin-dashboard:v1:{threshold}"
+
+
+@dataclass(frozen=True)
+class DailySales:
+    """Orders placed on one day (cancelled ones excluded) and their revenue."""
+
+    day: date
+    orders: int
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class LowStockBook:
+    id: int
+    title: str
+    isbn: str
+    stock: int
+
+
+@dataclass(frozen=True)
+class TopSeller:
+    """A book by copies sold this month; ``revenue`` is before order-level discounts."""
+
+    book_id: int
+    title: str
+    quantity: int
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    generated_at: datetime
+    days: list[DailySales]
+    orders_total: int
+    revenue_total: Decimal
+    orders_today: int
+    revenue_today: Decimal
+    by_status: list[StatusCount]
+    low_stock_threshold: int
+    low_stock: list[LowStockBook]
+    low_stock_count: int
+    month_start: date
+    top_sellers: list[TopSeller]
+
+
+def _daily_sales(*, today: date, start: datetime) -> list[DailySales]:
+    rows = (
+        Order.objects.filter(created_at__gte=start)
+        .exclude(status=Order.Status.CANCELLED)
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(orders=Count("id"), revenue=Sum("total"))
+        .order_by("day")
+    )
+    by_day = {row["day"]: row for row in rows}
+    days = []
+    for offset in range(DASHBOARD_DAYS - 1, -1, -1):
+        day = today - timedelta(days=offset)
+        row = by_day.get(day)
+        days.append(
+            DailySales(
+                day=day,
+                orders=row["orders"] if row else 0,
+                # SQLite sums decimals as floats; quantize back to money.
+                revenue=Decimal(row["revenue"] or 0).quantize(Decimal("0.01")) if row else Decimal("0.00"),
+            )
+        )
+    return days
+
+
+def _by_status() -> list[StatusCount]:
+    counts = dict(Order.objects.order_by().values_list("status").annotate(n=Count("id")))
+    return [StatusCount(status=value, label=label, count=counts.get(value, 0)) for value, label in Order.Status.choices]
+
+
+def _low_stock(*, threshold: int) -> tuple[list[LowStockBook], int]:
+    low = Book.objects.filter(is_active=True, stock__lte=threshold)
+    rows = low.order_by("stock", "title", "id").values("id", "title", "isbn", "stock")[:LOW_STOCK_LIMIT]
+    return [LowStockBook(**row) for row in rows], low.count()
+
+
+def _top_sellers(*, since: datetime) -> list[TopSeller]:
+    rows = (
+        OrderItem.objects.filter(order__created_at__gte=since)
+        .exclude(order__status=Order.Status.CANCELLED)
+        .values("book_id")
+        .annotate(title=Max("title"), quantity=Sum("quantity"), revenue=Sum("line_total"))
+        .order_by("-quantity", "book_id")[:TOP_SELLERS_LIMIT]
+    )
+    return [
+        TopSeller(
+            book_id=row["book_id"],
+            title=row["title"],
+            quantity=row["quantity"],
+            revenue=Decimal(row["revenue"] or 0).quantize(Decimal("0.01")),
+        )
+        for row in rows
+    ]
+
+
+def dashboard_compute(*, now: datetime | None = None, low_stock_threshold: int | None = None) -> Dashboard:
+    """Compute the dashboard as of ``now`` (default: the current time), uncached.
+
+    Days and months are those of the current time zone. Revenue counts every
+    order that is not cancelled, at its final total (after discounts).
+    """
+    now = now or timezone.now()
+    threshold = settings.LOW_STOCK_THRESHOLD if low_stock_threshold is None else low_stock_threshold
+    local_now = timezone.localtime(now)
+    today = local_now.date()
+    first_day = today - timedelta(days=DASHBOARD_DAYS - 1)
+    start = timezone.make_aware(datetime.combine(first_day, time.min))
+    month_start = timezone.make_aware(datetime.combine(today.replace(day=1), time.min))
+
+    days = _daily_sales(today=today, start=start)
+    low_stock, low_stock_count = _low_stock(threshold=threshold)
+    return Dashboard(
+        generated_at=now,
+        days=days,
+        orders_total=sum(d.orders for d in days),
+        revenue_total=sum((d.revenue for d in days), Decimal("0.00")),
+        orders_today=days[-1].orders,
+        revenue_today=days[-1].revenue,
+        by_status=_by_status(),
+        low_stock_threshold=threshold,
+        low_stock=low_stock,
+        low_stock_count=low_stock_count,
+        month_start=month_start.date(),
+        top_sellers=_top_sellers(since=month_start),
+    )
+
+
+def dashboard_get() -> Dashboard:
+    """The dashboard, from the cache when it is at most ``DASHBOARD_CACHE_SECONDS`` old.
+
+    If the cache is unreachable the dashboard is computed directly (and the
+    failure logged), so the admin index never fails because of the cache.
+    """
+    key = _CACHE_KEY.format(threshold=settings.LOW_STOCK_THRESHOLD)
+    cache_up = True
+    try:
+        cached = cache.get(key)
+    except Exception:
+        logger.warning("Dashboard cache read failed; computing without the cache.", exc_info=True)
+        cached, cache_up = None, False
+    if isinstance(cached, Dashboard):
+        return cached
+    dashboard = dashboard_compute()
+    if cache_up:
+        try:
+            cache.set(key, dashboard, DASHBOARD_CACHE_SECONDS)
+        except Exception:
+            logger.warning("Dashboard cache write failed.", exc_info=True)
+    return dashboard
