@@ -81,3 +81,66 @@ class BookFactory(DjangoModelFactory):
     def genres(obj, create, extracted, **kwargs):
         if create and extracted:
             obj.genres.set(extracted)
+
+
+# --- Orders -------------------------------------------------------------------
+# Models by label, so this section needs no imports of its own. Orders built
+# here skip the placement rules (no stock taken); tests of those rules go
+# through orders.services or the API.
+
+
+class CouponFactory(DjangoModelFactory):
+    class Meta:
+        model = "orders.Coupon"
+
+    code = factory.Sequence(lambda n: f"COUPON{n}")
+    kind = "percent"
+    value = Decimal("10.00")
+    is_active = True
+
+
+class BulkDiscountTierFactory(DjangoModelFactory):
+    class Meta:
+        model = "orders.BulkDiscountTier"
+        django_get_or_create = ("min_quantity",)
+
+    min_quantity = factory.Sequence(lambda n: 100 + n)
+    percent = Decimal("15.00")
+
+
+class OrderFactory(DjangoModelFactory):
+    """A pending order with no lines; add lines with OrderItemFactory(order=...)."""
+
+    class Meta:
+        model = "orders.Order"
+
+    number = factory.Sequence(lambda n: f"BK-TEST-{n:06d}")
+    user = factory.SubFactory(UserFactory)
+    status = "pending"
+    subtotal = Decimal("0.00")
+    discount_total = Decimal("0.00")
+    total = Decimal("0.00")
+    discounts = factory.LazyFunction(list)
+
+
+class OrderItemFactory(DjangoModelFactory):
+    class Meta:
+        model = "orders.OrderItem"
+
+    order = factory.SubFactory(OrderFactory)
+    book = factory.SubFactory(BookFactory)
+    isbn = factory.SelfAttribute("book.isbn")
+    title = factory.SelfAttribute("book.title")
+    unit_price = factory.SelfAttribute("book.price")
+    quantity = 1
+    line_total = factory.LazyAttribute(lambda item: item.unit_price * item.quantity)
+
+
+class StatusChangeFactory(DjangoModelFactory):
+    class Meta:
+        model = "orders.StatusChange"
+
+    order = factory.SubFactory(OrderFactory)
+    from_status = ""
+    to_status = "pending"
+    by = factory.SelfAttribute("order.user")

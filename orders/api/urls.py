@@ -3,6 +3,13 @@
 from django.urls import URLPattern
 from rest_framework.routers import SimpleRouter
 
+from orders.api.views import CouponViewSet, DiscountTierViewSet, OrderViewSet
+
 router = SimpleRouter(trailing_slash=False)
+# SimpleRouter emits collection actions (orders/quote) before the detail route,
+# and ids are digits only, so "quote" is never taken for an order id.
+router.register("orders", OrderViewSet, basename="order")
+router.register("coupons", CouponViewSet, basename="coupon")
+router.register("discount-tiers", DiscountTierViewSet, basename="discount-tier")
 
 urlpatterns: list[URLPattern] = []

@@ -1,0 +1,74 @@
+"""Query parameters of ``GET /orders``."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any, NamedTuple
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from orders.models import Order
+
+
+class Moment(NamedTuple):
+    at: datetime
+    whole_day: bool
+
+
+class DateOrDateTimeField(forms.Field):
+    """``YYYY-MM-DD`` (a whole day) or an ISO 8601 timestamp; naive timestamps are in the store's time zone."""
+
+    default_error_messages = {"invalid": "Enter a date (YYYY-MM-DD) or an ISO 8601 timestamp."}
+
+    def to_python(self, value: Any) -> Moment | None:
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        try:
+            moment = parse_datetime(text)
+            day = None if moment else parse_date(text)
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        if moment is not None:
+            if timezone.is_naive(moment):
+                moment = timezone.make_aware(moment)
+            return Moment(at=moment, whole_day=False)
+        if day is not None:
+            return Moment(at=timezone.make_aware(datetime.combine(day, time.min)), whole_day=True)
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class DateOrDateTimeFilter(django_filters.Filter):
+    field_class = DateOrDateTimeField
+
+
+class OrderFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Order.Status.choices)
+    created_after = DateOrDateTimeFilter(
+        method="filter_created_after",
+        label="Created at or after this timestamp, or on or after this date (YYYY-MM-DD).",
+    )
+    created_before = DateOrDateTimeFilter(
+        method="filter_created_before",
+        label="Created at or before this timestamp, or on or before this date (YYYY-MM-DD, the whole day counts).",
+    )
+    user = django_filters.NumberFilter(field_name="user_id", label="User id (staff; customers only see their own).")
+
+    class Meta:
+        model = Order
+        fields = ["status", "created_after", "created_before", "user"]
+
+    def filter_created_after(self, queryset: QuerySet[Order], name: str, value: Moment) -> QuerySet[Order]:
+        return queryset.filter(created_at__gte=value.at)
+
+    def filter_created_before(self, queryset: QuerySet[Order], name: str, value: Moment) -> QuerySet[Order]:
+        if value.whole_day:
+            return queryset.filter(created_at__lt=value.at + timedelta(days=1))
+        return queryset.filter(created_at__lte=value.at)

@@ -1,0 +1,160 @@
+"""Order, coupon and discount tier representations (API.md, "Orders" and "Coupons ...")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from orders.models import MAX_LINE_QUANTITY, MAX_ORDER_LINES, BulkDiscountTier, Coupon, Order, OrderItem, StatusChange
+from orders.services import OrderLine
+
+MAX_ID = 2**63 - 1
+
+
+class OrderLineInputSerializer(serializers.Serializer):
+    book_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    """Body of ``POST /orders`` and ``POST /orders/quote``.
+
+    Types and ranges are checked here; the order rules (each book once, active
+    books, stock, coupon) are the services' and name the line on failure.
+    """
+
+    items: serializers.ListSerializer[dict[str, int]] = serializers.ListSerializer(
+        child=OrderLineInputSerializer(), min_length=1, max_length=MAX_ORDER_LINES, help_text="Each book once."
+    )
+    coupon_code = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=50, help_text="Case-insensitive."
+    )
+
+    def lines(self) -> list[OrderLine]:
+        return [OrderLine(book_id=item["book_id"], quantity=item["quantity"]) for item in self.validated_data["items"]]
+
+
+class DiscountSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["bulk", "coupon"])
+    code = serializers.CharField(allow_null=True, help_text="The coupon code; null for the bulk discount.")
+    description = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+
+class OrderItemSerializer(serializers.ModelSerializer):
+    book_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = OrderItem
+        fields = ["book_id", "isbn", "title", "quantity", "unit_price", "line_total"]
+        read_only_fields = fields
+
+
+class StatusHistorySerializer(serializers.ModelSerializer):
+    status = serializers.CharField(source="to_status", read_only=True)
+    by = serializers.IntegerField(
+        source="by_id", read_only=True, allow_null=True, help_text="User id; null if unknown."
+    )
+
+    class Meta:
+        model = StatusChange
+        fields = ["status", "at", "by"]
+        read_only_fields = fields
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    items = OrderItemSerializer(many=True, read_only=True)
+    discounts = DiscountSerializer(many=True, read_only=True)
+    coupon_code = serializers.SerializerMethodField()
+    status_history = StatusHistorySerializer(source="status_changes", many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "number",
+            "status",
+            "items",
+            "subtotal",
+            "discounts",
+            "discount_total",
+            "total",
+            "coupon_code",
+            "created_at",
+            "updated_at",
+            "status_history",
+        ]
+        read_only_fields = fields
+
+    def get_coupon_code(self, order: Order) -> str | None:
+        return order.coupon_code or None
+
+
+class QuoteLineSerializer(serializers.Serializer):
+    book_id = serializers.IntegerField()
+    isbn = serializers.CharField()
+    title = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+
+class OrderQuoteSerializer(serializers.Serializer):
+    """The priced order that ``POST /orders`` with the same body would create now."""
+
+    items = QuoteLineSerializer(many=True)
+    subtotal = serializers.DecimalField(max_digits=10, decimal_places=2)
+    discounts = DiscountSerializer(many=True)
+    discount_total = serializers.DecimalField(max_digits=10, decimal_places=2)
+    total = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+
+class CouponSerializer(serializers.ModelSerializer):
+    # Annotated by orders.selectors.coupon_list; a coupon just created has none.
+    uses = serializers.IntegerField(read_only=True, default=0, help_text="Orders using it that are not cancelled.")
+
+    class Meta:
+        model = Coupon
+        fields = [
+            "id",
+            "code",
+            "kind",
+            "value",
+            "starts_at",
+            "ends_at",
+            "min_subtotal",
+            "max_uses",
+            "uses",
+            "is_active",
+        ]
+
+    def validate_code(self, value: str) -> str:
+        value = value.strip()
+        others = Coupon.objects.filter(code__iexact=value)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError("A coupon with this code exists (codes are case-insensitive).")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # The model's cross-field rules (percent <= 100, end after start), as in the admin.
+        candidate = Coupon(
+            **{
+                name: attrs.get(name, getattr(self.instance, name, None))
+                for name in ("kind", "value", "starts_at", "ends_at")
+            }
+        )
+        try:
+            candidate.clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return attrs
+
+
+class DiscountTierSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BulkDiscountTier
+        fields = ["id", "min_quantity", "percent"]

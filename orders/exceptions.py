@@ -1,0 +1,39 @@
+"""Order business-rule failures, mapped to the error envelope by bookstore.errors."""
+
+from bookstore.errors import Conflict, DomainError
+
+
+class InvalidOrder(DomainError):
+    """The order itself is malformed; ``details`` names the line, e.g. ``items.1.book_id``."""
+
+    status_code = 400
+    code = "validation_error"
+    default_message = "The order is not valid."
+
+
+class InvalidCoupon(DomainError):
+    status_code = 400
+    code = "invalid_coupon"
+    default_message = "This coupon cannot be used."
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    default_message = "The order cannot move to that status from its current status."
+
+
+class TransitionNotPermitted(DomainError):
+    status_code = 403
+    code = "permission_denied"
+    default_message = "You may not change this order's status."
+
+
+class IdempotencyKeyReused(DomainError):
+    status_code = 422
+    code = "idempotency_key_reused"
+    default_message = "This Idempotency-Key was already used with a different request body."
+
+
+class IdempotencyRequestInProgress(Conflict):
+    code = "idempotency_request_in_progress"
+    default_message = "A request with this Idempotency-Key is still being processed. Retry shortly."

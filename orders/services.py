@@ -1,0 +1,302 @@
+"""Order writes: quoting, placing, and moving orders through fulfilment.
+
+``order_place`` runs in one transaction: books are locked and their stock taken
+by ``catalog.services.stock_reserve`` (id order, so no deadlocks), the coupon
+row is locked before its uses are counted (so ``max_uses`` holds under
+concurrency), then the order, its items and its first status change are
+written. Any failure rolls all of it back. ``order_transition`` is the only
+way an order's status changes, for the API and the admin alike.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from catalog.exceptions import InsufficientStock
+from catalog.models import Book
+from catalog.services import stock_release, stock_reserve
+from orders import pricing
+from orders.exceptions import InvalidCoupon, InvalidOrder, InvalidTransition, TransitionNotPermitted
+from orders.models import (
+    MAX_LINE_QUANTITY,
+    MAX_ORDER_LINES,
+    BulkDiscountTier,
+    Coupon,
+    Order,
+    OrderItem,
+    StatusChange,
+)
+
+Status = Order.Status
+
+# Allowed moves; everything else is an invalid transition.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.PENDING: frozenset({Status.PAID, Status.CANCELLED}),
+    Status.PAID: frozenset({Status.SHIPPED, Status.CANCELLED}),
+    Status.SHIPPED: frozenset({Status.DELIVERED}),
+}
+STAFF_ONLY_TARGETS = frozenset({Status.PAID, Status.SHIPPED, Status.DELIVERED})
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One requested line: ``quantity`` copies of book ``book_id``."""
+
+    book_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class QuotedLine:
+    book_id: int
+    isbn: str
+    title: str
+    quantity: int
+    unit_price: Decimal
+    line_total: Decimal
+
+
+@dataclass(frozen=True)
+class OrderQuote:
+    """The priced order that placing the same request would create now."""
+
+    items: tuple[QuotedLine, ...]
+    subtotal: Decimal
+    discounts: list[dict[str, Any]]
+    discount_total: Decimal
+    total: Decimal
+    coupon: Coupon | None
+
+
+def _invalid_order(details: dict[str, list[str]]) -> InvalidOrder:
+    field, messages = next(iter(details.items()))
+    return InvalidOrder(f"Invalid input: {field}: {messages[0]}", details=details)
+
+
+def _quantities(items: Sequence[OrderLine]) -> dict[int, int]:
+    """Check the shape of the order (line count, quantities, each book once) → {book_id: quantity}."""
+    if not 1 <= len(items) <= MAX_ORDER_LINES:
+        raise _invalid_order({"items": [f"An order has 1 to {MAX_ORDER_LINES} lines."]})
+    errors: dict[str, list[str]] = {}
+    first_line: dict[int, int] = {}
+    for index, line in enumerate(items):
+        if not 1 <= line.quantity <= MAX_LINE_QUANTITY:
+            errors[f"items.{index}.quantity"] = [f"Ensure this value is between 1 and {MAX_LINE_QUANTITY}."]
+        if line.book_id in first_line:
+            errors[f"items.{index}.book_id"] = [
+                f"Book {line.book_id} is already on line {first_line[line.book_id]}; order it once."
+            ]
+        else:
+            first_line[line.book_id] = index
+    if errors:
+        raise _invalid_order(errors)
+    return {line.book_id: line.quantity for line in items}
+
+
+def _check_books(items: Sequence[OrderLine], available: Mapping[int, bool]) -> None:
+    """Every line must name an existing, active book (``available``: {book_id: is_active})."""
+    errors: dict[str, list[str]] = {}
+    for index, line in enumerate(items):
+        if line.book_id not in available:
+            errors[f"items.{index}.book_id"] = [f"Book {line.book_id} does not exist."]
+        elif not available[line.book_id]:
+            errors[f"items.{index}.book_id"] = [f"Book {line.book_id} is not available."]
+    if errors:
+        raise _invalid_order(errors)
+
+
+def _coupon_find(code: str, *, lock: bool) -> Coupon:
+    queryset = Coupon.objects.alias(code_lower=Lower("code")).filter(code_lower=Lower(Value(code)))
+    if lock:
+        queryset = queryset.select_for_update()
+    coupon = queryset.first()
+    if coupon is None:
+        raise InvalidCoupon("Unknown coupon code.", details={"coupon_code": ["Unknown coupon code."]})
+    return coupon
+
+
+def _coupon_check(coupon: Coupon, *, subtotal: Decimal, now: datetime) -> None:
+    """Raise ``InvalidCoupon`` unless ``coupon`` may be used now on an order of ``subtotal``.
+
+    Placement calls this with the coupon row locked, so the use count cannot
+    change between counting and inserting the order.
+    """
+    reason: str | None = None
+    if not coupon.is_active:
+        reason = "This coupon is not active."
+    elif coupon.starts_at is not None and now < coupon.starts_at:
+        reason = "This coupon is not valid yet."
+    elif coupon.ends_at is not None and now >= coupon.ends_at:
+        reason = "This coupon has expired."
+    elif coupon.min_subtotal is not None and subtotal < coupon.min_subtotal:
+        reason = f"This coupon needs a subtotal of at least {coupon.min_subtotal}."
+    elif coupon.max_uses is not None:
+        uses = Order.objects.filter(coupon=coupon).exclude(status=Status.CANCELLED).count()
+        if uses >= coupon.max_uses:
+            reason = "This coupon has been used up."
+    if reason:
+        raise InvalidCoupon(reason, details={"coupon_code": [reason]})
+
+
+def _tiers() -> list[pricing.Tier]:
+    return [
+        pricing.Tier(min_quantity=min_quantity, percent=percent)
+        for min_quantity, percent in BulkDiscountTier.objects.values_list("min_quantity", "percent")
+    ]
+
+
+def _price(
+    items: Sequence[OrderLine], books: Mapping[int, Book], *, coupon_code: str | None, lock_coupon: bool
+) -> OrderQuote:
+    """Price ``items`` at the books' current prices; find and check the coupon (locked if asked)."""
+    lines = [
+        pricing.LineInput(book_id=line.book_id, quantity=line.quantity, unit_price=books[line.book_id].price)
+        for line in items
+    ]
+    coupon: Coupon | None = None
+    terms: pricing.CouponTerms | None = None
+    if coupon_code:
+        coupon = _coupon_find(coupon_code, lock=lock_coupon)
+        _coupon_check(coupon, subtotal=pricing.subtotal(lines), now=timezone.now())
+        terms = pricing.CouponTerms(code=coupon.code, kind=cast(pricing.CouponKind, coupon.kind), value=coupon.value)
+    result = pricing.price_order(lines=lines, tiers=_tiers(), coupon=terms)
+    return OrderQuote(
+        items=tuple(
+            QuotedLine(
+                book_id=line.book_id,
+                isbn=books[line.book_id].isbn,
+                title=books[line.book_id].title,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                line_total=line.line_total,
+            )
+            for line in result.lines
+        ),
+        subtotal=result.subtotal,
+        discounts=[discount.as_dict() for discount in result.discounts],
+        discount_total=result.discount_total,
+        total=result.total,
+        coupon=coupon,
+    )
+
+
+def _normalize_code(coupon_code: str | None) -> str | None:
+    return (coupon_code or "").strip() or None
+
+
+def order_quote(*, items: Sequence[OrderLine], coupon_code: str | None = None) -> OrderQuote:
+    """Price an order without writing anything or touching stock.
+
+    Applies every rule of ``order_place`` (lines, active books, stock on hand,
+    coupon validity), so a successful quote is the order placing would create
+    at this moment; stock and coupon uses are read, not locked.
+    """
+    quantities = _quantities(items)
+    books = {book.pk: book for book in Book.objects.filter(pk__in=quantities)}
+    _check_books(items, {pk: book.is_active for pk, book in books.items()})
+    short = [
+        {"book_id": book_id, "requested": quantity, "available": books[book_id].stock}
+        for book_id, quantity in sorted(quantities.items())
+        if books[book_id].stock < quantity
+    ]
+    if short:
+        raise InsufficientStock(details={"items": short})
+    return _price(items, books, coupon_code=_normalize_code(coupon_code), lock_coupon=False)
+
+
+def order_place(*, user: Any, items: Sequence[OrderLine], coupon_code: str | None = None) -> Order:
+    """Place an order for ``user``: take the stock, apply bulk tier and coupon, record everything.
+
+    All or nothing, in one transaction, with a fixed number of queries whatever
+    the number of lines. Raises ``InvalidOrder`` (a line is malformed or names
+    an unknown or inactive book), ``InsufficientStock`` (every short line is
+    listed) or ``InvalidCoupon``.
+    """
+    quantities = _quantities(items)
+    # Unknown and inactive books are a 400 on their line, which the stock check
+    # would otherwise report as "insufficient stock".
+    _check_books(items, dict(Book.objects.filter(pk__in=quantities).values_list("pk", "is_active")))
+    with transaction.atomic():
+        books = stock_reserve(quantities=quantities)
+        # The rows are locked now; a book deactivated since the check above is refused too.
+        _check_books(items, {pk: book.is_active for pk, book in books.items()})
+        quote = _price(items, books, coupon_code=_normalize_code(coupon_code), lock_coupon=True)
+        order = Order.objects.create(
+            # The real number derives from the id, known only after the insert.
+            number=f"new-{uuid.uuid4().hex}",
+            user=user,
+            subtotal=quote.subtotal,
+            discount_total=quote.discount_total,
+            total=quote.total,
+            coupon=quote.coupon,
+            coupon_code=quote.coupon.code if quote.coupon else "",
+            discounts=quote.discounts,
+        )
+        order.number = Order.format_number(order.pk, order.created_at.year)
+        Order.objects.filter(pk=order.pk).update(number=order.number)
+        OrderItem.objects.bulk_create(
+            [
+                OrderItem(
+                    order=order,
+                    book_id=line.book_id,
+                    isbn=line.isbn,
+                    title=line.title,
+                    unit_price=line.unit_price,
+                    quantity=line.quantity,
+                    line_total=line.line_total,
+                )
+                for line in quote.items
+            ]
+        )
+        StatusChange.objects.create(order=order, from_status="", to_status=Status.PENDING, by=user)
+    return order
+
+
+def _check_permitted(order: Order, to: str, by: Any) -> None:
+    if by is None or by.is_staff:
+        return
+    if to in STAFF_ONLY_TARGETS or order.user_id != by.pk:
+        raise TransitionNotPermitted()
+
+
+def order_transition(*, order: Order, to: str, by: Any) -> Order:
+    """Move ``order`` to status ``to`` on behalf of ``by`` (a user, or None for the system).
+
+    The one way an order's status changes. Allowed: pending → paid → shipped →
+    delivered, and pending or paid → cancelled; anything else raises
+    ``InvalidTransition``. Customers may only cancel their own orders
+    (``TransitionNotPermitted`` otherwise). Cancelling puts every item back in
+    stock and frees the coupon use (uses count non-cancelled orders) in the same
+    transaction. The order row is locked, so concurrent changes run one after
+    the other and stock is restored once. Returns the updated order.
+    """
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        _check_permitted(locked, to, by)
+        if to not in TRANSITIONS.get(locked.status, frozenset()):
+            raise InvalidTransition(
+                f"Order {locked.number} cannot move from {locked.status} to {to}.",
+                details={"status": locked.status, "to": to},
+            )
+        if to == Status.CANCELLED:
+            stock_release(quantities=dict(locked.items.values_list("book_id", "quantity")))
+        from_status = locked.status
+        locked.status = to
+        locked.save(update_fields=["status", "updated_at"])
+        StatusChange.objects.create(order=locked, from_status=from_status, to_status=to, by=by)
+    return locked
+
+
+def order_cancel(*, order: Order, by: Any) -> Order:
+    """Cancel ``order`` (owner or staff): stock goes back, the coupon use is freed."""
+    return order_transition(order=order, to=Status.CANCELLED, by=by)
