@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from bookstore import health
+from bookstore import admin_login, health
 
 handler400 = "bookstore.errors.handler400"
 handler403 = "bookstore.errors.handler403"
@@ -14,6 +14,8 @@ handler500 = "bookstore.errors.handler500"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Before admin.site.urls so the admin's own login URL gets the attempt limit.
+    path("admin/login/", admin_login.login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("bookstore.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
