@@ -61,5 +61,14 @@ superuser: venv  ## Create a superuser (DJANGO_SUPERUSER_EMAIL/PASSWORD for --no
 e2e: venv-dev  ## Browser tests (needs /usr/bin/chromium)
 	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
+BOOKS      ?= 100000
+SCENARIOS  ?= all
+DURATION   ?= 10
+DB         ?= postgres
+BENCH_ARGS ?=
+
+bench: venv-dev  ## Benchmark vs ceilings J and P (BOOKS=100000 SCENARIOS=all DURATION=10 DB=postgres|sqlite)
+	$(BIN)/python -m bench.run --books $(BOOKS) --scenarios $(SCENARIOS) --duration $(DURATION) --db $(DB) $(BENCH_ARGS)
+
 clean:  ## Remove the virtualenv, caches and collected static files
 	rm -rf $(VENV) staticfiles var .pytest_cache .mypy_cache .ruff_cache

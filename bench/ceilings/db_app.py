@@ -1,0 +1,57 @@
+"""Ceiling P: the database round trip with nothing around it.
+
+A bare WSGI callable: ``GET /book?id=N`` fetches that book row by primary key
+with raw psycopg over one persistent connection per worker process (opened
+lazily, so after gunicorn forks) and returns it as JSON. With
+``BENCH_DATABASE_URL`` pointing at an SQLite file it uses sqlite3 instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+
+COLUMNS = "id, isbn, title, subtitle, publisher, published_date, language, page_count, price, stock, is_active"
+DATABASE_URL = os.environ["BENCH_DATABASE_URL"]
+
+_connection: Any = None
+
+
+def _connect() -> Any:
+    if DATABASE_URL.startswith("sqlite:"):
+        import sqlite3
+
+        return sqlite3.connect(urlsplit(DATABASE_URL).path, check_same_thread=False)
+    import psycopg
+
+    return psycopg.connect(DATABASE_URL, autocommit=True)
+
+
+def _fetch(book_id: int) -> dict[str, Any] | None:
+    global _connection
+    if _connection is None:
+        _connection = _connect()
+    placeholder = "?" if DATABASE_URL.startswith("sqlite:") else "%s"
+    cursor = _connection.execute(f"SELECT {COLUMNS} FROM books WHERE id = {placeholder}", (book_id,))
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip([c.strip() for c in COLUMNS.split(",")], row, strict=True))
+
+
+def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    try:
+        book_id = int(parse_qs(environ.get("QUERY_STRING", "")).get("id", ["0"])[0])
+    except ValueError:
+        book_id = 0
+    book = _fetch(book_id)
+    if book is None:
+        body, status = b'{"error": "not found"}', "404 Not Found"
+    else:
+        body, status = orjson.dumps(book, default=str), "200 OK"
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]

@@ -1,0 +1,218 @@
+"""The Django side of a benchmark run: accounts, tokens, stock, checks.
+
+Run by ``bench/run.py`` as ``python -m bench.fixtures <command>`` with the
+production settings pointed at the benchmark database; prints one JSON object.
+Everything it creates goes through the store's own models and services, the
+way an operator would set up a load test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bookstore.settings")
+
+import django
+
+django.setup()
+
+from django.contrib.auth.hashers import make_password  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.db.models import Count, Max, Min, Sum  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
+
+from accounts.models import ApiKey, User  # noqa: E402
+from accounts.services import api_key_create  # noqa: E402
+from catalog.models import Author, Book, Genre  # noqa: E402
+from orders.models import Order, OrderItem  # noqa: E402
+
+STAFF_EMAIL = "bench-staff@bench.bookstore.local"
+LOGIN_EMAIL = "bench-login@bench.bookstore.local"
+CUSTOMER_EMAIL = "bench-customer-{n}@bench.bookstore.local"
+PASSWORD = "bench-Password-2026!"
+MARKER = "BENCH_FIXTURE_JSON "
+ORDER_BOOKS = 10
+ORDER_STOCK = 1000
+_STOPWORDS_TEXT = (
+    "a about above after again against all also among an and any are as at be because been before being "
+    "below between both but by can could did do does doing down during each few for from further had has "
+    "have having he her here hers him his how i if in into is it its itself just me more most my no nor "
+    "not now of off on once only or other our out over own same she should so some such than that the "
+    "their them then there these they this those through to too under until up very was we were what when "
+    "where which while who whom why will with would you your"
+)
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split(" "))
+
+
+def _user(email: str, *, staff: bool = False, password: str | None = None) -> User:
+    user, _ = User.objects.get_or_create(email=email, defaults={"is_staff": staff, "first_name": "Bench"})
+    if password is not None and not user.check_password(password):
+        user.password = make_password(password)  # the production hasher: Argon2id
+        user.save(update_fields=["password"])
+    return user
+
+
+def _access_token(user: User) -> str:
+    return str(RefreshToken.for_user(user).access_token)
+
+
+def _search_count(client: Client, term: str) -> int:
+    response = client.get("/api/v1/books", {"search": term, "page_size": 1}, HTTP_HOST="127.0.0.1")
+    if response.status_code != 200:
+        raise RuntimeError(f"search {term!r} answered {response.status_code}: {response.content[:300]!r}")
+    return int(response.json()["count"])
+
+
+def _search_terms(client: Client, rng: random.Random) -> dict[str, Any]:
+    """A selective term (an author's full name: a handful of books) and a very broad one.
+
+    The broad term is the word found in the most descriptions, counted over the
+    distinct descriptions weighted by how many books use each.
+    """
+    author = Author.objects.annotate(n=Count("books")).filter(n__gte=2).order_by("id").first()
+    selective = author.name if author else Book.objects.order_by("id").values_list("title", flat=True).first() or ""
+    words: Counter[str] = Counter()
+    for description, count in Book.objects.values_list("description").annotate(n=Count("id")).order_by("-n")[:2000]:
+        for word in set(re.findall(r"[a-z]{4,}", description.lower())) - STOPWORDS:
+            words[word] += count
+    broad = words.most_common(1)[0][0] if words else "the"
+    return {
+        "selective": selective,
+        "selective_count": _search_count(client, selective),
+        "broad": broad,
+        "broad_count": _search_count(client, broad),
+    }
+
+
+def prepare(args: argparse.Namespace) -> dict[str, Any]:
+    """Accounts, an API key, request targets and search terms for every scenario."""
+    rng = random.Random(args.seed)
+    staff = _user(STAFF_EMAIL, staff=True, password=PASSWORD)
+    _user(LOGIN_EMAIL, password=PASSWORD)
+    for n in range(args.customers):
+        _user(CUSTOMER_EMAIL.format(n=n))
+    ApiKey.objects.filter(owner=staff).delete()
+    api_key = api_key_create(owner=staff, name="benchmark").key
+
+    active_ids = list(Book.objects.filter(is_active=True).values_list("id", flat=True).order_by("id"))
+    detail_ids = sorted(rng.sample(active_ids, min(len(active_ids), args.sample)))
+    genre = Genre.objects.annotate(n=Count("books")).order_by("-n", "id").values_list("slug", flat=True).first()
+    bounds = Book.objects.aggregate(lo=Min("price"), hi=Max("price"))
+    client = Client()
+    return {
+        "books": Book.objects.count(),
+        "active_books": len(active_ids),
+        "detail_ids": detail_ids,
+        "apikey_book_id": detail_ids[len(detail_ids) // 2],
+        "genre": genre,
+        "price_range": [str(bounds["lo"]), str(bounds["hi"])],
+        "staff_email": STAFF_EMAIL,
+        "login_email": LOGIN_EMAIL,
+        "password": PASSWORD,
+        "api_key": api_key,
+        "search": _search_terms(client, rng),
+    }
+
+
+def orders_reset(args: argparse.Namespace) -> dict[str, Any]:
+    """Give the order scenario's books exactly ``ORDER_STOCK`` copies; fresh customer tokens.
+
+    Returns the high-water mark of order ids so the check afterwards counts
+    only the orders of this run.
+    """
+    ids = list(
+        Book.objects.filter(is_active=True, price__gt=0).order_by("id").values_list("id", flat=True)[:ORDER_BOOKS]
+    )
+    with transaction.atomic():
+        Book.objects.filter(id__in=ids).update(stock=ORDER_STOCK)
+    customers = User.objects.filter(email__startswith="bench-customer-").order_by("id")
+    return {
+        "book_ids": ids,
+        "stock": ORDER_STOCK,
+        "since_order_id": Order.objects.aggregate(m=Max("id"))["m"] or 0,
+        "tokens": [_access_token(user) for user in customers],
+    }
+
+
+def orders_verify(args: argparse.Namespace) -> dict[str, Any]:
+    """Units sold since the mark equal the stock consumed; no stock below zero."""
+    ids = json.loads(args.book_ids)
+    items = OrderItem.objects.filter(order_id__gt=args.since, book_id__in=ids)
+    sold = items.exclude(order__status=Order.Status.CANCELLED).aggregate(n=Sum("quantity"))["n"] or 0
+    stock = Book.objects.filter(id__in=ids).aggregate(n=Sum("stock"), lo=Min("stock"))
+    consumed = ORDER_STOCK * len(ids) - (stock["n"] or 0)
+    return {
+        "orders": Order.objects.filter(id__gt=args.since).count(),
+        "order_lines": items.count(),
+        "units_sold": sold,
+        "stock_consumed": consumed,
+        "min_stock": stock["lo"],
+        "consistent": sold == consumed and (stock["lo"] or 0) >= 0,
+        "negative_stock_books": Book.objects.filter(stock__lt=0).count(),
+    }
+
+
+def query_counts(args: argparse.Namespace) -> dict[str, Any]:
+    """Queries per request for the list at page sizes 20 and 100 (constant is the goal)."""
+    client = Client()
+    out: dict[str, Any] = {}
+    for name, params in (
+        ("list", {}),
+        ("list_filtered", {"in_stock": "true", "ordering": "-published_date"}),
+        ("search", {"search": args.term}),
+    ):
+        for size in (20, 100):
+            with CaptureQueriesContext(connection) as ctx:
+                response = client.get("/api/v1/books", {**params, "page_size": size}, HTTP_HOST="127.0.0.1")
+            out[f"{name}_{size}"] = {"status": response.status_code, "queries": len(ctx.captured_queries)}
+    staff = User.objects.get(email=STAFF_EMAIL)
+    client.force_login(staff)
+    for name, path in (("admin_changelist", "/admin/catalog/book/"), ("admin_dashboard", "/admin/")):
+        with CaptureQueriesContext(connection) as ctx:
+            started = time.perf_counter()
+            response = client.get(path, HTTP_HOST="127.0.0.1")
+            elapsed = time.perf_counter() - started
+        out[name] = {
+            "status": response.status_code,
+            "queries": len(ctx.captured_queries),
+            "in_process_ms": round(elapsed * 1000, 1),
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("prepare")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--customers", type=int, default=50)
+    p.add_argument("--sample", type=int, default=2000)
+    sub.add_parser("orders-reset")
+    v = sub.add_parser("orders-verify")
+    v.add_argument("--book-ids", required=True)
+    v.add_argument("--since", type=int, required=True)
+    q = sub.add_parser("query-counts")
+    q.add_argument("--term", default="river")
+    args = parser.parse_args()
+    handler = {
+        "prepare": prepare,
+        "orders-reset": orders_reset,
+        "orders-verify": orders_verify,
+        "query-counts": query_counts,
+    }[args.command]
+    # The store logs requests to stdout too; the marker tells the harness which line is ours.
+    sys.stdout.write(MARKER + json.dumps(handler(args)) + "\n")
+
+
+if __name__ == "__main__":
+    main()

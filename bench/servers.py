@@ -1,0 +1,138 @@
+"""Start, probe, measure and stop the gunicorn servers of a benchmark run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rss_kib(pid: int) -> int | None:
+    """Resident set size of a process in KiB, from /proc/<pid>/status (None if gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
+
+
+def children_of(pid: int) -> list[int]:
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        # The command name is in parentheses and may contain spaces; ppid follows it.
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            kids.append(int(entry.name))
+    return sorted(kids)
+
+
+@dataclass
+class Server:
+    """One gunicorn master with its workers, run with the project's gunicorn.conf.py."""
+
+    name: str
+    app: str
+    env: dict[str, str]
+    workers: int
+    log_dir: Path
+    ready_path: str = "/"
+    extra_args: list[str] = field(default_factory=list)
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def stdout_path(self) -> Path:
+        return self.log_dir / f"{self.name}.out.log"
+
+    @property
+    def stderr_path(self) -> Path:
+        return self.log_dir / f"{self.name}.err.log"
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.port = free_port()
+        argv = [
+            str(BIN / "gunicorn"),
+            self.app,
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            *self.extra_args,
+        ]
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.stdout_path.open("ab"),
+            stderr=self.stderr_path.open("ab"),
+            start_new_session=True,  # its own process group, so stop() reaches every worker
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited during start-up; see {self.stderr_path}")
+            if len(self.worker_pids()) >= self.workers and self._probe():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not become ready within {timeout:.0f}s; see {self.stderr_path}")
+
+    def _probe(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.base_url + self.ready_path, timeout=5) as response:
+                return bool(response.status < 500)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
+
+    def worker_pids(self) -> list[int]:
+        return children_of(self.proc.pid) if self.proc else []
+
+    def worker_rss(self) -> dict[int, int]:
+        """KiB per live worker pid."""
+        out = {}
+        for pid in self.worker_pids():
+            value = rss_kib(pid)
+            if value is not None:
+                out[pid] = value
+        return out
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        except ProcessLookupError:
+            pass
