@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import Exact
+
+from catalog.languages import Language
 
 
 class Author(models.Model):
@@ -17,6 +21,7 @@ class Author(models.Model):
     class Meta:
         db_table = "authors"
         ordering = ["name", "id"]
+        constraints = [models.CheckConstraint(condition=~Q(name=""), name="authors_name_not_blank")]
 
     def __str__(self) -> str:
         return self.name
@@ -27,10 +32,16 @@ class Genre(models.Model):
 
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         db_table = "genres"
         ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(name=""), name="genres_name_not_blank"),
+            models.CheckConstraint(condition=~Q(slug=""), name="genres_slug_not_blank"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -49,7 +60,9 @@ class Book(models.Model):
     genres = models.ManyToManyField(Genre, related_name="books", db_table="book_genres", blank=True)
     publisher = models.CharField(max_length=255, blank=True)
     published_date = models.DateField(null=True, blank=True)
-    language = models.CharField(max_length=2, default="en", help_text="ISO 639-1 code.")
+    language = models.CharField(
+        max_length=2, choices=Language.choices, default=Language.EN, help_text="ISO 639-1 code."
+    )
     page_count = models.PositiveIntegerField(null=True, blank=True)
     price = models.DecimalField(max_digits=10, decimal_places=2)
     stock = models.IntegerField(default=0)
@@ -63,6 +76,9 @@ class Book(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="books_price_non_negative"),
             models.CheckConstraint(condition=Q(stock__gte=0), name="books_stock_non_negative"),
+            models.CheckConstraint(condition=Exact(Length("isbn"), 13), name="books_isbn_13_digits"),
+            models.CheckConstraint(condition=Q(language__in=Language.values), name="books_language_iso_639_1"),
+            models.CheckConstraint(condition=~Q(title=""), name="books_title_not_blank"),
         ]
         indexes = [
             models.Index(fields=["title", "id"], name="books_title_idx"),
