@@ -10,6 +10,7 @@ way an order's status changes, for the API and the admin alike.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Value
 from django.db.models.functions import Lower
@@ -151,7 +153,7 @@ def _coupon_check(coupon: Coupon, *, subtotal: Decimal, now: datetime) -> None:
 def _tiers() -> list[pricing.Tier]:
     return [
         pricing.Tier(min_quantity=min_quantity, percent=percent)
-        for min_quantity, percent in BulkDiscountTier.objects.values_list("min_quantity", "percent")
+        for min_quantity, percent in BulkDiscountTier.objects.order_by().values_list("min_quantity", "percent")
     ]
 
 
@@ -202,7 +204,7 @@ def order_quote(*, items: Sequence[OrderLine], coupon_code: str | None = None) -
     at this moment; stock and coupon uses are read, not locked.
     """
     quantities = _quantities(items)
-    books = {book.pk: book for book in Book.objects.filter(pk__in=quantities)}
+    books = {book.pk: book for book in Book.objects.filter(pk__in=quantities).order_by()}
     _check_books(items, {pk: book.is_active for pk, book in books.items()})
     short = [
         {"book_id": book_id, "requested": quantity, "available": books[book_id].stock}
@@ -225,7 +227,7 @@ def order_place(*, user: Any, items: Sequence[OrderLine], coupon_code: str | Non
     quantities = _quantities(items)
     # Unknown and inactive books are a 400 on their line, which the stock check
     # would otherwise report as "insufficient stock".
-    _check_books(items, dict(Book.objects.filter(pk__in=quantities).values_list("pk", "is_active")))
+    _check_books(items, dict(Book.objects.filter(pk__in=quantities).order_by().values_list("pk", "is_active")))
     with transaction.atomic():
         books = stock_reserve(quantities=quantities)
         # The rows are locked now; a book deactivated since the check above is refused too.
@@ -259,6 +261,9 @@ def order_place(*, user: Any, items: Sequence[OrderLine], coupon_code: str | Non
             ]
         )
         StatusChange.objects.create(order=order, from_status="", to_status=Status.PENDING, by=user)
+        # Fault tests kill the worker here, mid-transaction; only bookstore.test_settings defines this.
+        if delay := getattr(settings, "ORDER_PLACE_TEST_DELAY", 0):
+            time.sleep(delay)
     return order
 
 
