@@ -161,9 +161,11 @@ def token_pair_refresh(*, refresh: str) -> TokenPair:
     if user is None:
         raise TokenRejected()
     with transaction.atomic():
-        outstanding = OutstandingToken.objects.select_for_update().filter(jti=token[jwt_settings.JTI_CLAIM]).first()
-        if outstanding is None:  # we record every refresh token we issue
-            raise TokenRejected()
+        try:
+            # get() drops the model's ordering by user, whose outer join FOR UPDATE cannot lock.
+            outstanding = OutstandingToken.objects.select_for_update().get(jti=token[jwt_settings.JTI_CLAIM])
+        except OutstandingToken.DoesNotExist as exc:  # we record every refresh token we issue
+            raise TokenRejected() from exc
         _, blacklisted_now = BlacklistedToken.objects.get_or_create(token=outstanding)
         if not blacklisted_now:
             raise TokenRejected()
