@@ -1,0 +1,109 @@
+"""A small store with every kind of caller, for the permission matrix and the OWASP tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.services import api_key_create, api_key_revoke
+from tests.factories import (
+    AuthorFactory,
+    BookFactory,
+    BulkDiscountTierFactory,
+    CouponFactory,
+    GenreFactory,
+    OrderFactory,
+    OrderItemFactory,
+    UserFactory,
+)
+
+PRINCIPALS = ("anonymous", "customer", "other_customer", "staff", "api_key", "revoked_key", "deactivated_token")
+
+
+@dataclass
+class World:
+    customer: Any
+    other_customer: Any
+    staff: Any
+    deactivated: Any
+    author: Any
+    genre: Any
+    book: Any
+    coupon: Any
+    tier: Any
+    order: Any  # the customer's
+    other_order: Any  # the other customer's
+    api_key: str
+    api_key_id: int
+    revoked_key: str
+    deactivated_token: str
+
+    def client(self, principal: str) -> APIClient:
+        client = APIClient()
+        credentials = {
+            "anonymous": None,
+            "customer": f"Bearer {_access(self.customer)}",
+            "other_customer": f"Bearer {_access(self.other_customer)}",
+            "staff": f"Bearer {_access(self.staff)}",
+            "api_key": f"Api-Key {self.api_key}",
+            "revoked_key": f"Api-Key {self.revoked_key}",
+            "deactivated_token": f"Bearer {self.deactivated_token}",
+        }[principal]
+        if credentials:
+            client.credentials(HTTP_AUTHORIZATION=credentials)
+        return client
+
+
+def _access(user: Any) -> str:
+    return str(RefreshToken.for_user(user).access_token)
+
+
+@pytest.fixture
+def world(db: Any) -> World:
+    customer = UserFactory()
+    other_customer = UserFactory()
+    staff = UserFactory(is_staff=True)
+    deactivated = UserFactory()
+    deactivated_token = _access(deactivated)  # issued while the account was active
+    deactivated.is_active = False
+    deactivated.save(update_fields=["is_active"])
+
+    author = AuthorFactory()
+    genre = GenreFactory()
+    book = BookFactory(authors=[author], stock=50)
+    book.genres.add(genre)
+    order = OrderFactory(user=customer)
+    OrderItemFactory(order=order, book=book)
+    other_order = OrderFactory(user=other_customer)
+    OrderItemFactory(order=other_order, book=book)
+
+    created = api_key_create(owner=staff, name="automation")
+    revoked = api_key_create(owner=staff, name="old")
+    api_key_revoke(api_key=revoked.api_key)
+    return World(
+        customer=customer,
+        other_customer=other_customer,
+        staff=staff,
+        deactivated=deactivated,
+        author=author,
+        genre=genre,
+        book=book,
+        coupon=CouponFactory(),
+        tier=BulkDiscountTierFactory(),
+        order=order,
+        other_order=other_order,
+        api_key=created.key,
+        api_key_id=created.api_key.pk,
+        revoked_key=revoked.key,
+        deactivated_token=deactivated_token,
+    )
+
+
+@pytest.fixture
+def as_principal(world: World) -> Callable[[str], APIClient]:
+    return world.client
