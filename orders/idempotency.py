@@ -1,13 +1,14 @@
 """``Idempotency-Key`` for order placement (IETF draft "The Idempotency-Key HTTP Header Field").
 
-A request claims its key by inserting an ``IdempotencyKey`` row in its own
-short transaction; the unique constraint on (user, key) picks one winner among
-concurrent duplicates, with no read-then-write race. The winner places the
-order and stores the response in the *same* transaction as the order, so an
-order never exists without its stored response. A duplicate with the same body
-replays the stored response; one that arrives while the winner is still running
-polls for a bounded time and replays, or gets ``409``. A request that fails
-releases its claim, so the client can retry with the same key.
+The key is claimed by inserting an ``IdempotencyKey`` row (a savepoint at the
+start of the order transaction); the unique constraint on (user, key) picks
+one winner among concurrent duplicates, with no read-then-write race. The
+winner places the order and stores the response in that same transaction, so a
+claim never exists without its order and response: a request that fails, or
+whose worker is killed, rolls its claim back and the client can retry with the
+same key at once. A duplicate waits at the unique index for the winner's
+transaction to end, then replays the stored response (same body) or, if the
+winner failed, goes ahead itself. Another body under the same key is a 422.
 """
 
 from __future__ import annotations
@@ -15,14 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from orders.exceptions import IdempotencyKeyReused, IdempotencyRequestInProgress, InvalidOrder
@@ -31,12 +30,6 @@ from orders.models import IdempotencyKey, Order
 HEADER = "Idempotency-Key"
 # Keys and their responses are kept this long; older ones are ignored and purged.
 KEY_TTL = timedelta(hours=24)
-# A claim that has produced no response after this long belongs to a request
-# that died (its transaction rolled back); it may be taken over.
-ABANDONED_AFTER = timedelta(minutes=5)
-# How long a duplicate waits for the first request to finish before answering 409.
-WAIT_SECONDS = 3.0
-POLL_SECONDS = 0.05
 
 _KEY_RE = re.compile(r"[\x20-\x7e]{1,255}")
 
@@ -71,82 +64,53 @@ def request_fingerprint(data: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _insert_claim(*, user: Any, key: str, fingerprint: str) -> IdempotencyKey | None:
-    try:
-        # Its own transaction (or savepoint): the claim is visible to duplicates
-        # before the order is placed, and a lost race leaves nothing behind.
-        with transaction.atomic():
-            return IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
-    except IntegrityError:
-        return None
+def _claim(*, user: Any, key: str, fingerprint: str) -> IdempotentResponse | None:
+    """Insert the claim for (``user``, ``key``); if the key is taken, the response to replay.
 
-
-def _is_reclaimable(record: IdempotencyKey, now: datetime) -> bool:
-    """Expired, or a claim whose request died without producing a response."""
-    if record.created_at < now - KEY_TTL:
-        return True
-    return record.response_status is None and record.created_at < now - ABANDONED_AFTER
-
-
-def _delete_if_reclaimable(record: IdempotencyKey, now: datetime) -> bool:
-    # The same test in the WHERE clause: a claim completed meanwhile is kept.
-    reclaimable = Q(created_at__lt=now - KEY_TTL) | Q(
-        response_status__isnull=True, created_at__lt=now - ABANDONED_AFTER
-    )
-    deleted, _ = IdempotencyKey.objects.filter(reclaimable, pk=record.pk).delete()
-    return bool(deleted)
-
-
-def _claim_or_replay(*, user: Any, key: str, fingerprint: str) -> IdempotencyKey | IdempotentResponse:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        claim = _insert_claim(user=user, key=key, fingerprint=fingerprint)
-        if claim is not None:
-            return claim
-        while True:
-            existing = IdempotencyKey.objects.filter(user=user, key=key).first()
-            if existing is None:
-                break  # released by a failed request: claim it again
-            now = timezone.now()
-            if _is_reclaimable(existing, now) and _delete_if_reclaimable(existing, now):
-                break
-            if existing.fingerprint != fingerprint:
-                raise IdempotencyKeyReused()
-            if existing.response_status is not None:
-                return IdempotentResponse(status=existing.response_status, body=existing.response_body, replayed=True)
-            if time.monotonic() >= deadline:
-                raise IdempotencyRequestInProgress()
-            time.sleep(POLL_SECONDS)
-        if time.monotonic() >= deadline:
-            raise IdempotencyRequestInProgress()
+    Runs inside the caller's transaction. While the request that holds the key
+    is still running, the insert waits on the unique index (PostgreSQL) or for
+    the write lock (SQLite) until that transaction ends; then it either fails
+    (the first request committed: replay it) or succeeds (it rolled back: this
+    request goes ahead).
+    """
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint)
+            return None
+        except IntegrityError:
+            pass
+        existing = IdempotencyKey.objects.filter(user=user, key=key).first()
+        if existing is None:
+            continue  # purged in between: claim it again
+        if existing.created_at < timezone.now() - KEY_TTL or existing.response_status is None:
+            # Expired (or a row without a response, which no live request owns): a fresh key.
+            IdempotencyKey.objects.filter(pk=existing.pk).delete()
+            continue
+        if existing.fingerprint != fingerprint:
+            raise IdempotencyKeyReused()
+        return IdempotentResponse(status=existing.response_status, body=existing.response_body, replayed=True)
+    raise IdempotencyRequestInProgress()
 
 
 def idempotent_run(
     *, user: Any, key: str, fingerprint: str, action: Callable[[], tuple[Order, Any]], status: int = 201
 ) -> IdempotentResponse:
-    """Run ``action`` at most once per (``user``, ``key``) within 24 h, replaying its response after.
+    """Run ``action`` at most once per (``user``, ``key``) within 24 h; replay its response afterwards.
 
-    ``action`` places the order and returns it with the response body. Raises
-    ``IdempotencyKeyReused`` when the key came with another body, and
-    ``IdempotencyRequestInProgress`` when the first request is still running
-    after a short wait. If ``action`` fails the claim is released.
+    ``action`` places the order and returns it with the response body. The
+    claim, the order and the stored response commit together, so a failed or
+    killed request leaves nothing behind and the key can be used again at once.
+    Raises ``IdempotencyKeyReused`` when the key was used with another body.
     """
-    outcome = _claim_or_replay(user=user, key=key, fingerprint=fingerprint)
-    if isinstance(outcome, IdempotentResponse):
-        return outcome
-    claim = outcome
-    try:
-        with transaction.atomic():
-            order, body = action()
-            stored = IdempotencyKey.objects.filter(pk=claim.pk, response_status__isnull=True).update(
-                order=order, response_status=status, response_body=body
-            )
-            if stored != 1:
-                # The claim was taken over as abandoned: the other request owns the key now.
-                raise IdempotencyRequestInProgress()
-    except BaseException:
-        IdempotencyKey.objects.filter(pk=claim.pk, response_status__isnull=True).delete()
-        raise
+    with transaction.atomic():
+        replay = _claim(user=user, key=key, fingerprint=fingerprint)
+        if replay is not None:
+            return replay
+        order, body = action()
+        IdempotencyKey.objects.filter(user=user, key=key).update(
+            order=order, response_status=status, response_body=body
+        )
     return IdempotentResponse(status=status, body=body, replayed=False)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time, timedelta
 from typing import Any, NamedTuple
 
@@ -14,6 +15,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from orders.models import Order
+
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class Moment(NamedTuple):
@@ -31,17 +34,19 @@ class DateOrDateTimeField(forms.Field):
             return None
         text = str(value).strip()
         try:
+            # A bare date first: parse_datetime() would also read it, as midnight.
+            if _DATE_RE.fullmatch(text):
+                day = parse_date(text)
+                if day is not None:
+                    return Moment(at=timezone.make_aware(datetime.combine(day, time.min)), whole_day=True)
             moment = parse_datetime(text)
-            day = None if moment else parse_date(text)
         except ValueError:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
-        if moment is not None:
-            if timezone.is_naive(moment):
-                moment = timezone.make_aware(moment)
-            return Moment(at=moment, whole_day=False)
-        if day is not None:
-            return Moment(at=timezone.make_aware(datetime.combine(day, time.min)), whole_day=True)
-        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            moment = None
+        if moment is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        return Moment(at=moment, whole_day=False)
 
 
 @extend_schema_field(OpenApiTypes.STR)
