@@ -56,8 +56,14 @@ def stock_reserve(*, quantities: Mapping[int, int]) -> dict[int, Book]:
 
 
 def stock_release(*, quantities: Mapping[int, int]) -> None:
-    """Put ``quantities`` ({book_id: n}) back in stock, e.g. when an order is cancelled."""
+    """Put ``quantities`` ({book_id: n}) back in stock, e.g. when an order is cancelled.
+
+    The rows are locked in id order first, as ``stock_reserve`` does: a bare
+    UPDATE locks them in whatever order the scan meets them, which can deadlock
+    against a reservation of the same books.
+    """
     if not quantities:
         return
     with transaction.atomic():
+        list(Book.objects.select_for_update().filter(pk__in=sorted(quantities)).order_by("pk").values_list("pk"))
         _stock_apply(dict(quantities))
