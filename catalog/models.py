@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
@@ -109,3 +110,29 @@ class BookAuthor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author} on {self.book}"
+
+
+class BookSearchEntry(models.Model):
+    """A book's entry in the full-text index, the handle ``catalog.search`` joins books to.
+
+    The ``book_search`` table differs per database and is created by migration
+    (PostgreSQL: a weighted ``tsvector`` with a GIN index; SQLite: an FTS5
+    table). Only ``catalog.search`` writes it, with set-based SQL; this model
+    exists so that searches are ordinary joins in the ORM.
+    """
+
+    book = models.OneToOneField(
+        Book, primary_key=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="search_entry"
+    )
+    # PostgreSQL only: title+subtitle (A), author names (B), description+publisher (C).
+    document = SearchVectorField()
+    # SQLite only: FTS5's hidden column named after its table, the operand of MATCH and bm25().
+    fts = models.TextField(db_column="book_search")
+
+    class Meta:
+        managed = False
+        db_table = "book_search"
+        ordering = ["book_id"]
+
+    def __str__(self) -> str:
+        return f"Search entry of book {self.pk}"

@@ -8,7 +8,9 @@ import factory
 from django.contrib.auth import get_user_model
 from factory.django import DjangoModelFactory
 
+from catalog.isbn import isbn13_check_digit
 from catalog.models import Author, Book, BookAuthor, Genre
+from catalog.search import search_index_update
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
@@ -48,8 +50,7 @@ class GenreFactory(DjangoModelFactory):
 
 def _isbn13(n: int) -> str:
     body = f"978{n:09d}"
-    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body))
-    return body + str((10 - total % 10) % 10)
+    return body + isbn13_check_digit(body)
 
 
 class BookFactory(DjangoModelFactory):
@@ -81,6 +82,12 @@ class BookFactory(DjangoModelFactory):
     def genres(obj, create, extracted, **kwargs):
         if create and extracted:
             obj.genres.set(extracted)
+
+    @factory.post_generation
+    def search_index(obj, create, extracted, **kwargs):
+        """Index the book, as catalog.services do (``search_index=False`` skips it)."""
+        if create and extracted is not False:
+            search_index_update(book_ids=[obj.pk])
 
 
 # --- Orders -------------------------------------------------------------------
