@@ -1,0 +1,87 @@
+"""``manage.py import_books FILE``: create or update books from a CSV or JSON Lines file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from catalog.bulk import DEFAULT_BATCH_SIZE, books_import
+from catalog.importing import FORMATS, ImportFormatError, RowError, format_for_path
+from catalog.management.commands._progress import ProgressBar
+
+
+class Command(BaseCommand):
+    help = (
+        "Import books from a CSV or JSON Lines file (format in docs/commands.md), creating or updating "
+        "them by ISBN. All or nothing unless --skip-invalid; every rejected row is reported with its line "
+        "number, and the exit status is non-zero when any row was rejected."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="Path of the .csv or .jsonl file.")
+        parser.add_argument("--format", choices=FORMATS, help="File format (default: from the file extension).")
+        parser.add_argument("--dry-run", action="store_true", help="Validate every row and write nothing.")
+        parser.add_argument(
+            "--skip-invalid", action="store_true", help="Import the valid rows and report the rejected ones."
+        )
+        parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="Rows per database round trip.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: str = options["file"]
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        try:
+            fmt = options["format"] or format_for_path(path)
+            size = os.path.getsize(path)
+        except (ImportFormatError, OSError) as exc:
+            raise CommandError(str(exc)) from exc
+
+        show_progress = self.stderr.isatty() and options["verbosity"] >= 1
+        bars: list[ProgressBar] = []
+
+        def open_lines() -> Iterator[bytes]:
+            writing = bool(bars) or (options["skip_invalid"] and not options["dry_run"])
+            label = "Importing" if writing else "Checking"
+            bar = ProgressBar(self.stderr, total=size, label=label, enabled=show_progress)
+            bars.append(bar)
+            with open(path, "rb") as file:
+                for line in file:
+                    bar.advance(len(line))
+                    yield line
+            bar.finish()
+
+        def report(error: RowError) -> None:
+            if bars:
+                bars[-1].clear()
+            self.stderr.write(str(error))
+
+        try:
+            result = books_import(
+                open_lines=open_lines,
+                fmt=fmt,
+                dry_run=options["dry_run"],
+                skip_invalid=options["skip_invalid"],
+                batch_size=options["batch_size"],
+                on_error=report,
+            )
+        except ImportFormatError as exc:
+            raise CommandError(f"{path}: {exc}") from exc
+
+        if result.written:
+            self.stdout.write(
+                f"Imported {result.created + result.updated} books "
+                f"({result.created} created, {result.updated} updated) from {path}."
+            )
+        elif not result.rejected:
+            self.stdout.write(f"Dry run: all {result.valid} rows of {path} are valid; nothing written.")
+        if result.rejected:
+            if result.written:
+                outcome = "they were skipped"
+            elif options["dry_run"]:
+                outcome = "dry run, nothing written"
+            else:
+                outcome = "nothing was written (fix them, or import the rest with --skip-invalid)"
+            raise CommandError(f"{result.rejected} of {result.valid + result.rejected} rows rejected; {outcome}.")
