@@ -214,7 +214,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "bookstore.filters.StrictOrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "bookstore.schema.AutoSchema",
     "EXCEPTION_HANDLER": "bookstore.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"auth": AUTH_RATE_LIMIT},
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
