@@ -1,0 +1,126 @@
+"""Admin for orders (read-only records, status actions), coupons and bulk discount tiers.
+
+Status actions call ``orders.services.order_transition``, the same code path as
+the API, so stock, coupon uses and history follow the same rules wherever
+staff act.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from bookstore.errors import DomainError
+from orders.models import BulkDiscountTier, Coupon, Order, OrderItem, StatusChange
+from orders.selectors import coupon_list
+from orders.services import order_transition
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class OrderItemInline(_ReadOnlyInline):
+    model = OrderItem
+    fields = ("book", "isbn", "title", "unit_price", "quantity", "line_total")
+    readonly_fields = fields
+
+
+class StatusChangeInline(_ReadOnlyInline):
+    model = StatusChange
+    verbose_name = "status change"
+    verbose_name_plural = "status history"
+    fields = ("at", "from_status", "to_status", "by")
+    readonly_fields = fields
+    ordering = ("at", "id")
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("number", "user", "status", "total", "coupon_code", "created_at")
+    list_filter = ("status", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("number", "user__email")
+    list_select_related = ("user",)
+    show_full_result_count = False
+    ordering = ("-created_at", "-id")
+    fields = (
+        "number",
+        "user",
+        "status",
+        "subtotal",
+        "discounts",
+        "discount_total",
+        "total",
+        "coupon",
+        "coupon_code",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = fields
+    inlines = (OrderItemInline, StatusChangeInline)
+    actions = ("mark_paid", "mark_shipped", "mark_delivered", "cancel_orders")
+
+    # Orders are placed through the API and never deleted: cancelling is the way out.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def _transition(self, request: HttpRequest, queryset: QuerySet[Order], to: str) -> None:
+        for order in queryset.order_by("pk"):
+            try:
+                order_transition(order=order, to=to, by=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"{order.number}: not changed. {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{order.number}: now {Order.Status(to).label.lower()}.", messages.SUCCESS)
+
+    @admin.action(description="Mark selected orders paid", permissions=["change"])
+    def mark_paid(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._transition(request, queryset, Order.Status.PAID)
+
+    @admin.action(description="Mark selected orders shipped", permissions=["change"])
+    def mark_shipped(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._transition(request, queryset, Order.Status.SHIPPED)
+
+    @admin.action(description="Mark selected orders delivered", permissions=["change"])
+    def mark_delivered(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._transition(request, queryset, Order.Status.DELIVERED)
+
+    @admin.action(description="Cancel selected orders (items go back in stock)", permissions=["change"])
+    def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        self._transition(request, queryset, Order.Status.CANCELLED)
+
+
+@admin.register(Coupon)
+class CouponAdmin(admin.ModelAdmin):
+    list_display = ("code", "kind", "value", "starts_at", "ends_at", "min_subtotal", "max_uses", "uses", "is_active")
+    list_filter = ("kind", "is_active")
+    search_fields = ("code",)
+    fields = ("code", "kind", "value", "starts_at", "ends_at", "min_subtotal", "max_uses", "uses", "is_active")
+    readonly_fields = ("uses",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Coupon]:
+        return coupon_list()
+
+    @admin.display(description="uses", ordering="uses")
+    def uses(self, coupon: Coupon) -> int:
+        """Orders using the coupon that are not cancelled (annotated by ``coupon_list``)."""
+        return getattr(coupon, "uses", 0)
+
+
+@admin.register(BulkDiscountTier)
+class BulkDiscountTierAdmin(admin.ModelAdmin):
+    list_display = ("min_quantity", "percent")
+    ordering = ("min_quantity",)
