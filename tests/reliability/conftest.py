@@ -177,6 +177,8 @@ def stack(migrated_template: str, tmp_path: Path) -> Iterator[Stack]:
     finally:
         for server in the_stack.servers:
             server.stop()
+            # Captured by pytest and shown only when the test failed.
+            print(f"--- gunicorn on port {server.port} ---\n{server.log_tail(200)}")  # noqa: T201
         db_proxy.stop()
         redis_proxy.stop()
         drop_database(name)
