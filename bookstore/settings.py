@@ -195,6 +195,7 @@ STORE_NAME = env.str("STORE_NAME", default="Bookstore")
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 AUTH_RATE_LIMIT = env.str("AUTH_RATE_LIMIT", default="10/minute")
+ORDER_RATE_LIMIT = env.str("ORDER_RATE_LIMIT", default="30/minute")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 LOW_STOCK_THRESHOLD = env.int("LOW_STOCK_THRESHOLD", default=5)
 

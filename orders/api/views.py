@@ -12,6 +12,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 
 from accounts.permissions import IsOwnerOrStaff, IsStaff
 from orders.api.filters import OrderFilter
@@ -22,6 +23,7 @@ from orders.api.serializers import (
     OrderQuoteSerializer,
     OrderSerializer,
 )
+from orders.api.throttling import OrderCreateRateThrottle
 from orders.idempotency import HEADER, idempotency_key_parse, idempotent_run, request_fingerprint
 from orders.models import BulkDiscountTier, Coupon, Order
 from orders.selectors import coupon_list, discount_tier_list, order_get, order_list
@@ -90,6 +92,11 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if self.action in {"pay", "ship", "deliver"}:
             return [IsStaff()]
         return super().get_permissions()
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        if self.action == "create":
+            return [OrderCreateRateThrottle()]
+        return super().get_throttles()
 
     @extend_schema(
         summary="Place an order",
