@@ -225,3 +225,18 @@ def test_staff_without_superuser_see_and_issue_only_their_own_keys(client):
     assert response.status_code == 200
     assert "owner" in response.context["adminform"].form.errors
     assert not ApiKey.objects.filter(name="as colleague").exists()
+
+
+def test_user_change_rejects_an_email_taken_in_another_case(admin_client):
+    UserFactory(email="first@example.com")
+    user = UserFactory(email="second@example.com")
+    change = admin_client.get(f"/admin/accounts/user/{user.pk}/change/")
+    form = change.context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name != "password"}
+    data |= {"email": "FIRST@example.com", "groups": [], "user_permissions": []}
+    data["date_joined_0"], data["date_joined_1"] = user.date_joined.strftime("%Y-%m-%d"), "00:00:00"
+    response = admin_client.post(f"/admin/accounts/user/{user.pk}/change/", data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors.keys() == {"email"}
+    user.refresh_from_db()
+    assert user.email == "second@example.com"
