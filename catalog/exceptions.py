@@ -1,5 +1,9 @@
 """Catalog business-rule failures, mapped to the error envelope by bookstore.errors."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from bookstore.errors import Conflict, DomainError
 
 
@@ -11,3 +15,35 @@ class InsufficientStock(DomainError):
 
 class AuthorHasBooks(Conflict):
     default_message = "This author still has books and cannot be deleted."
+
+
+class CatalogInvalid(DomainError):
+    """A write refused for a value of one field; answers 400 naming ``field``."""
+
+    status_code = 400
+    code = "validation_error"
+    field = "non_field_errors"
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None) -> None:
+        text = message or self.default_message
+        super().__init__(f"Invalid input: {self.field}: {text}", details=details or {self.field: [text]})
+
+
+class IsbnInvalid(CatalogInvalid):
+    field = "isbn"
+    default_message = "Enter a valid ISBN-10 or ISBN-13."
+
+
+class IsbnTaken(CatalogInvalid):
+    field = "isbn"
+    default_message = "A book with this ISBN already exists."
+
+
+class BookAuthorsInvalid(CatalogInvalid):
+    field = "author_ids"
+    default_message = "A book needs at least one author."
+
+
+class GenreSlugTaken(CatalogInvalid):
+    field = "slug"
+    default_message = "A genre with this slug already exists."

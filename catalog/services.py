@@ -1,14 +1,38 @@
-"""Catalog writes that carry a business rule."""
+"""Catalog writes that carry a business rule.
+
+Every write that changes indexed text (a book's title, subtitle, description
+or publisher, its author links, an author's name) refreshes the search index
+in the same transaction, so the index is never behind the committed catalog.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import TypedDict, Unpack
 
-from django.db import models, transaction
-from django.db.models import Case, F, Value, When
+from django.db import IntegrityError, models, transaction
+from django.db.models import Case, F, ProtectedError, Value, When
+from django.utils import timezone
+from django.utils.text import slugify
 
-from catalog.exceptions import InsufficientStock
-from catalog.models import Book
+from catalog import isbn as isbn_rules
+from catalog.exceptions import (
+    AuthorHasBooks,
+    BookAuthorsInvalid,
+    GenreSlugTaken,
+    InsufficientStock,
+    IsbnInvalid,
+    IsbnTaken,
+)
+from catalog.languages import Language
+from catalog.models import Author, Book, BookAuthor, Genre
+from catalog.search import search_index_update
+
+#: Book fields whose text is in the search index (with the author names).
+INDEXED_BOOK_FIELDS = frozenset({"title", "subtitle", "description", "publisher"})
 
 
 def _stock_apply(deltas: Mapping[int, int]) -> None:
@@ -67,3 +91,257 @@ def stock_release(*, quantities: Mapping[int, int]) -> None:
     with transaction.atomic():
         list(Book.objects.select_for_update().filter(pk__in=sorted(quantities)).order_by("pk").values_list("pk"))
         _stock_apply(dict(quantities))
+
+
+# --- Authors ----------------------------------------------------------------------
+
+
+def author_create(*, name: str, bio: str = "") -> Author:
+    """Create an author."""
+    with transaction.atomic():
+        return Author.objects.create(name=name, bio=bio)
+
+
+def author_update(*, author: Author, name: str | None = None, bio: str | None = None) -> Author:
+    """Change an author; a new name is re-indexed on every book that credits the author."""
+    changed: list[str] = []
+    if name is not None and name != author.name:
+        author.name = name
+        changed.append("name")
+    if bio is not None and bio != author.bio:
+        author.bio = bio
+        changed.append("bio")
+    if not changed:
+        return author
+    with transaction.atomic():
+        author.save(update_fields=[*changed, "updated_at"])
+        if "name" in changed:
+            search_index_update(book_ids=BookAuthor.objects.filter(author=author).values_list("book_id", flat=True))
+    return author
+
+
+def author_delete(*, author: Author) -> None:
+    """Delete an author who is credited on no book; otherwise raise ``AuthorHasBooks``."""
+    try:
+        with transaction.atomic():
+            author.delete()
+    except ProtectedError as exc:
+        raise AuthorHasBooks(details={"book_count": len(exc.protected_objects)}) from exc
+
+
+# --- Genres -----------------------------------------------------------------------
+
+_SLUG_ATTEMPTS = 3
+
+
+def _slug_from_name(name: str) -> str:
+    """The first free slug made from ``name``: ``science-fiction``, then ``science-fiction-2``, ..."""
+    base = slugify(name)[:90].strip("-") or "genre"
+    taken = set(Genre.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    if base not in taken:
+        return base
+    suffix = 2
+    while f"{base}-{suffix}" in taken:
+        suffix += 1
+    return f"{base}-{suffix}"
+
+
+def _genre_save(genre: Genre, *, derive_slug: bool, update_fields: list[str] | None = None) -> Genre:
+    """Save ``genre``; a derived slug is derived again if another genre took it meanwhile."""
+    for _attempt in range(_SLUG_ATTEMPTS):
+        if derive_slug:
+            genre.slug = _slug_from_name(genre.name)
+        elif Genre.objects.filter(slug=genre.slug).exclude(pk=genre.pk).exists():
+            raise GenreSlugTaken()
+        try:
+            with transaction.atomic():
+                genre.save(update_fields=update_fields)
+        except IntegrityError:
+            if not Genre.objects.filter(slug=genre.slug).exclude(pk=genre.pk).exists():
+                raise  # not the slug: a programming error, not the user's
+            if not derive_slug:
+                raise GenreSlugTaken() from None
+        else:
+            return genre
+    raise GenreSlugTaken()
+
+
+def genre_create(*, name: str, slug: str = "") -> Genre:
+    """Create a genre; without ``slug`` one is derived from the name and made unique."""
+    with transaction.atomic():
+        return _genre_save(Genre(name=name, slug=slug), derive_slug=not slug)
+
+
+def genre_update(*, genre: Genre, name: str | None = None, slug: str | None = None) -> Genre:
+    """Rename a genre or change its slug; the slug stays as it is unless given."""
+    if name is not None:
+        genre.name = name
+    if slug is not None:
+        genre.slug = slug
+    with transaction.atomic():
+        return _genre_save(genre, derive_slug=False, update_fields=["name", "slug", "updated_at"])
+
+
+def genre_delete(*, genre: Genre) -> None:
+    """Delete a genre; its books simply lose it."""
+    with transaction.atomic():
+        genre.delete()
+
+
+# --- Books ------------------------------------------------------------------------
+
+
+class BookChanges(TypedDict, total=False):
+    """Fields ``book_update`` may change."""
+
+    isbn: str
+    title: str
+    subtitle: str
+    description: str
+    publisher: str
+    published_date: date | None
+    language: str
+    page_count: int | None
+    price: Decimal
+    stock: int
+    is_active: bool
+
+
+class BookDeletion(enum.Enum):
+    """What ``book_delete`` did."""
+
+    DELETED = "deleted"
+    DEACTIVATED = "deactivated"
+
+
+def _isbn13(raw: str) -> str:
+    try:
+        return isbn_rules.to_isbn13(raw)
+    except isbn_rules.InvalidIsbn as exc:
+        raise IsbnInvalid(str(exc)) from exc
+
+
+def _book_save(book: Book, *, update_fields: list[str] | None = None) -> None:
+    """Save ``book``; a duplicate ISBN, checked first or lost in a race, raises ``IsbnTaken``."""
+    if update_fields is not None and "isbn" not in update_fields:
+        book.save(update_fields=update_fields)
+        return
+    if Book.objects.filter(isbn=book.isbn).exclude(pk=book.pk).exists():
+        raise IsbnTaken()
+    try:
+        with transaction.atomic():
+            book.save(update_fields=update_fields)
+    except IntegrityError:
+        if Book.objects.filter(isbn=book.isbn).exclude(pk=book.pk).exists():
+            raise IsbnTaken() from None
+        raise
+
+
+def _book_set_authors(book: Book, authors: Sequence[Author]) -> None:
+    """Credit ``authors`` on ``book`` in this order (positions 0, 1, ...)."""
+    if not authors:
+        raise BookAuthorsInvalid()
+    if len({author.pk for author in authors}) != len(authors):
+        raise BookAuthorsInvalid("Each author may be credited only once.")
+    BookAuthor.objects.filter(book=book).delete()
+    BookAuthor.objects.bulk_create(
+        [BookAuthor(book=book, author=author, position=position) for position, author in enumerate(authors)]
+    )
+
+
+def book_create(
+    *,
+    isbn: str,
+    title: str,
+    price: Decimal,
+    authors: Sequence[Author],
+    genres: Iterable[Genre] = (),
+    subtitle: str = "",
+    description: str = "",
+    publisher: str = "",
+    published_date: date | None = None,
+    language: str = Language.EN,
+    page_count: int | None = None,
+    stock: int = 0,
+    is_active: bool = True,
+) -> Book:
+    """Create a book crediting ``authors`` in order (at least one), and index it.
+
+    ``isbn`` may be any accepted ISBN-10/13 spelling; it is stored as ISBN-13
+    and must be unique (``IsbnInvalid`` / ``IsbnTaken`` otherwise).
+    """
+    book = Book(
+        isbn=_isbn13(isbn),
+        title=title,
+        subtitle=subtitle,
+        description=description,
+        publisher=publisher,
+        published_date=published_date,
+        language=language,
+        page_count=page_count,
+        price=price,
+        stock=stock,
+        is_active=is_active,
+    )
+    with transaction.atomic():
+        _book_save(book)
+        _book_set_authors(book, authors)
+        book.genres.set(list(genres))
+        search_index_update(book_ids=[book.pk])
+    return book
+
+
+def book_update(
+    *,
+    book: Book,
+    authors: Sequence[Author] | None = None,
+    genres: Iterable[Genre] | None = None,
+    **changes: Unpack[BookChanges],
+) -> Book:
+    """Change a book's fields, and replace its authors or genres when given.
+
+    Only the given fields are written, so a concurrent stock change by an
+    order is never overwritten. The book is re-indexed when indexed text or
+    its authors change.
+    """
+    if "isbn" in changes:
+        changes["isbn"] = _isbn13(changes["isbn"])
+    changed: list[str] = []
+    for name, value in changes.items():
+        if getattr(book, name) != value:
+            setattr(book, name, value)
+            changed.append(name)
+    with transaction.atomic():
+        if changed:
+            _book_save(book, update_fields=[*changed, "updated_at"])
+        if authors is not None:
+            _book_set_authors(book, authors)
+        if genres is not None:
+            book.genres.set(list(genres))
+        if authors is not None or INDEXED_BOOK_FIELDS.intersection(changed):
+            search_index_update(book_ids=[book.pk])
+    return book
+
+
+def book_delete(*, book: Book) -> BookDeletion:
+    """Delete a book that was never ordered; deactivate one that was.
+
+    Order lines reference books with ``on_delete=PROTECT``, so the delete is
+    tried in a savepoint and a ``ProtectedError`` turns it into a
+    deactivation: order history is never broken. The row is locked first, so
+    an order placed meanwhile (which locks the book too) cannot slip in
+    between the check and the delete.
+    """
+    book_id = book.pk
+    with transaction.atomic():
+        list(Book.objects.select_for_update().filter(pk=book_id).values_list("pk", flat=True))
+        try:
+            with transaction.atomic():
+                book.delete()
+        except ProtectedError:
+            book.is_active = False
+            book.updated_at = timezone.now()
+            Book.objects.filter(pk=book_id).update(is_active=False, updated_at=book.updated_at)
+            return BookDeletion.DEACTIVATED
+        search_index_update(book_ids=[book_id])
+    return BookDeletion.DELETED

@@ -3,6 +3,11 @@
 from django.urls import URLPattern
 from rest_framework.routers import SimpleRouter
 
+from catalog.api.views import AuthorViewSet, BookViewSet, GenreViewSet
+
 router = SimpleRouter(trailing_slash=False)
+router.register("authors", AuthorViewSet, basename="author")
+router.register("genres", GenreViewSet, basename="genre")
+router.register("books", BookViewSet, basename="book")
 
 urlpatterns: list[URLPattern] = []

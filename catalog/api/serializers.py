@@ -1,0 +1,160 @@
+"""Catalog API shapes: nested objects on read, ``author_ids``/``genre_ids`` on write."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.db.models import Model
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from catalog import isbn as isbn_rules
+from catalog.models import Author, Book, BookAuthor, Genre
+
+_M = TypeVar("_M", bound=Model)
+
+#: Most authors or genres one book may list.
+MAX_LINKS = 50
+
+
+class AuthorSerializer(serializers.ModelSerializer[Author]):
+    book_count = serializers.IntegerField(read_only=True, help_text="Number of active books crediting this author.")
+
+    class Meta:
+        model = Author
+        fields = ["id", "name", "bio", "book_count"]
+
+
+class GenreSerializer(serializers.ModelSerializer[Genre]):
+    class Meta:
+        model = Genre
+        fields = ["id", "name", "slug"]
+        read_only_fields = fields
+
+
+class GenreWriteSerializer(serializers.ModelSerializer[Genre]):
+    class Meta:
+        model = Genre
+        fields = ["id", "name", "slug"]
+        extra_kwargs = {
+            "slug": {
+                "required": False,
+                "validators": [],  # uniqueness is the service's rule (GenreSlugTaken)
+                "help_text": "Unique. Derived from the name when omitted on creation; kept on rename.",
+            }
+        }
+
+
+class BookAuthorSerializer(serializers.Serializer[BookAuthor]):
+    """An author as credited on a book."""
+
+    id = serializers.IntegerField(source="author.id", read_only=True)
+    name = serializers.CharField(source="author.name", read_only=True)
+
+
+class BookSerializer(serializers.ModelSerializer[Book]):
+    """A book as read: authors (in cover order) and genres nested."""
+
+    authors = BookAuthorSerializer(source="author_links", many=True, read_only=True)
+    genres = GenreSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Book
+        fields = [
+            "id",
+            "isbn",
+            "title",
+            "subtitle",
+            "description",
+            "authors",
+            "genres",
+            "publisher",
+            "published_date",
+            "language",
+            "page_count",
+            "price",
+            "stock",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "example": "978-0-441-01359-3",
+        "description": "ISBN-10 or ISBN-13, with or without hyphens or spaces; checked by its check digit.",
+    }
+)
+class IsbnField(serializers.CharField):
+    """Any accepted ISBN spelling in, the 13-digit form out."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return isbn_rules.to_isbn13(value)
+        except isbn_rules.InvalidIsbn as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
+def _resolve_ids(model: type[_M], ids: Sequence[int], noun: str) -> list[_M]:
+    """The objects of ``ids`` in the given order, in one query; unknown or repeated ids are a 400."""
+    if len(set(ids)) != len(ids):
+        raise serializers.ValidationError(f"Each {noun} may be listed only once.")
+    found = model._default_manager.in_bulk(ids)
+    missing = [str(pk) for pk in ids if pk not in found]
+    if missing:
+        raise serializers.ValidationError(f"Unknown {noun} id(s): {', '.join(missing)}.")
+    return [found[pk] for pk in ids]
+
+
+class BookWriteSerializer(serializers.ModelSerializer[Book]):
+    """A book as written: authors and genres by id."""
+
+    isbn = IsbnField(max_length=32)
+    author_ids = serializers.ListField(
+        source="authors",
+        child=serializers.IntegerField(min_value=1),
+        min_length=1,
+        max_length=MAX_LINKS,
+        help_text="Author ids in cover order; at least one.",
+    )
+    genre_ids = serializers.ListField(
+        source="genres",
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=MAX_LINKS,
+        help_text="Genre ids.",
+    )
+
+    class Meta:
+        model = Book
+        fields = [
+            "isbn",
+            "title",
+            "subtitle",
+            "description",
+            "author_ids",
+            "genre_ids",
+            "publisher",
+            "published_date",
+            "language",
+            "page_count",
+            "price",
+            "stock",
+            "is_active",
+        ]
+        extra_kwargs = {
+            "price": {"min_value": Decimal("0")},
+            "stock": {"min_value": 0},
+        }
+
+    def validate_author_ids(self, ids: list[int]) -> list[Author]:
+        return _resolve_ids(Author, ids, "author")
+
+    def validate_genre_ids(self, ids: list[int]) -> list[Genre]:
+        return _resolve_ids(Genre, ids, "genre")

@@ -1,0 +1,44 @@
+"""Catalog reads: querysets with their joins and prefetches, shared by the API and the admin."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from catalog.models import Author, Book, BookAuthor, Genre
+
+
+def author_list() -> QuerySet[Author]:
+    """Authors with ``book_count``, the number of active books crediting them."""
+    # An aggregate drops Meta.ordering (GROUP BY), so the order is explicit.
+    return Author.objects.annotate(
+        book_count=Count("book_links", filter=Q(book_links__book__is_active=True)),
+    ).order_by("name", "id")
+
+
+def author_get(*, author_id: int) -> Author:
+    """One author with ``book_count`` (``Author.DoesNotExist`` if unknown)."""
+    return author_list().get(pk=author_id)
+
+
+def genre_list() -> QuerySet[Genre]:
+    """All genres, by name."""
+    return Genre.objects.all()
+
+
+def book_list(*, include_inactive: bool = False) -> QuerySet[Book]:
+    """Books with their author credits (in cover order) and genres prefetched.
+
+    Inactive books are left out unless ``include_inactive`` (staff). Listing
+    any number of books costs the same three queries (books, credits with
+    authors, genres).
+    """
+    queryset = Book.objects.prefetch_related(
+        Prefetch("author_links", queryset=BookAuthor.objects.select_related("author").order_by("position", "id")),
+        "genres",
+    )
+    return queryset if include_inactive else queryset.filter(is_active=True)
+
+
+def book_get(*, book_id: int, include_inactive: bool = False) -> Book:
+    """One book as ``book_list`` shapes it (``Book.DoesNotExist`` if unknown or hidden)."""
+    return book_list(include_inactive=include_inactive).get(pk=book_id)

@@ -1,0 +1,74 @@
+"""Catalog lists run a fixed number of queries whatever the page size (ARCHITECTURE.md rule 5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import AuthorFactory, BookFactory, GenreFactory
+
+pytestmark = pytest.mark.django_db
+
+# COUNT, the page of books, their author credits with authors, their genres.
+BOOK_LIST_QUERIES = 4
+# Authenticating a JWT loads the user.
+AUTH_QUERIES = 1
+
+
+@pytest.fixture
+def catalog() -> None:
+    authors = AuthorFactory.create_batch(3)
+    genres = GenreFactory.create_batch(2)
+    for i in range(105):
+        BookFactory(title=f"Volume {i:03d}", authors=[authors[i % 3], authors[(i + 1) % 3]], genres=genres)
+
+
+@pytest.mark.parametrize("page_size", [5, 100])
+@pytest.mark.parametrize("search", [None, "volume"])
+def test_book_list_for_anonymous(
+    api_client: APIClient, catalog: None, django_assert_num_queries: Any, page_size: int, search: str | None
+) -> None:
+    params: dict[str, Any] = {"page_size": page_size}
+    if search:
+        params["search"] = search
+    with django_assert_num_queries(BOOK_LIST_QUERIES):
+        response = api_client.get("/api/v1/books", params)
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == page_size
+    assert all(len(book["authors"]) == 2 and len(book["genres"]) == 2 for book in response.json()["results"])
+
+
+@pytest.mark.parametrize("page_size", [5, 100])
+@pytest.mark.parametrize("search", [None, "volume"])
+def test_book_list_for_staff_with_filters(
+    staff_client: APIClient, catalog: None, django_assert_num_queries: Any, page_size: int, search: str | None
+) -> None:
+    params: dict[str, Any] = {"page_size": page_size, "in_stock": "true", "ordering": "-price"}
+    if search:
+        params["search"] = search
+    with django_assert_num_queries(BOOK_LIST_QUERIES + AUTH_QUERIES):
+        response = staff_client.get("/api/v1/books", params)
+    assert len(response.json()["results"]) == page_size
+
+
+def test_book_detail(api_client: APIClient, catalog: None, django_assert_num_queries: Any) -> None:
+    book_id = api_client.get("/api/v1/books").json()["results"][0]["id"]
+    with django_assert_num_queries(3):  # the book, its credits, its genres
+        api_client.get(f"/api/v1/books/{book_id}")
+
+
+@pytest.mark.parametrize("page_size", [2, 100])
+def test_author_list(api_client: APIClient, catalog: None, django_assert_num_queries: Any, page_size: int) -> None:
+    AuthorFactory.create_batch(5)
+    with django_assert_num_queries(2):  # COUNT, the page with book counts
+        response = api_client.get("/api/v1/authors", {"page_size": page_size})
+    assert len(response.json()["results"]) == min(page_size, 8)
+
+
+@pytest.mark.parametrize("page_size", [1, 100])
+def test_genre_list(api_client: APIClient, catalog: None, django_assert_num_queries: Any, page_size: int) -> None:
+    with django_assert_num_queries(2):
+        response = api_client.get("/api/v1/genres", {"page_size": page_size})
+    assert len(response.json()["results"]) == min(page_size, 2)

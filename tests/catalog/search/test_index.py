@@ -1,0 +1,133 @@
+"""The search index follows the catalog: book edits, author changes, renames, deletes, bulk refreshes."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from catalog import services
+from catalog.models import Book, BookAuthor, BookSearchEntry
+from catalog.search import book_search, search_index_rebuild, search_index_update
+from tests.factories import AuthorFactory, BookFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def found(query: str) -> list[str]:
+    return [book.title for book in book_search(Book.objects.all(), query)]
+
+
+def indexed_ids() -> set[int]:
+    return set(BookSearchEntry.objects.values_list("book_id", flat=True))
+
+
+def test_a_created_book_is_searchable_at_once(staff_client: APIClient) -> None:
+    author = AuthorFactory(name="Octavia Butler")
+    response = staff_client.post(
+        "/api/v1/books",
+        {"isbn": "0-446-67550-4", "title": "Parable of the Sower", "price": "9.00", "author_ids": [author.pk]},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert found("sower") == ["Parable of the Sower"]
+    assert found("octavia") == ["Parable of the Sower"]
+
+
+def test_a_changed_title_is_reindexed(staff_client: APIClient) -> None:
+    book = BookFactory(title="Working Title", description="")
+    response = staff_client.patch(f"/api/v1/books/{book.pk}", {"title": "Final Title"}, format="json")
+    assert response.status_code == 200, response.content
+    assert found("final") == ["Final Title"]
+    assert found("working") == []
+
+
+def test_changed_description_and_publisher_are_reindexed() -> None:
+    book = BookFactory(title="Quiet Book", description="old words", publisher="Old House")
+    services.book_update(book=book, description="fresh words", publisher="New House")
+    assert found("fresh") == ["Quiet Book"]
+    assert found("old") == []
+
+
+def test_changed_authors_are_reindexed(staff_client: APIClient) -> None:
+    before, after = AuthorFactory(name="Alice Before"), AuthorFactory(name="Bob After")
+    book = BookFactory(title="Shared Work", authors=[before], description="")
+    response = staff_client.patch(f"/api/v1/books/{book.pk}", {"author_ids": [after.pk]}, format="json")
+    assert response.status_code == 200, response.content
+    assert found("bob") == ["Shared Work"]
+    assert found("alice") == []
+
+
+def test_a_renamed_author_is_reindexed_on_all_their_books(staff_client: APIClient) -> None:
+    author = AuthorFactory(name="Richard Bachman")
+    BookFactory(title="Thinner", authors=[author], description="")
+    BookFactory(title="The Long Walk", authors=[author, AuthorFactory(name="Co Writer")], description="")
+    response = staff_client.patch(f"/api/v1/authors/{author.pk}", {"name": "Stephen King"}, format="json")
+    assert response.status_code == 200, response.content
+    assert set(found("stephen king")) == {"Thinner", "The Long Walk"}
+    assert found("bachman") == []
+
+
+def test_a_stock_change_does_not_touch_the_index(django_assert_num_queries: Any) -> None:
+    book = BookFactory(stock=3)
+    with django_assert_num_queries(3):  # savepoint, UPDATE of the changed field, release
+        services.book_update(book=book, stock=5)
+
+
+def test_a_deleted_book_leaves_the_index(staff_client: APIClient) -> None:
+    book = BookFactory(title="Ephemera", description="")
+    assert book.pk in indexed_ids()
+    assert staff_client.delete(f"/api/v1/books/{book.pk}").status_code == 204
+    assert book.pk not in indexed_ids()
+    assert found("ephemera") == []
+
+
+def test_update_in_bulk_is_a_fixed_number_of_queries() -> None:
+    books = [BookFactory(title=f"Bulk volume {i}", search_index=False) for i in range(60)]
+    few, many = [book.pk for book in books[:2]], [book.pk for book in books]
+    assert found("bulk") == []
+
+    with CaptureQueriesContext(connection) as small:
+        search_index_update(book_ids=few)
+    with CaptureQueriesContext(connection) as large:
+        search_index_update(book_ids=many)
+    assert len(large.captured_queries) == len(small.captured_queries) <= 4
+    assert len(found("bulk")) == 60
+
+
+def test_update_drops_entries_of_books_that_no_longer_exist() -> None:
+    book = BookFactory(title="Gone Soon")
+    book_id = book.pk
+    BookAuthor.objects.filter(book=book).delete()
+    Book.objects.filter(pk=book_id).delete()  # behind the services' back
+    assert book_id in indexed_ids()
+    search_index_update(book_ids=[book_id])
+    assert book_id not in indexed_ids()
+
+
+def test_update_with_no_ids_does_nothing(django_assert_num_queries: Any) -> None:
+    with django_assert_num_queries(0):
+        search_index_update(book_ids=[])
+
+
+def test_rebuild_indexes_every_book_and_counts_them() -> None:
+    BookFactory(title="Unindexed One", search_index=False)
+    BookFactory(title="Unindexed Two", search_index=False)
+    BookFactory(title="Indexed Three")
+    assert found("unindexed") == []
+    assert search_index_rebuild() == 3
+    assert set(found("unindexed")) == {"Unindexed One", "Unindexed Two"}
+    assert len(indexed_ids()) == 3
+
+
+def test_rebuild_command_reports_the_count() -> None:
+    BookFactory(title="Lonely", search_index=False)
+    out = StringIO()
+    call_command("rebuild_search_index", stdout=out)
+    assert "Indexed 1 book." in out.getvalue()
+    assert found("lonely") == ["Lonely"]
