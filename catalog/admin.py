@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -10,7 +11,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import construct_change_message
 from django.contrib.admin.views.main import ORDER_VAR
 from django.db.models import QuerySet
-from django.forms import BaseInlineFormSet
+from django.forms import BaseFormSet, BaseInlineFormSet
 from django.http import HttpRequest
 
 from catalog import isbn as isbn_rules
@@ -175,8 +176,8 @@ class BookAdmin(admin.ModelAdmin):
         form.instance.refresh_from_db()
 
     def construct_change_message(
-        self, request: HttpRequest, form: forms.ModelForm, formsets: list[BaseInlineFormSet], add: bool
-    ) -> list[dict[str, Any]]:
+        self, request: HttpRequest, form: forms.Form, formsets: Iterable[BaseFormSet[Any]], add: bool = False
+    ) -> list[dict[str, dict[str, list[str]]]]:
         # The credit formset is not saved by the admin (book_create/book_update write the credits).
         return construct_change_message(form, [], add)
 
