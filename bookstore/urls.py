@@ -2,9 +2,10 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from bookstore import admin_login, health
+from bookstore.docs import SwaggerView
 
 handler400 = "bookstore.errors.handler400"
 handler403 = "bookstore.errors.handler403"
@@ -19,5 +20,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("bookstore.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/docs/", SwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,9 @@ from tests.factories import (
     OrderItemFactory,
     UserFactory,
 )
+
+# Examples run by the contract fuzzing, per operation label and per status class.
+FUZZ_STATS: Counter[str] = Counter()
 
 PRINCIPALS = ("anonymous", "customer", "other_customer", "staff", "api_key", "revoked_key", "deactivated_token")
 
@@ -107,3 +111,15 @@ def world(db: Any) -> World:
 @pytest.fixture
 def as_principal(world: World) -> Callable[[str], APIClient]:
     return world.client
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not FUZZ_STATS:
+        return
+    operations = {label: n for label, n in FUZZ_STATS.items() if not label.startswith("status ")}
+    statuses = ", ".join(f"{label[7:]}: {n}" for label, n in sorted(FUZZ_STATS.items()) if label.startswith("status "))
+    terminalreporter.section("contract fuzzing (schemathesis)")
+    terminalreporter.write_line(
+        f"{sum(operations.values())} examples over {len(operations)} operations "
+        f"(fewest for one operation: {min(operations.values())}); responses {statuses}"
+    )
