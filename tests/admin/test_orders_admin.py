@@ -1,0 +1,181 @@
+"""Orders in the admin: bounded queries on big tables, CSV export, status actions through the service."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+import orders.admin as orders_admin
+from catalog.models import Book
+from orders.management.commands.export_orders import COLUMNS
+from orders.models import Order
+from orders.services import OrderLine, order_place
+from tests.factories import BookFactory, CouponFactory, OrderFactory, OrderItemFactory, StatusChangeFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/orders/order/"
+
+
+def _queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def _orders(n: int) -> list[Order]:
+    coupon = CouponFactory()
+    made = []
+    for i in range(n):
+        order = OrderFactory(coupon=coupon if i % 2 else None, coupon_code=coupon.code if i % 2 else "")
+        OrderItemFactory(order=order)
+        made.append(order)
+    return made
+
+
+def test_order_changelist_runs_the_same_queries_for_5_and_50_orders(admin_client: Client) -> None:
+    _orders(5)
+    with_5 = _queries(admin_client, CHANGELIST)
+    _orders(45)
+
+    assert _queries(admin_client, CHANGELIST) == with_5
+    assert _queries(admin_client, CHANGELIST + "?status__exact=pending") == with_5
+    assert _queries(admin_client, CHANGELIST + "?q=example.com") == with_5
+
+
+def test_order_page_runs_the_same_queries_for_1_and_20_lines_and_history_steps(admin_client: Client) -> None:
+    def order_with(lines: int) -> Order:
+        order = OrderFactory()
+        for _ in range(lines):
+            OrderItemFactory(order=order)
+            StatusChangeFactory(order=order, by=UserFactory(is_staff=True))
+        return order
+
+    small, big = order_with(1), order_with(20)
+    admin_client.get(f"{CHANGELIST}{small.pk}/change/")  # warm the content-type cache
+
+    with_1 = _queries(admin_client, f"{CHANGELIST}{small.pk}/change/")
+    assert _queries(admin_client, f"{CHANGELIST}{big.pk}/change/") == with_1
+
+
+def test_order_page_is_read_only(admin_client: Client) -> None:
+    order = OrderFactory(status="paid")
+    OrderItemFactory(order=order, quantity=2)
+
+    page = admin_client.get(f"{CHANGELIST}{order.pk}/change/").content.decode()
+    admin_client.post(f"{CHANGELIST}{order.pk}/change/", {"status": "delivered", "total": "0.01"})
+
+    assert 'name="status"' not in page
+    assert 'name="items-0-quantity"' not in page
+    assert Order.objects.get(pk=order.pk).status == "paid"
+    assert admin_client.post(f"{CHANGELIST}{order.pk}/delete/").status_code == 403
+
+
+def _export(client: Client, *orders: Order) -> tuple[Any, list[list[str]]]:
+    response = client.post(CHANGELIST, {"action": "export_csv", "_selected_action": [o.pk for o in orders]})
+    body = b"".join(response.streaming_content).decode()
+    return response, list(csv.reader(io.StringIO(body)))
+
+
+def test_export_csv_has_the_export_command_columns_for_the_selected_orders_oldest_first(admin_client: Client) -> None:
+    book = BookFactory(isbn="9780441013593", price=Decimal("9.99"))
+    first, second, _not_selected = OrderFactory(total=Decimal("19.98")), OrderFactory(), OrderFactory()
+    OrderItemFactory(order=first, book=book, quantity=2)
+
+    response, rows = _export(admin_client, second, first)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="orders-')
+    assert rows[0] == list(COLUMNS)
+    assert [row[0] for row in rows[1:]] == [first.number, second.number]
+    record = dict(zip(COLUMNS, rows[1], strict=True))
+    assert record["customer_email"] == first.user.email
+    assert record["items"] == "9780441013593 x 2 @ 9.99"
+    assert record["total"] == "19.98"
+
+
+def test_export_csv_neutralises_cells_a_spreadsheet_would_run(admin_client: Client) -> None:
+    order = OrderFactory(user=UserFactory(email="=cmd@example.com"))
+
+    _response, rows = _export(admin_client, order)
+
+    assert rows[1][COLUMNS.index("customer_email")] == "'=cmd@example.com"
+    assert rows[1][COLUMNS.index("total")] == "0.00"
+
+
+def test_order_managers_export_and_run_status_actions(staff_client_for: Callable[..., Client]) -> None:
+    client = staff_client_for("Order managers")
+    order = OrderFactory()
+
+    response, rows = _export(client, order)
+    client.post(CHANGELIST, {"action": "mark_paid", "_selected_action": [order.pk]})
+
+    assert response.status_code == 200
+    assert len(rows) == 2
+    assert Order.objects.get(pk=order.pk).status == "paid"
+
+
+def test_status_actions_are_offered_only_with_the_change_permission(make_staff: Callable[..., Any]) -> None:
+    from django.contrib.auth.models import Permission
+
+    viewer = make_staff()
+    viewer.user_permissions.set(Permission.objects.filter(codename="view_order"))
+    client = Client()
+    client.force_login(viewer)
+    order = OrderFactory()
+
+    page = client.get(CHANGELIST).content.decode()
+    client.post(CHANGELIST, {"action": "cancel_orders", "_selected_action": [order.pk]})
+
+    assert 'value="export_csv"' in page
+    assert 'value="cancel_orders"' not in page
+    assert Order.objects.get(pk=order.pk).status == "pending"
+
+
+def test_every_status_action_calls_order_transition_with_the_staff_user(
+    admin_client: Client, superuser: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[int, str, Any]] = []
+    real = orders_admin.order_transition
+
+    def spy(*, order: Order, to: str, by: Any) -> Order:
+        calls.append((order.pk, to, by))
+        return real(order=order, to=to, by=by)
+
+    monkeypatch.setattr(orders_admin, "order_transition", spy)
+    order = OrderFactory()
+
+    for action in ("mark_paid", "mark_shipped", "mark_delivered", "cancel_orders"):
+        admin_client.post(CHANGELIST, {"action": action, "_selected_action": [order.pk]})
+
+    assert calls == [
+        (order.pk, "paid", superuser),
+        (order.pk, "shipped", superuser),
+        (order.pk, "delivered", superuser),
+        (order.pk, "cancelled", superuser),
+    ]
+    assert Order.objects.get(pk=order.pk).status == "delivered"  # a delivered order cannot be cancelled
+
+
+def test_cancel_in_the_admin_restores_stock_once_like_the_api(admin_client: Client) -> None:
+    book = BookFactory(stock=4)
+    order = order_place(user=UserFactory(), items=[OrderLine(book_id=book.pk, quantity=3)])
+    assert Book.objects.get(pk=book.pk).stock == 1
+
+    first = admin_client.post(CHANGELIST, {"action": "cancel_orders", "_selected_action": [order.pk]}, follow=True)
+    again = admin_client.post(CHANGELIST, {"action": "cancel_orders", "_selected_action": [order.pk]}, follow=True)
+
+    assert Book.objects.get(pk=book.pk).stock == 4
+    assert [str(m) for m in get_messages(first.wsgi_request)] == [f"{order.number}: now cancelled."]
+    assert [m.level_tag for m in get_messages(again.wsgi_request)] == ["error"]
