@@ -73,6 +73,12 @@ def _search_count(client: Client, term: str) -> int:
     return int(response.json()["count"])
 
 
+def _pages(client: Client, params: dict[str, Any]) -> int:
+    """How many pages of 20 the list has with these filters."""
+    response = client.get("/api/v1/books", {**params, "page_size": 20}, HTTP_HOST="127.0.0.1")
+    return max(1, -(-int(response.json()["count"]) // 20))
+
+
 def _search_terms(client: Client, rng: random.Random) -> dict[str, Any]:
     """A selective term (an author's full name: a handful of books) and a very broad one.
 
@@ -109,7 +115,15 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
     genre = Genre.objects.annotate(n=Count("books")).order_by("-n", "id").values_list("slug", flat=True).first()
     bounds = Book.objects.aggregate(lo=Min("price"), hi=Max("price"))
     client = Client()
+    filtered = {
+        name: _pages(client, params)
+        for name, params in (
+            ("genre_price", {"genre": genre, "in_stock": "true", "min_price": "10", "max_price": "30"}),
+            ("language", {"language": "en"}),
+        )
+    }
     return {
+        "filtered_pages": filtered,
         "books": Book.objects.count(),
         "active_books": len(active_ids),
         "detail_ids": detail_ids,

@@ -63,6 +63,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--name", default="profile")
+    parser.add_argument("--show-all", action="store_true", help="keep library frames in the text report")
     args = parser.parse_args()
 
     os.environ.update(
@@ -72,6 +73,7 @@ def main() -> None:
         ALLOWED_HOSTS="127.0.0.1",
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
         AUTH_RATE_LIMIT="1000000000/second",
+        ORDER_RATE_LIMIT="1000000000/second",
     )
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/5")
     sys.path.insert(0, str(ROOT))
@@ -113,7 +115,7 @@ def main() -> None:
     html = out_dir / f"{args.name}.html"
     html.write_text(profiler.output_html())
     print(f"{args.requests} requests in {elapsed:.2f} s = {elapsed / args.requests * 1000:.2f} ms each; {statuses}")
-    print(profiler.output_text(unicode=True, color=False, show_all=False))
+    print(profiler.output_text(unicode=True, color=False, show_all=args.show_all))
     print(f"HTML report: {html.relative_to(ROOT)}")
 
 

@@ -1,0 +1,155 @@
+"""Server time of the busiest admin pages on a big store.
+
+Renders each page in-process with Django's test client as a logged-in
+superuser (DEBUG off, production settings), several times, and reports the
+median and p95 wall time per page, excluding the first (warm-up) run, plus the
+number of SQL queries the page runs. The dashboard is measured twice: "cold"
+(its cache cleared before every request, so it is computed) and "warm".
+
+    # a big store first (PostgreSQL), e.g. 100,000 books and 20,000 orders:
+    createdb -h 127.0.0.1 -U postgres bookstore_admin_big
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/bookstore_admin_big
+    .venv/bin/python manage.py migrate
+    .venv/bin/python manage.py seed_demo --books 100000 --orders 20000
+    .venv/bin/python bench/admin_pages.py --runs 10 --output bench/results/admin.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_MS = 300.0
+BENCH_EMAIL = "admin-bench@bookstore.local"
+
+
+def _setup_django() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bookstore.settings")
+    os.environ.setdefault("SECRET_KEY", "admin-bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+    os.environ["DEBUG"] = "false"
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+
+
+def _pages() -> list[tuple[str, str, bool]]:
+    """(name, url, clear the dashboard cache before each request)."""
+    from orders.models import Order
+
+    order = Order.objects.order_by("id").only("number").first()
+    number = order.number if order else "BK-0000-000000"
+    return [
+        ("dashboard (cold, computed)", "/admin/", True),
+        ("dashboard (warm, cached)", "/admin/", False),
+        ("book changelist", "/admin/catalog/book/", False),
+        ("book changelist, search", "/admin/catalog/book/?q=silent+river", False),
+        ("book changelist, low stock, by price", "/admin/catalog/book/?stock_level=low&o=4", False),
+        ("order changelist", "/admin/orders/order/", False),
+        ("order changelist, status filter", "/admin/orders/order/?status__exact=paid", False),
+        ("order changelist, search by number", f"/admin/orders/order/?q={number}", False),
+    ]
+
+
+def measure(runs: int) -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from catalog.models import Book
+    from orders.dashboard import dashboard_get
+    from orders.models import Order
+
+    user_model = get_user_model()
+    user = user_model.objects.filter(email=BENCH_EMAIL).first() or user_model.objects.create_superuser(
+        email=BENCH_EMAIL, password=None
+    )
+    client = Client()
+    client.force_login(user)
+
+    results = []
+    for name, url, cold in _pages():
+        timings = []
+        for _ in range(runs + 1):
+            if cold:
+                cache.clear()
+            else:
+                dashboard_get()  # the warm case: cached by an earlier request
+            start = time.perf_counter()
+            response = client.get(url)
+            timings.append((time.perf_counter() - start) * 1000)
+            if response.status_code != 200:
+                raise SystemExit(f"{url} answered {response.status_code}")
+        if cold:
+            cache.clear()
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url)
+        measured = sorted(timings[1:])
+        results.append(
+            {
+                "page": name,
+                "url": url,
+                "median_ms": round(statistics.median(measured), 1),
+                "p95_ms": round(measured[max(0, round(0.95 * len(measured)) - 1)], 1),
+                "min_ms": round(measured[0], 1),
+                "max_ms": round(measured[-1], 1),
+                "queries": len(queries.captured_queries),
+                "under_target": statistics.median(measured) < TARGET_MS,
+            }
+        )
+        print(
+            f"{name:40} median {results[-1]['median_ms']:7.1f} ms  p95 {results[-1]['p95_ms']:7.1f} ms  "
+            f"{results[-1]['queries']:3d} queries"
+        )
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+            db_version = f"PostgreSQL {cursor.fetchone()[0]}"
+        else:
+            db_version = f"{connection.vendor} {connection.Database.sqlite_version}"
+    import django
+
+    return {
+        "benchmark": "admin pages, server time in-process (Django test client, superuser, DEBUG=false)",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": db_version,
+        "django": django.get_version(),
+        "python": sys.version.split()[0],
+        "cpu_count": os.cpu_count(),
+        "books": Book.objects.count(),
+        "orders": Order.objects.count(),
+        "runs_per_page": runs,
+        "warmup_runs_excluded": 1,
+        "target_ms": TARGET_MS,
+        "pages": results,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=10, help="Measured runs per page (after one warm-up).")
+    parser.add_argument("--output", type=Path, help="Write the results as JSON to this file.")
+    args = parser.parse_args()
+    _setup_django()
+    report = measure(args.runs)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,301 @@
+"""Benchmark of the bulk commands: seed_demo, import_books and the memory of a large import.
+
+Measures, on SQLite and on PostgreSQL, each command run as a fresh process on a
+freshly migrated database (wall time and peak RSS of that process):
+
+- ``seed_demo --books 100000`` (with its default 500 orders);
+- ``import_books`` of a 100,000-row CSV file into an empty catalog (all rows
+  created), then of the same file again (all rows updated);
+- peak RSS of ``import_books`` of a 1,000,000-row CSV file (SQLite by
+  default; ``--million-on postgresql`` or ``both``), next to the 100,000-row
+  figure: flat memory means the two are close.
+
+Writes ``bench/results/commands.json`` and ``bench/results/commands.md``.
+
+    .venv/bin/python bench/seed_import.py                  # everything (about 15 minutes on 2 cores)
+    .venv/bin/python bench/seed_import.py --skip-million   # the 100,000 figures only
+
+PostgreSQL: a scratch database (``--pg-database``, default ``bookstore_cmdbench``)
+on ``--pg-url`` is dropped and created for each measurement, then dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import random
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from catalog.importing import COLUMNS  # noqa: E402  (pure modules: no Django set-up needed)
+from catalog.isbn import isbn13_check_digit  # noqa: E402
+
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+RESULTS = ROOT / "bench" / "results"
+GENRES = ["fiction", "science-fiction", "fantasy", "mystery", "history", "poetry", "biography", "travel"]
+LANGUAGES = ["en"] * 6 + ["fr", "de", "es", "it"]
+WORDS = [
+    "river",
+    "garden",
+    "house",
+    "ocean",
+    "mountain",
+    "kingdom",
+    "shadow",
+    "letter",
+    "island",
+    "library",
+    "forest",
+    "city",
+    "road",
+    "storm",
+    "sky",
+    "star",
+    "clock",
+    "mirror",
+    "door",
+    "bridge",
+    "harbor",
+    "empire",
+    "promise",
+    "secret",
+    "journey",
+    "memory",
+    "dream",
+    "song",
+    "fire",
+    "winter",
+    "summer",
+    "light",
+]
+
+
+def write_book_file(path: Path, rows: int, *, seed: int = 1) -> None:
+    """A valid CSV book file of ``rows`` distinct books (one author per ten rows, shared names)."""
+    rng = random.Random(seed)
+    firsts = ["Ann", "Ben", "Cleo", "Dara", "Emil", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kit", "Lena", "Milo", "Nia"]
+    lasts = ["Moreau", "Okafor", "Silva", "Tanaka", "Novak", "Berg", "Quinn", "Rossi", "Haddad", "Walsh", "Kowal"]
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for n in range(rows):
+            body = f"979{n:09d}"
+            author = f"{firsts[n // 10 % len(firsts)]} {lasts[n // 140 % len(lasts)]} {n // 1540}"
+            title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 5))).capitalize()
+            writer.writerow(
+                [
+                    body + isbn13_check_digit(body),
+                    title,
+                    "",
+                    " ".join(rng.choice(WORDS) for _ in range(30)),
+                    author if n % 7 else f"{author};{firsts[n % len(firsts)]} Coauthor",
+                    rng.choice(GENRES),
+                    "Bench Press",
+                    f"{rng.randint(1950, 2025)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                    rng.choice(LANGUAGES),
+                    rng.randint(50, 900),
+                    f"{rng.randint(1, 60)}.{rng.choice(['00', '49', '99'])}",
+                    rng.randint(0, 100),
+                    "true",
+                ]
+            )
+
+
+def run(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run a manage.py command as its own process: wall seconds, output and that process's peak RSS."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen([PYTHON, "manage.py", *args], cwd=ROOT, env=env, stdout=out, stderr=err)
+        # wait4 reports the resource usage of this one child (getrusage would mix in the others).
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if process.returncode:
+            raise RuntimeError(f"{' '.join(args)} failed:\n{err.read().decode()[-3000:]}")
+        return {
+            "seconds": round(elapsed, 1),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # ru_maxrss is in KiB on Linux
+            "output": out.read().decode().strip(),
+        }
+
+
+class Database:
+    def __init__(self, vendor: str, pg_url: str, pg_database: str, workdir: Path) -> None:
+        self.vendor = vendor
+        self.pg_url = pg_url.rstrip("/")
+        self.pg_database = pg_database
+        self.sqlite_path = workdir / "bench.sqlite3"
+
+    @property
+    def url(self) -> str:
+        if self.vendor == "sqlite":
+            return f"sqlite:///{self.sqlite_path}"
+        return f"{self.pg_url}/{self.pg_database}"
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "DATABASE_URL": self.url,
+            "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+            "DEBUG": "false",
+            "LOG_LEVEL": "WARNING",
+        }
+
+    def _psql(self, sql: str) -> None:
+        subprocess.run(["psql", f"{self.pg_url}/postgres", "-qc", sql], check=True, capture_output=True)
+
+    def fresh(self) -> None:
+        """An empty, migrated database."""
+        if self.vendor == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.sqlite_path}{suffix}").unlink(missing_ok=True)
+        else:
+            self._psql(f'DROP DATABASE IF EXISTS "{self.pg_database}"')
+            self._psql(f'CREATE DATABASE "{self.pg_database}"')
+        run(["migrate", "--noinput", "-v", "0"], self.env())
+
+    def drop(self) -> None:
+        if self.vendor == "postgresql":
+            self._psql(f'DROP DATABASE IF EXISTS "{self.pg_database}"')
+
+
+def measured(label: str, args: list[str], database: Database) -> dict[str, Any]:
+    print(f"  {label} ...", end=" ", flush=True)
+    result = run(args, database.env())
+    result["command"] = f"DATABASE_URL={database.url} .venv/bin/python manage.py {' '.join(args)}"
+    print(f"{result['seconds']} s, peak RSS {result['peak_rss_mb']} MB", flush=True)
+    return result
+
+
+def server_versions(pg_url: str) -> dict[str, str]:
+    versions = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
+    found = subprocess.run(
+        ["psql", f"{pg_url.rstrip('/')}/postgres", "-tAc", "SHOW server_version"], capture_output=True, text=True
+    )
+    if found.returncode == 0:
+        versions["postgresql"] = found.stdout.strip()
+    return versions
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [
+        "| measurement | SQLite | PostgreSQL | target |",
+        "|---|---|---|---|",
+    ]
+    by_vendor = results["databases"]
+
+    def cell(vendor: str, key: str, field: str = "seconds", unit: str = " s") -> str:
+        value = by_vendor.get(vendor, {}).get(key, {}).get(field)
+        return "n/a" if value is None else f"{value}{unit}"
+
+    lines.append(
+        f"| `seed_demo --books 100000` | {cell('sqlite', 'seed_demo_100000')} | "
+        f"{cell('postgresql', 'seed_demo_100000')} | < 60 s |"
+    )
+    lines.append(
+        f"| `import_books` 100,000 rows (create) | {cell('sqlite', 'import_100000_create')} | "
+        f"{cell('postgresql', 'import_100000_create')} | < 60 s on PostgreSQL |"
+    )
+    lines.append(
+        f"| `import_books` 100,000 rows (update) | {cell('sqlite', 'import_100000_update')} | "
+        f"{cell('postgresql', 'import_100000_update')} | |"
+    )
+    lines.append(
+        f"| peak RSS, import of 100,000 rows | {cell('sqlite', 'import_100000_create', 'peak_rss_mb', ' MB')} | "
+        f"{cell('postgresql', 'import_100000_create', 'peak_rss_mb', ' MB')} | |"
+    )
+    lines.append(
+        f"| peak RSS, import of 1,000,000 rows | {cell('sqlite', 'import_1000000', 'peak_rss_mb', ' MB')} | "
+        f"{cell('postgresql', 'import_1000000', 'peak_rss_mb', ' MB')} | < 300 MB |"
+    )
+    lines.append(
+        f"| time, import of 1,000,000 rows | {cell('sqlite', 'import_1000000')} | "
+        f"{cell('postgresql', 'import_1000000')} | |"
+    )
+    machine = results["machine"]
+    lines += [
+        "",
+        f"Measured {results['measured_at']} on {machine['cpus']} CPUs, Python {machine['python']}, "
+        f"SQLite {machine['sqlite']}, PostgreSQL {machine.get('postgresql', '?')}; each command a fresh process "
+        "on a freshly migrated database. Reproduce with `.venv/bin/python bench/seed_import.py`; "
+        "the exact commands are in `bench/results/commands.json`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--databases", default="sqlite,postgresql", help="Comma-separated: sqlite, postgresql.")
+    parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--pg-database", default="bookstore_cmdbench")
+    parser.add_argument("--books", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--million-rows", type=int, default=1_000_000)
+    parser.add_argument("--million-on", default="sqlite", choices=["sqlite", "postgresql", "both"])
+    parser.add_argument("--skip-million", action="store_true")
+    parser.add_argument("--output", default=str(RESULTS / "commands.json"))
+    options = parser.parse_args()
+
+    results: dict[str, Any] = {
+        "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), **server_versions(options.pg_url)},
+        "reproduce": "cd <project> && .venv/bin/python bench/seed_import.py",
+        "databases": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="bookstore-cmdbench-") as tmp:
+        workdir = Path(tmp)
+        small = workdir / f"books-{options.rows}.csv"
+        write_book_file(small, options.rows)
+        big = workdir / f"books-{options.million_rows}.csv"
+        if not options.skip_million:
+            print(f"writing {big.name} ...", flush=True)
+            write_book_file(big, options.million_rows)
+        for vendor in options.databases.split(","):
+            database = Database(vendor, options.pg_url, options.pg_database, workdir)
+            print(f"{vendor}:", flush=True)
+            figures: dict[str, Any] = {}
+            try:
+                database.fresh()
+                figures["seed_demo_100000"] = measured(
+                    f"seed_demo --books {options.books}", ["seed_demo", "--books", str(options.books)], database
+                )
+                database.fresh()
+                figures["import_100000_create"] = measured(
+                    f"import_books {options.rows} rows (create)", ["import_books", str(small)], database
+                )
+                figures["import_100000_update"] = measured(
+                    f"import_books {options.rows} rows (update)", ["import_books", str(small)], database
+                )
+                if not options.skip_million and options.million_on in (vendor, "both"):
+                    database.fresh()
+                    figures["import_1000000"] = measured(
+                        f"import_books {options.million_rows} rows", ["import_books", str(big)], database
+                    )
+            finally:
+                database.drop()
+            for figure in figures.values():
+                figure["command"] = re.sub(re.escape(str(workdir)), "<tmp>", figure["command"])
+            results["databases"][vendor] = figures
+        results["file_rows"] = {"small": options.rows, "big": options.million_rows}
+    Path(options.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(options.output).write_text(json.dumps(results, indent=2) + "\n")
+    Path(options.output).with_suffix(".md").write_text(markdown(results))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
