@@ -11,6 +11,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import LazyObject, empty
 
 from bookstore.errors import error_response, service_unavailable_response
 from bookstore.logging import request_id_var
@@ -40,7 +41,6 @@ class RequestIdMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
-            user = getattr(request, "user", None)
             logger.info(
                 "request",
                 extra={
@@ -49,12 +49,25 @@ class RequestIdMiddleware:
                     "path": request.path,
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "user_id": user.pk if user is not None and user.is_authenticated else None,
+                    "user_id": _logged_user_id(request),
                 },
             )
             return response
         finally:
             request_id_var.reset(token)
+
+
+def _logged_user_id(request: HttpRequest) -> int | None:
+    """The id of the user the request ran as, without loading one just to log it.
+
+    A user the view never looked at stays an unevaluated lazy object; loading it
+    here would query the session, and with the database down that query would
+    turn the 503 already answered into a 500.
+    """
+    user = getattr(request, "user", None)
+    if user is None or (isinstance(user, LazyObject) and user._wrapped is empty):  # type: ignore[attr-defined]
+        return None
+    return user.pk if user.is_authenticated else None
 
 
 def is_api_path(request: HttpRequest) -> bool:

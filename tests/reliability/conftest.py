@@ -90,6 +90,7 @@ class Stack:
     db_proxy: TcpProxy
     redis_proxy: TcpProxy
     cache_prefix: str
+    static_root: Path
     servers: list[AppServer] = field(default_factory=list)
 
     @property
@@ -105,6 +106,7 @@ class Stack:
             redis=f"redis://{REDIS_HOST}:{redis_port}/{REDIS_DB}",
             settings=settings,
             CACHE_KEY_PREFIX=self.cache_prefix,
+            STATIC_ROOT=str(self.static_root),
             **extra,
         )
 
@@ -157,8 +159,17 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         drop_database(name)
 
 
+@pytest.fixture(scope="session")
+def static_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Static files collected as a release build does, so the production storage finds its manifest."""
+    root = tmp_path_factory.mktemp("staticfiles")
+    env = server_env(database="sqlite:///:memory:", redis="", STATIC_ROOT=str(root))
+    manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
+    return root
+
+
 @pytest.fixture
-def stack(migrated_template: str, tmp_path: Path) -> Iterator[Stack]:
+def stack(migrated_template: str, static_root: Path, tmp_path: Path) -> Iterator[Stack]:
     name = unique_name("bookstore_rel")
     create_database(name, template=migrated_template)
     db_proxy = TcpProxy(PG_HOST, PG_PORT)
@@ -169,6 +180,7 @@ def stack(migrated_template: str, tmp_path: Path) -> Iterator[Stack]:
         db_proxy=db_proxy,
         redis_proxy=redis_proxy,
         cache_prefix=unique_name("rel"),
+        static_root=static_root,
     )
     try:
         db_proxy.start()
