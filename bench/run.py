@@ -33,7 +33,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 
 from bench import loadgen, report
 from bench.loadgen import Load, WrkResult
-from bench.servers import BIN, ROOT, Server
+from bench.servers import BIN, ROOT, Server, ensure_production_venv
 
 RESULTS = ROOT / "bench" / "results"
 GROUPS = {
@@ -69,6 +69,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5", help="'' to run without Redis")
     parser.add_argument("--soak-requests", type=int, default=100_000, help="requests of the worker-memory soak")
     parser.add_argument("--admin-samples", type=int, default=20, help="sequential GETs per admin page")
+    parser.add_argument(
+        "--venv",
+        choices=["production", "dev"],
+        default="production",
+        help="run the servers from var/bench-venv (requirements.txt only) or from this interpreter's venv",
+    )
     parser.add_argument("--reuse-db", action="store_true", help="keep a database seeded with the same books/seed")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end")
     parser.add_argument("--out", type=Path, default=None, help="result file (default bench/results/<time>.json)")
@@ -200,6 +206,7 @@ class BenchRun:
         self.fixtures: dict[str, Any] = {}
         self.app_requests = 0
         self.rng = random.Random(args.seed)
+        self.bin_dir = BIN
 
     # --- environment ------------------------------------------------------------------------------
 
@@ -223,7 +230,7 @@ class BenchRun:
 
     def manage(self, *argv: str) -> str:
         done = subprocess.run(
-            [str(BIN / "python"), "manage.py", *argv],
+            [str(self.bin_dir / "python"), "manage.py", *argv],
             cwd=ROOT,
             env=self.django_env(),
             capture_output=True,
@@ -236,7 +243,7 @@ class BenchRun:
 
     def fixture(self, *argv: str) -> dict[str, Any]:
         done = subprocess.run(
-            [str(BIN / "python"), "-m", "bench.fixtures", *argv],
+            [str(self.bin_dir / "python"), "-m", "bench.fixtures", *argv],
             cwd=ROOT,
             env=self.django_env(LOG_LEVEL="WARNING"),
             capture_output=True,
@@ -252,6 +259,8 @@ class BenchRun:
 
     def setup(self) -> None:
         self.wrk = loadgen.ensure_wrk()
+        if self.args.venv == "production":
+            self.bin_dir = ensure_production_venv()
         if self.args.redis_url:
             import redis
 
@@ -293,7 +302,9 @@ class BenchRun:
     def start_servers(self) -> None:
         w = self.args.workers
         logs = self.workdir
-        self.servers["J"] = Server("J", "bench.ceilings.json_app:application", self.django_env(), w, logs)
+        self.servers["J"] = Server(
+            "J", "bench.ceilings.json_app:application", self.django_env(), w, logs, bin_dir=self.bin_dir
+        )
         self.servers["P"] = Server(
             "P",
             "bench.ceilings.db_app:application",
@@ -301,6 +312,7 @@ class BenchRun:
             w,
             logs,
             ready_path=f"/book?id={self.fixtures['detail_ids'][0]}",
+            bin_dir=self.bin_dir,
         )
         self.servers["app"] = self.app_server()
         for server in self.servers.values():
@@ -319,6 +331,7 @@ class BenchRun:
             self.args.workers,
             self.workdir,
             ready_path="/healthz",
+            bin_dir=self.bin_dir,
         )
 
     # --- measuring --------------------------------------------------------------------------------
@@ -641,6 +654,7 @@ class BenchRun:
             "redis": bool(self.args.redis_url),
             "workers": self.args.workers,
             "worker_class": "sync (gunicorn.conf.py)",
+            "venv": self.args.venv,
             "duration_s": self.args.duration,
             "warmup_s": self.args.warmup,
             "connections": self.args.connections,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +17,31 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+PROD_VENV = ROOT / "var" / "bench-venv"
+
+
+def ensure_production_venv() -> Path:
+    """``bin/`` of a virtualenv with requirements.txt only, as a production install has.
+
+    The development tools (requests, Pygments, ...) are importable in the
+    project's .venv, and DRF imports them when present, which would inflate
+    the workers' memory. Rebuilt when requirements.txt changes.
+    """
+    requirements = (ROOT / "requirements.txt").read_bytes()
+    digest = hashlib.sha256(requirements).hexdigest()
+    marker = PROD_VENV / ".requirements.sha256"
+    bin_dir = PROD_VENV / "bin"
+    if marker.exists() and marker.read_text() == digest and (bin_dir / "gunicorn").exists():
+        return bin_dir
+    print("building the production virtualenv var/bench-venv (requirements.txt only) ...", flush=True)
+    shutil.rmtree(PROD_VENV, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(PROD_VENV)], check=True)
+    pip = [str(bin_dir / "pip"), "install", "--quiet", "--disable-pip-version-check"]
+    done = subprocess.run([*pip, "-r", str(ROOT / "requirements.txt")], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"pip install -r requirements.txt failed:\n{done.stderr[-3000:]}")
+    marker.write_text(digest)
+    return bin_dir
 
 
 def free_port() -> int:
@@ -61,6 +88,7 @@ class Server:
     log_dir: Path
     ready_path: str = "/"
     extra_args: list[str] = field(default_factory=list)
+    bin_dir: Path = BIN
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
 
@@ -79,7 +107,7 @@ class Server:
     def start(self, timeout: float = 60.0) -> None:
         self.port = free_port()
         argv = [
-            str(BIN / "gunicorn"),
+            str(self.bin_dir / "gunicorn"),
             self.app,
             "-c",
             str(ROOT / "gunicorn.conf.py"),
