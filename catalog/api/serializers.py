@@ -17,6 +17,8 @@ _M = TypeVar("_M", bound=Model)
 
 #: Most authors or genres one book may list.
 MAX_LINKS = 50
+# Ids are 64-bit; a larger number is a 400 here instead of an overflow in the database driver.
+MAX_ID = 2**63 - 1
 
 
 class AuthorSerializer(serializers.ModelSerializer[Author]):
@@ -118,14 +120,14 @@ class BookWriteSerializer(serializers.ModelSerializer[Book]):
     isbn = IsbnField(max_length=32)
     author_ids = serializers.ListField(
         source="authors",
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         min_length=1,
         max_length=MAX_LINKS,
         help_text="Author ids in cover order; at least one.",
     )
     genre_ids = serializers.ListField(
         source="genres",
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         required=False,
         max_length=MAX_LINKS,
         help_text="Genre ids.",

@@ -26,3 +26,11 @@ def test_ten_megabyte_body_is_refused_with_413_before_parsing(customer_client):
     body = json.dumps({"items": [{"book_id": 1, "quantity": 1}], "coupon_code": "x" * (10 * 1024 * 1024)})
     response = customer_client.generic("POST", "/api/v1/orders", body, content_type="application/json")
     assert_envelope(response, 413, "payload_too_large")
+
+
+@pytest.mark.parametrize("field", ["author_ids", "genre_ids"])
+def test_ids_beyond_64_bits_are_a_400(staff_client, field):
+    body = {"isbn": "9780441013593", "title": "Dune", "price": "9.99", "author_ids": [1], field: [2**70]}
+    response = staff_client.post("/api/v1/books", body, format="json")
+    error = assert_envelope(response, 400, "validation_error")
+    assert any(key.startswith(field) for key in error["details"])
