@@ -1,21 +1,30 @@
-"""Admin for the catalog. Saves and deletes go through ``catalog.services``, the search box through
-``catalog.search.book_search``: the same rules and the same search as the API."""
+"""Admin for the catalog. Saves, deletes and bulk actions go through ``catalog.services``, the search box
+through ``catalog.search.book_search``: the same rules and the same search as the API."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import csv
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import construct_change_message
 from django.contrib.admin.views.main import ORDER_VAR
-from django.db.models import QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, QuerySet
 from django.forms import BaseFormSet, BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
 
+from bookstore.errors import DomainError
 from catalog import isbn as isbn_rules
 from catalog import selectors, services
+from catalog.importing import COLUMNS, book_record, csv_values
 from catalog.models import Author, Book, BookAuthor, Genre
 from catalog.search import book_search
 
@@ -76,11 +85,97 @@ class GenreAdmin(admin.ModelAdmin):
         services.genre_delete(genre=obj)
 
 
+class BookChangeListForm(forms.ModelForm):
+    """A row of the book list's editable price and stock.
+
+    Each field carries the value the page showed (``show_hidden_initial``), so
+    only what staff actually edited is saved, and an edit is refused when the
+    value changed since the page was loaded (an order may have taken copies):
+    staff see the new value and decide again, instead of silently overwriting it.
+    """
+
+    price = forms.DecimalField(min_value=0, max_digits=10, decimal_places=2, show_hidden_initial=True)
+    stock = forms.IntegerField(min_value=0, show_hidden_initial=True)
+
+    class Meta:
+        model = Book
+        fields = ["price", "stock"]
+
+    def _shown_value(self, name: str) -> Any:
+        field = self.fields[name]
+        raw = field.hidden_widget().value_from_datadict(self.data, self.files, self.add_initial_prefix(name))
+        try:
+            return field.to_python(raw)
+        except ValidationError:
+            return None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name in self.changed_data:
+            current = getattr(self.instance, name)
+            if name in cleaned and self._shown_value(name) != current:
+                self.add_error(name, f"Changed to {current} since this page was loaded; check it and save again.")
+        return cleaned
+
+
+class PriceChangeForm(forms.Form):
+    percent = forms.DecimalField(
+        label="Change prices by (%)",
+        max_digits=6,
+        decimal_places=2,
+        min_value=Decimal("-99.99"),
+        max_value=services.PRICE_CHANGE_MAX_PERCENT,
+        help_text="10 raises every price by 10 %; -15 lowers it by 15 %. Each price is rounded half-up to the cent.",
+    )
+
+    def clean_percent(self) -> Decimal:
+        percent: Decimal = self.cleaned_data["percent"]
+        if percent == 0:
+            raise ValidationError("Enter a change other than 0.")
+        return percent
+
+
+class StockLevelFilter(admin.SimpleListFilter):
+    """Sold out, low (at most ``settings.LOW_STOCK_THRESHOLD``, as on the dashboard) or in stock."""
+
+    title = "stock"
+    parameter_name = "stock_level"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("out", "Sold out"),
+            ("low", f"Low (at most {settings.LOW_STOCK_THRESHOLD})"),
+            ("in", "In stock"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "out":
+            return queryset.filter(stock=0)
+        if self.value() == "low":
+            return queryset.filter(stock__lte=settings.LOW_STOCK_THRESHOLD)
+        if self.value() == "in":
+            return queryset.filter(stock__gt=0)
+        return queryset
+
+
+class _Echo:
+    """A file-like object whose ``write`` returns the line, for streaming ``csv.writer`` output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
 class BookAdminForm(forms.ModelForm):
+    # Longer than the stored 13 digits: hyphens and spaces are accepted, as in the API.
+    isbn = forms.CharField(
+        label="ISBN",
+        max_length=32,
+        help_text="ISBN-10 or ISBN-13, hyphens and spaces allowed; stored as ISBN-13.",
+    )
+
     class Meta:
         model = Book
         fields = [*_BOOK_FIELDS, "genres"]
-        help_texts = {"isbn": "ISBN-10 or ISBN-13, hyphens and spaces allowed; stored as ISBN-13."}
 
     def clean_isbn(self) -> str:
         try:
@@ -123,14 +218,28 @@ class BookGenreFilter(admin.SimpleListFilter):
 class BookAdmin(admin.ModelAdmin):
     form = BookAdminForm
     inlines = [BookAuthorInline]
-    list_display = ["title", "isbn", "author_names", "price", "stock", "is_active"]
-    list_filter = ["is_active", BookGenreFilter, "language"]
+    list_display = ["title", "isbn", "author_names", "price", "stock", "is_active", "updated_at"]
+    list_editable = ["price", "stock"]
+    list_filter = ["is_active", StockLevelFilter, BookGenreFilter, "language"]
     # The box runs the catalog's full-text search (get_search_results); titles are just the hint.
     search_fields = ["title"]
     search_help_text = "Words in title, authors, description or publisher; an ISBN in any form."
-    filter_horizontal = ["genres"]
+    autocomplete_fields = ["genres"]
     readonly_fields = ["created_at", "updated_at"]
+    ordering = ["title", "id"]
+    list_per_page = 50
     show_full_result_count = False
+    actions = ["activate", "deactivate", "change_price", "export_csv"]
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # The same bounds as the API (and the database constraints), reported on the field.
+        if db_field.name in ("price", "stock"):
+            kwargs["min_value"] = 0
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def get_changelist_form(self, request: HttpRequest, **kwargs: Any) -> type[forms.ModelForm[Book]]:
+        kwargs.setdefault("form", BookChangeListForm)
+        return super().get_changelist_form(request, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Book]:
         return selectors.book_list(include_inactive=True)
@@ -150,7 +259,11 @@ class BookAdmin(admin.ModelAdmin):
         return results, False
 
     def save_model(self, request: HttpRequest, obj: Book, form: forms.ModelForm[Book], change: bool) -> None:
-        """Nothing yet: the book is saved with its authors and genres by the service in ``save_related``."""
+        """A row of the list saves what was edited; the book form is saved with its authors in ``save_related``."""
+        if isinstance(form, BookChangeListForm):
+            edited = {name: form.cleaned_data[name] for name in form.changed_data}
+            services.book_update(book=Book.objects.get(pk=obj.pk), **edited)
+            obj.refresh_from_db()
 
     def save_related(
         self,
@@ -159,6 +272,8 @@ class BookAdmin(admin.ModelAdmin):
         formsets: list[BaseInlineFormSet[Any, Any, Any]],
         change: bool,
     ) -> None:
+        if isinstance(form, BookChangeListForm):
+            return
         credits = [
             inline_form.cleaned_data
             for formset in formsets
@@ -187,3 +302,80 @@ class BookAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Book]) -> None:
         for book in queryset:
             services.book_delete(book=book)
+
+    # --- actions --------------------------------------------------------------------------
+
+    @admin.action(description="Show selected books in the store (activate)", permissions=["change"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[Book]) -> None:
+        changed = services.books_set_active(books=queryset, is_active=True)
+        self.message_user(request, f"Activated {changed} book(s).", messages.SUCCESS)
+
+    @admin.action(description="Hide selected books from the store (deactivate)", permissions=["change"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Book]) -> None:
+        changed = services.books_set_active(books=queryset, is_active=False)
+        self.message_user(request, f"Deactivated {changed} book(s).", messages.SUCCESS)
+
+    @admin.action(description="Change the price of selected books by a percentage", permissions=["change"])
+    def change_price(self, request: HttpRequest, queryset: QuerySet[Book]) -> HttpResponse | None:
+        """Asks for the percentage on a confirmation page listing the books, then reprices them all at once."""
+        form = PriceChangeForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            try:
+                changed = services.books_price_change(books=queryset, percent=form.cleaned_data["percent"])
+            except DomainError as exc:
+                self.message_user(request, f"No price changed. {exc.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"Changed the price of {changed} book(s) by {form.cleaned_data['percent']} %.",
+                    messages.SUCCESS,
+                )
+            return None
+        books = queryset.order_by("title", "id")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Change prices",
+            "opts": self.model._meta,
+            "form": form,
+            "books": books[:20],
+            "count": books.count(),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "action": "change_price",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "currency": settings.STORE_CURRENCY,
+        }
+        return TemplateResponse(request, "admin/catalog/book/change_price.html", context)
+
+    @admin.action(description="Export selected books as CSV", permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Book]) -> StreamingHttpResponse:
+        """The format of ``manage.py export_books`` (re-imports with ``import_books``), streamed by id."""
+        books = queryset.prefetch_related(None).prefetch_related(
+            Prefetch("author_links", queryset=BookAuthor.objects.select_related("author").order_by("position", "pk")),
+            Prefetch("genres", queryset=Genre.objects.order_by("slug")),
+        )
+        writer = csv.writer(_Echo(), lineterminator="\n")
+
+        def lines() -> Iterator[str]:
+            yield writer.writerow(COLUMNS)
+            for book in books.order_by("pk").iterator(chunk_size=2000):
+                record = book_record(
+                    isbn=book.isbn,
+                    title=book.title,
+                    subtitle=book.subtitle,
+                    description=book.description,
+                    authors=[link.author.name for link in book.author_links.all()],
+                    genres=[genre.slug for genre in book.genres.all()],
+                    publisher=book.publisher,
+                    published_date=book.published_date,
+                    language=book.language,
+                    page_count=book.page_count,
+                    price=book.price,
+                    stock=book.stock,
+                    is_active=book.is_active,
+                )
+                yield writer.writerow(csv_values(record))
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="books-{timezone.localtime():%Y%m%d-%H%M%S}.csv"'
+        return response

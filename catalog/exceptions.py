@@ -47,3 +47,8 @@ class BookAuthorsInvalid(CatalogInvalid):
 class GenreSlugTaken(CatalogInvalid):
     field = "slug"
     default_message = "A genre with this slug already exists."
+
+
+class PriceChangeInvalid(CatalogInvalid):
+    field = "percent"
+    default_message = "Enter a change above -100 % and at most +1000 %, not 0."

@@ -10,11 +10,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TypedDict, Unpack
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import Case, F, ProtectedError, Value, When
+from django.db.models import Case, F, ProtectedError, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -26,6 +26,7 @@ from catalog.exceptions import (
     InsufficientStock,
     IsbnInvalid,
     IsbnTaken,
+    PriceChangeInvalid,
 )
 from catalog.languages import Language
 from catalog.models import Author, Book, BookAuthor, Genre
@@ -345,3 +346,49 @@ def book_delete(*, book: Book) -> BookDeletion:
             return BookDeletion.DEACTIVATED
         search_index_update(book_ids=[book_id])
     return BookDeletion.DELETED
+
+
+# --- Several books at once (admin actions) ---------------------------------------------
+
+PRICE_CHANGE_MIN_PERCENT = Decimal("-100")  # exclusive: a book is never made free by a percentage
+PRICE_CHANGE_MAX_PERCENT = Decimal("1000")
+_MAX_PRICE = Decimal("99999999.99")  # DecimalField(max_digits=10, decimal_places=2)
+_CENT = Decimal("0.01")
+
+
+def books_set_active(*, books: QuerySet[Book], is_active: bool) -> int:
+    """Show (``is_active``) or hide ``books`` in the store in one UPDATE; returns how many changed.
+
+    Hidden books stay in orders and in the search index, which covers every book.
+    """
+    with transaction.atomic():
+        return (
+            Book.objects.filter(pk__in=books.values("pk"))
+            .exclude(is_active=is_active)
+            .update(is_active=is_active, updated_at=timezone.now())
+        )
+
+
+def books_price_change(*, books: QuerySet[Book], percent: Decimal) -> int:
+    """Raise (``percent`` > 0) or lower the price of ``books`` by ``percent``, each rounded half-up to the cent.
+
+    ``percent`` must be above -100 and at most 1000, and not 0; a new price
+    beyond what a price can hold is refused too (``PriceChangeInvalid``), and
+    then nothing changes. The books are locked in id order while they are
+    repriced. Returns the number of books.
+    """
+    if not PRICE_CHANGE_MIN_PERCENT < percent <= PRICE_CHANGE_MAX_PERCENT or percent == 0:
+        raise PriceChangeInvalid()
+    factor = (Decimal(100) + percent) / Decimal(100)
+    with transaction.atomic():
+        locked = list(
+            Book.objects.select_for_update().filter(pk__in=books.values("pk")).order_by("pk").only("pk", "price")
+        )
+        now = timezone.now()
+        for book in locked:
+            book.price = (book.price * factor).quantize(_CENT, rounding=ROUND_HALF_UP)
+            book.updated_at = now
+            if book.price > _MAX_PRICE:
+                raise PriceChangeInvalid(f"The new price of book {book.pk} would exceed {_MAX_PRICE}.")
+        Book.objects.bulk_update(locked, ["price", "updated_at"], batch_size=500)
+    return len(locked)
