@@ -223,8 +223,7 @@ class _PostgresqlRank(Func):
     output_field = FloatField()
 
     def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
-        document, query = (compiler.compile(expression) for expression in self.get_source_expressions())
-        (doc, doc_params), (tsquery, query_params) = document, query
+        (doc, doc_params), (tsquery, query_params) = (compiler.compile(e) for e in self.get_source_expressions())
         both = [*doc_params, *query_params]
         sql = (
             f"({TITLE_TIER} * (ts_filter({doc}, '{{a}}') @@ {tsquery})::int"

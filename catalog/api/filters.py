@@ -13,6 +13,7 @@ from django import forms
 from django.db.models import F, QuerySet
 
 from catalog import isbn as isbn_rules
+from catalog.api.serializers import MAX_ID
 from catalog.languages import Language
 from catalog.models import Author, Book, Genre
 from catalog.search import book_search
@@ -94,11 +95,18 @@ class BookFilter(filters.FilterSet):
             "come best first: title matches, then author matches, then description-only matches."
         ),
     )
-    author = IdFilter(method="filter_author", help_text="Author id: books crediting this author.")
+    author = IdFilter(
+        method="filter_author", min_value=1, max_value=MAX_ID, help_text="Author id: books crediting this author."
+    )
     genre = filters.CharFilter(field_name="genres__slug", help_text="Genre slug.")
     language = filters.ChoiceFilter(choices=Language.choices, help_text="ISO 639-1 language code.")
-    min_price = filters.NumberFilter(field_name="price", lookup_expr="gte", help_text="Minimum price, inclusive.")
-    max_price = filters.NumberFilter(field_name="price", lookup_expr="lte", help_text="Maximum price, inclusive.")
+    # Bounded like Book.price, so an absurd number is a 400, never a database overflow.
+    min_price = filters.NumberFilter(
+        field_name="price", lookup_expr="gte", max_digits=10, decimal_places=2, help_text="Minimum price, inclusive."
+    )
+    max_price = filters.NumberFilter(
+        field_name="price", lookup_expr="lte", max_digits=10, decimal_places=2, help_text="Maximum price, inclusive."
+    )
     in_stock = filters.BooleanFilter(
         method="filter_in_stock", help_text="`true`: only books with stock > 0; `false`: only books with stock = 0."
     )

@@ -143,6 +143,9 @@ def test_ordering_ties_are_broken_by_id(api_client: APIClient) -> None:
         ({"isbn": "978-0-441-01359-4"}, "isbn"),
         ({"author": "abc"}, "author"),
         ({"author": "1.5"}, "author"),
+        ({"author": "99999999999999999999"}, "author"),  # beyond 64 bits
+        ({"min_price": "1e999999"}, "min_price"),
+        ({"max_price": "-1e999999"}, "max_price"),
         ({"language": "xx"}, "language"),
         ({"min_price": "cheap"}, "min_price"),
         ({"published_after": "1965-02-30"}, "published_after"),

@@ -134,8 +134,9 @@ def test_staff_see_inactive_books(staff_client: APIClient) -> None:
     assert staff_client.get(f"/api/v1/books/{hidden.pk}").json()["is_active"] is False
 
 
-def test_unknown_book_is_404(api_client: APIClient) -> None:
-    assert_envelope(api_client.get("/api/v1/books/999999"), 404, "not_found")
+@pytest.mark.parametrize("book_id", ["999999", "99999999999999999999"])
+def test_unknown_book_is_404(api_client: APIClient, book_id: str) -> None:
+    assert_envelope(api_client.get(f"/api/v1/books/{book_id}"), 404, "not_found")
 
 
 # --- Writing: who -------------------------------------------------------------------
