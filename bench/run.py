@@ -337,14 +337,16 @@ class BenchRun:
     # --- measuring --------------------------------------------------------------------------------
 
     def measure(self, server: str, load: Load, *, warmup: bool = True) -> WrkResult:
-        url = self.servers[server].base_url
+        target = self.servers[server]
         if warmup and self.args.warmup > 0:
-            warm = loadgen.run_wrk(self.wrk, url, load, self.args.warmup)
+            warm = loadgen.run_wrk(self.wrk, target.base_url, load, self.args.warmup)
+            target.drain()
             if server == "app":
-                self.app_requests += warm.requests
-        result = loadgen.run_wrk(self.wrk, url, load, self.args.duration)
+                self.app_requests += warm.requests + load.connections
+        result = loadgen.run_wrk(self.wrk, target.base_url, load, self.args.duration)
+        target.drain()
         if server == "app":
-            self.app_requests += result.requests
+            self.app_requests += result.requests + load.connections
         self.db.wait_idle()
         return result
 

@@ -141,6 +141,22 @@ class Server:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return False
 
+    def drain(self, timeout: float = 180.0) -> None:
+        """Wait until the requests wrk left behind are served.
+
+        wrk stops with up to one request per connection still queued; the
+        server serves them anyway. One probe, accepted after all of them, comes
+        back only once they are done, so the next run starts on an idle server.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.base_url + self.ready_path, timeout=timeout) as response:
+                    response.read()
+                    return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.2)
+
     def worker_pids(self) -> list[int]:
         return children_of(self.proc.pid) if self.proc else []
 
