@@ -28,6 +28,12 @@ class TransitionNotPermitted(DomainError):
     default_message = "You may not change this order's status."
 
 
+class InvalidIdempotencyKey(DomainError):
+    status_code = 400
+    code = "validation_error"
+    default_message = "Idempotency-Key must be 1 to 255 printable ASCII characters."
+
+
 class IdempotencyKeyReused(DomainError):
     status_code = 422
     code = "idempotency_key_reused"

@@ -24,7 +24,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from orders.exceptions import IdempotencyKeyReused, IdempotencyRequestInProgress, InvalidOrder
+from orders.exceptions import IdempotencyKeyReused, IdempotencyRequestInProgress, InvalidIdempotencyKey
 from orders.models import IdempotencyKey, Order
 
 HEADER = "Idempotency-Key"
@@ -53,8 +53,8 @@ def idempotency_key_parse(raw: str | None) -> str | None:
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
     if not _KEY_RE.fullmatch(value):
-        message = f"{HEADER} must be 1 to 255 printable ASCII characters."
-        raise InvalidOrder(f"Invalid input: {HEADER}: {message}", details={HEADER: [message]})
+        message = InvalidIdempotencyKey.default_message
+        raise InvalidIdempotencyKey(f"Invalid input: {HEADER}: {message}", details={HEADER: [message]})
     return value
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
 from rest_framework import serializers
 
 from orders.models import MAX_LINE_QUANTITY, MAX_ORDER_LINES, BulkDiscountTier, Coupon, Order, OrderItem, StatusChange
@@ -111,6 +114,21 @@ class OrderQuoteSerializer(serializers.Serializer):
     total = serializers.DecimalField(max_digits=10, decimal_places=2)
 
 
+_CODE_TAKEN = "A coupon with this code exists (codes are case-insensitive)."
+
+
+@contextmanager
+def _code_taken_is_a_validation_error(code: str) -> Iterator[None]:
+    """A code taken by a concurrent request between validation and insert is still a 400."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        if not Coupon.objects.filter(code__iexact=code).exists():
+            raise
+        raise serializers.ValidationError({"code": [_CODE_TAKEN]}) from exc
+
+
 class CouponSerializer(serializers.ModelSerializer):
     # Annotated by orders.selectors.coupon_list; a coupon just created has none.
     uses = serializers.IntegerField(read_only=True, default=0, help_text="Orders using it that are not cancelled.")
@@ -136,8 +154,16 @@ class CouponSerializer(serializers.ModelSerializer):
         if self.instance is not None:
             others = others.exclude(pk=self.instance.pk)
         if others.exists():
-            raise serializers.ValidationError("A coupon with this code exists (codes are case-insensitive).")
+            raise serializers.ValidationError(_CODE_TAKEN)
         return value
+
+    def create(self, validated_data: dict[str, Any]) -> Coupon:
+        with _code_taken_is_a_validation_error(validated_data["code"]):
+            return super().create(validated_data)
+
+    def update(self, instance: Coupon, validated_data: dict[str, Any]) -> Coupon:
+        with _code_taken_is_a_validation_error(validated_data.get("code", instance.code)):
+            return super().update(instance, validated_data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # The model's cross-field rules (percent <= 100, end after start), as in the admin.

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from orders.api.serializers import CouponSerializer
 from orders.models import BulkDiscountTier, Coupon, Order
 from tests.factories import BookFactory, CouponFactory, OrderFactory
 from tests.helpers import assert_envelope
@@ -103,6 +104,19 @@ def test_code_is_unique_case_insensitively(staff_client):
         "validation_error",
     )
     assert "code" in error["details"]
+
+
+def test_code_taken_by_a_concurrent_request_is_still_400(staff_client, monkeypatch):
+    CouponFactory(code="RACE")
+    # As if the other request inserted its coupon right after this one was validated.
+    monkeypatch.setattr(CouponSerializer, "validate_code", lambda self, value: value)
+    error = assert_envelope(
+        staff_client.post(COUPONS, {"code": "race", "kind": "fixed", "value": "1"}, format="json"),
+        400,
+        "validation_error",
+    )
+    assert "code" in error["details"]
+    assert Coupon.objects.count() == 1
 
 
 def test_updating_keeps_own_code_and_checks_kind_with_value(staff_client):

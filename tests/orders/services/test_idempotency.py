@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from orders import idempotency
-from orders.exceptions import IdempotencyKeyReused, IdempotencyRequestInProgress, InvalidOrder
+from orders.exceptions import IdempotencyKeyReused, IdempotencyRequestInProgress, InvalidIdempotencyKey
 from orders.idempotency import (
     idempotency_key_parse,
     idempotency_key_purge,
@@ -56,7 +56,7 @@ def test_valid_keys(raw, expected):
 
 @pytest.mark.parametrize("raw", ["", "   ", '""', "x" * 256, "caf\u00e9", "tab\there", "nul\x00"])
 def test_invalid_keys_are_400(raw):
-    with pytest.raises(InvalidOrder) as caught:
+    with pytest.raises(InvalidIdempotencyKey) as caught:
         idempotency_key_parse(raw)
     assert caught.value.status_code == 400
     assert list(caught.value.details) == ["Idempotency-Key"]
