@@ -25,6 +25,7 @@ from bookstore.errors import DomainError
 from catalog import isbn as isbn_rules
 from catalog import selectors, services
 from catalog.importing import COLUMNS, book_record, csv_values
+from catalog.languages import Language
 from catalog.models import Author, Book, BookAuthor, Genre
 from catalog.search import book_search
 
@@ -158,6 +159,20 @@ class StockLevelFilter(admin.SimpleListFilter):
         return queryset
 
 
+class LanguageFilter(admin.SimpleListFilter):
+    """The languages the catalog has books in, not all 184 codes of ISO 639-1."""
+
+    title = "language"
+    parameter_name = "language"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        labels = dict(Language.choices)
+        return [(code, labels.get(code, code)) for code in selectors.book_languages_in_use()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(language=self.value()) if self.value() else queryset
+
+
 class _Echo:
     """A file-like object whose ``write`` returns the line, for streaming ``csv.writer`` output."""
 
@@ -220,7 +235,7 @@ class BookAdmin(admin.ModelAdmin):
     inlines = [BookAuthorInline]
     list_display = ["title", "isbn", "author_names", "price", "stock", "is_active", "updated_at"]
     list_editable = ["price", "stock"]
-    list_filter = ["is_active", StockLevelFilter, BookGenreFilter, "language"]
+    list_filter = ["is_active", StockLevelFilter, BookGenreFilter, LanguageFilter]
     # The box runs the catalog's full-text search (get_search_results); titles are just the hint.
     search_fields = ["title"]
     search_help_text = "Words in title, authors, description or publisher; an ISBN in any form."

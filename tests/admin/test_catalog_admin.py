@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from catalog import services
+from catalog import selectors, services
 from catalog.exceptions import PriceChangeInvalid
 from catalog.importing import COLUMNS, BookRow, read_books
 from catalog.models import Book
@@ -92,6 +92,21 @@ def test_stock_filter_matches_the_dashboard_threshold(admin_client: Client, sett
     assert f"/{out.pk}/change/" in page
     assert page.count('class="action-select"') == 2
     assert sold_out.count('class="action-select"') == 1
+
+
+def test_language_filter_offers_only_languages_the_catalog_has(admin_client: Client) -> None:
+    BookFactory(language="fr")
+    BookFactory(language="en")
+    BookFactory(language="fr", is_active=False)
+
+    page = admin_client.get(CHANGELIST).content.decode()
+    french = admin_client.get(CHANGELIST, {"language": "fr"}).content.decode()
+
+    assert selectors.book_languages_in_use() == ["en", "fr"]
+    assert 'href="?language=fr"' in page
+    assert "French" in page
+    assert "Afar" not in page
+    assert french.count('class="action-select"') == 2
 
 
 # --- editing price and stock in the list ------------------------------------------------

@@ -83,6 +83,18 @@ def test_low_stock_is_capped_but_counts_every_low_book() -> None:
 
     assert len(dashboard.low_stock) == LOW_STOCK_LIMIT
     assert dashboard.low_stock_count == LOW_STOCK_LIMIT + 2
+    assert not dashboard.low_stock_over_cap
+
+
+def test_low_stock_count_stops_at_its_cap(monkeypatch: pytest.MonkeyPatch, admin_client: Client) -> None:
+    monkeypatch.setattr(dashboard_module, "LOW_STOCK_COUNT_CAP", 3)
+    BookFactory.create_batch(5, stock=0)
+
+    dashboard = dashboard_compute()
+    html = admin_client.get("/admin/").content.decode()
+
+    assert (dashboard.low_stock_count, dashboard.low_stock_over_cap) == (3, True)
+    assert "More than 3 active books at or below 5" in html
 
 
 def test_top_sellers_rank_this_months_copies_and_ignore_cancelled_and_older_orders(
