@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import re
+from array import array
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -460,6 +461,48 @@ def validate_record(line: int, values: Mapping[str, Any]) -> BookRow | RowError:
     )
 
 
+class IsbnSet:
+    """The ISBN-13s of a file seen so far, at 16-32 bytes each.
+
+    A Python ``set`` of ints costs about 90 bytes per entry, which made a
+    million-row import grow by 90 MB; this open-addressing table of 64-bit
+    integers keeps the import's memory nearly flat.
+    """
+
+    _EMPTY = 0  # no ISBN-13 is 0
+
+    def __init__(self) -> None:
+        self._slots = array("q", bytes(8 * 1024))
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, isbn: int) -> bool:
+        """Add ``isbn``; false if it was already there."""
+        slots = self._slots
+        mask = len(slots) - 1
+        # Fibonacci hashing spreads consecutive ISBNs over the table.
+        index = ((isbn * 0x9E3779B97F4A7C15) >> 32) & mask
+        while (value := slots[index]) != self._EMPTY:
+            if value == isbn:
+                return False
+            index = (index + 1) & mask
+        slots[index] = isbn
+        self._count += 1
+        if self._count * 2 > len(slots):
+            self._grow()
+        return True
+
+    def _grow(self) -> None:
+        old = self._slots
+        self._slots = array("q", bytes(16 * len(old)))
+        self._count = 0
+        for value in old:
+            if value != self._EMPTY:
+                self.add(value)
+
+
 def read_books(raw_lines: Iterable[bytes], *, fmt: Format) -> Iterator[BookRow | RowError]:
     """Validated rows of a book file, in file order, one at a time.
 
@@ -467,19 +510,14 @@ def read_books(raw_lines: Iterable[bytes], *, fmt: Format) -> Iterator[BookRow |
     invalid. Raises ``ImportFormatError`` for a file that cannot be read at all.
     """
     records = read_csv(raw_lines) if fmt == "csv" else read_jsonl(raw_lines)
-    # Integers, not strings: a million ISBNs as ints take a third of the memory.
-    seen: set[int] = set()
+    seen = IsbnSet()
     for record in records:
         if isinstance(record, RowError):
             yield record
             continue
         row = validate_record(*record)
-        if isinstance(row, BookRow):
-            key = int(row.isbn)
-            if key in seen:
-                row = RowError(row.line, f"isbn: {row.isbn} appears on an earlier line of this file")
-            else:
-                seen.add(key)
+        if isinstance(row, BookRow) and not seen.add(int(row.isbn)):
+            row = RowError(row.line, f"isbn: {row.isbn} appears on an earlier line of this file")
         yield row
 
 

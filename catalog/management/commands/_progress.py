@@ -8,7 +8,7 @@ from django.core.management.base import OutputWrapper
 
 
 class ProgressBar:
-    """``label [#####.....]  42%  123,456 rows`` redrawn in place at most ten times a second.
+    """``label [#####.....]  42%  123,456 lines`` redrawn in place at most ten times a second.
 
     Silent when ``enabled`` is false (output is not a terminal), so logs and
     pipes get no control characters.
@@ -37,7 +37,7 @@ class ProgressBar:
         fraction = min(self.done / self.total, 1.0)
         filled = int(fraction * self.WIDTH)
         bar = "#" * filled + "." * (self.WIDTH - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {fraction:4.0%}  {self.count:,} rows", ending="")
+        self.stream.write(f"\r{self.label} [{bar}] {fraction:4.0%}  {self.count:,} lines", ending="")
         self.stream.flush()
         self._drawn_at = time.monotonic()
         self._visible = True

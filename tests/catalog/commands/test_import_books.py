@@ -220,3 +220,30 @@ def test_imported_books_are_searchable_at_once(tmp_path):
     assert list(book_search(Book.objects.all(), "Armageddon").values_list("isbn", flat=True)) == ["9780060853983"]
     assert not book_search(Book.objects.all(), "Omens").exists()
     assert not book_search(Book.objects.all(), "Gaiman").exists()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_only():
+    terminal, pipe = _Terminal(), io.StringIO()
+
+    call_command("import_books", str(DOCS / "books-example.csv"), "--dry-run", stdout=io.StringIO(), stderr=terminal)
+    call_command("import_books", str(DOCS / "books-example.csv"), "--dry-run", stdout=io.StringIO(), stderr=pipe)
+
+    assert "\rChecking [" in terminal.getvalue()
+    assert "100%" in terminal.getvalue()
+    assert pipe.getvalue() == ""
+
+
+def test_errors_are_printed_on_clean_lines_under_the_progress_bar(mixed_file):
+    terminal = _Terminal()
+    with pytest.raises(CommandError):
+        call_command("import_books", str(mixed_file), stdout=io.StringIO(), stderr=terminal)
+
+    lines = [line.rsplit("\r", 1)[-1] for line in terminal.getvalue().splitlines()]
+    assert set(BAD_LINES) <= {
+        int(line.split(":")[0].removeprefix("line ")) for line in lines if line.startswith("line ")
+    }

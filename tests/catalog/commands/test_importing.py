@@ -240,3 +240,15 @@ def test_format_from_extension(path, fmt):
 def test_unknown_extension_asks_for_format():
     with pytest.raises(ImportFormatError, match="--format"):
         format_for_path("books.txt")
+
+
+def test_isbn_set_remembers_every_isbn_across_growth():
+    from catalog.importing import IsbnSet
+
+    seen = IsbnSet()
+    isbns = [9780000000000 + n * 7 for n in range(5000)] + [9790000000000 + n * 1024 for n in range(5000)]
+
+    assert all(seen.add(isbn) for isbn in isbns)
+    assert not any(seen.add(isbn) for isbn in isbns)
+    assert len(seen) == len(isbns)
+    assert seen.add(9780000000001)
