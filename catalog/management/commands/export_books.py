@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
 from catalog.bulk import book_export_records
-from catalog.importing import COLUMNS, FORMATS, csv_values
+from catalog.importing import COLUMNS, FORMATS, LIST_SEPARATOR, csv_values
 from catalog.management.commands._output import open_sink, output_format, write_records
 
 
@@ -23,7 +24,17 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = options["output"]
         fmt = output_format(options["format"], path)
+
+        def csv_row(record: Mapping[str, Any]) -> list[str]:
+            if any(LIST_SEPARATOR in name for name in record["authors"]):
+                # The CSV list separator cannot be escaped; JSON Lines keeps such names intact.
+                self.stderr.write(
+                    f"warning: {record['isbn']}: an author name contains '{LIST_SEPARATOR}' and will re-import "
+                    "as two authors; export with --format jsonl to keep it."
+                )
+            return csv_values(record)
+
         with open_sink(self.stdout, path) as sink:
-            count = write_records(sink, book_export_records(), fmt=fmt, columns=COLUMNS, csv_row=csv_values)
+            count = write_records(sink, book_export_records(), fmt=fmt, columns=COLUMNS, csv_row=csv_row)
         if path and options["verbosity"] >= 1:
             self.stderr.write(f"Exported {count} books to {path}.")

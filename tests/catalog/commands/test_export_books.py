@@ -143,3 +143,13 @@ def test_export_reads_in_chunks_not_the_whole_table(catalog, django_assert_num_q
     with django_assert_num_queries(2):
         next(records)
     assert first["isbn"] == "9780441013593"
+
+
+def test_csv_warns_about_author_names_it_cannot_keep():
+    BookFactory(isbn="9780441013593", authors=[AuthorFactory(name="Smith; Jones & Co")])
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("export_books", stdout=out, stderr=err)
+
+    assert "9780441013593" in err.getvalue()
+    assert "--format jsonl" in err.getvalue()
