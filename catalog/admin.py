@@ -50,6 +50,7 @@ class AuthorAdmin(admin.ModelAdmin):
     list_display = ["name", "book_count", "updated_at"]
     search_fields = ["name"]
     readonly_fields = ["created_at", "updated_at"]
+    show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Author]:
         return selectors.author_list()
