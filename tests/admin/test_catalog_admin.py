@@ -9,11 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django import forms
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import Client
+from django.test.html import parse_html
 from django.test.utils import CaptureQueriesContext
 
+from catalog import admin as catalog_admin
 from catalog import selectors, services
 from catalog.exceptions import PriceChangeInvalid
 from catalog.importing import COLUMNS, BookRow, read_books
@@ -130,6 +133,19 @@ def _list_post(client: Client, rows: list[dict[str, Any]], **query: str) -> Any:
 
 def _shown(book: Book) -> dict[str, Any]:
     return {"price": str(book.price), "stock": book.stock}
+
+
+@pytest.mark.parametrize(
+    ("fast", "standard"),
+    [(catalog_admin._NumberInput, forms.NumberInput), (catalog_admin._HiddenInput, forms.HiddenInput)],
+)
+@pytest.mark.parametrize("value", [Decimal("12.50"), None, '"><script>'])
+def test_list_inputs_render_the_same_html_as_django_widgets(fast: Any, standard: Any, value: Any) -> None:
+    attrs = {"id": "id_form-0-price", "min": "0", "step": "0.01", "class": "vIntegerField"}
+
+    assert parse_html(fast().render("form-0-price", value, attrs)) == parse_html(
+        standard().render("form-0-price", value, attrs)
+    )
 
 
 def test_list_edits_price_and_stock_through_book_update(admin_client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
