@@ -36,7 +36,7 @@ venv-dev: $(VENV)/.dev
 run: venv .env  ## Install, migrate, load demo data once and serve on 127.0.0.1:$(PORT)
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput --verbosity 0
-	$(MANAGE) demo_setup
+	$(MANAGE) demo_setup --base-url http://127.0.0.1:$(PORT)
 	@echo "Serving the store on http://127.0.0.1:$(PORT)/  (API /api/v1/, docs /api/docs/, admin /admin/)"
 	$(BIN)/gunicorn bookstore.wsgi:application -c gunicorn.conf.py --bind 127.0.0.1:$(PORT)
 

@@ -20,6 +20,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--books", type=int, default=2000, help="Books to generate on first run.")
         parser.add_argument("--orders", type=int, default=500, help="Orders to generate on first run.")
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="Where the store is served.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not Book.objects.exists():
@@ -35,6 +36,6 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 "\n  Demo staff account created (shown once, keep it):\n"
                 f"    email:    {DEMO_STAFF_EMAIL}\n    password: {password}\n"
-                "    admin:    http://127.0.0.1:8000/admin/\n"
+                f"    admin:    {options['base_url'].rstrip('/')}/admin/\n"
             )
         )
