@@ -110,11 +110,14 @@ class Stack:
             **extra,
         )
 
-    def start_server(self, *, workers: int = 1, settings: str = "bookstore.settings", **extra: str) -> AppServer:
+    def start_server(
+        self, *, workers: int = 1, settings: str = "bookstore.settings", preload: bool = False, **extra: str
+    ) -> AppServer:
         server = AppServer(
             env=self.env(settings=settings, **extra),
             log_path=self.tmp_path / f"gunicorn-{len(self.servers)}.log",
             workers=workers,
+            extra_args=("--preload",) if preload else (),
         )
         self.servers.append(server)
         server.start()

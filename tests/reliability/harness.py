@@ -286,6 +286,7 @@ class AppServer:
     env: dict[str, str]
     log_path: Path
     workers: int = 1
+    extra_args: tuple[str, ...] = ()
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -312,6 +313,7 @@ class AppServer:
                     "5",
                     # The default control socket is one path per machine; parallel servers would fight over it.
                     "--no-control-socket",
+                    *self.extra_args,
                 ],
                 cwd=ROOT,
                 env=self.env,
@@ -383,8 +385,9 @@ class AppServer:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
+        # SIGINT: gunicorn's quick shutdown; the tests have nothing in flight to drain.
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
+            os.killpg(self.process.pid, signal.SIGINT)
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -1,0 +1,203 @@
+"""Who may call what: every API operation x every kind of caller, with the expected status.
+
+The rows are checked against the URL resolver, so an endpoint added without a
+row here fails ``test_the_matrix_covers_every_operation``. Each cell runs the
+operation with a valid request, so the status says only who the caller is:
+
+    anonymous, customer (owns the order), other customer, staff (JWT),
+    API key (a staff member's), revoked API key, deactivated user's JWT
+
+Endpoints open to anyone ignore credentials altogether (the API root and the
+login/registration endpoints), so stale or revoked credentials do not lock a
+client out of logging in again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from orders.models import Order
+from tests.factories import DEFAULT_PASSWORD, AuthorFactory, GenreFactory
+from tests.security.conftest import PRINCIPALS, World
+from tests.security.routes import api_operations
+
+pytestmark = pytest.mark.django_db
+
+
+def _user_of(world: World, principal: str) -> Any:
+    return {
+        "customer": world.customer,
+        "other_customer": world.other_customer,
+        "staff": world.staff,
+        "api_key": world.staff,
+    }.get(principal, world.customer)
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str  # with {} for the path parameter
+    expected: tuple[int, int, int, int, int, int, int]  # in PRINCIPALS order
+    target: Callable[[World], Any] | None = None  # the object the {} stands for
+    body: Callable[[World, str], dict[str, Any] | None] = lambda world, principal: None
+    prepare: Callable[[World], None] = lambda world: None
+
+
+OPEN = (200,) * 7
+READ = (200, 200, 200, 200, 200, 401, 401)
+STAFF = (401, 403, 403, 200, 200, 401, 401)
+STAFF_CREATED = (401, 403, 403, 201, 201, 401, 401)
+STAFF_DELETED = (401, 403, 403, 204, 204, 401, 401)
+SIGNED_IN = (401, 200, 200, 200, 200, 401, 401)
+SIGNED_IN_NO_CONTENT = (401, 204, 204, 204, 204, 401, 401)
+OWNER_OR_STAFF = (401, 200, 404, 200, 200, 401, 401)
+
+
+def _book(world: World, principal: str) -> dict[str, Any]:
+    return {"isbn": "9780441013593", "title": "Dune", "price": "9.99", "stock": 3, "author_ids": [world.author.pk]}
+
+
+def _order(world: World, principal: str) -> dict[str, Any]:
+    return {"items": [{"book_id": world.book.pk, "quantity": 1}]}
+
+
+def _paid(world: World) -> None:
+    Order.objects.filter(pk=world.order.pk).update(status="paid")
+
+
+def _shipped(world: World) -> None:
+    Order.objects.filter(pk=world.order.pk).update(status="shipped")
+
+
+ROWS = [
+    Row("GET", "/api/v1/", OPEN),
+    # --- accounts ---
+    Row(
+        "POST",
+        "/api/v1/auth/register",
+        (201,) * 7,
+        body=lambda w, p: {"email": "new@example.com", "password": "Quite-L0ng-Passphrase!"},
+    ),
+    Row(
+        "POST", "/api/v1/auth/token", OPEN, body=lambda w, p: {"email": w.customer.email, "password": DEFAULT_PASSWORD}
+    ),
+    Row(
+        "POST",
+        "/api/v1/auth/token/refresh",
+        OPEN,
+        body=lambda w, p: {"refresh": str(RefreshToken.for_user(w.customer))},
+    ),
+    Row(
+        "POST",
+        "/api/v1/auth/logout",
+        SIGNED_IN_NO_CONTENT,
+        body=lambda w, p: {"refresh": str(RefreshToken.for_user(_user_of(w, p)))},
+    ),
+    Row("GET", "/api/v1/users/me", SIGNED_IN),
+    Row("PATCH", "/api/v1/users/me", SIGNED_IN, body=lambda w, p: {"first_name": "Ada"}),
+    Row(
+        "POST",
+        "/api/v1/users/me/password",
+        SIGNED_IN_NO_CONTENT,
+        body=lambda w, p: {"current_password": DEFAULT_PASSWORD, "new_password": "An0ther-Long-Passphrase!"},
+    ),
+    Row("GET", "/api/v1/api-keys", STAFF),
+    Row("POST", "/api/v1/api-keys", STAFF_CREATED, body=lambda w, p: {"name": "ci"}),
+    Row("GET", "/api/v1/api-keys/{}", STAFF, target=lambda w: w.api_key_id),
+    Row("DELETE", "/api/v1/api-keys/{}", STAFF_DELETED, target=lambda w: w.api_key_id),
+    # --- catalog ---
+    Row("GET", "/api/v1/authors", READ),
+    Row("POST", "/api/v1/authors", STAFF_CREATED, body=lambda w, p: {"name": "Ursula K. Le Guin"}),
+    Row("GET", "/api/v1/authors/{}", READ, target=lambda w: w.author.pk),
+    Row("PUT", "/api/v1/authors/{}", STAFF, target=lambda w: w.author.pk, body=lambda w, p: {"name": "A", "bio": ""}),
+    Row("PATCH", "/api/v1/authors/{}", STAFF, target=lambda w: w.author.pk, body=lambda w, p: {"bio": "New."}),
+    Row("DELETE", "/api/v1/authors/{}", STAFF_DELETED, target=lambda w: AuthorFactory().pk),
+    Row("GET", "/api/v1/genres", READ),
+    Row("POST", "/api/v1/genres", STAFF_CREATED, body=lambda w, p: {"name": "Solarpunk"}),
+    Row("GET", "/api/v1/genres/{}", READ, target=lambda w: w.genre.pk),
+    Row("PUT", "/api/v1/genres/{}", STAFF, target=lambda w: w.genre.pk, body=lambda w, p: {"name": "G", "slug": "g"}),
+    Row("PATCH", "/api/v1/genres/{}", STAFF, target=lambda w: w.genre.pk, body=lambda w, p: {"name": "Genre"}),
+    Row("DELETE", "/api/v1/genres/{}", STAFF_DELETED, target=lambda w: GenreFactory().pk),
+    Row("GET", "/api/v1/books", READ),
+    Row("POST", "/api/v1/books", STAFF_CREATED, body=_book),
+    Row("GET", "/api/v1/books/{}", READ, target=lambda w: w.book.pk),
+    Row("PUT", "/api/v1/books/{}", STAFF, target=lambda w: w.book.pk, body=_book),
+    Row("PATCH", "/api/v1/books/{}", STAFF, target=lambda w: w.book.pk, body=lambda w, p: {"price": "12.50"}),
+    Row("DELETE", "/api/v1/books/{}", STAFF_DELETED, target=lambda w: w.book.pk),
+    # --- coupons and tiers (staff only, even to read) ---
+    Row("GET", "/api/v1/coupons", STAFF),
+    Row("POST", "/api/v1/coupons", STAFF_CREATED, body=lambda w, p: {"code": "NEW5", "kind": "fixed", "value": "5"}),
+    Row("GET", "/api/v1/coupons/{}", STAFF, target=lambda w: w.coupon.pk),
+    Row(
+        "PUT",
+        "/api/v1/coupons/{}",
+        STAFF,
+        target=lambda w: w.coupon.pk,
+        body=lambda w, p: {"code": "PUT10", "kind": "percent", "value": "10"},
+    ),
+    Row("PATCH", "/api/v1/coupons/{}", STAFF, target=lambda w: w.coupon.pk, body=lambda w, p: {"is_active": False}),
+    Row("DELETE", "/api/v1/coupons/{}", STAFF_DELETED, target=lambda w: w.coupon.pk),
+    Row("GET", "/api/v1/discount-tiers", STAFF),
+    Row(
+        "POST",
+        "/api/v1/discount-tiers",
+        STAFF_CREATED,
+        body=lambda w, p: {"min_quantity": 50, "percent": "20"},
+    ),
+    Row("GET", "/api/v1/discount-tiers/{}", STAFF, target=lambda w: w.tier.pk),
+    Row(
+        "PUT",
+        "/api/v1/discount-tiers/{}",
+        STAFF,
+        target=lambda w: w.tier.pk,
+        body=lambda w, p: {"min_quantity": 60, "percent": "25"},
+    ),
+    Row("PATCH", "/api/v1/discount-tiers/{}", STAFF, target=lambda w: w.tier.pk, body=lambda w, p: {"percent": "30"}),
+    Row("DELETE", "/api/v1/discount-tiers/{}", STAFF_DELETED, target=lambda w: w.tier.pk),
+    # --- orders (the customer's order; the other customer must not see it) ---
+    Row("GET", "/api/v1/orders", SIGNED_IN),
+    Row("POST", "/api/v1/orders", (401, 201, 201, 201, 201, 401, 401), body=_order),
+    Row("POST", "/api/v1/orders/quote", SIGNED_IN, body=_order),
+    Row("GET", "/api/v1/orders/{}", OWNER_OR_STAFF, target=lambda w: w.order.pk),
+    Row("POST", "/api/v1/orders/{}/cancel", OWNER_OR_STAFF, target=lambda w: w.order.pk),
+    Row("POST", "/api/v1/orders/{}/pay", STAFF, target=lambda w: w.order.pk),
+    Row("POST", "/api/v1/orders/{}/ship", STAFF, target=lambda w: w.order.pk, prepare=_paid),
+    Row("POST", "/api/v1/orders/{}/deliver", STAFF, target=lambda w: w.order.pk, prepare=_shipped),
+]
+
+
+def test_the_matrix_covers_every_operation():
+    rows = [(row.method, row.path) for row in ROWS]
+    assert len(rows) == len(set(rows)), "duplicate rows"
+    assert set(rows) == api_operations()
+
+
+ERROR_CODES = {401: "not_authenticated", 403: "permission_denied", 404: "not_found"}
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda row: f"{row.method} {row.path}")
+def test_permission_matrix(world, row):
+    """One row: the operation once per caller, each in a savepoint rolled back afterwards."""
+    actual: dict[str, Any] = {}
+    for principal in PRINCIPALS:
+        cache.clear()  # rate-limit counters of one caller never leak into the next
+        with transaction.atomic():
+            row.prepare(world)
+            path = row.path.replace("{}", str(row.target(world))) if row.target else row.path
+            body = row.body(world, principal)
+            data = json.dumps(body) if body is not None else ""
+            response = world.client(principal).generic(row.method, path, data, content_type="application/json")
+            actual[principal] = response.status_code
+            if response.status_code in ERROR_CODES:
+                assert response.json()["error"]["code"] == ERROR_CODES[response.status_code], response.content
+            transaction.set_rollback(True)
+
+    assert actual == dict(zip(PRINCIPALS, row.expected, strict=True))
