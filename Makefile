@@ -61,6 +61,11 @@ superuser: venv  ## Create a superuser (DJANGO_SUPERUSER_EMAIL/PASSWORD for --no
 e2e: venv-dev  ## Browser tests (needs /usr/bin/chromium)
 	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
+FUZZ_EXAMPLES ?= 300
+
+fuzz: venv-dev  ## Contract fuzzing, fresh random inputs (FUZZ_EXAMPLES=300 per operation and caller; CI runs 17)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 $(BIN)/pytest tests/security/test_contract_fuzzing.py $(PYTEST_ARGS)
+
 BOOKS      ?= 100000
 SCENARIOS  ?= all
 DURATION   ?= 10
