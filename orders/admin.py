@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from bookstore.errors import DomainError
 from orders.management.commands.export_orders import COLUMNS, order_csv_values, order_record
-from orders.models import BulkDiscountTier, Coupon, Order, OrderItem, StatusChange
+from orders.models import BulkDiscountTier, Coupon, IdempotencyKey, Order, OrderItem, StatusChange
 from orders.selectors import coupon_list
 from orders.services import order_transition
 
@@ -176,3 +176,27 @@ class CouponAdmin(admin.ModelAdmin):
 class BulkDiscountTierAdmin(admin.ModelAdmin):
     list_display = ("min_quantity", "percent")
     ordering = ("min_quantity",)
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    """Read-only: which request key produced which order, to answer "did my retry create a second order?"."""
+
+    list_display = ("key", "user", "order", "response_status", "created_at")
+    list_select_related = ("user", "order")
+    list_filter = ("response_status",)
+    search_fields = ("=key", "user__email", "=order__number")
+    show_full_result_count = False
+    ordering = ("-created_at", "-id")
+    fields = ("key", "user", "order", "fingerprint", "response_status", "response_body", "created_at")
+    readonly_fields = fields
+
+    # Keys are written by order placement and purged by ``manage.py purge_idempotency_keys``.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -179,3 +179,22 @@ def test_cancel_in_the_admin_restores_stock_once_like_the_api(admin_client: Clie
     assert Book.objects.get(pk=book.pk).stock == 4
     assert [str(m) for m in get_messages(first.wsgi_request)] == [f"{order.number}: now cancelled."]
     assert [m.level_tag for m in get_messages(again.wsgi_request)] == ["error"]
+
+
+def test_idempotency_keys_are_listed_read_only_for_superusers(
+    admin_client: Client, staff_client_for: Callable[..., Client]
+) -> None:
+    from orders.models import IdempotencyKey
+
+    order = OrderFactory()
+    key = IdempotencyKey.objects.create(
+        user=order.user, key="retry-123", fingerprint="0" * 64, order=order, response_status=201
+    )
+
+    listing = admin_client.get("/admin/orders/idempotencykey/", {"q": "retry-123"}).content.decode()
+    page = admin_client.get(f"/admin/orders/idempotencykey/{key.pk}/change/").content.decode()
+
+    assert order.number in listing
+    assert 'name="key"' not in page
+    assert admin_client.get("/admin/orders/idempotencykey/add/").status_code == 403
+    assert staff_client_for("Order managers").get("/admin/orders/idempotencykey/").status_code == 403
