@@ -110,6 +110,13 @@ class BookViewSet(viewsets.ModelViewSet[Book]):
     def get_queryset(self) -> QuerySet[Book]:
         return selectors.book_list(include_inactive=is_staff(self.request))
 
+    def filter_queryset(self, queryset: QuerySet[Book, Any]) -> QuerySet[Book, Any]:
+        # The list's query parameters mean nothing to one book; building the
+        # filterset (forms, 184 language choices) was half of a detail request.
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
+
     def _read(self, book: Book) -> dict[str, Any]:
         return BookSerializer(selectors.book_get(book_id=book.pk, include_inactive=True)).data
 
