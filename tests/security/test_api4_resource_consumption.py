@@ -7,9 +7,13 @@ costs the server anything, and never a 5xx.
 from __future__ import annotations
 
 import json
+import time
+from typing import Any
 
 import pytest
+from drf_spectacular.generators import SchemaGenerator
 
+from tests.factories import BookFactory
 from tests.helpers import assert_envelope
 
 pytestmark = pytest.mark.django_db
@@ -34,3 +38,94 @@ def test_ids_beyond_64_bits_are_a_400(staff_client, field):
     response = staff_client.post("/api/v1/books", body, format="json")
     error = assert_envelope(response, 400, "validation_error")
     assert any(key.startswith(field) for key in error["details"])
+
+
+def _string_inputs() -> list[Any]:
+    """(method, path, where, name) for every string field of a JSON body and every string query parameter."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    components = schema["components"]["schemas"]
+    cases = []
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if body:
+                properties = components[body["$ref"].rsplit("/", 1)[-1]].get("properties", {})
+                for name, spec in properties.items():
+                    if spec.get("type") == "string" and not spec.get("readOnly"):
+                        cases.append(pytest.param(method.upper(), path, "body", name, id=f"{method} {path} {name}"))
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and parameter["schema"].get("type") == "string":
+                    name = parameter["name"]
+                    cases.append(pytest.param(method.upper(), path, "query", name, id=f"{method} {path} ?{name}"))
+    return cases
+
+
+def _concrete(path: str, world: Any) -> str:
+    ids = {
+        "/api/v1/authors/": world.author.pk,
+        "/api/v1/genres/": world.genre.pk,
+        "/api/v1/books/": world.book.pk,
+        "/api/v1/coupons/": world.coupon.pk,
+        "/api/v1/discount-tiers/": world.tier.pk,
+        "/api/v1/orders/": world.order.pk,
+        "/api/v1/api-keys/": world.api_key_id,
+    }
+    for prefix, pk in ids.items():
+        if path.startswith(prefix):
+            return path.replace("{id}", str(pk))
+    return path
+
+
+@pytest.mark.parametrize(("method", "path", "where", "name"), _string_inputs())
+def test_nul_bytes_in_any_string_input_are_a_400_not_a_500(world, method, path, where, name):
+    """PostgreSQL cannot store NUL in text; every string input must refuse it before the database sees it."""
+    client = world.client("staff")
+    url = _concrete(path, world)
+    if where == "query":
+        response = client.generic(method, f"{url}?{name}=a%00b")
+        assert response.status_code in {200, 400}, response.content[:300]
+        if response.status_code == 400:
+            assert_envelope(response, 400, "validation_error")
+        return
+    response = client.generic(method, url, json.dumps({name: "a\x00b"}), content_type="application/json")
+    error = assert_envelope(response, 400, "validation_error")
+    assert any(key == name or key.startswith(f"{name}.") for key in error["details"]), error
+
+
+def test_page_size_is_capped_at_100_and_garbage_is_a_400(staff_client):
+    BookFactory.create_batch(105)
+    for huge in ["101", "100000", "99999999999999999999999"]:
+        capped = staff_client.get(f"/api/v1/books?page_size={huge}")
+        assert capped.status_code == 200
+        assert len(capped.json()["results"]) == 100
+        assert capped.json()["count"] == 105
+    for garbage in ["-1", "0", "abc", "1e9", "1.5", "\u0661"]:
+        assert_envelope(staff_client.get(f"/api/v1/books?page_size={garbage}"), 400, "validation_error")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/books", "/api/v1/authors"])
+def test_ten_kilobyte_hostile_search_is_answered_quickly_without_a_5xx(api_client, path):
+    BookFactory(title="Dune")
+    hostile = ("\"unbalanced -not AND OR NEAR( * ^ ~ \\ %_ ' ; -- " * 250)[: 10 * 1024]
+    started = time.perf_counter()
+    response = api_client.get(path, {"search": hostile})
+    assert response.status_code in {200, 400}, response.content[:300]
+    assert time.perf_counter() - started < 5
+    if response.status_code == 400:
+        assert_envelope(response, 400, "validation_error")
+
+
+def test_orders_are_limited_to_50_lines_of_at_most_100_copies(customer_client):
+    books = BookFactory.create_batch(51, stock=1000)
+    lines = [{"book_id": book.pk, "quantity": 1} for book in books]
+
+    too_many = customer_client.post("/api/v1/orders", {"items": lines}, format="json")
+    assert_envelope(too_many, 400, "validation_error")
+    too_much = customer_client.post(
+        "/api/v1/orders", {"items": [{"book_id": books[0].pk, "quantity": 101}]}, format="json"
+    )
+    error = assert_envelope(too_much, 400, "validation_error")
+    assert "items.0.quantity" in error["details"]
+    fifty = customer_client.post("/api/v1/orders", {"items": lines[:50]}, format="json")
+    assert fifty.status_code == 201
+    assert len(fifty.json()["items"]) == 50
