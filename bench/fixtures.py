@@ -13,6 +13,7 @@ import json
 import os
 import random
 import re
+import statistics
 import sys
 import time
 from collections import Counter
@@ -204,6 +205,35 @@ def query_counts(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def auth_overhead(args: argparse.Namespace) -> dict[str, Any]:
+    """Median time of the same detail request anonymous and with the API key, interleaved in-process.
+
+    Interleaving puts both under the same machine load, so the difference is
+    the key's cost (its one query and the owner checks) and little else.
+    """
+    client = Client()
+    path = f"/api/v1/books/{args.book_id}"
+    header = {"HTTP_AUTHORIZATION": f"Api-Key {args.api_key}"}
+    anonymous: list[float] = []
+    keyed: list[float] = []
+    for i in range(args.n + 20):
+        for timings, extra in ((anonymous, {}), (keyed, header)) if i % 2 else ((keyed, header), (anonymous, {})):
+            started = time.perf_counter()
+            response = client.get(path, HTTP_HOST="127.0.0.1", **extra)
+            elapsed = (time.perf_counter() - started) * 1000
+            if response.status_code != 200:
+                raise RuntimeError(f"{path} answered {response.status_code}")
+            if i >= 20:  # warm-up
+                timings.append(elapsed)
+    anon_ms, key_ms = statistics.median(anonymous), statistics.median(keyed)
+    return {
+        "samples": args.n,
+        "anonymous_p50_ms": round(anon_ms, 3),
+        "apikey_p50_ms": round(key_ms, 3),
+        "overhead_p50_ms": round(key_ms - anon_ms, 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -215,6 +245,10 @@ def main() -> None:
     v = sub.add_parser("orders-verify")
     v.add_argument("--book-ids", required=True)
     v.add_argument("--since", type=int, required=True)
+    a = sub.add_parser("auth-overhead")
+    a.add_argument("--book-id", type=int, required=True)
+    a.add_argument("--api-key", required=True)
+    a.add_argument("--n", type=int, default=300)
     q = sub.add_parser("query-counts")
     q.add_argument("--term", default="river")
     args = parser.parse_args()
@@ -223,6 +257,7 @@ def main() -> None:
         "orders-reset": orders_reset,
         "orders-verify": orders_verify,
         "query-counts": query_counts,
+        "auth-overhead": auth_overhead,
     }[args.command]
     # The store logs requests to stdout too; the marker tells the harness which line is ours.
     sys.stdout.write(MARKER + json.dumps(handler(args)) + "\n")

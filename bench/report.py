@@ -64,7 +64,8 @@ def evaluate(name: str, row: dict[str, Any], books: int) -> tuple[str, bool | No
         )
         return "≥ 0.10xJ (201/s), 0 oversell, 0 5xx, deadlocks < 0.5 %", bool(ok)
     if name == "apikey":
-        overhead = row.get("overhead_p50_ms")
+        # The interleaved in-process measure when there is one: wrk's two runs see different machine load.
+        overhead = row.get("in_process", {}).get("overhead_p50_ms", row.get("overhead_p50_ms"))
         return "≤ 1 ms p50 over anonymous", bool(overhead is not None and overhead <= 1.0)
     return "", None
 
@@ -113,8 +114,15 @@ def extra_lines(result: dict[str, Any]) -> str:
     if "apikey" in s and "overhead_p50_ms" in s["apikey"]:
         out.append(
             f"- API-key overhead: p50 {s['apikey']['latency_ms']['p50']} ms with the key vs "
-            f"{s['anonymous']['latency_ms']['p50']} ms anonymous (1 connection) = "
-            f"**{s['apikey']['overhead_p50_ms']:+.2f} ms**."
+            f"{s['anonymous']['latency_ms']['p50']} ms anonymous (1 connection, two wrk runs) = "
+            f"{s['apikey']['overhead_p50_ms']:+.2f} ms"
+            + (
+                f"; interleaved in-process (same request, {s['apikey']['in_process']['samples']} each): "
+                f"{s['apikey']['in_process']['apikey_p50_ms']} vs {s['apikey']['in_process']['anonymous_p50_ms']} ms "
+                f"= **{s['apikey']['in_process']['overhead_p50_ms']:+.2f} ms**."
+                if "in_process" in s["apikey"]
+                else "."
+            )
         )
     if "orders" in s and "check" in s["orders"]:
         c = s["orders"]["check"]

@@ -468,6 +468,9 @@ class BenchRun:
         self.record("anonymous", "same request, anonymous (1 conn)", a, anon)
         row = self.record("apikey", "API-key request (1 conn)", k, keyed)
         row["overhead_p50_ms"] = round(k.latency_ms["p50"] - a.latency_ms["p50"], 3)
+        row["in_process"] = self.fixture(
+            "auth-overhead", "--book-id", str(self.fixtures["apikey_book_id"]), "--api-key", self.fixtures["api_key"]
+        )
 
     def scenario_admin(self) -> None:
         import requests
