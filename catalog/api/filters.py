@@ -84,6 +84,8 @@ class StableOrderingFilter(filters.OrderingFilter):
             return qs
         ordering = []
         for param in value:
+            if not param:  # "?ordering=," or "?ordering=name,": nothing between the commas
+                continue
             field = F(self.param_map[param.lstrip("-")])
             ordering.append(field.desc(nulls_last=True) if param.startswith("-") else field.asc(nulls_last=True))
         return qs.order_by(*ordering, "id")

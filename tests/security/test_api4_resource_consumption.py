@@ -129,3 +129,12 @@ def test_orders_are_limited_to_50_lines_of_at_most_100_copies(customer_client):
     fifty = customer_client.post("/api/v1/orders", {"items": lines[:50]}, format="json")
     assert fifty.status_code == 201
     assert len(fifty.json()["items"]) == 50
+
+
+@pytest.mark.parametrize("path", ["/api/v1/books", "/api/v1/authors", "/api/v1/genres", "/api/v1/orders"])
+@pytest.mark.parametrize("ordering", [",", ",,", "-", "title,", ",-", "%00"])
+def test_degenerate_ordering_parameters_are_never_a_500(staff_client, path, ordering):
+    response = staff_client.get(f"{path}?ordering={ordering}")
+    assert response.status_code in {200, 400}, response.content[:300]
+    if response.status_code == 400:
+        assert_envelope(response, 400, "validation_error")

@@ -79,7 +79,8 @@ def _tolerated_leniency(case: Any) -> bool:
       a string. An array or object arrives as the parameter repeated (Django
       reads the last value, validated like any other) or, when empty, as a
       blank value, which Django treats as absent; a string that happens to
-      spell a number is that number.
+      spell a number is that number. Any blank query value (``?published_after=``)
+      means "no filter", as in every Django form.
     - An invalid ``Authorization`` header: the test replaces it with the
       caller's real credentials (invalid credentials are the permission
       matrix's and the authentication tests' business).
@@ -96,7 +97,8 @@ def _tolerated_leniency(case: Any) -> bool:
             and type_change
             and isinstance(_value_at(case.body, mutation.path), _SCALARS)
         )
-        query_on_the_wire = location == ParameterLocation.QUERY and type_change
+        blank_query = location == ParameterLocation.QUERY and _value_at(case.query, mutation.path) in ("", None)
+        query_on_the_wire = location == ParameterLocation.QUERY and (type_change or blank_query)
         # The test sends each caller's real credentials, replacing any generated Authorization header.
         our_credentials = location == ParameterLocation.HEADER and (mutation.parameter or "").lower() == "authorization"
         if not (coerced_scalar or query_on_the_wire or our_credentials):
