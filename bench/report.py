@@ -145,7 +145,9 @@ def extra_lines(result: dict[str, Any]) -> str:
         m = mem["soak"]
         out.append(
             f"- Worker RSS: {m['start_mib']} MiB at start, {m['warm_mib']} MiB after {m['warm_requests']:,} requests, "
-            f"{m['end_mib']} MiB after {m['requests']:,} requests (max per worker; growth after warm-up "
+            f"{m['end_mib']} MiB after {m['requests']:,} requests"
+            f"{'' if m.get('reached_requests_goal', True) else ' (the soak time limit came first)'}"
+            f" (max per worker; growth after warm-up "
             f"{m['growth_pct']:+.1f} %; target ≤ 80 MiB and < 5 %: {'met' if m['met'] else 'NOT met'})."
         )
     if mem.get("main"):

@@ -68,6 +68,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pg-url", default=PG_ADMIN_URL, help="PostgreSQL server (no database name)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5", help="'' to run without Redis")
     parser.add_argument("--soak-requests", type=int, default=100_000, help="requests of the worker-memory soak")
+    parser.add_argument("--soak-seconds", type=float, default=240, help="time limit of the soak (whichever is first)")
     parser.add_argument("--admin-samples", type=int, default=20, help="sequential GETs per admin page")
     parser.add_argument(
         "--venv",
@@ -469,7 +470,13 @@ class BenchRun:
         row = self.record("apikey", "API-key request (1 conn)", k, keyed)
         row["overhead_p50_ms"] = round(k.latency_ms["p50"] - a.latency_ms["p50"], 3)
         row["in_process"] = self.fixture(
-            "auth-overhead", "--book-id", str(self.fixtures["apikey_book_id"]), "--api-key", self.fixtures["api_key"]
+            "auth-overhead",
+            "--book-id",
+            str(self.fixtures["apikey_book_id"]),
+            "--api-key",
+            self.fixtures["api_key"],
+            "--n",
+            "200",
         )
 
     def scenario_admin(self) -> None:
@@ -567,7 +574,7 @@ class BenchRun:
         warm_requests = 0
         warm: dict[int, int] = {}
         samples = []
-        deadline = time.monotonic() + 600
+        deadline = time.monotonic() + self.args.soak_seconds
         while total < self.args.soak_requests and time.monotonic() < deadline:
             chunk = loadgen.run_wrk(self.wrk, server.base_url, load, 10 if warm else 3)
             total += chunk.requests
@@ -590,6 +597,7 @@ class BenchRun:
             "end_mib": mib(end),
             "growth_pct": round(growth, 2),
             "workers_recycled": recycled,
+            "reached_requests_goal": total >= self.args.soak_requests,
             "samples": samples,
             "met": mib(end) <= 80 and growth < 5 and not recycled,
         }
