@@ -21,6 +21,8 @@ class StoreAdminSite(admin.AdminSite):
     """Admin site named after the store, with a sales and stock dashboard on its index."""
 
     index_title = "Dashboard"
+    # The store has no web pages of its own (frontends use the API), so no "View site" link.
+    site_url = None
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         context = super().each_context(request)

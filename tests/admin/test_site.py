@@ -28,6 +28,7 @@ def test_login_page_and_index_are_branded_with_the_store_name(admin_client: Clie
         assert "Chapter &amp; Verse admin</title>" in html
         assert '<a href="/admin/">Chapter &amp; Verse</a>' in html
         assert "Django administration" not in html
+    assert "View site" not in index
 
 
 def test_anonymous_users_are_sent_to_the_login_page() -> None:
