@@ -48,6 +48,9 @@ class Command(BaseCommand):
             bar = ProgressBar(self.stderr, total=size, label=label, enabled=show_progress)
             bars.append(bar)
             with open(path, "rb") as file:
+                if not show_progress:
+                    yield from file
+                    return
                 for line in file:
                     bar.advance(len(line))
                     yield line
