@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import random
-import re
 import sqlite3
 import subprocess
 import sys
@@ -175,9 +174,12 @@ class Database:
 
 def measured(label: str, args: list[str], database: Database) -> dict[str, Any]:
     print(f"  {label} ...", end=" ", flush=True)
+    # Other work on the machine slows every figure; the load average says how busy it was.
+    load_before = os.getloadavg()[0]
     result = run(args, database.env())
+    result["load_average_1min"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
     result["command"] = f"DATABASE_URL={database.url} .venv/bin/python manage.py {' '.join(args)}"
-    print(f"{result['seconds']} s, peak RSS {result['peak_rss_mb']} MB", flush=True)
+    print(f"{result['seconds']} s, peak RSS {result['peak_rss_mb']} MB, load {result['load_average_1min']}", flush=True)
     return result
 
 
@@ -231,7 +233,9 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Measured {results['measured_at']} on {machine['cpus']} CPUs, Python {machine['python']}, "
         f"SQLite {machine['sqlite']}, PostgreSQL {machine.get('postgresql', '?')}; each command a fresh process "
-        "on a freshly migrated database. Reproduce with `.venv/bin/python bench/seed_import.py`; "
+        "on a freshly migrated database, while the machine's 1-minute load average was "
+        f"{results['load_average_range'][0]}-{results['load_average_range'][1]} (other work running). "
+        "Reproduce with `.venv/bin/python bench/seed_import.py`; "
         "the exact commands are in `bench/results/commands.json`.",
     ]
     return "\n".join(lines) + "\n"
@@ -254,6 +258,7 @@ def main() -> None:
         "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), **server_versions(options.pg_url)},
         "reproduce": "cd <project> && .venv/bin/python bench/seed_import.py",
+        "files": "<tmp>/books-N.csv are valid CSV book files written by write_book_file() in bench/seed_import.py",
         "databases": {},
     }
     with tempfile.TemporaryDirectory(prefix="bookstore-cmdbench-") as tmp:
@@ -288,9 +293,17 @@ def main() -> None:
             finally:
                 database.drop()
             for figure in figures.values():
-                figure["command"] = re.sub(re.escape(str(workdir)), "<tmp>", figure["command"])
+                for key in ("command", "output"):
+                    figure[key] = figure[key].replace(str(workdir), "<tmp>")
             results["databases"][vendor] = figures
         results["file_rows"] = {"small": options.rows, "big": options.million_rows}
+        loads = [
+            load
+            for figures in results["databases"].values()
+            for figure in figures.values()
+            for load in figure["load_average_1min"]
+        ]
+        results["load_average_range"] = [min(loads), max(loads)]
     Path(options.output).parent.mkdir(parents=True, exist_ok=True)
     Path(options.output).write_text(json.dumps(results, indent=2) + "\n")
     Path(options.output).with_suffix(".md").write_text(markdown(results))
