@@ -32,8 +32,8 @@ def seed(*args: str, **options: int) -> str:
 
 
 def store_snapshot() -> dict[str, object]:
-    """Everything seed_demo decides, without ids and wall-clock timestamps."""
-    now = timezone.now()
+    """Everything seed_demo decides, without ids; times relative to the first order (the store moves with "now")."""
+    first = Order.objects.order_by("created_at").values_list("created_at", flat=True).first()
     return {
         "books": list(
             Book.objects.order_by("isbn").values_list(
@@ -64,7 +64,8 @@ def store_snapshot() -> dict[str, object]:
                 order.discount_total,
                 order.total,
                 order.coupon_code,
-                round((now - order.created_at).total_seconds() / 3600),
+                order.created_at - first,
+                tuple(change.at - first for change in order.status_changes.order_by("at", "id")),
                 tuple(order.items.order_by("isbn").values_list("isbn", "quantity", "unit_price")),
                 tuple(order.status_changes.values_list("from_status", "to_status")),
             )
