@@ -359,10 +359,10 @@ class DemoStore:
         staff: Any,
         coupons: list[Coupon],
     ) -> None:
-        for batch in _batched(orders, BATCH_SIZE):
+        for offset, batch in enumerate(_batched(orders, BATCH_SIZE)):
             rows: list[Order] = []
             prices: list[pricing.PriceResult] = []
-            for index, spec in enumerate(batch):
+            for index, spec in enumerate(batch, start=offset * BATCH_SIZE):
                 coupon = coupons[spec.coupon] if spec.coupon is not None else None
                 priced = pricing.price_order(
                     lines=[pricing.LineInput(book_ids[b], q, books[b].price) for b, q in spec.lines],
@@ -377,7 +377,7 @@ class DemoStore:
                 rows.append(
                     Order(
                         # A placeholder until the id is known; the number is derived from it below.
-                        number=f"seed-{spec.created_at.timestamp():.6f}-{index}",
+                        number=f"seed-{index}",
                         user=customers[spec.customer],
                         status=spec.status,
                         subtotal=priced.subtotal,
