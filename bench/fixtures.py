@@ -56,7 +56,10 @@ STOPWORDS = frozenset(_STOPWORDS_TEXT.split(" "))
 
 
 def _user(email: str, *, staff: bool = False, password: str | None = None) -> User:
-    user, _ = User.objects.get_or_create(email=email, defaults={"is_staff": staff, "first_name": "Bench"})
+    # Staff here is a superuser: the admin pages must render in full, not answer 403 for lack of permissions.
+    user, _ = User.objects.update_or_create(
+        email=email, defaults={"is_staff": staff, "is_superuser": staff, "first_name": "Bench"}
+    )
     if password is not None and not user.check_password(password):
         user.password = make_password(password)  # the production hasher: Argon2id
         user.save(update_fields=["password"])

@@ -515,6 +515,8 @@ class BenchRun:
                 client_ms.append((time.perf_counter() - t0) * 1000)
                 statuses.append(r.status_code)
                 request_ids.append(request_id)
+            if set(statuses) != {200}:
+                raise RuntimeError(f"{path} answered {sorted(set(statuses))}, not 200")
             self.app_requests += self.args.admin_samples + 2
             server_ms = self.server_durations(request_ids)
             self.result["scenarios"][name] = {
