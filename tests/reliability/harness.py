@@ -385,9 +385,9 @@ class AppServer:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        # SIGINT: gunicorn's quick shutdown; the tests have nothing in flight to drain.
+        # SIGINT to the master: gunicorn's quick shutdown (the tests have nothing in flight to drain).
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGINT)
+            os.kill(self.process.pid, signal.SIGINT)
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
