@@ -37,7 +37,7 @@ result = {
 }
 """
 
-DELAY_SECONDS = 4
+DELAY_SECONDS = 5
 
 
 def _open_transactions(stack: Any) -> list[tuple[Any, ...]]:
@@ -70,7 +70,8 @@ def test_worker_killed_mid_order_leaves_no_partial_order(stack):
     client.start()
     try:
         # The worker is asleep inside the transaction once its session holds uncommitted writes.
-        wait_until(lambda: _open_transactions(stack), timeout=DELAY_SECONDS, message="the order transaction")
+        # Found within a poll or two of entering the pause, long before the pause ends.
+        wait_until(lambda: _open_transactions(stack), timeout=30, message="the order transaction")
         (worker,) = server.worker_pids()
         server.kill_worker(worker)
     finally:
