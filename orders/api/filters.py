@@ -54,6 +54,13 @@ class DateOrDateTimeFilter(django_filters.Filter):
     field_class = DateOrDateTimeField
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.NumberFilter):
+    """A whole-number id; beyond 64 bits is a 400 here instead of an overflow in the database driver."""
+
+    field_class = forms.IntegerField
+
+
 class OrderFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Order.Status.choices)
     created_after = DateOrDateTimeFilter(
@@ -64,7 +71,9 @@ class OrderFilter(django_filters.FilterSet):
         method="filter_created_before",
         label="Created at or before this timestamp, or on or before this date (YYYY-MM-DD, the whole day counts).",
     )
-    user = django_filters.NumberFilter(field_name="user_id", label="User id (staff; customers only see their own).")
+    user = IdFilter(
+        field_name="user_id", min_value=1, max_value=2**63 - 1, label="User id (staff; customers only see their own)."
+    )
 
     class Meta:
         model = Order

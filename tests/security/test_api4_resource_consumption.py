@@ -138,3 +138,12 @@ def test_degenerate_ordering_parameters_are_never_a_500(staff_client, path, orde
     assert response.status_code in {200, 400}, response.content[:300]
     if response.status_code == 400:
         assert_envelope(response, 400, "validation_error")
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999999", "1.8943600047184033e+31", "1.5", "-1"])
+def test_id_filters_beyond_64_bits_or_not_whole_are_a_400(staff_client, value):
+    for path in ["/api/v1/orders", "/api/v1/books"]:
+        name = "user" if path.endswith("orders") else "author"
+        response = staff_client.get(path, {name: value})
+        error = assert_envelope(response, 400, "validation_error")
+        assert name in error["details"]
