@@ -206,7 +206,6 @@ class BenchRun:
         self.result: dict[str, Any] = {"scenarios": {}}
         self.fixtures: dict[str, Any] = {}
         self.app_requests = 0
-        self.rng = random.Random(args.seed)
         self.bin_dir = BIN
 
     # --- environment ------------------------------------------------------------------------------
