@@ -15,7 +15,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import construct_change_message
 from django.contrib.admin.views.main import ORDER_VAR
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.forms import BaseFormSet, BaseInlineFormSet
 from django.forms.renderers import BaseRenderer
 from django.forms.utils import flatatt
@@ -28,7 +28,8 @@ from django.utils.safestring import SafeString
 from bookstore.errors import DomainError
 from catalog import isbn as isbn_rules
 from catalog import selectors, services
-from catalog.importing import COLUMNS, book_record, csv_values
+from catalog.bulk import book_export_records
+from catalog.importing import COLUMNS, csv_values
 from catalog.languages import Language
 from catalog.models import Author, Book, BookAuthor, Genre
 from catalog.search import book_search
@@ -407,30 +408,11 @@ class BookAdmin(admin.ModelAdmin):
     @admin.action(description="Export selected books as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Book]) -> StreamingHttpResponse:
         """The format of ``manage.py export_books`` (re-imports with ``import_books``), streamed by id."""
-        books = queryset.prefetch_related(None).prefetch_related(
-            Prefetch("author_links", queryset=BookAuthor.objects.select_related("author").order_by("position", "pk")),
-            Prefetch("genres", queryset=Genre.objects.order_by("slug")),
-        )
         writer = csv.writer(_Echo(), lineterminator="\n")
 
         def lines() -> Iterator[str]:
             yield writer.writerow(COLUMNS)
-            for book in books.order_by("pk").iterator(chunk_size=2000):
-                record = book_record(
-                    isbn=book.isbn,
-                    title=book.title,
-                    subtitle=book.subtitle,
-                    description=book.description,
-                    authors=[link.author.name for link in book.author_links.all()],
-                    genres=[genre.slug for genre in book.genres.all()],
-                    publisher=book.publisher,
-                    published_date=book.published_date,
-                    language=book.language,
-                    page_count=book.page_count,
-                    price=book.price,
-                    stock=book.stock,
-                    is_active=book.is_active,
-                )
+            for record in book_export_records(queryset=queryset):
                 yield writer.writerow(csv_values(record))
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

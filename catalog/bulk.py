@@ -15,7 +15,7 @@ from itertools import islice
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from catalog.importing import BookRow, Format, ImportFormatError, RowError, book_record, read_books
@@ -318,13 +318,14 @@ def books_import(
     return result
 
 
-def book_export_records(*, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
-    """Every book, by id, as an import record (``catalog.importing.book_record``).
+def book_export_records(*, queryset: QuerySet[Book] | None = None, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
+    """Every book of ``queryset`` (default: all), by id, as an import record (``catalog.importing.book_record``).
 
     Streams in chunks of ``chunk_size`` books (three queries per chunk), so the
-    whole catalog is never in memory.
+    whole catalog is never in memory. Used by ``export_books`` and the admin's CSV export.
     """
-    books = Book.objects.order_by("pk").prefetch_related(
+    base = Book.objects.all() if queryset is None else queryset.prefetch_related(None)
+    books = base.order_by("pk").prefetch_related(
         Prefetch("author_links", queryset=BookAuthor.objects.select_related("author").order_by("position", "pk")),
         Prefetch("genres", queryset=Genre.objects.order_by("slug")),
     )
