@@ -17,7 +17,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
 from bookstore.errors import DomainError
-from orders.management.commands.export_orders import COLUMNS, order_csv_values, order_record
+from orders.exporting import COLUMNS, order_csv_values, order_record
 from orders.models import BulkDiscountTier, Coupon, IdempotencyKey, Order, OrderItem, StatusChange
 from orders.selectors import coupon_list
 from orders.services import order_transition

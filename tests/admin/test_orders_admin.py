@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 import orders.admin as orders_admin
 from catalog.models import Book
-from orders.management.commands.export_orders import COLUMNS
+from orders.exporting import COLUMNS
 from orders.models import Order
 from orders.services import OrderLine, order_place
 from tests.factories import BookFactory, CouponFactory, OrderFactory, OrderItemFactory, StatusChangeFactory, UserFactory

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from orders.management.commands.export_orders import COLUMNS
+from orders.exporting import COLUMNS
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db
