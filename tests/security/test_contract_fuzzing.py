@@ -68,6 +68,12 @@ def _value_at(document: Any, path: Any) -> Any:
     return document
 
 
+def _is_blank(value: Any) -> bool:
+    if isinstance(value, list | tuple):
+        return all(_is_blank(item) for item in value)
+    return value in ("", None)
+
+
 def _tolerated_leniency(case: Any) -> bool:
     """Invalid inputs the API accepts on purpose, following Django and DRF conventions.
 
@@ -75,12 +81,16 @@ def _tolerated_leniency(case: Any) -> bool:
       way DRF documents it (``198`` for a string field becomes ``"198"``,
       ``"7"`` for an integer field becomes ``7``). Values it cannot convert
       are still a 400, which the check sees.
+    - A string outside its length limits only because of surrounding
+      whitespace: DRF trims it before checking the length, and stores the
+      trimmed value.
     - A query parameter of the "wrong type": on the wire every query value is
       a string. An array or object arrives as the parameter repeated (Django
       reads the last value, validated like any other) or, when empty, as a
       blank value, which Django treats as absent; a string that happens to
       spell a number is that number. Any blank query value (``?published_after=``)
-      means "no filter", as in every Django form.
+      means "no filter", as in every Django form, and blank entries of a
+      comma-separated list (``?ordering=,``) are skipped.
     - An invalid ``Authorization`` header: the test replaces it with the
       caller's real credentials (invalid credentials are the permission
       matrix's and the authentication tests' business).
@@ -97,11 +107,18 @@ def _tolerated_leniency(case: Any) -> bool:
             and type_change
             and isinstance(_value_at(case.body, mutation.path), _SCALARS)
         )
-        blank_query = location == ParameterLocation.QUERY and _value_at(case.query, mutation.path) in ("", None)
+        sent = _value_at(case.body, mutation.path) if location == ParameterLocation.BODY else None
+        trimmed_length = (
+            location == ParameterLocation.BODY
+            and set(mutation.keywords) <= {"minLength", "maxLength"}
+            and isinstance(sent, str)
+            and sent != sent.strip()
+        )
+        blank_query = location == ParameterLocation.QUERY and _is_blank(_value_at(case.query, mutation.path))
         query_on_the_wire = location == ParameterLocation.QUERY and (type_change or blank_query)
         # The test sends each caller's real credentials, replacing any generated Authorization header.
         our_credentials = location == ParameterLocation.HEADER and (mutation.parameter or "").lower() == "authorization"
-        if not (coerced_scalar or query_on_the_wire or our_credentials):
+        if not (coerced_scalar or trimmed_length or query_on_the_wire or our_credentials):
             return False
     return True
 
