@@ -212,10 +212,12 @@ class TcpProxy:
             with contextlib.suppress(OSError):
                 listener.shutdown(socket.SHUT_RDWR)
             listener.close()
+        # RST instead of FIN, as when a server dies. Every socket gets the option before any is
+        # closed: closing one wakes its pump thread, which closes the peer socket of the pair.
         for conn in connections:
             with contextlib.suppress(OSError):
-                # RST instead of FIN: the peer sees the connection reset, as when a server dies.
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        for conn in connections:
             with contextlib.suppress(OSError):
                 conn.close()
 
