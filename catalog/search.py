@@ -11,8 +11,12 @@ query language is the same everywhere:
 User text never reaches the database's query syntax: it is cut into words
 here, and each backend builds its query from those words alone (quoted FTS5
 strings on SQLite, ``plainto_tsquery``/``phraseto_tsquery`` parameters on
-PostgreSQL). English stop words are dropped on both, so both find the same
-books.
+PostgreSQL). A single English stop word (``the``, ``for``) is dropped; a phrase
+keeps every word in its place, stop words included, so ``"a bridge for"``
+matches "A Bridge for Tomorrow" but neither "The Bridge" nor "Bridge for
+Sale". Both indexes hold every word with its position for that: FTS5 has no
+stop words, and PostgreSQL uses ``bookstore_english`` (see migration 0004),
+the ``english`` configuration with its stemmer but without its stop-word list.
 
 Ranking (best first, ``search_rank``, higher is better): books with a query
 term in the title or subtitle come first, then books with one in the author
@@ -60,7 +64,7 @@ MAX_QUERY_WORDS = 32
 MAX_WORD_LENGTH = 100
 
 # PostgreSQL's English stop words (tsearch_data/english.stop, from Snowball).
-# Neither backend searches them, so both find the same books.
+# A query word on its own is dropped when it is one of them; inside a phrase it keeps its place.
 STOP_WORDS = frozenset(
     """
     i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her
@@ -136,14 +140,15 @@ def _chunks(text: str) -> Iterable[tuple[bool, str]]:
 
 
 def _term(chunk: str) -> Term | None:
-    """The term of one chunk; ``None`` if it holds nothing searchable."""
+    """The term of one chunk; ``None`` if it holds nothing searchable.
+
+    A lone stop word matches nearly every book, so it is dropped. A phrase keeps
+    all its words, stop words included: they fix where its other words stand.
+    """
     words = [word.casefold() for word in _WORD.findall(chunk)]
-    # Stop words at the ends of a phrase are dropped; inside it they keep their place.
-    while words and words[0] in STOP_WORDS:
-        words.pop(0)
-    while words and words[-1] in STOP_WORDS:
-        words.pop()
-    return Term(tuple(words)) if words else None
+    if not words or (len(words) == 1 and words[0] in STOP_WORDS):
+        return None
+    return Term(tuple(words))
 
 
 def parse_query(query: str) -> ParsedQuery:
@@ -208,11 +213,14 @@ AUTHORS_TIER = 2
 
 # --- PostgreSQL ---------------------------------------------------------------
 
+#: The text search configuration of the index and the queries (migration 0004).
+POSTGRESQL_CONFIG = "bookstore_english"
+
 
 def _postgresql_query(term: Term) -> SearchQuery:
     return SearchQuery(
         Func(Value(term.text), function="unaccent", output_field=TextField()),
-        config="english",
+        config=POSTGRESQL_CONFIG,
         search_type="phrase" if term.is_phrase else "plain",
     )
 
@@ -305,9 +313,9 @@ def _sqlite_search(queryset: QuerySet[Book], parsed: ParsedQuery) -> QuerySet[Bo
 
 _POSTGRESQL_DOCUMENTS = """
     SELECT b.id,
-           setweight(to_tsvector('english'::regconfig, unaccent(b.title || ' ' || b.subtitle)), 'A')
-        || setweight(to_tsvector('english'::regconfig, unaccent(coalesce(a.names, ''))), 'B')
-        || setweight(to_tsvector('english'::regconfig, unaccent(b.description || ' ' || b.publisher)), 'C')
+           setweight(to_tsvector('{config}'::regconfig, unaccent(b.title || ' ' || b.subtitle)), 'A')
+        || setweight(to_tsvector('{config}'::regconfig, unaccent(coalesce(a.names, ''))), 'B')
+        || setweight(to_tsvector('{config}'::regconfig, unaccent(b.description || ' ' || b.publisher)), 'C')
     FROM books b
     LEFT JOIN (
         SELECT ba.book_id, string_agg(au.name, ' ' ORDER BY ba.position, ba.id) AS names
@@ -347,7 +355,7 @@ def search_index_update(*, book_ids: Iterable[int]) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             documents = _POSTGRESQL_DOCUMENTS.format(
-                links_where="WHERE ba.book_id = ANY(%s)", books_where="WHERE b.id = ANY(%s)"
+                config=POSTGRESQL_CONFIG, links_where="WHERE ba.book_id = ANY(%s)", books_where="WHERE b.id = ANY(%s)"
             )
             cursor.execute(
                 f"INSERT INTO book_search (book_id, document) {documents} "
@@ -376,7 +384,7 @@ def search_index_rebuild() -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("TRUNCATE book_search")
-            documents = _POSTGRESQL_DOCUMENTS.format(links_where="", books_where="")
+            documents = _POSTGRESQL_DOCUMENTS.format(config=POSTGRESQL_CONFIG, links_where="", books_where="")
             cursor.execute(f"INSERT INTO book_search (book_id, document) {documents}")
         else:
             cursor.execute("DELETE FROM book_search")
