@@ -125,6 +125,13 @@ class MeView(APIView):
     @extend_schema(
         tags=[TAG],
         summary="Change the caller's name",
+        description=(
+            "Only `first_name` and `last_name` can be changed here; send either or both. Any other field is a "
+            "`400 validation_error` naming it, and nothing changes: the user's read-only fields (`email`, "
+            "`is_staff`, `id`, `date_joined`) and `password` with a message saying how they can be changed, if "
+            "they can (the email address: by the shop; staff status: by a staff administrator in the admin; the "
+            "password: `POST /api/v1/users/me/password`), any other name as an unknown field."
+        ),
         request=UserUpdateSerializer,
         responses={200: UserSerializer, 400: _400, 401: _401},
     )
