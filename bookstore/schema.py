@@ -1,5 +1,7 @@
 """OpenAPI generation: every operation documents the errors it can answer, in the envelope's shape.
 
+Every ``201`` response also documents its ``Location`` header.
+
 Views document their success responses and the errors specific to them
 (``409 insufficient_stock``, ...). The failures every endpoint shares come
 from the project's plumbing, so they are added here, once, from what the view
@@ -33,6 +35,14 @@ DESCRIPTIONS = {
 }
 
 
+#: Every ``201 Created`` names the new resource (API.md, General additions).
+LOCATION_HEADER = {
+    "schema": {"type": "string", "format": "uri"},
+    "required": True,
+    "description": "URL of the created resource (for a new account: `/api/v1/users/me`).",
+}
+
+
 class ErrorDetailSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(help_text="Machine-readable error code, e.g. `validation_error`.")
     message = serializers.CharField(help_text="Human-readable summary.")
@@ -57,6 +67,8 @@ class AutoSchema(openapi.AutoSchema):
         if operation is None:
             return None
         responses: dict[str, Any] = operation.setdefault("responses", {})
+        if "201" in responses:
+            responses["201"].setdefault("headers", {}).setdefault("Location", LOCATION_HEADER)
         for shared in self._shared_error_statuses(operation):
             responses.setdefault(str(shared), {"description": DESCRIPTIONS[shared]})
         envelope = self.resolve_serializer(ErrorEnvelopeSerializer, "response").ref

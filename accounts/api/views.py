@@ -10,9 +10,11 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from accounts import services
+from accounts.api.mixins import CreatedLocationMixin
 from accounts.api.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
@@ -66,7 +68,9 @@ class RegisterView(PublicAuthView):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.user_register(**serializer.validated_data)
-        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+        # The new account lives at /users/me, for whoever signs in as it.
+        location = reverse("user-me", request=request)
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED, headers={"Location": location})
 
 
 class TokenObtainView(PublicAuthView):
@@ -173,7 +177,9 @@ class PasswordChangeView(APIView):
         responses={200: ApiKeySerializer, 401: _401, 403: _403, 404: _404},
     ),
 )
-class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[ApiKey]):
+class ApiKeyViewSet(
+    CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[ApiKey]
+):
     """API keys of the calling staff member; another member's key is a 404."""
 
     serializer_class = ApiKeySerializer
@@ -196,7 +202,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         serializer.is_valid(raise_exception=True)
         created = services.api_key_create(owner=_user(request), **serializer.validated_data)
         data = ApiKeyCreatedSerializer(created.api_key, context={"key": created.key}).data
-        return Response(data, status=status.HTTP_201_CREATED)
+        return Response(data, status=status.HTTP_201_CREATED, headers=self.get_success_headers(data))
 
     @extend_schema(
         tags=["api-keys"],

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from accounts.api.mixins import CreatedLocationMixin
 from accounts.permissions import IsStaffOrReadOnly, is_staff
 from catalog import selectors, services
 from catalog.api.filters import AuthorFilter, BookFilter, GenreFilter
@@ -36,7 +37,7 @@ _WRITE_ACTIONS = {"create", "update", "partial_update"}
         responses={204: None, 409: OpenApiResponse(description="`conflict`: the author is still credited on books.")}
     )
 )
-class AuthorViewSet(viewsets.ModelViewSet[Author]):
+class AuthorViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Author]):
     """Authors with the number of their active books."""
 
     serializer_class = AuthorSerializer
@@ -65,7 +66,7 @@ class AuthorViewSet(viewsets.ModelViewSet[Author]):
     update=extend_schema(request=GenreWriteSerializer, responses=GenreSerializer),
     partial_update=extend_schema(request=GenreWriteSerializer, responses=GenreSerializer),
 )
-class GenreViewSet(viewsets.ModelViewSet[Genre]):
+class GenreViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Genre]):
     """Genres; the slug is derived from the name when omitted."""
 
     serializer_class = GenreSerializer
@@ -99,7 +100,7 @@ class GenreViewSet(viewsets.ModelViewSet[Genre]):
         responses={204: None},
     ),
 )
-class BookViewSet(viewsets.ModelViewSet[Book]):
+class BookViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Book]):
     """Books. Anonymous users and customers see active books only; staff see all."""
 
     serializer_class = BookSerializer
@@ -124,7 +125,8 @@ class BookViewSet(viewsets.ModelViewSet[Book]):
         serializer = BookWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         book = services.book_create(**serializer.validated_data)
-        return Response(self._read(book), status=status.HTTP_201_CREATED)
+        data = self._read(book)
+        return Response(data, status=status.HTTP_201_CREATED, headers=self.get_success_headers(data))
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         book = self.get_object()

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
+from accounts.api.mixins import CreatedLocationMixin
 from accounts.permissions import IsOwnerOrStaff, IsStaff
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
@@ -75,7 +76,7 @@ def _order_response(order: Order, status: int = 200) -> Response:
     retrieve=extend_schema(summary="One order", responses={200: OrderSerializer, 401: _401, 404: _404}),
 )
 @extend_schema(tags=["orders"])
-class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = OrderSerializer
     permission_classes = [IsOwnerOrStaff]
     filterset_class = OrderFilter
@@ -123,9 +124,11 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
         if key is None:
             _order, body = place()
-            return Response(body, status=201)
+            return Response(body, status=201, headers=self.get_success_headers(body))
         result = idempotent_run(user=request.user, key=key, fingerprint=request_fingerprint(request.data), action=place)
-        headers = {"Idempotent-Replayed": "true"} if result.replayed else None
+        headers = self.get_success_headers(result.body) if result.status == 201 else {}
+        if result.replayed:
+            headers["Idempotent-Replayed"] = "true"
         return Response(result.body, status=result.status, headers=headers)
 
     @extend_schema(
@@ -185,7 +188,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     )
 )
 @extend_schema(tags=["coupons"])
-class CouponViewSet(viewsets.ModelViewSet):
+class CouponViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
     """Coupons (staff only). ``uses`` counts orders using the coupon that are not cancelled."""
 
     serializer_class = CouponSerializer
@@ -199,7 +202,7 @@ class CouponViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema(tags=["discount-tiers"])
-class DiscountTierViewSet(viewsets.ModelViewSet):
+class DiscountTierViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
     """Bulk discount tiers (staff only): percent off orders of at least ``min_quantity`` books."""
 
     serializer_class = DiscountTierSerializer
