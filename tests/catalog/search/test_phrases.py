@@ -29,6 +29,7 @@ def bridges() -> None:
         ("River Towns", "They built a bridge for the village, then a school."),
         ("Bridge over the River", "A war story."),
         ("A Bridge Too Far", "Arnhem."),
+        ("Bridge Stories", "How to build a bridge for a river."),
     ]:
         BookFactory(title=title, authors=[author], description=description)
 
@@ -40,10 +41,11 @@ def search(query: str) -> list[str]:
 def test_a_phrase_with_stop_words_at_its_ends_keeps_them(bridges: None) -> None:
     ranked = search('"A Bridge for"')
     # Not just "bridge": "The Bridge", "Bridge for Sale" and "A Bridge Too Far" lack the phrase.
-    assert set(ranked) == {"A Bridge for Angela", "A Bridge for the Winter", "River Towns"}
-    # The exact phrase in the title ranks first, the phrase in the description after.
+    assert set(ranked) == {"A Bridge for Angela", "A Bridge for the Winter", "River Towns", "Bridge Stories"}
+    # The exact phrase in the title ranks first; the phrase in the description after,
+    # even below a title that holds some of its words ("Bridge Stories").
     assert set(ranked[:2]) == {"A Bridge for Angela", "A Bridge for the Winter"}
-    assert ranked[2] == "River Towns"
+    assert set(ranked[2:]) == {"River Towns", "Bridge Stories"}
 
 
 def test_a_stop_word_inside_a_phrase_must_be_that_word(bridges: None) -> None:
@@ -61,7 +63,7 @@ def test_a_phrase_still_stems_and_ignores_case_and_accents(bridges: None) -> Non
 
 def test_a_lone_stop_word_is_still_dropped(bridges: None) -> None:
     assert set(search("a bridge for")) == set(search("bridge"))
-    assert len(search("bridge")) == 8
+    assert len(search("bridge")) == 9
 
 
 def test_an_excluded_phrase_keeps_its_stop_words(bridges: None) -> None:
@@ -78,4 +80,5 @@ def test_api_ranks_the_exact_title_phrase_first(api_client: APIClient, bridges: 
     response = api_client.get("/api/v1/books", {"search": '"A Bridge for"'})
     assert response.status_code == 200
     titles = [book["title"] for book in response.json()["results"]]
-    assert titles == ["A Bridge for Angela", "A Bridge for the Winter", "River Towns"]
+    assert titles[:2] == ["A Bridge for Angela", "A Bridge for the Winter"]
+    assert set(titles[2:]) == {"River Towns", "Bridge Stories"}
