@@ -18,11 +18,11 @@ Sale". Both indexes hold every word with its position for that: FTS5 has no
 stop words, and PostgreSQL uses ``bookstore_english`` (see migration 0004),
 the ``english`` configuration with its stemmer but without its stop-word list.
 
-Ranking (best first, ``search_rank``, higher is better): books with a query
-term in the title or subtitle come first, then books with one in the author
-names, then the rest (description, publisher); within a tier, the database's
-relevance score (PostgreSQL ``ts_rank``, SQLite FTS5 ``bm25``) decides, then
-the title.
+Ranking (best first, ``search_rank``, higher is better): books with a quoted
+phrase of the query in the title or subtitle come first, then books with a
+query term there, then books with one in the author names, then the rest
+(description, publisher); within a tier, the database's relevance score
+(PostgreSQL ``ts_rank``, SQLite FTS5 ``bm25``) decides, then the title.
 
 The index (table ``book_search``, see migration 0003) holds every book,
 active or not, and is refreshed with set-based SQL by
@@ -43,7 +43,7 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connections, transaction
-from django.db.models import F, FloatField, Func, Lookup, QuerySet, TextField, Value
+from django.db.models import Case, F, FloatField, Func, Lookup, QuerySet, TextField, Value, When
 from django.db.models.sql.compiler import SQLCompiler
 
 from catalog.isbn import parse_isbn
@@ -203,12 +203,18 @@ def book_search(queryset: QuerySet[Book], query: str) -> QuerySet[Book]:
 
 # --- Ranking ------------------------------------------------------------------
 #
-# search_rank = 4 if a query word (or phrase) is in the title or subtitle
+# search_rank = 8 if a phrase of the query (two words or more) is in the title or subtitle
+#             + 4 if a query word (or phrase) is in the title or subtitle
 #             + 2 if one is in the author names
 #             + the database's relevance score squeezed into [0, 1)
-# so the title > authors > description tiers never overlap, on either database.
+# so the phrase in title > title > authors > description tiers never overlap, on either database.
+TITLE_PHRASE_TIER = 8
 TITLE_TIER = 4
 AUTHORS_TIER = 2
+
+
+def _phrases(terms: Iterable[Term]) -> list[Term]:
+    return [term for term in terms if term.is_phrase]
 
 
 # --- PostgreSQL ---------------------------------------------------------------
@@ -226,19 +232,29 @@ def _postgresql_query(term: Term) -> SearchQuery:
 
 
 class _PostgresqlRank(Func):
-    """``search_rank`` from the weighted tsvector: A is title+subtitle, B the author names."""
+    """``search_rank`` from the weighted tsvector: A is title+subtitle, B the author names.
+
+    Arguments: the document, the OR of the included terms, and optionally the
+    OR of the included phrases (for the phrase-in-title tier).
+    """
 
     output_field = FloatField()
 
     def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
-        (doc, doc_params), (tsquery, query_params) = (compiler.compile(e) for e in self.get_source_expressions())
+        compiled = [compiler.compile(e) for e in self.get_source_expressions()]
+        (doc, doc_params), (tsquery, query_params) = compiled[:2]
         both = [*doc_params, *query_params]
         sql = (
-            f"({TITLE_TIER} * (ts_filter({doc}, '{{a}}') @@ {tsquery})::int"
+            f"{TITLE_TIER} * (ts_filter({doc}, '{{a}}') @@ {tsquery})::int"
             f" + {AUTHORS_TIER} * (ts_filter({doc}, '{{b}}') @@ {tsquery})::int"
-            f" + ts_rank({doc}, {tsquery}))"  # ts_rank (OR query, default weights) lies in [0, 1]
+            f" + ts_rank({doc}, {tsquery})"  # ts_rank (OR query, default weights) lies in [0, 1]
         )
-        return sql, both * 3
+        params = both * 3
+        if len(compiled) == 3:
+            phrases, phrase_params = compiled[2]
+            sql = f"{TITLE_PHRASE_TIER} * (ts_filter({doc}, '{{a}}') @@ {phrases})::int + {sql}"
+            params = [*doc_params, *phrase_params, *params]
+        return f"({sql})", params
 
 
 def _postgresql_search(queryset: QuerySet[Book], parsed: ParsedQuery) -> QuerySet[Book]:
@@ -252,8 +268,11 @@ def _postgresql_search(queryset: QuerySet[Book], parsed: ParsedQuery) -> QuerySe
     included = [_postgresql_query(term) for term in parsed.include]
     excluded = [~_postgresql_query(term) for term in parsed.exclude]
     # Ranked against "any included term": which fields hold a term, not how close the terms are.
+    rank_arguments = [F("search_entry__document"), reduce(or_, included)]
+    if phrases := _phrases(parsed.include):
+        rank_arguments.append(reduce(or_, (_postgresql_query(term) for term in phrases)))
     return queryset.filter(search_entry__document=reduce(and_, included + excluded)).annotate(
-        search_rank=_PostgresqlRank(F("search_entry__document"), reduce(or_, included))
+        search_rank=_PostgresqlRank(*rank_arguments)
     )
 
 
@@ -306,7 +325,18 @@ def _sqlite_search(queryset: QuerySet[Book], parsed: ParsedQuery) -> QuerySet[Bo
     expression = " AND ".join(_fts5_string(term) for term in parsed.include)
     if excluded:
         expression = f"({expression}) NOT ({excluded})"
-    return queryset.filter(search_entry__fts__match=expression).annotate(search_rank=_Fts5Rank(F("search_entry__fts")))
+    rank: Any = _Fts5Rank(F("search_entry__fts"))
+    if phrases := _phrases(parsed.include):
+        # bm25 cannot weigh some phrases apart from the others: the books with
+        # a phrase in the title come from a second, uncorrelated MATCH.
+        in_title = "title : (" + " OR ".join(_fts5_string(term) for term in phrases) + ")"
+        titled = BookSearchEntry.objects.filter(fts__match=in_title).values("book_id")
+        rank = rank + Case(
+            When(pk__in=titled, then=Value(float(TITLE_PHRASE_TIER))),
+            default=Value(0.0),
+            output_field=FloatField(),
+        )
+    return queryset.filter(search_entry__fts__match=expression).annotate(search_rank=rank)
 
 
 # --- The index ------------------------------------------------------------------

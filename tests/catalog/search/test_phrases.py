@@ -82,3 +82,13 @@ def test_api_ranks_the_exact_title_phrase_first(api_client: APIClient, bridges: 
     titles = [book["title"] for book in response.json()["results"]]
     assert titles[:2] == ["A Bridge for Angela", "A Bridge for the Winter"]
     assert set(titles[2:]) == {"River Towns", "Bridge Stories"}
+
+
+def test_the_phrase_in_the_title_ranks_first_beside_other_words() -> None:
+    author = AuthorFactory(name="Jane Roe")
+    # Both titles hold a query term; only one holds the phrase. The other's
+    # description repeats everything, which would win on relevance alone.
+    BookFactory(title="Winter Tales", authors=[author], description="A bridge for the winter, " * 10)
+    BookFactory(title="A Bridge for the Winter", authors=[author], description="Snow.")
+    assert search('winter "a bridge for"') == ["A Bridge for the Winter", "Winter Tales"]
+    assert search('"a bridge for" winter') == ["A Bridge for the Winter", "Winter Tales"]
