@@ -146,7 +146,7 @@ class GenreViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Genre]):
             'match, `"a quoted phrase"` matches its words in that order (stop words included), `-word` and '
             '`-"a phrase"` exclude; English stemming (`running` finds `run`), case- and accent-insensitive. '
             "An ISBN in any accepted form finds that book. Without `ordering`, results come best first: "
-            "a match in the title, then in the author names, then elsewhere."
+            "a quoted phrase in the title, then a match in the title, then in the author names, then elsewhere."
         ),
     ),
     create=extend_schema(
