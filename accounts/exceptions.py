@@ -70,3 +70,10 @@ class TokenRejected(AuthenticationError):
 
 class ApiKeyRejected(AuthenticationError):
     default_message = "API key is invalid, expired or revoked."
+
+
+class PostalCodeRejected(FieldInvalid):
+    """The postal code does not have the format of the address's country."""
+
+    field = "postal_code"
+    default_message = "Enter a valid postal code for this country."

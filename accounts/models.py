@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models.functions import Length, Lower
 from django.db.models.lookups import Exact
 from django.utils import timezone
+from django_countries.fields import CountryField
 
 
 def normalize_email(email: str) -> str:
@@ -136,3 +137,41 @@ class ApiKey(models.Model):
 
     def is_expired(self, *, now: datetime | None = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+
+class Address(models.Model):
+    """A postal address a customer saved for checkout; at most one per user is their default.
+
+    Orders copy the address they ship to, so editing or deleting it here never
+    changes an order.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses")
+    name = models.CharField(max_length=200, help_text="Recipient: a person or a company.")
+    line1 = models.CharField("address line 1", max_length=200)
+    line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    postal_code = models.CharField(max_length=20, blank=True)
+    region = models.CharField(max_length=100, blank=True, help_text="State, province or county, where used.")
+    country = CountryField(help_text="ISO 3166-1 alpha-2 code.")
+    phone = models.CharField(max_length=30, blank=True)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "addresses"
+        ordering = ["user", "-is_default", "id"]
+        verbose_name_plural = "addresses"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(is_default=True),
+                name="addresses_one_default_per_user",
+                violation_error_message="A user has at most one default address.",
+            ),
+            models.CheckConstraint(condition=~models.Q(country=""), name="addresses_country_required"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.line1}, {self.postal_code} {self.city}, {self.country}".replace(" ,", ",")

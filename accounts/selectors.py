@@ -7,7 +7,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from accounts.models import ApiKey, User
+from accounts.models import Address, ApiKey, User
 
 
 def user_get_for_token(*, token: Token) -> User | None:
@@ -41,3 +41,13 @@ def api_key_list_for_owner(*, owner: User) -> QuerySet[ApiKey]:
 def api_key_get_by_prefix(*, prefix: str) -> ApiKey | None:
     """The key with this public prefix and its owner, in one query."""
     return ApiKey.objects.select_related("owner").filter(prefix=prefix).first()
+
+
+def address_list(*, user: User) -> QuerySet[Address]:
+    """The addresses ``user`` saved, the default first, then oldest first; one query."""
+    return Address.objects.filter(user=user).order_by("-is_default", "id")
+
+
+def address_get_for_user(*, user: User, address_id: int) -> Address | None:
+    """One of ``user``'s saved addresses, or ``None`` (also for another user's address)."""
+    return Address.objects.filter(user=user, pk=address_id).first()

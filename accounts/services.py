@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
@@ -26,10 +27,12 @@ from accounts.exceptions import (
     EmailAlreadyRegistered,
     InvalidCredentials,
     PasswordRejected,
+    PostalCodeRejected,
     RefreshTokenRejected,
     TokenRejected,
 )
-from accounts.models import ApiKey, User, normalize_email
+from accounts.models import Address, ApiKey, User, normalize_email
+from accounts.postal_codes import PostalCodeInvalid, postal_code_normalize
 from accounts.selectors import api_key_get_by_prefix, user_get_for_token
 
 # ``last_used_at`` is informational; writing it on every request would turn
@@ -267,3 +270,57 @@ def api_key_authenticate(*, key: str) -> ApiKey:
         raise ApiKeyRejected()
     api_key_mark_used(api_key=api_key, now=now)
     return api_key
+
+
+# --- Addresses ----------------------------------------------------------------
+
+#: The fields of a postal address, as saved here and as copied onto an order.
+ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postal_code", "region", "country", "phone")
+
+
+def address_clean(*, fields: Mapping[str, Any], field_prefix: str = "") -> dict[str, str]:
+    """The address ``fields`` (all of ``ADDRESS_FIELDS``) with the postal code checked and normalised.
+
+    The postal code must have its country's format where that is well known
+    (``accounts.postal_codes``); errors name ``<field_prefix>postal_code``.
+    """
+    cleaned = {name: str(fields.get(name) or "").strip() for name in ADDRESS_FIELDS}
+    cleaned["country"] = cleaned["country"].upper()
+    try:
+        cleaned["postal_code"] = postal_code_normalize(country=cleaned["country"], postal_code=cleaned["postal_code"])
+    except PostalCodeInvalid as exc:
+        raise PostalCodeRejected(str(exc), field=f"{field_prefix}postal_code") from exc
+    return cleaned
+
+
+def _address_save(*, address: Address, is_default: bool) -> Address:
+    with transaction.atomic():
+        # The user's row serialises changes of their default, so the one-default
+        # constraint never fails between two concurrent requests.
+        User.objects.select_for_update().filter(pk=address.user_id).first()
+        if is_default:
+            Address.objects.filter(user_id=address.user_id, is_default=True).exclude(pk=address.pk).update(
+                is_default=False
+            )
+        address.is_default = is_default
+        address.save()
+    return address
+
+
+def address_create(*, user: User, is_default: bool = False, **fields: Any) -> Address:
+    """Save a new address for ``user``; ``is_default`` makes it the default instead of any other."""
+    address = Address(user=user, **address_clean(fields=fields))
+    return _address_save(address=address, is_default=is_default)
+
+
+def address_update(*, address: Address, is_default: bool | None = None, **fields: Any) -> Address:
+    """Change some fields of ``address``; the postal code is checked against the resulting country."""
+    current = {name: getattr(address, name) for name in ADDRESS_FIELDS}
+    for name, value in address_clean(fields={**current, **fields}).items():
+        setattr(address, name, value)
+    return _address_save(address=address, is_default=address.is_default if is_default is None else is_default)
+
+
+def address_delete(*, address: Address) -> None:
+    """Delete a saved address; orders keep their own copy of it."""
+    address.delete()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_countries",
     "bookstore",
     "accounts",
     "catalog",
@@ -198,6 +200,36 @@ AUTH_RATE_LIMIT = env.str("AUTH_RATE_LIMIT", default="10/minute")
 ORDER_RATE_LIMIT = env.str("ORDER_RATE_LIMIT", default="30/minute")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 LOW_STOCK_THRESHOLD = env.int("LOW_STOCK_THRESHOLD", default=5)
+
+
+def _country(name: str, default: str) -> str:
+    from django_countries.data import COUNTRIES
+
+    code = env.str(name, default=default).strip().upper()
+    if code not in COUNTRIES:
+        sys.exit(f"Refusing to start: {name}={code!r} is not an ISO 3166-1 alpha-2 country code.")
+    return code
+
+
+def _tax_rate(name: str, default: str) -> Decimal:
+    """A tax rate in percent, 0 <= rate < 100, with at most two decimal places."""
+    text = env.str(name, default=default).strip()
+    try:
+        rate = Decimal(text)
+    except InvalidOperation:
+        rate = Decimal(-1)
+    if not (rate.is_finite() and 0 <= rate < 100 and rate == rate.quantize(Decimal("0.01"))):
+        sys.exit(f"Refusing to start: {name}={text!r} is not a percentage from 0 to 99.99.")
+    return rate
+
+
+# Checkout: the store's own country (the default shipping method serves it) and the
+# tax contained in prices (prices include tax), in percent, with the label shown beside it.
+STORE_COUNTRY = _country("STORE_COUNTRY", "DE")
+BOOK_TAX_RATE = _tax_rate("BOOK_TAX_RATE", "7")
+BOOK_TAX_LABEL = env.str("BOOK_TAX_LABEL", default="VAT")
+SHIPPING_TAX_RATE = _tax_rate("SHIPPING_TAX_RATE", "19")
+SHIPPING_TAX_LABEL = env.str("SHIPPING_TAX_LABEL", default="VAT")
 
 # --- REST framework -------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Admin for orders (read-only records, status actions), coupons and bulk discount tiers.
+"""Admin for orders (read-only records, status actions), coupons, bulk discount tiers and shipping methods.
 
 Status actions call ``orders.services.order_transition``, the same code path as
 the API, so stock, coupon uses and history follow the same rules wherever
@@ -15,10 +15,12 @@ from django.contrib import admin, messages
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 
 from bookstore.errors import DomainError
 from orders.exporting import COLUMNS, order_csv_values, order_record
-from orders.models import BulkDiscountTier, Coupon, IdempotencyKey, Order, OrderItem, StatusChange
+from orders.models import BulkDiscountTier, Coupon, IdempotencyKey, Order, OrderItem, ShippingMethod, StatusChange
 from orders.selectors import coupon_list
 from orders.services import order_transition
 
@@ -93,7 +95,14 @@ class OrderAdmin(admin.ModelAdmin):
         "subtotal",
         "discounts",
         "discount_total",
+        "fulfilment",
+        "shipping_method",
+        "shipping_method_name",
+        "shipping",
         "total",
+        "tax_lines",
+        "shipping_address_text",
+        "billing_address_text",
         "coupon",
         "coupon_code",
         "created_at",
@@ -102,6 +111,40 @@ class OrderAdmin(admin.ModelAdmin):
     readonly_fields = fields
     inlines = (OrderItemInline, StatusChangeInline)
     actions = ("mark_paid", "mark_shipped", "mark_delivered", "cancel_orders", "export_csv")
+
+    @admin.display(description="tax (contained in the total)")
+    def tax_lines(self, order: Order) -> SafeString | str:
+        """One line per rate, as recorded when the order was placed."""
+        if not order.tax:
+            return "-"
+        return format_html_join(
+            "",
+            "<div>{} {} %: {}</div>",
+            ((line["label"], line["rate"], line["amount"]) for line in order.tax),
+        )
+
+    @staticmethod
+    def _address(address: dict[str, str] | None) -> SafeString | str:
+        if not address:
+            return "-"
+        rows = [
+            address.get("name", ""),
+            address.get("line1", ""),
+            address.get("line2", ""),
+            f"{address.get('postal_code', '')} {address.get('city', '')}".strip(),
+            address.get("region", ""),
+            address.get("country", ""),
+            address.get("phone", ""),
+        ]
+        return format_html_join("", "<div>{}</div>", ((row,) for row in rows if row))
+
+    @admin.display(description="shipping address")
+    def shipping_address_text(self, order: Order) -> SafeString | str:
+        return self._address(order.shipping_address)
+
+    @admin.display(description="billing address")
+    def billing_address_text(self, order: Order) -> SafeString | str:
+        return self._address(order.billing_address)
 
     # Orders are placed through the API and never deleted: cancelling is the way out.
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -176,6 +219,21 @@ class CouponAdmin(admin.ModelAdmin):
 class BulkDiscountTierAdmin(admin.ModelAdmin):
     list_display = ("min_quantity", "percent")
     ordering = ("min_quantity",)
+
+
+@admin.register(ShippingMethod)
+class ShippingMethodAdmin(admin.ModelAdmin):
+    """Staff offer delivery here; a method orders use cannot be deleted, only made inactive."""
+
+    list_display = ("name", "country_codes", "price", "free_over", "estimated_days", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+    fields = ("name", "countries", "price", "free_over", "estimated_days", "is_active")
+    ordering = ("price", "name", "id")
+
+    @admin.display(description="countries")
+    def country_codes(self, method: ShippingMethod) -> str:
+        return ", ".join(country.code for country in method.countries)
 
 
 @admin.register(IdempotencyKey)

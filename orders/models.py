@@ -1,4 +1,4 @@
-"""Order tables: orders and their lines, status history, coupons, bulk tiers, idempotency keys."""
+"""Order tables: orders and their lines, status history, coupons, bulk tiers, shipping methods, idempotency keys."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django_countries.fields import CountryField
 
 from catalog.models import Book
 
@@ -114,6 +115,40 @@ class BulkDiscountTier(models.Model):
         return f"{self.min_quantity}+ books: {self.percent.normalize():f} %"
 
 
+class ShippingMethod(models.Model):
+    """A way of delivering orders that staff offer to some countries, at a price (tax included)."""
+
+    name = models.CharField(max_length=100)
+    countries = CountryField(multiple=True, help_text="Countries this method delivers to.")
+    price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
+    free_over = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(_CENT)],
+        help_text="Free when the books, after discounts, cost at least this much (empty: never free).",
+    )
+    estimated_days = models.PositiveSmallIntegerField(help_text="Days until delivery, as told to customers.")
+    is_active = models.BooleanField(default=True, help_text="Inactive methods are not offered; orders keep theirs.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "shipping_methods"
+        ordering = ["price", "name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="shipping_methods_price_non_negative"),
+            models.CheckConstraint(
+                condition=Q(free_over__isnull=True) | Q(free_over__gt=0), name="shipping_methods_free_over_positive"
+            ),
+            models.CheckConstraint(condition=~Q(countries=""), name="shipping_methods_countries_required"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Order(models.Model):
     """A customer's purchase; prices, discounts and book details are frozen when it is placed."""
 
@@ -123,6 +158,10 @@ class Order(models.Model):
         SHIPPED = "shipped", "Shipped"
         DELIVERED = "delivered", "Delivered"
         CANCELLED = "cancelled", "Cancelled"
+
+    class Fulfilment(models.TextChoices):
+        PICKUP = "pickup", "Collected in the shop"
+        DELIVERY = "delivery", "Delivered to the shipping address"
 
     number = models.CharField(max_length=40, unique=True, editable=False, help_text="e.g. BK-2026-000123")
     # The (user, created_at) index below serves lookups by user too.
@@ -135,6 +174,20 @@ class Order(models.Model):
     coupon_code = models.CharField(max_length=50, blank=True, help_text="The coupon code as applied.")
     discounts = models.JSONField(
         default=list, blank=True, help_text='Applied discounts: [{"kind", "code", "description", "amount"}].'
+    )
+    fulfilment = models.CharField(max_length=10, choices=Fulfilment.choices, default=Fulfilment.PICKUP)
+    shipping_method = models.ForeignKey(
+        ShippingMethod, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+    )
+    shipping_method_name = models.CharField(max_length=100, blank=True, help_text="The method's name when ordered.")
+    shipping = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
+    # Copies, not links: editing or deleting a saved address never changes an order.
+    shipping_address = models.JSONField(null=True, blank=True, help_text="Where the order goes; empty for pickup.")
+    billing_address = models.JSONField(null=True, blank=True)
+    tax = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Tax contained in the total, per rate, at the rates in force when ordered: [{"rate", "label", "amount"}].',
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -150,7 +203,13 @@ class Order(models.Model):
             models.CheckConstraint(condition=Q(subtotal__gte=0), name="orders_subtotal_non_negative"),
             models.CheckConstraint(condition=Q(discount_total__gte=0), name="orders_discount_total_non_negative"),
             models.CheckConstraint(condition=Q(total__gte=0), name="orders_total_non_negative"),
-            # total = subtotal - discount_total is kept by the pricing code; SQLite stores
+            models.CheckConstraint(condition=Q(shipping__gte=0), name="orders_shipping_non_negative"),
+            models.CheckConstraint(
+                condition=(Q(fulfilment="pickup") & Q(shipping_address__isnull=True) & Q(shipping=0))
+                | (Q(fulfilment="delivery") & Q(shipping_address__isnull=False)),
+                name="orders_fulfilment_matches_address",
+            ),
+            # total = subtotal - discount_total + shipping is kept by the pricing code; SQLite stores
             # decimals as floats, so an equality CHECK on arithmetic is not reliable there.
             models.CheckConstraint(
                 condition=Q(discount_total__lte=F("subtotal")), name="orders_discount_total_within_subtotal"

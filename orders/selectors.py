@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from orders.models import BulkDiscountTier, Coupon, Order, OrderItem, StatusChange
+from orders.models import BulkDiscountTier, Coupon, Order, OrderItem, ShippingMethod, StatusChange
 
 
 def _orders() -> QuerySet[Order]:
@@ -42,3 +42,14 @@ def coupon_list() -> QuerySet[Coupon]:
 def discount_tier_list() -> QuerySet[BulkDiscountTier]:
     """Bulk discount tiers, smallest quantity first."""
     return BulkDiscountTier.objects.order_by("min_quantity")
+
+
+def shipping_method_list(*, country: str) -> QuerySet[ShippingMethod]:
+    """Active shipping methods that deliver to ``country`` (ISO code), cheapest first; one query.
+
+    ``countries`` is stored as comma-separated two-letter codes, so a substring
+    match on a two-letter code can only match a whole code.
+    """
+    return ShippingMethod.objects.filter(is_active=True, countries__contains=country.upper()).order_by(
+        "price", "name", "id"
+    )

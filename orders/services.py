@@ -1,10 +1,13 @@
 """Order writes: quoting, placing, and moving orders through fulfilment.
 
-``order_place`` runs in one transaction: books are locked and their stock taken
-by ``catalog.services.stock_reserve`` (id order, so no deadlocks), the coupon
-row is locked before its uses are counted (so ``max_uses`` holds under
-concurrency), then the order, its items and its first status change are
-written. Any failure rolls all of it back. ``order_transition`` is the only
+``order_place`` first resolves where the order goes (the saved or given
+address, the shipping method and whether it serves the country), without any
+lock. Then, in one transaction: books are locked and their stock taken by
+``catalog.services.stock_reserve`` (id order, so no deadlocks), the coupon row
+is locked before its uses are counted (so ``max_uses`` holds under
+concurrency), the order is priced (pure code: items, shipping, tax), and the
+order, its items and its first status change are written. Any failure rolls
+all of it back. ``order_transition`` is the only
 way an order's status changes, for the API and the admin alike.
 """
 
@@ -13,7 +16,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -24,6 +27,8 @@ from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts.selectors import address_get_for_user
+from accounts.services import ADDRESS_FIELDS, address_clean
 from catalog.exceptions import InsufficientStock
 from catalog.models import Book
 from catalog.services import stock_release, stock_reserve
@@ -36,10 +41,15 @@ from orders.models import (
     Coupon,
     Order,
     OrderItem,
+    ShippingMethod,
     StatusChange,
 )
+from orders.shipping import ShippingTerms
+from orders.tax import TaxRate, TaxRates
+from orders.totals import order_totals
 
 Status = Order.Status
+Fulfilment = Order.Fulfilment
 
 # Allowed moves; everything else is an invalid transition.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -69,8 +79,25 @@ class QuotedLine:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """Where an order goes and how: the method (checked to serve ``country``) and the address copy, if any."""
+
+    method: ShippingMethod
+    country: str
+    address: dict[str, str] | None = None
+
+    @property
+    def terms(self) -> ShippingTerms:
+        return ShippingTerms(price=self.method.price, free_over=self.method.free_over)
+
+
+@dataclass(frozen=True)
 class OrderQuote:
-    """The priced order that placing the same request would create now."""
+    """The priced order that placing the same request would create now.
+
+    ``total`` = ``subtotal`` - ``discount_total`` + ``shipping``; ``tax`` is
+    contained in it (``[{"rate", "label", "amount"}]``).
+    """
 
     items: tuple[QuotedLine, ...]
     subtotal: Decimal
@@ -78,6 +105,10 @@ class OrderQuote:
     discount_total: Decimal
     total: Decimal
     coupon: Coupon | None
+    fulfilment: str = Fulfilment.PICKUP
+    shipping: Decimal = Decimal("0.00")
+    tax: list[dict[str, str]] = field(default_factory=list)
+    delivery: Delivery | None = None
 
 
 def _invalid_order(details: dict[str, list[str]]) -> InvalidOrder:
@@ -157,10 +188,72 @@ def _tiers() -> list[pricing.Tier]:
     ]
 
 
+def tax_rates() -> TaxRates:
+    """The tax rates in force (settings ``BOOK_TAX_RATE``, ``SHIPPING_TAX_RATE`` and their labels)."""
+    return TaxRates(
+        books=TaxRate(rate=Decimal(settings.BOOK_TAX_RATE), label=settings.BOOK_TAX_LABEL),
+        shipping=TaxRate(rate=Decimal(settings.SHIPPING_TAX_RATE), label=settings.SHIPPING_TAX_LABEL),
+    )
+
+
+def _address_copy(*, user: Any, value: Mapping[str, Any], field_name: str) -> dict[str, str]:
+    """The address to copy onto an order: a saved one of ``user``'s (``{"address_id": N}``) or ``value`` itself."""
+    if value.get("address_id") is not None:
+        saved = None
+        if user is not None and user.is_authenticated:
+            saved = address_get_for_user(user=user, address_id=value["address_id"])
+        if saved is None:
+            raise _invalid_order({f"{field_name}.address_id": ["No such saved address."]})
+        return {name: str(getattr(saved, name)) for name in ADDRESS_FIELDS}
+    return address_clean(fields=value, field_prefix=f"{field_name}.")
+
+
+def _delivery_method(*, method_id: int, country: str) -> ShippingMethod:
+    method = ShippingMethod.objects.filter(pk=method_id, is_active=True).first()
+    if method is None:
+        raise _invalid_order({"shipping_method_id": [f"Shipping method {method_id} does not exist."]})
+    if country not in {served.code for served in method.countries}:
+        raise _invalid_order({"shipping_method_id": [f"Shipping method {method.name} does not deliver to {country}."]})
+    return method
+
+
+def _delivery(
+    *,
+    user: Any,
+    shipping_address: Mapping[str, Any] | None,
+    shipping_method_id: int | None,
+    shipping_country: str | None = None,
+) -> Delivery | None:
+    """Resolve where the order goes (``None``: collected in the shop); 400s name the field at fault."""
+    if shipping_address is None and shipping_country is None:
+        if shipping_method_id is not None:
+            raise _invalid_order(
+                {"shipping_address": ["Required with a shipping method; an order without both is collected."]}
+            )
+        return None
+    address = None
+    if shipping_address is not None:
+        address = _address_copy(user=user, value=shipping_address, field_name="shipping_address")
+        if shipping_country is not None and shipping_country.upper() != address["country"]:
+            raise _invalid_order({"shipping_country": ["Does not match the shipping address's country."]})
+    country = address["country"] if address else str(shipping_country).upper()
+    if shipping_method_id is None:
+        raise _invalid_order({"shipping_method_id": [f"Choose a shipping method that delivers to {country}."]})
+    return Delivery(
+        method=_delivery_method(method_id=shipping_method_id, country=country), country=country, address=address
+    )
+
+
 def _price(
-    items: Sequence[OrderLine], books: Mapping[int, Book], *, coupon_code: str | None, lock_coupon: bool
+    items: Sequence[OrderLine],
+    books: Mapping[int, Book],
+    *,
+    coupon_code: str | None,
+    lock_coupon: bool,
+    delivery: Delivery | None = None,
+    rates: TaxRates | None = None,
 ) -> OrderQuote:
-    """Price ``items`` at the books' current prices; find and check the coupon (locked if asked)."""
+    """Price ``items`` at the books' current prices, ship them by ``delivery``; find and check the coupon."""
     lines = [
         pricing.LineInput(book_id=line.book_id, quantity=line.quantity, unit_price=books[line.book_id].price)
         for line in items
@@ -171,7 +264,14 @@ def _price(
         coupon = _coupon_find(coupon_code, lock=lock_coupon)
         _coupon_check(coupon, subtotal=pricing.subtotal(lines), now=timezone.now())
         terms = pricing.CouponTerms(code=coupon.code, kind=cast(pricing.CouponKind, coupon.kind), value=coupon.value)
-    result = pricing.price_order(lines=lines, tiers=_tiers(), coupon=terms)
+    totals = order_totals(
+        lines=lines,
+        tiers=_tiers(),
+        coupon=terms,
+        shipping=delivery.terms if delivery else None,
+        rates=rates or tax_rates(),
+    )
+    result = totals.items
     return OrderQuote(
         items=tuple(
             QuotedLine(
@@ -187,8 +287,12 @@ def _price(
         subtotal=result.subtotal,
         discounts=[discount.as_dict() for discount in result.discounts],
         discount_total=result.discount_total,
-        total=result.total,
+        total=totals.total,
         coupon=coupon,
+        fulfilment=Fulfilment.DELIVERY if delivery else Fulfilment.PICKUP,
+        shipping=totals.shipping,
+        tax=[line.as_dict() for line in totals.tax],
+        delivery=delivery,
     )
 
 
@@ -196,14 +300,32 @@ def _normalize_code(coupon_code: str | None) -> str | None:
     return (coupon_code or "").strip() or None
 
 
-def order_quote(*, items: Sequence[OrderLine], coupon_code: str | None = None) -> OrderQuote:
+def order_quote(
+    *,
+    items: Sequence[OrderLine],
+    coupon_code: str | None = None,
+    user: Any = None,
+    shipping_country: str | None = None,
+    shipping_method_id: int | None = None,
+    shipping_address: Mapping[str, Any] | None = None,
+) -> OrderQuote:
     """Price an order without writing anything or touching stock.
 
     Applies every rule of ``order_place`` (lines, active books, stock on hand,
-    coupon validity), so a successful quote is the order placing would create
-    at this moment; stock and coupon uses are read, not locked.
+    coupon validity, the shipping method serving the country), so a successful
+    quote is the order placing would create at this moment; stock and coupon
+    uses are read, not locked. Shipping goes to ``shipping_country`` or the
+    country of ``shipping_address``; with neither, the order is collected.
     """
     quantities = _quantities(items)
+    if shipping_method_id is not None and shipping_country is None and shipping_address is None:
+        raise _invalid_order({"shipping_country": ["Required with a shipping method."]})
+    delivery = _delivery(
+        user=user,
+        shipping_address=shipping_address,
+        shipping_method_id=shipping_method_id,
+        shipping_country=shipping_country,
+    )
     books = {book.pk: book for book in Book.objects.filter(pk__in=quantities).order_by()}
     _check_books(items, {pk: book.is_active for pk, book in books.items()})
     short = [
@@ -213,18 +335,34 @@ def order_quote(*, items: Sequence[OrderLine], coupon_code: str | None = None) -
     ]
     if short:
         raise InsufficientStock(details={"items": short})
-    return _price(items, books, coupon_code=_normalize_code(coupon_code), lock_coupon=False)
+    return _price(items, books, coupon_code=_normalize_code(coupon_code), lock_coupon=False, delivery=delivery)
 
 
-def order_place(*, user: Any, items: Sequence[OrderLine], coupon_code: str | None = None) -> Order:
-    """Place an order for ``user``: take the stock, apply bulk tier and coupon, record everything.
+def order_place(
+    *,
+    user: Any,
+    items: Sequence[OrderLine],
+    coupon_code: str | None = None,
+    shipping_address: Mapping[str, Any] | None = None,
+    shipping_method_id: int | None = None,
+    billing_address: Mapping[str, Any] | None = None,
+) -> Order:
+    """Place an order for ``user``: take the stock, apply bulk tier and coupon, ship and tax it, record everything.
 
-    All or nothing, in one transaction, with a fixed number of queries whatever
-    the number of lines. Raises ``InvalidOrder`` (a line is malformed or names
-    an unknown or inactive book), ``InsufficientStock`` (every short line is
-    listed) or ``InvalidCoupon``.
+    ``shipping_address`` (fields, or ``{"address_id": N}`` of one of the user's
+    saved addresses) needs ``shipping_method_id``, a method serving its
+    country; without both the order is collected in the shop (no shipping
+    charge). The addresses are copied onto the order, and so are the tax
+    rates in force. All or nothing, in one transaction, with a fixed number of
+    queries whatever the number of lines. Raises ``InvalidOrder`` (a line, an
+    address or the shipping method is not valid; ``details`` names it),
+    ``InsufficientStock`` (every short line is listed) or ``InvalidCoupon``.
     """
     quantities = _quantities(items)
+    # Addresses and the shipping method are read before any lock is taken.
+    delivery = _delivery(user=user, shipping_address=shipping_address, shipping_method_id=shipping_method_id)
+    billing = _address_copy(user=user, value=billing_address, field_name="billing_address") if billing_address else None
+    rates = tax_rates()
     # Unknown and inactive books are a 400 on their line, which the stock check
     # would otherwise report as "insufficient stock".
     _check_books(items, dict(Book.objects.filter(pk__in=quantities).order_by().values_list("pk", "is_active")))
@@ -232,7 +370,9 @@ def order_place(*, user: Any, items: Sequence[OrderLine], coupon_code: str | Non
         books = stock_reserve(quantities=quantities)
         # The rows are locked now; a book deactivated since the check above is refused too.
         _check_books(items, {pk: book.is_active for pk, book in books.items()})
-        quote = _price(items, books, coupon_code=_normalize_code(coupon_code), lock_coupon=True)
+        quote = _price(
+            items, books, coupon_code=_normalize_code(coupon_code), lock_coupon=True, delivery=delivery, rates=rates
+        )
         order = Order.objects.create(
             # The real number derives from the id, known only after the insert.
             number=f"new-{uuid.uuid4().hex}",
@@ -243,6 +383,13 @@ def order_place(*, user: Any, items: Sequence[OrderLine], coupon_code: str | Non
             coupon=quote.coupon,
             coupon_code=quote.coupon.code if quote.coupon else "",
             discounts=quote.discounts,
+            fulfilment=quote.fulfilment,
+            shipping_method=delivery.method if delivery else None,
+            shipping_method_name=delivery.method.name if delivery else "",
+            shipping=quote.shipping,
+            shipping_address=delivery.address if delivery else None,
+            billing_address=billing,
+            tax=quote.tax,
         )
         order.number = Order.format_number(order.pk, order.created_at.year)
         Order.objects.filter(pk=order.pk).update(number=order.number)

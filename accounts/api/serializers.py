@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django_countries.serializer_fields import CountryField
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import ApiKey, User
+from accounts.models import Address, ApiKey, User
 
 
 def _password_field(**kwargs: Any) -> serializers.CharField:
@@ -122,3 +123,20 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 class ApiKeyCreateSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=100)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class AddressSerializer(serializers.ModelSerializer[Address]):
+    """A saved postal address; the postal code is checked for its country by ``accounts.services``."""
+
+    country = CountryField(help_text="ISO 3166-1 alpha-2 code, e.g. `DE`.")
+
+    class Meta:
+        model = Address
+        fields = ["id", "name", "line1", "line2", "city", "postal_code", "region", "country", "phone", "is_default"]
+        read_only_fields = ["id"]
+        extra_kwargs = {
+            "postal_code": {
+                "help_text": "Checked against the country's format where it is well known (DE, FR, GB, NL, US, CA, ...)."
+            },
+            "is_default": {"help_text": "At most one default address; setting it here clears it on the others."},
+        }

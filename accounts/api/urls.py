@@ -7,6 +7,7 @@ from accounts.api import views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
+router.register("users/me/addresses", views.AddressViewSet, basename="address")
 
 urlpatterns: list[URLPattern] = [
     path("auth/register", views.RegisterView.as_view(), name="auth-register"),

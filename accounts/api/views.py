@@ -11,11 +11,13 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from accounts import services
 from accounts.api.mixins import CreatedLocationMixin
 from accounts.api.serializers import (
+    AddressSerializer,
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
     ApiKeySerializer,
@@ -28,9 +30,9 @@ from accounts.api.serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
-from accounts.models import ApiKey, User
+from accounts.models import Address, ApiKey, User
 from accounts.permissions import IsStaff
-from accounts.selectors import api_key_list_for_owner
+from accounts.selectors import address_list, api_key_list_for_owner
 from accounts.throttling import AuthRateThrottle
 
 TAG = "auth"
@@ -238,3 +240,65 @@ class ApiKeyViewSet(
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.api_key_revoke(api_key=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+_404_ADDRESS = OpenApiResponse(description="`not_found`: no such address among the caller's own.")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The caller's saved addresses",
+        description="Authenticated. The caller's own addresses, the default first; nobody else's, not even for staff.",
+    ),
+    create=extend_schema(
+        summary="Save an address",
+        description=(
+            "Authenticated. `name`, `line1`, `city` and `country` (ISO 3166-1 alpha-2) are required; the postal code "
+            "must have the country's format where it is well known (`400` naming `postal_code`) and is stored in "
+            "its printed form (`sw1a1aa` → `SW1A 1AA`). `is_default: true` makes it the one default address. "
+            "The new address's URL is in `Location`."
+        ),
+    ),
+    retrieve=extend_schema(
+        summary="One of the caller's addresses",
+        description="Authenticated. Another user's address is `404`.",
+        responses={200: AddressSerializer, 404: _404_ADDRESS},
+    ),
+    partial_update=extend_schema(
+        summary="Change a saved address",
+        description=(
+            "Authenticated, the owner. Send only the fields to change; the postal code is checked against the "
+            "resulting country. Orders placed to this address keep their own copy and do not change."
+        ),
+        responses={200: AddressSerializer, 400: _400, 404: _404_ADDRESS},
+    ),
+    destroy=extend_schema(
+        summary="Delete a saved address",
+        description="Authenticated, the owner. Orders placed to this address keep their own copy.",
+        responses={204: None, 404: _404_ADDRESS},
+    ),
+)
+@extend_schema(tags=["addresses"])
+class AddressViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Address]):
+    """The caller's saved addresses; another user's address is a 404, for staff too."""
+
+    serializer_class = AddressSerializer
+    permission_classes = [IsAuthenticated]
+    filter_backends: list[type] = []
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[Address]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no caller
+            return Address.objects.none()
+        return address_list(user=_user(self.request))
+
+    def perform_create(self, serializer: BaseSerializer[Address]) -> None:
+        serializer.instance = services.address_create(user=_user(self.request), **serializer.validated_data)
+
+    def perform_update(self, serializer: BaseSerializer[Address]) -> None:
+        assert serializer.instance is not None
+        serializer.instance = services.address_update(address=serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance: Address) -> None:
+        services.address_delete(address=instance)

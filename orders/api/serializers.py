@@ -8,9 +8,21 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django_countries.serializer_fields import CountryField
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from orders.models import MAX_LINE_QUANTITY, MAX_ORDER_LINES, BulkDiscountTier, Coupon, Order, OrderItem, StatusChange
+from accounts.models import Address
+from orders.models import (
+    MAX_LINE_QUANTITY,
+    MAX_ORDER_LINES,
+    BulkDiscountTier,
+    Coupon,
+    Order,
+    OrderItem,
+    ShippingMethod,
+    StatusChange,
+)
 from orders.services import OrderLine
 
 MAX_ID = 2**63 - 1
@@ -21,11 +33,53 @@ class OrderLineInputSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
 
 
+def _address_field(name: str) -> serializers.Field:
+    """An input field with the length limits of ``Address.<name>`` (declared once, on the model)."""
+    model_field = Address._meta.get_field(name)
+    if name == "country":
+        return CountryField(required=False, help_text="ISO 3166-1 alpha-2 code, e.g. `DE`.")
+    return serializers.CharField(required=False, allow_blank=model_field.blank, max_length=model_field.max_length)
+
+
+class AddressInputSerializer(serializers.Serializer):
+    """An address for an order: ``{"address_id": N}`` (one of the caller's saved addresses) or the fields.
+
+    With the fields, ``name``, ``line1``, ``city`` and ``country`` are required;
+    the postal code is checked for the country by the order service.
+    """
+
+    REQUIRED = ("name", "line1", "city", "country")
+
+    address_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="One of the caller's saved addresses."
+    )
+    name = _address_field("name")
+    line1 = _address_field("line1")
+    line2 = _address_field("line2")
+    city = _address_field("city")
+    postal_code = _address_field("postal_code")
+    region = _address_field("region")
+    country = _address_field("country")
+    phone = _address_field("phone")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("address_id") is not None:
+            others = sorted(name for name in attrs if name != "address_id")
+            if others:
+                raise serializers.ValidationError({name: ["Send either address_id or the fields."] for name in others})
+            return attrs
+        missing = {name: ["This field is required."] for name in self.REQUIRED if not attrs.get(name)}
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
+
+
 class OrderCreateSerializer(serializers.Serializer):
     """Body of ``POST /orders`` and ``POST /orders/quote``.
 
     Types and ranges are checked here; the order rules (each book once, active
-    books, stock, coupon) are the services' and name the line on failure.
+    books, stock, coupon, the shipping method serving the address's country)
+    are the services' and name the line or field on failure.
     """
 
     items: serializers.ListSerializer[dict[str, int]] = serializers.ListSerializer(
@@ -34,9 +88,51 @@ class OrderCreateSerializer(serializers.Serializer):
     coupon_code = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, max_length=50, help_text="Case-insensitive."
     )
+    shipping_address = AddressInputSerializer(
+        required=False,
+        allow_null=True,
+        help_text='Where to deliver: an address, or `{"address_id": N}`. Without it the order is collected.',
+    )
+    shipping_method_id = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="Required with `shipping_address`; the method must deliver to its country.",
+    )
+    billing_address = AddressInputSerializer(
+        required=False, allow_null=True, help_text='Optional; an address or `{"address_id": N}`.'
+    )
 
     def lines(self) -> list[OrderLine]:
         return [OrderLine(book_id=item["book_id"], quantity=item["quantity"]) for item in self.validated_data["items"]]
+
+    def checkout(self) -> dict[str, Any]:
+        """The keyword arguments of ``order_place`` besides the user."""
+        data = self.validated_data
+        return {
+            "items": self.lines(),
+            "coupon_code": data.get("coupon_code"),
+            "shipping_address": data.get("shipping_address"),
+            "shipping_method_id": data.get("shipping_method_id"),
+            "billing_address": data.get("billing_address"),
+        }
+
+
+class OrderQuoteRequestSerializer(OrderCreateSerializer):
+    """Body of ``POST /orders/quote``: an order's body, and optionally a country to price shipping to."""
+
+    shipping_country = CountryField(
+        required=False,
+        allow_null=True,
+        help_text="Price shipping to this country (ISO 3166-1 alpha-2) with `shipping_method_id`.",
+    )
+
+    def checkout(self) -> dict[str, Any]:
+        """The keyword arguments of ``order_quote`` besides the user."""
+        arguments = super().checkout()
+        arguments.pop("billing_address")
+        return {**arguments, "shipping_country": self.validated_data.get("shipping_country") or None}
 
 
 class DiscountSerializer(serializers.Serializer):
@@ -53,6 +149,32 @@ class OrderItemSerializer(serializers.ModelSerializer):
         model = OrderItem
         fields = ["book_id", "isbn", "title", "quantity", "unit_price", "line_total"]
         read_only_fields = fields
+
+
+class TaxLineSerializer(serializers.Serializer):
+    rate = serializers.DecimalField(max_digits=5, decimal_places=2, help_text="Percent, e.g. `7.00`.")
+    label = serializers.CharField()
+    amount = serializers.DecimalField(
+        max_digits=10, decimal_places=2, help_text="The tax contained at this rate (prices include tax)."
+    )
+
+
+class OrderAddressSerializer(serializers.Serializer):
+    """The copy of an address an order keeps."""
+
+    name = serializers.CharField()
+    line1 = serializers.CharField()
+    line2 = serializers.CharField()
+    city = serializers.CharField()
+    postal_code = serializers.CharField()
+    region = serializers.CharField()
+    country = serializers.CharField(help_text="ISO 3166-1 alpha-2 code.")
+    phone = serializers.CharField()
+
+
+class OrderShippingMethodSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="shipping_method_id")
+    name = serializers.CharField(source="shipping_method_name", help_text="The method's name when ordered.")
 
 
 class StatusHistorySerializer(serializers.ModelSerializer):
@@ -72,6 +194,10 @@ class OrderSerializer(serializers.ModelSerializer):
     discounts = DiscountSerializer(many=True, read_only=True)
     coupon_code = serializers.SerializerMethodField()
     status_history = StatusHistorySerializer(source="status_changes", many=True, read_only=True)
+    tax = TaxLineSerializer(many=True, read_only=True)
+    shipping_address = OrderAddressSerializer(read_only=True, allow_null=True)
+    billing_address = OrderAddressSerializer(read_only=True, allow_null=True)
+    shipping_method = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
@@ -83,16 +209,32 @@ class OrderSerializer(serializers.ModelSerializer):
             "subtotal",
             "discounts",
             "discount_total",
+            "shipping",
+            "tax",
             "total",
             "coupon_code",
+            "fulfilment",
+            "shipping_method",
+            "shipping_address",
+            "billing_address",
             "created_at",
             "updated_at",
             "status_history",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "total": {"help_text": "subtotal - discount_total + shipping; the tax lines are contained in it."},
+            "fulfilment": {"help_text": "`pickup` (collected in the shop) or `delivery` (to `shipping_address`)."},
+        }
 
     def get_coupon_code(self, order: Order) -> str | None:
         return order.coupon_code or None
+
+    @extend_schema_field(OrderShippingMethodSerializer(allow_null=True))
+    def get_shipping_method(self, order: Order) -> dict[str, Any] | None:
+        if order.fulfilment != Order.Fulfilment.DELIVERY:
+            return None
+        return dict(OrderShippingMethodSerializer(order).data)
 
 
 class QuoteLineSerializer(serializers.Serializer):
@@ -111,7 +253,31 @@ class OrderQuoteSerializer(serializers.Serializer):
     subtotal = serializers.DecimalField(max_digits=10, decimal_places=2)
     discounts = DiscountSerializer(many=True)
     discount_total = serializers.DecimalField(max_digits=10, decimal_places=2)
-    total = serializers.DecimalField(max_digits=10, decimal_places=2)
+    shipping = serializers.DecimalField(max_digits=10, decimal_places=2)
+    tax = TaxLineSerializer(many=True, help_text="Tax contained in `total`, one line per rate.")
+    total = serializers.DecimalField(max_digits=10, decimal_places=2, help_text="subtotal - discount_total + shipping.")
+    fulfilment = serializers.ChoiceField(choices=Order.Fulfilment.choices)
+
+
+class ShippingMethodSerializer(serializers.ModelSerializer):
+    countries = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ShippingMethod
+        fields = ["id", "name", "price", "free_over", "countries", "estimated_days"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "price": {"help_text": "Tax included."},
+            "free_over": {"help_text": "Free when the books cost at least this after discounts; null: never free."},
+        }
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField(help_text="ISO 3166-1 alpha-2 code.")))
+    def get_countries(self, method: ShippingMethod) -> list[str]:
+        return [country.code for country in method.countries]
+
+
+class ShippingMethodQuerySerializer(serializers.Serializer):
+    country = CountryField(help_text="ISO 3166-1 alpha-2 code of the destination, e.g. `DE`.")
 
 
 _CODE_TAKEN = "A coupon with this code exists (codes are case-insensitive)."

@@ -3,7 +3,7 @@
 from django.urls import URLPattern
 from rest_framework.routers import SimpleRouter
 
-from orders.api.views import CouponViewSet, DiscountTierViewSet, OrderViewSet
+from orders.api.views import CouponViewSet, DiscountTierViewSet, OrderViewSet, ShippingMethodViewSet
 
 router = SimpleRouter(trailing_slash=False)
 # SimpleRouter emits collection actions (orders/quote) before the detail route,
@@ -11,5 +11,6 @@ router = SimpleRouter(trailing_slash=False)
 router.register("orders", OrderViewSet, basename="order")
 router.register("coupons", CouponViewSet, basename="coupon")
 router.register("discount-tiers", DiscountTierViewSet, basename="discount-tier")
+router.register("shipping-methods", ShippingMethodViewSet, basename="shipping-method")
 
 urlpatterns: list[URLPattern] = []

@@ -10,6 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
@@ -21,13 +22,16 @@ from orders.api.serializers import (
     CouponSerializer,
     DiscountTierSerializer,
     OrderCreateSerializer,
+    OrderQuoteRequestSerializer,
     OrderQuoteSerializer,
     OrderSerializer,
+    ShippingMethodQuerySerializer,
+    ShippingMethodSerializer,
 )
 from orders.api.throttling import OrderCreateRateThrottle
 from orders.idempotency import HEADER, idempotency_key_parse, idempotent_run, request_fingerprint
-from orders.models import BulkDiscountTier, Coupon, Order
-from orders.selectors import coupon_list, discount_tier_list, order_get, order_list
+from orders.models import BulkDiscountTier, Coupon, Order, ShippingMethod
+from orders.selectors import coupon_list, discount_tier_list, order_get, order_list, shipping_method_list
 from orders.services import order_cancel, order_place, order_quote, order_transition
 
 if TYPE_CHECKING:
@@ -35,7 +39,10 @@ if TYPE_CHECKING:
 
 _400 = OpenApiResponse(description="`validation_error`: `details` names the field or line (`items.1.book_id`).")
 _400_ORDER = OpenApiResponse(
-    description="`validation_error` (`details` names the line, e.g. `items.1.book_id`) or `invalid_coupon`."
+    description=(
+        "`validation_error` (`details` names the line or field, e.g. `items.1.book_id`, `shipping_address.postal_code`"
+        ", `shipping_method_id`) or `invalid_coupon`."
+    )
 )
 _401 = OpenApiResponse(description="`not_authenticated`.")
 _403 = OpenApiResponse(description="`permission_denied`: staff only.")
@@ -112,7 +119,13 @@ class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveM
         summary="Place an order",
         description=(
             "Authenticated. 1-50 lines, each `book_id` once, `quantity` 1-100, active books only; an optional "
-            "`coupon_code` (case-insensitive). Stock is checked and taken in one transaction: when any line is "
+            "`coupon_code` (case-insensitive). To have it delivered, send `shipping_address` (an address, or "
+            '`{"address_id": N}` of one of the caller\'s saved addresses) with `shipping_method_id`, a method that '
+            "delivers to the address's country (else `400` naming `shipping_method_id`); the order keeps a copy of "
+            "the address. Without both the order is collected in the shop (`fulfilment: pickup`, shipping `0.00`). "
+            "`billing_address` is optional. `total` = items after discounts + `shipping`; prices include tax, and "
+            "`tax` lists the tax contained per rate, at the rates in force now, which the order keeps. "
+            "Stock is checked and taken in one transaction: when any line is "
             "short, `409 insufficient_stock` lists every short line and nothing changes. Answers `201` with the "
             "pending order, its URL in `Location`. Send an `Idempotency-Key` to retry safely."
         ),
@@ -132,9 +145,7 @@ class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveM
         serializer.is_valid(raise_exception=True)
 
         def place() -> tuple[Order, Any]:
-            order = order_place(
-                user=request.user, items=serializer.lines(), coupon_code=serializer.validated_data.get("coupon_code")
-            )
+            order = order_place(user=request.user, **serializer.checkout())
             return order, OrderSerializer(order_get(pk=order.pk)).data
 
         if key is None:
@@ -148,15 +159,20 @@ class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveM
 
     @extend_schema(
         summary="Price an order without placing it",
-        description="Same body and rules as placing an order; nothing is written and stock is not touched.",
-        request=OrderCreateSerializer,
+        description=(
+            "Same body and rules as placing an order; nothing is written and stock is not touched. To price "
+            "delivery before there is an address, send `shipping_country` with `shipping_method_id` (each needs the "
+            "other; the method must deliver to the country). Answers `shipping`, `tax` (contained per rate) and "
+            "`total` = items after discounts + shipping."
+        ),
+        request=OrderQuoteRequestSerializer,
         responses={200: OrderQuoteSerializer, 400: _400_ORDER, 401: _401, 409: _409_STOCK},
     )
     @action(detail=False, methods=["post"])
     def quote(self, request: Request) -> Response:
-        serializer = OrderCreateSerializer(data=request.data)
+        serializer = OrderQuoteRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        quote = order_quote(items=serializer.lines(), coupon_code=serializer.validated_data.get("coupon_code"))
+        quote = order_quote(user=request.user, **serializer.checkout())
         return Response(OrderQuoteSerializer(quote).data)
 
     @extend_schema(
@@ -291,3 +307,32 @@ class DiscountTierViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[BulkDiscountTier]:
         return discount_tier_list()
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Shipping methods to a country",
+        description=(
+            "Open to anyone. The active shipping methods that deliver to `country` (required, ISO 3166-1 alpha-2; "
+            "missing or unknown: `400` naming `country`), cheapest first. `price` includes tax; shipping is free "
+            "when the books cost at least `free_over` after discounts (null: never free)."
+        ),
+        parameters=[ShippingMethodQuerySerializer],
+        responses={200: ShippingMethodSerializer(many=True), 400: _400},
+    ),
+)
+@extend_schema(tags=["shipping-methods"])
+class ShippingMethodViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Shipping methods per destination country; staff manage them in the admin."""
+
+    serializer_class = ShippingMethodSerializer
+    permission_classes = [AllowAny]
+    filter_backends: list[type] = []
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[ShippingMethod]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no query
+            return ShippingMethod.objects.none()
+        query = ShippingMethodQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return shipping_method_list(country=query.validated_data["country"])

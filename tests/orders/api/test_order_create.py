@@ -32,6 +32,13 @@ ORDER_KEYS = {
     "created_at",
     "updated_at",
     "status_history",
+    # Checkout additions (API.md): shipping, tax and where the order goes.
+    "fulfilment",
+    "shipping",
+    "tax",
+    "shipping_method",
+    "shipping_address",
+    "billing_address",
 }
 ITEM_KEYS = {"book_id", "isbn", "title", "quantity", "unit_price", "line_total"}
 
@@ -259,6 +266,10 @@ def test_quote_200_priced_without_writing(customer_client, default_tiers):
         ],
         "discount_total": "15.00",
         "total": "85.00",
+        # Checkout additions: collected in the shop, 85.00 x 7/107 of book tax contained.
+        "fulfilment": "pickup",
+        "shipping": "0.00",
+        "tax": [{"rate": "7.00", "label": "VAT", "amount": "5.56"}],
     }
     assert stock(book) == [10]
     assert Order.objects.count() == orders_before
