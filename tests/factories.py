@@ -115,6 +115,18 @@ class BulkDiscountTierFactory(DjangoModelFactory):
     percent = Decimal("15.00")
 
 
+class ShippingMethodFactory(DjangoModelFactory):
+    class Meta:
+        model = "orders.ShippingMethod"
+
+    name = factory.Sequence(lambda n: f"Courier {n}")
+    countries = ["DE"]
+    price = Decimal("4.95")
+    free_over = None
+    estimated_days = 2
+    is_active = True
+
+
 class OrderFactory(DjangoModelFactory):
     """A pending order with no lines; add lines with OrderItemFactory(order=...)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django_countries.serializer_fields import CountryField
+from django_countries import countries
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -125,10 +125,31 @@ class ApiKeyCreateSerializer(serializers.Serializer[Any]):
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
+class CountryCodeField(serializers.ChoiceField):
+    """An ISO 3166-1 alpha-2 country code, in any case; stored and shown upper-case.
+
+    Stricter than django-countries' own field, which also takes names and
+    alpha-3 codes: the contract speaks alpha-2 only.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "ISO 3166-1 alpha-2 code, e.g. `DE`.")
+        super().__init__(choices=[(country.code, country.name) for country in countries], **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        code = data.strip().upper() if isinstance(data, str) else None
+        if code not in self.choices:
+            self.fail("invalid_choice", input=data)
+        return str(code)
+
+    def to_representation(self, value: Any) -> str:
+        return str(getattr(value, "code", value) or "")
+
+
 class AddressSerializer(serializers.ModelSerializer[Address]):
     """A saved postal address; the postal code is checked for its country by ``accounts.services``."""
 
-    country = CountryField(help_text="ISO 3166-1 alpha-2 code, e.g. `DE`.")
+    country = CountryCodeField()
 
     class Meta:
         model = Address

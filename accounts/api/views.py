@@ -279,13 +279,22 @@ _404_ADDRESS = OpenApiResponse(description="`not_found`: no such address among t
     ),
 )
 @extend_schema(tags=["addresses"])
-class AddressViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Address]):
-    """The caller's saved addresses; another user's address is a 404, for staff too."""
+class AddressViewSet(
+    CreatedLocationMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[Address],
+):
+    """The caller's saved addresses; another user's address is a 404, for staff too.
+
+    Changes are partial only (``PATCH``); there is no ``PUT`` route.
+    """
 
     serializer_class = AddressSerializer
     permission_classes = [IsAuthenticated]
     filter_backends: list[type] = []
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet[Address]:
@@ -296,9 +305,11 @@ class AddressViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Address]):
     def perform_create(self, serializer: BaseSerializer[Address]) -> None:
         serializer.instance = services.address_create(user=_user(self.request), **serializer.validated_data)
 
-    def perform_update(self, serializer: BaseSerializer[Address]) -> None:
-        assert serializer.instance is not None
-        serializer.instance = services.address_update(address=serializer.instance, **serializer.validated_data)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        address = services.address_update(address=serializer.instance, **serializer.validated_data)
+        return Response(self.get_serializer(address).data)
 
     def perform_destroy(self, instance: Address) -> None:
         services.address_delete(address=instance)

@@ -8,10 +8,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django_countries.serializer_fields import CountryField
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.api.serializers import CountryCodeField
 from accounts.models import Address
 from orders.models import (
     MAX_LINE_QUANTITY,
@@ -37,7 +37,7 @@ def _address_field(name: str) -> serializers.Field:
     """An input field with the length limits of ``Address.<name>`` (declared once, on the model)."""
     model_field = Address._meta.get_field(name)
     if name == "country":
-        return CountryField(required=False, help_text="ISO 3166-1 alpha-2 code, e.g. `DE`.")
+        return CountryCodeField(required=False)
     return serializers.CharField(required=False, allow_blank=model_field.blank, max_length=model_field.max_length)
 
 
@@ -122,7 +122,7 @@ class OrderCreateSerializer(serializers.Serializer):
 class OrderQuoteRequestSerializer(OrderCreateSerializer):
     """Body of ``POST /orders/quote``: an order's body, and optionally a country to price shipping to."""
 
-    shipping_country = CountryField(
+    shipping_country = CountryCodeField(
         required=False,
         allow_null=True,
         help_text="Price shipping to this country (ISO 3166-1 alpha-2) with `shipping_method_id`.",
@@ -277,7 +277,7 @@ class ShippingMethodSerializer(serializers.ModelSerializer):
 
 
 class ShippingMethodQuerySerializer(serializers.Serializer):
-    country = CountryField(help_text="ISO 3166-1 alpha-2 code of the destination, e.g. `DE`.")
+    country = CountryCodeField(help_text="ISO 3166-1 alpha-2 code of the destination, e.g. `DE`.")
 
 
 _CODE_TAKEN = "A coupon with this code exists (codes are case-insensitive)."

@@ -11,7 +11,12 @@ from django.test import Client
 pytestmark = pytest.mark.django_db
 
 CATALOG_PAGES = ["/admin/catalog/book/", "/admin/catalog/author/", "/admin/catalog/genre/"]
-ORDER_PAGES = ["/admin/orders/order/", "/admin/orders/coupon/", "/admin/orders/bulkdiscounttier/"]
+ORDER_PAGES = [
+    "/admin/orders/order/",
+    "/admin/orders/coupon/",
+    "/admin/orders/bulkdiscounttier/",
+    "/admin/orders/shippingmethod/",
+]
 
 
 def _codenames(name: str) -> set[str]:
@@ -29,7 +34,7 @@ def test_catalog_managers_manage_books_authors_and_genres() -> None:
     }
 
 
-def test_order_managers_run_orders_coupons_and_tiers_but_never_add_or_delete_orders() -> None:
+def test_order_managers_run_orders_coupons_tiers_and_shipping_but_never_add_or_delete_orders() -> None:
     assert _codenames("Order managers") == {
         "orders.view_order",
         "orders.change_order",
@@ -37,7 +42,7 @@ def test_order_managers_run_orders_coupons_and_tiers_but_never_add_or_delete_ord
         "orders.view_statuschange",
         *(
             f"orders.{action}_{model}"
-            for model in ("coupon", "bulkdiscounttier")
+            for model in ("coupon", "bulkdiscounttier", "shippingmethod")
             for action in ("view", "add", "change", "delete")
         ),
     }

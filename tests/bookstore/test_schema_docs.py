@@ -21,6 +21,7 @@ PUBLIC_READS = {
     ("get", "/api/v1/"),
     *(("get", f"/api/v1/{collection}") for collection in ("books", "authors", "genres")),
     *(("get", f"/api/v1/{collection}/{{id}}") for collection in ("books", "authors", "genres")),
+    ("get", "/api/v1/shipping-methods"),  # anyone may see where the shop delivers
 }
 ANONYMOUS: dict[str, list[Any]] = {}
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
+from accounts.services import address_create
 from tests.factories import BookFactory
 from tests.helpers import assert_envelope
 
@@ -73,6 +74,11 @@ def _concrete(path: str, world: Any) -> str:
     for prefix, pk in ids.items():
         if path.startswith(prefix):
             return path.replace("{id}", str(pk))
+    if path.startswith("/api/v1/users/me/addresses/"):  # the caller's own (the tests call as staff)
+        address = address_create(
+            user=world.staff, name="Ada", line1="Unter den Linden 1", city="Berlin", postal_code="10117", country="DE"
+        )
+        return path.replace("{id}", str(address.pk))
     return path
 
 

@@ -24,6 +24,7 @@ from django.core.cache import cache
 from django.db import transaction
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.services import address_create
 from orders.models import Order
 from tests.factories import DEFAULT_PASSWORD, AuthorFactory, GenreFactory
 from tests.security.conftest import PRINCIPALS, World
@@ -49,6 +50,7 @@ class Row:
     target: Callable[[World], Any] | None = None  # the object the {} stands for
     body: Callable[[World, str], dict[str, Any] | None] = lambda world, principal: None
     prepare: Callable[[World], None] = lambda world: None
+    query: str = ""  # appended to the path, e.g. "?country=DE"
 
 
 OPEN = (200,) * 7
@@ -59,6 +61,7 @@ STAFF_DELETED = (401, 403, 403, 204, 204, 401, 401)
 SIGNED_IN = (401, 200, 200, 200, 200, 401, 401)
 SIGNED_IN_NO_CONTENT = (401, 204, 204, 204, 204, 401, 401)
 OWNER_OR_STAFF = (401, 200, 404, 200, 200, 401, 401)
+OWNER_ONLY = (401, 200, 404, 404, 404, 401, 401)
 
 
 def _book(world: World, principal: str) -> dict[str, Any]:
@@ -67,6 +70,14 @@ def _book(world: World, principal: str) -> dict[str, Any]:
 
 def _order(world: World, principal: str) -> dict[str, Any]:
     return {"items": [{"book_id": world.book.pk, "quantity": 1}]}
+
+
+_BERLIN = {"name": "Ada", "line1": "Unter den Linden 1", "city": "Berlin", "postal_code": "10117", "country": "DE"}
+
+
+def _address(world: World) -> int:
+    """A saved address of the customer's; only they may see or change it."""
+    return address_create(user=world.customer, **_BERLIN).pk
 
 
 def _paid(world: World) -> None:
@@ -109,6 +120,11 @@ ROWS = [
         SIGNED_IN_NO_CONTENT,
         body=lambda w, p: {"current_password": DEFAULT_PASSWORD, "new_password": "An0ther-Long-Passphrase!"},
     ),
+    Row("GET", "/api/v1/users/me/addresses", SIGNED_IN),
+    Row("POST", "/api/v1/users/me/addresses", (401, 201, 201, 201, 201, 401, 401), body=lambda w, p: _BERLIN),
+    Row("GET", "/api/v1/users/me/addresses/{}", OWNER_ONLY, target=_address),
+    Row("PATCH", "/api/v1/users/me/addresses/{}", OWNER_ONLY, target=_address, body=lambda w, p: {"phone": "1"}),
+    Row("DELETE", "/api/v1/users/me/addresses/{}", (401, 204, 404, 404, 404, 401, 401), target=_address),
     Row("GET", "/api/v1/api-keys", STAFF),
     Row("POST", "/api/v1/api-keys", STAFF_CREATED, body=lambda w, p: {"name": "ci"}),
     Row("GET", "/api/v1/api-keys/{}", STAFF, target=lambda w: w.api_key_id),
@@ -162,6 +178,8 @@ ROWS = [
     ),
     Row("PATCH", "/api/v1/discount-tiers/{}", STAFF, target=lambda w: w.tier.pk, body=lambda w, p: {"percent": "30"}),
     Row("DELETE", "/api/v1/discount-tiers/{}", STAFF_DELETED, target=lambda w: w.tier.pk),
+    # --- shipping methods (anyone may read; staff manage them in the admin) ---
+    Row("GET", "/api/v1/shipping-methods", READ, query="?country=DE"),
     # --- orders (the customer's order; the other customer must not see it) ---
     Row("GET", "/api/v1/orders", SIGNED_IN),
     Row("POST", "/api/v1/orders", (401, 201, 201, 201, 201, 401, 401), body=_order),
@@ -192,6 +210,7 @@ def test_permission_matrix(world, row):
         with transaction.atomic():
             row.prepare(world)
             path = row.path.replace("{}", str(row.target(world))) if row.target else row.path
+            path += row.query
             body = row.body(world, principal)
             data = json.dumps(body) if body is not None else ""
             response = world.client(principal).generic(row.method, path, data, content_type="application/json")

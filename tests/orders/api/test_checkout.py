@@ -1,0 +1,319 @@
+"""Addresses, shipping and tax on the quote and the order (API.md, "Checkout additions")."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.services import address_create
+from catalog.models import Book
+from orders.models import Order
+from tests.factories import BookFactory, CouponFactory, ShippingMethodFactory, UserFactory
+from tests.helpers import assert_envelope
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/orders"
+QUOTE_URL = "/api/v1/orders/quote"
+ADDRESSES_URL = "/api/v1/users/me/addresses"
+
+BERLIN = {
+    "name": "Ada Lovelace",
+    "line1": "Unter den Linden 1",
+    "line2": "",
+    "city": "Berlin",
+    "postal_code": "10117",
+    "region": "",
+    "country": "DE",
+    "phone": "",
+}
+
+
+@pytest.fixture
+def book(no_tiers):
+    return BookFactory(price="10.00", stock=20)
+
+
+@pytest.fixture
+def standard(db):
+    return ShippingMethodFactory(name="Parcel", countries=["DE", "AT"], price="4.95", free_over="50.00")
+
+
+def items(book, quantity=2):
+    return [{"book_id": book.pk, "quantity": quantity}]
+
+
+def stock_of(book):
+    return Book.objects.get(pk=book.pk).stock
+
+
+# --- quote ------------------------------------------------------------------------
+
+
+def test_quote_with_shipping_to_de(customer_client, book, standard):
+    response = customer_client.post(
+        QUOTE_URL,
+        {"items": items(book), "shipping_country": "DE", "shipping_method_id": standard.pk},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    data = response.json()
+    assert (data["subtotal"], data["discount_total"], data["shipping"], data["total"]) == (
+        "20.00",
+        "0.00",
+        "4.95",
+        "24.95",
+    )
+    assert data["fulfilment"] == "delivery"
+    # 20.00 x 7/107 = 1.308... and 4.95 x 19/119 = 0.790...
+    assert data["tax"] == [
+        {"rate": "7.00", "label": "VAT", "amount": "1.31"},
+        {"rate": "19.00", "label": "VAT", "amount": "0.79"},
+    ]
+    assert stock_of(book) == 20
+    assert not Order.objects.exists()
+
+
+def test_quote_ships_free_from_the_threshold_after_discounts(customer_client, book, standard):
+    CouponFactory(code="TEN", kind="fixed", value="10.00")
+    body = {"items": items(book, 5), "shipping_country": "de", "shipping_method_id": standard.pk}
+
+    free = customer_client.post(QUOTE_URL, body, format="json").json()
+    charged = customer_client.post(QUOTE_URL, {**body, "coupon_code": "TEN"}, format="json").json()
+
+    assert (free["shipping"], free["total"]) == ("0.00", "50.00")
+    assert free["tax"] == [{"rate": "7.00", "label": "VAT", "amount": "3.27"}]
+    assert (charged["discount_total"], charged["shipping"], charged["total"]) == ("10.00", "4.95", "44.95")
+
+
+def test_quote_with_a_method_that_does_not_serve_the_country_is_400_naming_it(customer_client, book, standard):
+    response = customer_client.post(
+        QUOTE_URL, {"items": items(book), "shipping_country": "FR", "shipping_method_id": standard.pk}, format="json"
+    )
+
+    error = assert_envelope(response, 400, "validation_error")
+    assert list(error["details"]) == ["shipping_method_id"]
+    assert "FR" in error["details"]["shipping_method_id"][0]
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"shipping_country": "DE"}, "shipping_method_id"),
+        ({"shipping_method_id": "method"}, "shipping_country"),
+        ({"shipping_country": "XX", "shipping_method_id": "method"}, "shipping_country"),
+    ],
+)
+def test_quote_needs_country_and_method_together(customer_client, book, standard, extra, field):
+    body = {"items": items(book), **{k: standard.pk if v == "method" else v for k, v in extra.items()}}
+    error = assert_envelope(customer_client.post(QUOTE_URL, body, format="json"), 400, "validation_error")
+    assert list(error["details"]) == [field]
+
+
+def test_quote_takes_the_orders_body_with_a_shipping_address(customer_client, book, standard):
+    response = customer_client.post(
+        QUOTE_URL,
+        {"items": items(book), "shipping_address": BERLIN, "shipping_method_id": standard.pk},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert (response.json()["shipping"], response.json()["total"]) == ("4.95", "24.95")
+
+
+# --- placing ----------------------------------------------------------------------
+
+
+def test_order_without_address_is_collected_in_the_shop(customer_client, book):
+    response = customer_client.post(URL, {"items": items(book)}, format="json")
+
+    assert response.status_code == 201, response.content
+    data = response.json()
+    assert data["fulfilment"] == "pickup"
+    assert (data["shipping"], data["total"]) == ("0.00", "20.00")
+    assert data["shipping_address"] is None
+    assert data["billing_address"] is None
+    assert data["shipping_method"] is None
+    assert data["tax"] == [{"rate": "7.00", "label": "VAT", "amount": "1.31"}]
+
+
+def test_order_with_an_address_is_delivered_and_keeps_a_copy(customer_client, user, book, standard):
+    response = customer_client.post(
+        URL,
+        {
+            "items": items(book),
+            "shipping_address": {**BERLIN, "postal_code": " 10117 ", "phone": "+49 30 1"},
+            "shipping_method_id": standard.pk,
+            "billing_address": {**BERLIN, "name": "Lovelace GmbH", "line1": "Friedrichstr. 2", "postal_code": "10969"},
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    data = response.json()
+    assert data["fulfilment"] == "delivery"
+    assert data["shipping_method"] == {"id": standard.pk, "name": "Parcel"}
+    assert (data["subtotal"], data["shipping"], data["total"]) == ("20.00", "4.95", "24.95")
+    assert data["tax"] == [
+        {"rate": "7.00", "label": "VAT", "amount": "1.31"},
+        {"rate": "19.00", "label": "VAT", "amount": "0.79"},
+    ]
+    assert data["shipping_address"] == {**BERLIN, "phone": "+49 30 1"}
+    assert data["billing_address"] == {
+        **BERLIN,
+        "name": "Lovelace GmbH",
+        "line1": "Friedrichstr. 2",
+        "postal_code": "10969",
+    }
+    assert stock_of(book) == 18
+    order = Order.objects.get(pk=data["id"])
+    assert (order.shipping, order.total, order.shipping_method_name) == (Decimal("4.95"), Decimal("24.95"), "Parcel")
+
+
+def test_order_with_a_saved_address_copies_it_and_later_edits_do_not_change_it(customer_client, user, book, standard):
+    address = address_create(user=user, **BERLIN)
+    response = customer_client.post(
+        URL,
+        {"items": items(book), "shipping_address": {"address_id": address.pk}, "shipping_method_id": standard.pk},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    order_id = response.json()["id"]
+    assert response.json()["shipping_address"] == BERLIN
+
+    patched = customer_client.patch(
+        f"{ADDRESSES_URL}/{address.pk}", {"city": "Wien", "postal_code": "1010", "country": "AT"}, format="json"
+    )
+    assert patched.status_code == 200, patched.content
+    standard.name = "Parcel (renamed)"
+    standard.save()
+
+    order = customer_client.get(f"{URL}/{order_id}").json()
+    assert order["shipping_address"] == BERLIN
+    assert order["shipping_method"] == {"id": standard.pk, "name": "Parcel"}
+
+    assert customer_client.delete(f"{ADDRESSES_URL}/{address.pk}").status_code == 204
+    assert customer_client.get(f"{URL}/{order_id}").json()["shipping_address"] == BERLIN
+
+
+def test_another_users_saved_address_is_400_and_nothing_changes(customer_client, book, standard):
+    theirs = address_create(user=UserFactory(), **BERLIN)
+
+    response = customer_client.post(
+        URL,
+        {"items": items(book), "shipping_address": {"address_id": theirs.pk}, "shipping_method_id": standard.pk},
+        format="json",
+    )
+
+    error = assert_envelope(response, 400, "validation_error")
+    assert list(error["details"]) == ["shipping_address.address_id"]
+    assert stock_of(book) == 20
+    assert not Order.objects.exists()
+
+
+def test_method_not_serving_the_address_country_is_400_naming_it(customer_client, book, standard):
+    paris = {**BERLIN, "city": "Paris", "postal_code": "75001", "country": "FR"}
+
+    response = customer_client.post(
+        URL, {"items": items(book), "shipping_address": paris, "shipping_method_id": standard.pk}, format="json"
+    )
+
+    error = assert_envelope(response, 400, "validation_error")
+    assert list(error["details"]) == ["shipping_method_id"]
+    assert "FR" in error["details"]["shipping_method_id"][0]
+    assert stock_of(book) == 20
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"shipping_address": BERLIN}, "shipping_method_id"),
+        ({"shipping_method_id": "method"}, "shipping_address"),
+        (
+            {"shipping_address": {**BERLIN, "postal_code": "1234"}, "shipping_method_id": "method"},
+            "shipping_address.postal_code",
+        ),
+        ({"shipping_address": {**BERLIN, "line1": ""}, "shipping_method_id": "method"}, "shipping_address.line1"),
+        ({"shipping_address": {**BERLIN, "country": "XX"}, "shipping_method_id": "method"}, "shipping_address.country"),
+        (
+            {"shipping_address": {"address_id": 1, "city": "Berlin"}, "shipping_method_id": "method"},
+            "shipping_address.city",
+        ),
+        ({"shipping_address": BERLIN, "shipping_method_id": "inactive"}, "shipping_method_id"),
+        ({"shipping_address": BERLIN, "shipping_method_id": 999999}, "shipping_method_id"),
+        ({"billing_address": {**BERLIN, "postal_code": "ABC"}}, "billing_address.postal_code"),
+    ],
+)
+def test_bad_delivery_input_is_400_naming_the_field_and_changes_nothing(customer_client, book, standard, body, field):
+    inactive = ShippingMethodFactory(countries=["DE"], is_active=False)
+    resolved = {
+        k: {"method": standard.pk, "inactive": inactive.pk}.get(v, v) if isinstance(v, str) else v
+        for k, v in body.items()
+    }
+
+    response = customer_client.post(URL, {"items": items(book), **resolved}, format="json")
+
+    error = assert_envelope(response, 400, "validation_error")
+    assert field in error["details"], error
+    assert stock_of(book) == 20
+    assert not Order.objects.exists()
+
+
+def test_a_tax_rate_change_does_not_alter_old_orders(customer_client, book, standard, settings):
+    body = {"items": items(book), "shipping_address": BERLIN, "shipping_method_id": standard.pk}
+    old = customer_client.post(URL, body, format="json").json()
+
+    settings.BOOK_TAX_RATE = Decimal("5")
+    settings.SHIPPING_TAX_RATE = Decimal("20")
+    settings.SHIPPING_TAX_LABEL = "VAT standard"
+
+    assert customer_client.get(f"{URL}/{old['id']}").json()["tax"] == [
+        {"rate": "7.00", "label": "VAT", "amount": "1.31"},
+        {"rate": "19.00", "label": "VAT", "amount": "0.79"},
+    ]
+    new = customer_client.post(URL, body, format="json").json()
+    # 20.00 x 5/105 = 0.952... and 4.95 x 20/120 = 0.825
+    assert new["tax"] == [
+        {"rate": "5.00", "label": "VAT", "amount": "0.95"},
+        {"rate": "20.00", "label": "VAT standard", "amount": "0.83"},
+    ]
+    assert new["total"] == old["total"] == "24.95"
+
+
+def test_delivery_adds_only_the_method_lookup_and_no_query_per_line(customer_client, book, standard):
+    def count(body, key):
+        with CaptureQueriesContext(connection) as queries:
+            response = customer_client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+        assert response.status_code == 201, response.content
+        return len(queries)
+
+    pickup = count({"items": items(book, 1)}, "pickup")
+    delivery = count(
+        {"items": items(book, 1), "shipping_address": BERLIN, "shipping_method_id": standard.pk}, "delivery"
+    )
+    many = BookFactory.create_batch(20, stock=5)
+    delivery_many = count(
+        {
+            "items": [{"book_id": b.pk, "quantity": 1} for b in many],
+            "shipping_address": BERLIN,
+            "shipping_method_id": standard.pk,
+        },
+        "delivery-many",
+    )
+
+    assert delivery == pickup + 1
+    assert delivery_many == delivery
+
+
+def test_explicit_nulls_mean_pickup(customer_client, book):
+    response = customer_client.post(
+        URL,
+        {"items": items(book), "shipping_address": None, "shipping_method_id": None, "billing_address": None},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert (response.json()["fulfilment"], response.json()["shipping"]) == ("pickup", "0.00")
