@@ -306,9 +306,10 @@ class AddressViewSet(
         serializer.instance = services.address_create(user=_user(self.request), **serializer.validated_data)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)
+        address = self.get_object()
+        serializer = self.get_serializer(address, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        address = services.address_update(address=serializer.instance, **serializer.validated_data)
+        address = services.address_update(address=address, **serializer.validated_data)
         return Response(self.get_serializer(address).data)
 
     def perform_destroy(self, instance: Address) -> None:

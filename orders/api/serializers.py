@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -35,9 +35,10 @@ class OrderLineInputSerializer(serializers.Serializer):
 
 def _address_field(name: str) -> serializers.Field:
     """An input field with the length limits of ``Address.<name>`` (declared once, on the model)."""
-    model_field = Address._meta.get_field(name)
     if name == "country":
         return CountryCodeField(required=False)
+    model_field = Address._meta.get_field(name)
+    assert isinstance(model_field, models.CharField) and model_field.max_length is not None
     return serializers.CharField(required=False, allow_blank=model_field.blank, max_length=model_field.max_length)
 
 
@@ -153,7 +154,8 @@ class OrderItemSerializer(serializers.ModelSerializer):
 
 class TaxLineSerializer(serializers.Serializer):
     rate = serializers.DecimalField(max_digits=5, decimal_places=2, help_text="Percent, e.g. `7.00`.")
-    label = serializers.CharField()
+    # The field's name shadows ``Field.label`` (the field's own caption), which a nested serializer never uses.
+    label = serializers.CharField()  # type: ignore[assignment]
     amount = serializers.DecimalField(
         max_digits=10, decimal_places=2, help_text="The tax contained at this rate (prices include tax)."
     )

@@ -72,3 +72,26 @@ def test_sqlite_runs_in_wal_with_immediate_transactions():
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode")
         assert cursor.fetchone()[0] == "wal"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("STORE_COUNTRY", "XX"),
+        ("STORE_COUNTRY", "Germany"),
+        ("BOOK_TAX_RATE", "seven"),
+        ("BOOK_TAX_RATE", "-1"),
+        ("BOOK_TAX_RATE", "100"),
+        ("SHIPPING_TAX_RATE", "19.555"),
+        ("SHIPPING_TAX_RATE", "NaN"),
+    ],
+)
+def test_refuses_to_start_with_a_bad_country_or_tax_rate_naming_it(name, value):
+    result = _manage("check", env={"DEBUG": "true", name: value})
+    assert result.returncode != 0
+    assert name in result.stderr, result.stderr
+
+
+def test_checkout_defaults():
+    assert (settings.STORE_COUNTRY, settings.BOOK_TAX_LABEL, settings.SHIPPING_TAX_LABEL) == ("DE", "VAT", "VAT")
+    assert (settings.BOOK_TAX_RATE, settings.SHIPPING_TAX_RATE) == (7, 19)
