@@ -125,6 +125,10 @@ class ApiKeyCreateSerializer(serializers.Serializer[Any]):
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
+#: ISO 3166-1 alpha-2 codes with their English names; one ``Country`` enum in the OpenAPI schema.
+COUNTRY_CHOICES = [(country.code, country.name) for country in countries]
+
+
 class CountryCodeField(serializers.ChoiceField):
     """An ISO 3166-1 alpha-2 country code, in any case; stored and shown upper-case.
 
@@ -134,7 +138,7 @@ class CountryCodeField(serializers.ChoiceField):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("help_text", "ISO 3166-1 alpha-2 code, e.g. `DE`.")
-        super().__init__(choices=[(country.code, country.name) for country in countries], **kwargs)
+        super().__init__(choices=COUNTRY_CHOICES, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         code = data.strip().upper() if isinstance(data, str) else None

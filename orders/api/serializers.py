@@ -38,7 +38,8 @@ def _address_field(name: str) -> serializers.Field:
     if name == "country":
         return CountryCodeField(required=False)
     model_field = Address._meta.get_field(name)
-    assert isinstance(model_field, models.CharField) and model_field.max_length is not None
+    assert isinstance(model_field, models.CharField)
+    assert model_field.max_length is not None
     return serializers.CharField(required=False, allow_blank=model_field.blank, max_length=model_field.max_length)
 
 

@@ -44,6 +44,17 @@ CREATES: dict[str, tuple[Callable[[], dict[str, Any]], bool, Callable[[dict[str,
     ),
     "/api/v1/orders": (_order, False, lambda b: f"/api/v1/orders/{b['id']}"),
     "/api/v1/api-keys": (lambda: {"name": "shop frontend"}, False, lambda b: f"/api/v1/api-keys/{b['id']}"),
+    "/api/v1/users/me/addresses": (
+        lambda: {
+            "name": "Ada",
+            "line1": "Unter den Linden 1",
+            "city": "Berlin",
+            "postal_code": "10117",
+            "country": "DE",
+        },
+        False,
+        lambda b: f"/api/v1/users/me/addresses/{b['id']}",
+    ),
     "/api/v1/auth/register": (
         lambda: {"email": "new.reader@example.com", "password": "violet-harbour-compass-77"},
         True,
