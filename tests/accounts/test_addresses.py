@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -196,3 +198,28 @@ def test_the_database_refuses_a_second_default(user):
     saved(user, is_default=True)
     with pytest.raises(IntegrityError), transaction.atomic():
         Address.objects.create(user=user, **berlin(is_default=True))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_defaults_leave_exactly_one_and_no_error():
+    """Eight requests make their address the default at once: the user's row serialises them."""
+    user = UserFactory()
+    errors: list[BaseException] = []
+
+    def make_default(n: int) -> None:
+        try:
+            saved(user, name=f"Address {n}", is_default=True)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=make_default, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert Address.objects.filter(user=user).count() == 8
+    assert Address.objects.filter(user=user, is_default=True).count() == 1
