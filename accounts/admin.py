@@ -187,7 +187,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
             messages.WARNING,
         )
 
-    @admin.action(description="Revoke selected keys")
+    # Revoking is how keys are deleted; the API's DELETE asks for the same permission.
+    @admin.action(description="Revoke selected keys", permissions=["delete"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         revoked = services.api_keys_revoke(api_keys=queryset)
         self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)

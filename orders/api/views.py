@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
-from accounts.permissions import IsOwnerOrStaff, IsStaff
+from accounts.permissions import IsOwnerOrStaff, StaffModelPermission, StaffPermission
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
     CouponSerializer,
@@ -37,7 +37,7 @@ _400_ORDER = OpenApiResponse(
     description="`validation_error` (`details` names the line, e.g. `items.1.book_id`) or `invalid_coupon`."
 )
 _401 = OpenApiResponse(description="`not_authenticated`.")
-_403 = OpenApiResponse(description="`permission_denied`: staff only.")
+_403 = OpenApiResponse(description="`permission_denied`: staff holding the permission the admin asks for only.")
 _404 = OpenApiResponse(description="`not_found`: no such order among those the caller may see.")
 _409_STOCK = OpenApiResponse(description="`insufficient_stock`: `details.items` lists every short line.")
 _409_TRANSITION = OpenApiResponse(description="`invalid_transition`: not allowed from the current status.")
@@ -90,7 +90,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def get_permissions(self) -> Sequence[_SupportsHasPermission]:
         if self.action in {"pay", "ship", "deliver"}:
-            return [IsStaff()]
+            # The admin's status actions need the same permission.
+            return [StaffPermission("orders.change_order")]
         return super().get_permissions()
 
     def get_throttles(self) -> list[BaseThrottle]:
@@ -189,7 +190,7 @@ class CouponViewSet(viewsets.ModelViewSet):
     """Coupons (staff only). ``uses`` counts orders using the coupon that are not cancelled."""
 
     serializer_class = CouponSerializer
-    permission_classes = [IsStaff]
+    permission_classes = [StaffModelPermission]
     ordering_fields = ["code", "starts_at", "ends_at"]
     ordering = ["code", "id"]
     lookup_value_regex = r"\d+"
@@ -203,7 +204,7 @@ class DiscountTierViewSet(viewsets.ModelViewSet):
     """Bulk discount tiers (staff only): percent off orders of at least ``min_quantity`` books."""
 
     serializer_class = DiscountTierSerializer
-    permission_classes = [IsStaff]
+    permission_classes = [StaffModelPermission]
     ordering_fields = ["min_quantity", "percent"]
     ordering = ["min_quantity"]
     lookup_value_regex = r"\d+"
