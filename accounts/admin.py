@@ -75,6 +75,12 @@ class UserAdmin(auth_admin.UserAdmin):
     ordering = ("email",)
     actions = ["sign_out_everywhere"]
 
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # Like ``services.user_deactivate``: a later reactivation must not revive old sessions or keys.
+            services.user_credentials_revoke(user=obj)
+
     @admin.action(description="Sign selected users out everywhere (revoke their refresh tokens)")
     def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         revoked = sum(services.user_tokens_revoke(user=user) for user in queryset)

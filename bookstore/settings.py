@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "bookstore.middleware.RequestIdMiddleware",
+    "bookstore.middleware.NoStoreForAuthenticatedMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bookstore.middleware.BodySizeLimitMiddleware",
