@@ -33,3 +33,6 @@ WHITENOISE_AUTOREFRESH = True  # serve static files from the finders; no collect
 ORDER_PLACE_TEST_DELAY = float(os.environ.get("BOOKSTORE_TEST_ORDER_PLACE_DELAY", "0"))
 # Tests place many orders per user; the order rate limit's own tests set it explicitly.
 ORDER_RATE_LIMIT = os.environ.get("ORDER_RATE_LIMIT", "100000/minute")
+# Likewise quotes and refused coupon codes (the fuzzing tries many); tests/security/test_quote_oracle.py sets them.
+QUOTE_RATE_LIMIT = os.environ.get("QUOTE_RATE_LIMIT", "100000/minute")
+COUPON_FAILURE_RATE_LIMIT = os.environ.get("COUPON_FAILURE_RATE_LIMIT", "100000/minute")

@@ -23,7 +23,8 @@ from orders.api.serializers import (
     OrderQuoteSerializer,
     OrderSerializer,
 )
-from orders.api.throttling import OrderCreateRateThrottle
+from orders.api.throttling import CouponFailureThrottle, OrderCreateRateThrottle, QuoteRateThrottle
+from orders.exceptions import InvalidCoupon
 from orders.idempotency import HEADER, idempotency_key_parse, idempotent_run, request_fingerprint
 from orders.models import BulkDiscountTier, Coupon, Order
 from orders.selectors import coupon_list, discount_tier_list, order_get, order_list
@@ -40,6 +41,9 @@ _401 = OpenApiResponse(description="`not_authenticated`.")
 _403 = OpenApiResponse(description="`permission_denied`: staff holding the permission the admin asks for only.")
 _404 = OpenApiResponse(description="`not_found`: no such order among those the caller may see.")
 _409_STOCK = OpenApiResponse(description="`insufficient_stock`: `details.items` lists every short line.")
+_429 = OpenApiResponse(
+    description="`throttled`: too many requests, or too many coupon codes that could not be used; see `Retry-After`."
+)
 _409_TRANSITION = OpenApiResponse(description="`invalid_transition`: not allowed from the current status.")
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -96,8 +100,16 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def get_throttles(self) -> list[BaseThrottle]:
         if self.action == "create":
-            return [OrderCreateRateThrottle()]
+            return [OrderCreateRateThrottle(), CouponFailureThrottle()]
+        if self.action == "quote":
+            return [QuoteRateThrottle(), CouponFailureThrottle()]
         return super().get_throttles()
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # A refused coupon code counts against the caller's budget for guessing codes.
+        if isinstance(exc, InvalidCoupon) and self.action in {"create", "quote"}:
+            CouponFailureThrottle().record_failure(self.request)
+        return super().handle_exception(exc)
 
     @extend_schema(
         summary="Place an order",
@@ -109,6 +121,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             401: _401,
             409: OpenApiResponse(description="`insufficient_stock` or `idempotency_request_in_progress`."),
             422: OpenApiResponse(description="`idempotency_key_reused`: same key, different body."),
+            429: _429,
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -133,7 +146,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         summary="Price an order without placing it",
         description="Same body and rules as placing an order; nothing is written and stock is not touched.",
         request=OrderCreateSerializer,
-        responses={200: OrderQuoteSerializer, 400: _400_ORDER, 401: _401, 409: _409_STOCK},
+        responses={200: OrderQuoteSerializer, 400: _400_ORDER, 401: _401, 409: _409_STOCK, 429: _429},
     )
     @action(detail=False, methods=["post"])
     def quote(self, request: Request) -> Response:
