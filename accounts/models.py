@@ -67,6 +67,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(default=True, help_text="Inactive users cannot log in or use tokens.")
     date_joined = models.DateTimeField(default=timezone.now)
+    tokens_revoked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="JWTs issued up to this moment are refused; set when the user is deactivated.",
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -117,13 +117,16 @@ def user_deactivate(*, user: User) -> User:
 
 
 def user_credentials_revoke(*, user: User) -> None:
-    """Blacklist every refresh token of ``user`` and revoke their API keys.
+    """End every API session of ``user``: JWTs issued so far, refresh tokens and API keys.
 
-    Called whenever a user is deactivated (``user_deactivate``, the admin), so
-    that reactivating the account later does not bring its old sessions and
-    keys back to life.
+    Refresh tokens are blacklisted, API keys revoked, and every JWT issued up
+    to now is refused (``tokens_revoked_at``). Called whenever a user is
+    deactivated (``user_deactivate``, the admin), so that reactivating the
+    account later does not bring its old tokens and keys back to life.
     """
     with transaction.atomic():
+        user.tokens_revoked_at = timezone.now()
+        user.save(update_fields=["tokens_revoked_at"])
         user_tokens_revoke(user=user)
         api_keys_revoke(api_keys=ApiKey.objects.filter(owner=user))
 

@@ -117,16 +117,19 @@ def test_authenticated_api_responses_carry_no_store(user: Any, staff_user: Any) 
 # --- deactivation ends sessions ---------------------------------------------------------------------
 
 
-def _credentials(user: Any) -> tuple[str, str]:
-    return str(RefreshToken.for_user(user)), api_key_create(owner=user, name="integration").key
+def _credentials(user: Any) -> tuple[str, str, str]:
+    refresh = RefreshToken.for_user(user)
+    return str(refresh.access_token), str(refresh), api_key_create(owner=user, name="integration").key
 
 
-def _old_credentials_work(refresh: str, key: str) -> dict[str, int]:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+def _old_credentials_work(access: str, refresh: str, key: str) -> dict[str, int]:
+    bearer, api_key = APIClient(), APIClient()
+    bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    api_key.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
     return {
+        "access": bearer.get("/api/v1/users/me").status_code,
         "refresh": APIClient().post("/api/v1/auth/token/refresh", {"refresh": refresh}, format="json").status_code,
-        "api_key": client.get("/api/v1/users/me").status_code,
+        "api_key": api_key.get("/api/v1/users/me").status_code,
     }
 
 
@@ -137,13 +140,13 @@ def _reactivate(user: Any) -> None:
 
 def test_reactivation_after_deactivation_by_the_service_revives_nothing() -> None:
     staff = UserFactory(is_staff=True)
-    refresh, key = _credentials(staff)
-    assert _old_credentials_work(refresh, key)["api_key"] == 200
+    credentials = _credentials(staff)
+    assert _old_credentials_work(*credentials)["api_key"] == 200
 
     user_deactivate(user=staff)
     _reactivate(staff)
 
-    assert _old_credentials_work(refresh, key) == {"refresh": 401, "api_key": 401}
+    assert _old_credentials_work(*credentials) == {"access": 401, "refresh": 401, "api_key": 401}
     assert not ApiKey.objects.filter(owner=staff, revoked_at__isnull=True).exists()
     # Signing in again works.
     login = APIClient().post(API_LOGIN, {"email": staff.email, "password": DEFAULT_PASSWORD}, format="json")
@@ -152,7 +155,7 @@ def test_reactivation_after_deactivation_by_the_service_revives_nothing() -> Non
 
 def test_reactivation_after_deactivation_in_the_admin_revives_nothing(admin_client: Client) -> None:
     staff = UserFactory(is_staff=True)
-    refresh, key = _credentials(staff)
+    credentials = _credentials(staff)
     url = f"/admin/accounts/user/{staff.pk}/change/"
     form = admin_client.get(url).context["adminform"].form
     data = {name: value for name, value in form.initial.items() if value is not None and name != "password"}
@@ -166,4 +169,4 @@ def test_reactivation_after_deactivation_in_the_admin_revives_nothing(admin_clie
     staff.refresh_from_db()
     assert not staff.is_active
     _reactivate(staff)
-    assert _old_credentials_work(refresh, key) == {"refresh": 401, "api_key": 401}
+    assert _old_credentials_work(*credentials) == {"access": 401, "refresh": 401, "api_key": 401}
