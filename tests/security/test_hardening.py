@@ -170,3 +170,18 @@ def test_reactivation_after_deactivation_in_the_admin_revives_nothing(admin_clie
     assert not staff.is_active
     _reactivate(staff)
     assert _old_credentials_work(*credentials) == {"access": 401, "refresh": 401, "api_key": 401}
+
+
+def test_reactivation_does_not_revive_admin_sessions() -> None:
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    browser = Client()
+    browser.force_login(staff)
+    assert browser.get("/admin/").status_code == 200
+
+    user_deactivate(user=staff)
+    _reactivate(staff)
+
+    assert browser.get("/admin/").status_code == 302  # back to the login page
+    fresh = Client()
+    fresh.force_login(staff)
+    assert fresh.get("/admin/").status_code == 200
