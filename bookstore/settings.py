@@ -244,9 +244,12 @@ if CELERY_BROKER_URL.startswith("filesystem:"):
         "control_folder": str(CELERY_DATA_DIR / "control"),
     }
 else:
-    # Redis: an unacknowledged task (its worker died) is delivered again after this.
+    # Redis: an unacknowledged task (its worker died) is delivered again after the
+    # visibility timeout; each worker looks for such tasks every 10 s (one cheap query).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
     }
 # Stores sharing one broker keep apart by queue name.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
