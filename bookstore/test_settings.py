@@ -36,3 +36,7 @@ ORDER_RATE_LIMIT = os.environ.get("ORDER_RATE_LIMIT", "100000/minute")
 # Likewise quotes and refused coupon codes (the fuzzing tries many); tests/security/test_quote_oracle.py sets them.
 QUOTE_RATE_LIMIT = os.environ.get("QUOTE_RATE_LIMIT", "100000/minute")
 COUPON_FAILURE_RATE_LIMIT = os.environ.get("COUPON_FAILURE_RATE_LIMIT", "100000/minute")
+# Tasks sent by the code under test go to an in-process queue nobody consumes; the
+# Celery tests start real workers against real brokers in processes of their own.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
+CELERY_BROKER_TRANSPORT_OPTIONS = {}
