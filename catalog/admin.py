@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from bookstore.errors import DomainError
+from bookstore.exceptions import DomainError
 from catalog import isbn as isbn_rules
 from catalog import selectors, services
 from catalog.bulk import book_export_records

@@ -16,7 +16,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
-from bookstore.errors import DomainError
+from bookstore.exceptions import DomainError
 from orders.exporting import COLUMNS, order_csv_values, order_record
 from orders.models import BulkDiscountTier, Coupon, IdempotencyKey, Order, OrderItem, StatusChange
 from orders.selectors import coupon_list

@@ -1,6 +1,6 @@
 """Order business-rule failures, mapped to the error envelope by bookstore.errors."""
 
-from bookstore.errors import Conflict, DomainError
+from bookstore.exceptions import Conflict, DomainError
 
 
 class InvalidOrder(DomainError):
