@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import orjson
 
+from bookstore.limits import MAX_PRICE
 from catalog.isbn import InvalidIsbn, to_isbn13
 from catalog.languages import Language
 
@@ -55,7 +56,6 @@ LIST_SEPARATOR = ";"
 MAX_RECORD_LINES = 200
 
 MAX_LENGTHS = {"title": 500, "subtitle": 500, "publisher": 255, "author": 255, "genre": 100}
-MAX_PRICE = Decimal("99999999.99")  # DecimalField(max_digits=10, decimal_places=2)
 MAX_INT = 2_147_483_647
 
 ISO_639_1 = frozenset(Language.values)

@@ -12,14 +12,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
 from bookstore.exceptions import DomainError
 from orders.exporting import COLUMNS, order_csv_values, order_record
 from orders.models import BulkDiscountTier, Coupon, IdempotencyKey, Order, OrderItem, StatusChange
-from orders.selectors import coupon_list
+from orders.selectors import coupon_list, order_list_with_details
 from orders.services import order_transition
 
 #: Cells a spreadsheet would run as a formula; such cells get a leading apostrophe in exports.
@@ -138,10 +138,7 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.action(description="Export selected orders as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Order]) -> StreamingHttpResponse:
         """The columns of ``manage.py export_orders``, oldest first, streamed (any number of orders)."""
-        orders = queryset.select_related("user").prefetch_related(
-            Prefetch("items", queryset=OrderItem.objects.order_by("id")),
-            Prefetch("status_changes", queryset=StatusChange.objects.select_related("by").order_by("at", "id")),
-        )
+        orders = order_list_with_details(orders=queryset)
         writer = csv.writer(_Echo())
 
         def lines() -> Iterator[str]:

@@ -10,10 +10,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from rest_framework import serializers
 
+from bookstore.limits import MAX_ID
 from orders.models import MAX_LINE_QUANTITY, MAX_ORDER_LINES, BulkDiscountTier, Coupon, Order, OrderItem, StatusChange
 from orders.services import OrderLine
-
-MAX_ID = 2**63 - 1
 
 
 class OrderLineInputSerializer(serializers.Serializer):
