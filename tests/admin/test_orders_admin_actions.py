@@ -130,7 +130,7 @@ def test_coupon_admin_shows_uses_and_validates(admin_client):
     )
     assert response.status_code == 200  # the form comes back with errors
     page = response.content.decode()
-    assert "A coupon with this code exists." in page
+    assert "A coupon with this code exists (codes are case-insensitive)." in page  # the API's words
     assert "cannot take more than 100" in page
     assert Coupon.objects.count() == 1
     assert admin_client.get("/admin/orders/bulkdiscounttier/").status_code == 200
