@@ -10,7 +10,6 @@ way an order's status changes, for the API and the admin alike.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Value
 from django.db.models.functions import Lower
@@ -261,9 +259,6 @@ def order_place(*, user: Any, items: Sequence[OrderLine], coupon_code: str | Non
             ]
         )
         StatusChange.objects.create(order=order, from_status="", to_status=Status.PENDING, by=user)
-        # Fault tests kill the worker here, mid-transaction; only bookstore.test_settings defines this.
-        if delay := getattr(settings, "ORDER_PLACE_TEST_DELAY", 0):
-            time.sleep(delay)
     return order
 
 

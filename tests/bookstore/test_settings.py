@@ -121,3 +121,15 @@ def test_envbool_refuses_anything_else_with_a_one_line_message_naming_the_variab
     assert "BOOKSTORE_TEST_FLAG" in message
     assert raw in message
     assert "\n" not in message
+
+
+def test_no_app_module_reads_a_test_hook():
+    """Fault tests pause the app from outside (a database lock or trigger), never through its own code."""
+    hooks = ("ORDER_PLACE_TEST_DELAY", "BOOKSTORE_TEST_")
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("accounts", "bookstore", "catalog", "orders")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if any(hook in path.read_text() for hook in hooks)
+    ]
+    assert offenders == []
