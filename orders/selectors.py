@@ -6,23 +6,35 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from accounts.access import VIEW, staff_may
 from orders.models import BulkDiscountTier, Coupon, Order, OrderItem, ShippingMethod, StatusChange
 
 
-def _orders() -> QuerySet[Order]:
-    return Order.objects.prefetch_related(
+def order_list_with_details(*, orders: QuerySet[Order] | None = None) -> QuerySet[Order]:
+    """``orders`` (default: all) with their customer, items in id order and status history oldest first.
+
+    The one shape every full view of an order reads (API, admin export,
+    ``export_orders``): three queries whatever the number of orders, also when
+    streamed with ``iterator(chunk_size=...)``. Callers choose the ordering.
+    """
+    queryset = Order.objects.all() if orders is None else orders
+    return queryset.select_related("user").prefetch_related(
         Prefetch("items", queryset=OrderItem.objects.order_by("id")),
-        Prefetch("status_changes", queryset=StatusChange.objects.order_by("at", "id")),
-    ).order_by("-created_at", "-id")
+        Prefetch("status_changes", queryset=StatusChange.objects.select_related("by").order_by("at", "id")),
+    )
+
+
+def _orders() -> QuerySet[Order]:
+    return order_list_with_details().order_by("-created_at", "-id")
 
 
 def order_list(*, user: Any) -> QuerySet[Order]:
-    """Orders ``user`` may see, newest first: all for staff, their own for customers.
+    """Orders ``user`` may see, newest first: all for staff who may view orders, their own for anyone else.
 
     Items and status history are prefetched: three queries whatever the number of orders.
     """
     queryset = _orders()
-    if not user.is_staff:
+    if not staff_may(user, Order, VIEW):
         queryset = queryset.filter(user=user)
     return queryset
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from orders.pricing import money
+from bookstore.limits import money
 
 HUNDRED = Decimal(100)
 ZERO = Decimal("0.00")

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0002_api_key"),
+        ("accounts", "0003_user_tokens_revoked_at"),
     ]
 
     operations = [

@@ -13,7 +13,6 @@ way an order's status changes, for the API and the admin alike.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,11 +26,13 @@ from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts.access import CHANGE, staff_may
 from accounts.selectors import address_get_for_user
 from accounts.services import ADDRESS_FIELDS, address_clean
 from catalog.exceptions import InsufficientStock
 from catalog.models import Book
 from catalog.services import stock_release, stock_reserve
+from notifications.services import email_queue
 from orders import pricing
 from orders.exceptions import InvalidCoupon, InvalidOrder, InvalidTransition, TransitionNotPermitted
 from orders.models import (
@@ -408,14 +409,30 @@ def order_place(
             ]
         )
         StatusChange.objects.create(order=order, from_status="", to_status=Status.PENDING, by=user)
-        # Fault tests kill the worker here, mid-transaction; only bookstore.test_settings defines this.
-        if delay := getattr(settings, "ORDER_PLACE_TEST_DELAY", 0):
-            time.sleep(delay)
+        _order_placed_email(order, quote)
     return order
 
 
+def _order_placed_email(order: Order, quote: OrderQuote) -> None:
+    """Queue the customer's confirmation in the placing transaction (the outbox delivers it)."""
+    if not order.user.email:
+        return
+    email_queue(
+        to=order.user.email,
+        template="orders/email/order_placed",
+        context={
+            "order": order,
+            "items": quote.items,
+            "currency": settings.STORE_CURRENCY,
+            "payment_days": settings.MANUAL_PAYMENT_DAYS,
+        },
+        key=f"order-placed:{order.pk}",
+    )
+
+
 def _check_permitted(order: Order, to: str, by: Any) -> None:
-    if by is None or by.is_staff:
+    # The admin's status actions need the same permission.
+    if by is None or staff_may(by, Order, CHANGE):
         return
     if to in STAFF_ONLY_TARGETS or order.user_id != by.pk:
         raise TransitionNotPermitted()
@@ -426,11 +443,12 @@ def order_transition(*, order: Order, to: str, by: Any) -> Order:
 
     The one way an order's status changes. Allowed: pending → paid → shipped →
     delivered, and pending or paid → cancelled; anything else raises
-    ``InvalidTransition``. Customers may only cancel their own orders
-    (``TransitionNotPermitted`` otherwise). Cancelling puts every item back in
-    stock and frees the coupon use (uses count non-cancelled orders) in the same
-    transaction. The order row is locked, so concurrent changes run one after
-    the other and stock is restored once. Returns the updated order.
+    ``InvalidTransition``. Staff holding ``orders.change_order`` (as the
+    admin's actions require) may make any of these moves; anyone else may only
+    cancel their own orders (``TransitionNotPermitted`` otherwise). Cancelling
+    puts every item back in stock and frees the coupon use (uses count
+    non-cancelled orders) in the same transaction. The order row is locked, so
+    concurrent changes run one after the other and stock is restored once. Returns the updated order.
     """
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
