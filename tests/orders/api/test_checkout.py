@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.services import address_create
 from catalog.models import Book
+from notifications.models import Email
 from orders.models import Order
 from tests.factories import BookFactory, CouponFactory, ShippingMethodFactory, UserFactory
 from tests.helpers import assert_envelope
@@ -317,3 +318,18 @@ def test_explicit_nulls_mean_pickup(customer_client, book):
     )
     assert response.status_code == 201, response.content
     assert (response.json()["fulfilment"], response.json()["shipping"]) == ("pickup", "0.00")
+
+
+def test_the_order_placed_email_lists_shipping_so_its_lines_add_up(customer_client, user, book, standard):
+    response = customer_client.post(
+        URL, {"items": items(book), "shipping_address": BERLIN, "shipping_method_id": standard.pk}, format="json"
+    )
+    assert response.status_code == 201, response.content
+
+    email = Email.objects.get(to=user.email)
+    for body in (email.body_text, email.body_html):
+        assert "Subtotal" in body
+        assert "20.00" in body
+        assert "Shipping (Parcel)" in body
+        assert "4.95" in body
+        assert "24.95" in body
