@@ -81,10 +81,9 @@ class QuotedLine:
 
 @dataclass(frozen=True)
 class Delivery:
-    """Where an order goes and how: the method (checked to serve ``country``) and the address copy, if any."""
+    """How an order goes (a method checked to serve the destination) and the address copy (none for a quote)."""
 
     method: ShippingMethod
-    country: str
     address: dict[str, str] | None = None
 
     @property
@@ -109,7 +108,6 @@ class OrderQuote:
     fulfilment: str = Fulfilment.PICKUP
     shipping: Decimal = Decimal("0.00")
     tax: list[dict[str, str]] = field(default_factory=list)
-    delivery: Delivery | None = None
 
 
 def _invalid_order(details: dict[str, list[str]]) -> InvalidOrder:
@@ -240,9 +238,7 @@ def _delivery(
     country = address["country"] if address else str(shipping_country).upper()
     if shipping_method_id is None:
         raise _invalid_order({"shipping_method_id": [f"Choose a shipping method that delivers to {country}."]})
-    return Delivery(
-        method=_delivery_method(method_id=shipping_method_id, country=country), country=country, address=address
-    )
+    return Delivery(method=_delivery_method(method_id=shipping_method_id, country=country), address=address)
 
 
 def _price(
@@ -293,7 +289,6 @@ def _price(
         fulfilment=Fulfilment.DELIVERY if delivery else Fulfilment.PICKUP,
         shipping=totals.shipping,
         tax=[line.as_dict() for line in totals.tax],
-        delivery=delivery,
     )
 
 
