@@ -121,15 +121,18 @@ ADMIN_LOOKUPS = [
 
 @pytest.mark.parametrize(("path", "lookup"), ADMIN_LOOKUPS)
 @pytest.mark.parametrize("value", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"])
-def test_admin_changelist_answers_instants_beyond_the_calendar_with_its_error_flag(
+def test_admin_changelist_answers_instants_beyond_the_calendar_without_a_500(
     admin_client: Client, path: str, lookup: str, value: str
 ) -> None:
     OrderFactory()
     CouponFactory()
     response = admin_client.get(path, {lookup: value})
-    assert response.status_code == 302
-    assert response["Location"] == f"{path}?e=1"
-    assert admin_client.get(response["Location"]).status_code == 200
+    # SQLite stores instants as UTC text, so these overflow: the admin's bad-lookup answer.
+    # PostgreSQL's timestamps reach far beyond year 9999: there the list simply answers.
+    assert response.status_code in {200, 302}
+    if response.status_code == 302:
+        assert response["Location"] == f"{path}?e=1"
+        assert admin_client.get(response["Location"]).status_code == 200
 
 
 def test_admin_date_filter_still_filters_the_order_changelist(admin_client: Client) -> None:
