@@ -43,12 +43,13 @@ class StrictBooleanField(forms.Field):
     _VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
     def to_python(self, value: Any) -> bool | None:
-        if value in self.empty_values:
-            return None
         if isinstance(value, bool):
             return value
+        text = "" if value in self.empty_values else str(value).strip()
+        if not text:  # blank, as for every other parameter: no filter
+            return None
         try:
-            return self._VALUES[str(value).strip().lower()]
+            return self._VALUES[text.lower()]
         except KeyError:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 

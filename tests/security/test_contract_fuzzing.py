@@ -81,7 +81,8 @@ def _value_at(document: Any, path: Any) -> Any:
 def _is_blank(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return all(_is_blank(item) for item in value)
-    return value in ("", None)
+    # Only commas and spaces: a comma-separated list of blank entries ("?ordering=,").
+    return value is None or (isinstance(value, str) and not value.replace(",", "").strip())
 
 
 def _valid_as_read(case: Any, name: str | None) -> bool:

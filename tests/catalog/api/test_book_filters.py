@@ -107,6 +107,11 @@ def test_in_stock_other_values_are_400_naming_it(api_client: APIClient, shelf: d
     assert "true, false, 1, 0, yes or no" in error["details"]["in_stock"][0]
 
 
+@pytest.mark.parametrize("value", ["", " "])
+def test_blank_in_stock_means_no_filter(api_client: APIClient, shelf: dict[str, Any], value: str) -> None:
+    assert titles(api_client, in_stock=value) == ["Alpha", "Bravo", "Charlie"]
+
+
 def test_genre_takes_repeated_and_comma_separated_slugs(api_client: APIClient, shelf: dict[str, Any]) -> None:
     GenreFactory(name="Mystery", slug="mystery")
     BookFactory(title="Delta", genres=[GenreFactory(name="Horror", slug="horror")])
