@@ -43,8 +43,10 @@ class StrictOrderingFilter(filters.OrderingFilter):
             "Sort order: one or more of these fields, separated by commas; a leading `-` sorts descending. "
             "Any other value is a 400."
         )
-        if default:
-            description += " Default: " + ", ".join(f"`{field}`" for field in default) + "."
+        # The default as a client could ask for it (a tie-breaker such as ``-id`` is left out).
+        shown = [field for field in default or () if field.removeprefix("-") in names]
+        if shown:
+            description += f" Default: `{','.join(shown)}`."
         choices = [f"{sign}{name}" for name in names for sign in ("", "-")]
         for parameter in parameters:
             parameter.update(

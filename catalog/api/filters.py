@@ -127,7 +127,10 @@ class MultipleValueFilter(filters.MultipleChoiceFilter):
 
     def __init__(self, *, item: forms.Field, item_schema: dict[str, Any], help_text: str, **kwargs: Any) -> None:
         super().__init__(item=item, help_text=help_text, **kwargs)
-        set_override(self, "field", {**item_schema, "description": f"{help_text}\n\n{MULTIPLE_VALUES_HELP}"})
+        # The note goes after the first paragraph, before any list of codes.
+        summary, _, rest = help_text.partition("\n\n")
+        description = "\n\n".join(part for part in (summary, MULTIPLE_VALUES_HELP, rest) if part)
+        set_override(self, "field", {**item_schema, "description": description})
 
     def filter(self, qs: QuerySet[Any], value: list[Any]) -> QuerySet[Any]:
         if not value:
