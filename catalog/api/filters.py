@@ -19,8 +19,8 @@ from django.db.models import F, QuerySet
 from django.db.models.functions import Lower
 from drf_spectacular.drainage import set_override
 
+from bookstore.limits import MAX_ID
 from catalog import isbn as isbn_rules
-from catalog.api.serializers import MAX_ID
 from catalog.languages import Language
 from catalog.models import Author, Book, BookAuthor, Genre
 from catalog.search import book_search
