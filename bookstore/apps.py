@@ -9,6 +9,13 @@ class BookstoreConfig(AppConfig):
     name = "bookstore"
     verbose_name = "Bookstore"
 
+    def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from bookstore.metrics import install_query_counter
+
+        connection_created.connect(install_query_counter, dispatch_uid="bookstore.metrics.query_counter")
+
 
 class StoreAdminConfig(admin_apps.AdminConfig):
     """``django.contrib.admin`` with the store's site: branding from settings and the dashboard."""

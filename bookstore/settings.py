@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so every response is counted, including those other middleware make.
+    "bookstore.metrics.MetricsMiddleware",
     "bookstore.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -198,6 +200,23 @@ AUTH_RATE_LIMIT = env.str("AUTH_RATE_LIMIT", default="10/minute")
 ORDER_RATE_LIMIT = env.str("ORDER_RATE_LIMIT", default="30/minute")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 LOW_STOCK_THRESHOLD = env.int("LOW_STOCK_THRESHOLD", default=5)
+
+# --- Metrics and error reporting ----------------------------------------------
+
+# /metrics answers only requests with "Authorization: Bearer <METRICS_TOKEN>";
+# without a token configured the endpoint does not exist (404).
+METRICS_TOKEN = _secret("METRICS_TOKEN") or ""
+
+SENTRY_DSN = _secret("SENTRY_DSN") or ""
+if SENTRY_DSN:
+    from bookstore.sentry import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default="") or None,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
 
 # --- REST framework -------------------------------------------------------------
 

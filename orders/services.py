@@ -38,6 +38,7 @@ from orders.models import (
     OrderItem,
     StatusChange,
 )
+from telemetry.metrics import ORDERS_CANCELLED, ORDERS_PLACED, count_on_commit
 
 Status = Order.Status
 
@@ -261,6 +262,7 @@ def order_place(*, user: Any, items: Sequence[OrderLine], coupon_code: str | Non
             ]
         )
         StatusChange.objects.create(order=order, from_status="", to_status=Status.PENDING, by=user)
+        count_on_commit(ORDERS_PLACED)
         # Fault tests kill the worker here, mid-transaction; only bookstore.test_settings defines this.
         if delay := getattr(settings, "ORDER_PLACE_TEST_DELAY", 0):
             time.sleep(delay)
@@ -299,6 +301,8 @@ def order_transition(*, order: Order, to: str, by: Any) -> Order:
         locked.status = to
         locked.save(update_fields=["status", "updated_at"])
         StatusChange.objects.create(order=locked, from_status=from_status, to_status=to, by=by)
+        if to == Status.CANCELLED:
+            count_on_commit(ORDERS_CANCELLED)
     return locked
 
 

@@ -1,0 +1,158 @@
+"""Prometheus metrics: request and query counting, and the token-protected ``/metrics`` view.
+
+The metric objects live in ``telemetry.metrics`` (below every app, so domain
+code can count into them). This module wires them into Django: a middleware
+that counts every request by route, a database execute wrapper that counts
+every statement, and the scrape endpoint, which sums all gunicorn workers when
+``PROMETHEUS_MULTIPROC_DIR`` is set and adds values read at scrape time.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hmac
+import os
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from telemetry.metrics import DB_QUERIES, HTTP_REQUEST_DURATION, HTTP_REQUEST_QUERIES, HTTP_REQUESTS
+
+GetResponse = Callable[[HttpRequest], HttpResponse]
+
+# Statements run by the current request; None outside a request (workers, commands).
+_request_queries: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("request_queries", default=None)
+
+_STATEMENTS = ("select", "insert", "update", "delete")
+UNMATCHED_ROUTE = "<unmatched>"
+STATIC_ROUTE = "<static>"
+
+# --- Requests -------------------------------------------------------------------
+
+
+def route_of(request: HttpRequest) -> str:
+    """The URL pattern's name (``book-detail``, ``admin:index``), never the raw path.
+
+    Raw paths would make one time series per book id; paths that match no
+    pattern (404s, static files) share one label each.
+    """
+    match = getattr(request, "resolver_match", None)
+    if match is not None:
+        return match.view_name or match.route or UNMATCHED_ROUTE
+    if request.path.startswith("/" + settings.STATIC_URL.lstrip("/")):
+        return STATIC_ROUTE
+    return UNMATCHED_ROUTE
+
+
+class MetricsMiddleware:
+    """Count every response by route, method and status, with its latency and query count.
+
+    Outermost in ``MIDDLEWARE``, so responses made by other middleware (413,
+    503, static files) are counted too.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        queries = [0]
+        token = _request_queries.set(queries)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+        finally:
+            _request_queries.reset(token)
+        elapsed = time.perf_counter() - started
+        route = route_of(request)
+        method = request.method if request.method in _METHODS else "other"
+        status = str(response.status_code)
+        HTTP_REQUESTS.labels(route=route, method=method, status=status).inc()
+        HTTP_REQUEST_DURATION.labels(route=route, method=method, status=status).observe(elapsed)
+        HTTP_REQUEST_QUERIES.labels(route=route).observe(queries[0])
+        return response
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+# --- Database ---------------------------------------------------------------------
+
+
+def _statement_kind(sql: str) -> str:
+    head = sql.lstrip()[:10].lower()
+    for kind in _STATEMENTS:
+        if head.startswith(kind):
+            return kind
+    return "other"
+
+
+def count_query(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+    """Execute wrapper: count the statement, for the process and for the current request."""
+    DB_QUERIES.labels(alias=context["connection"].alias, statement=_statement_kind(sql)).inc()
+    queries = _request_queries.get()
+    if queries is not None:
+        queries[0] += 1
+    return execute(sql, params, many, context)
+
+
+def install_query_counter(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """``connection_created`` receiver: count every statement on every connection, once."""
+    if count_query not in connection.execute_wrappers:
+        connection.execute_wrappers.append(count_query)
+
+
+# --- Scrape -----------------------------------------------------------------------
+
+
+class _ProcessRegistry:
+    """This process's metrics, when there is no multiprocess directory (runserver, tests)."""
+
+    def collect(self) -> Iterable[Metric]:
+        return REGISTRY.collect()
+
+
+def scrape_registry() -> CollectorRegistry:
+    """A registry with every worker's metrics (or this process's) plus the scrape-time ones."""
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(registry)
+    else:
+        registry.register(_ProcessRegistry())  # type: ignore[arg-type]
+    for collector in SCRAPE_TIME_COLLECTORS:
+        registry.register(collector())
+    return registry
+
+
+# Collectors built afresh on every scrape (values read from elsewhere at that moment).
+SCRAPE_TIME_COLLECTORS: list[Callable[[], Any]] = []
+
+
+def _token_ok(request: HttpRequest, expected: str) -> bool:
+    scheme, _, supplied = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(supplied.strip().encode(), expected.encode())
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format, for a scraper that sends ``Authorization: Bearer <METRICS_TOKEN>``.
+
+    Without ``METRICS_TOKEN`` the endpoint does not exist (404); a missing or
+    wrong token gets 401.
+    """
+    expected = settings.METRICS_TOKEN
+    if not expected:
+        raise Http404
+    if not _token_ok(request, expected):
+        response = HttpResponse("Unauthorized.\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(generate_latest(scrape_registry()), content_type=CONTENT_TYPE_LATEST)
