@@ -17,7 +17,8 @@ import sentry_sdk
 from sentry_sdk.integrations import DidNotEnable, Integration
 from sentry_sdk.integrations.django import DjangoIntegration
 
-EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# Also matches addresses percent-encoded in URLs and query strings (``%40`` for ``@``).
+EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9.-]+\.[A-Za-z]{2,}", re.IGNORECASE)
 SCRUBBED = "[Filtered]"
 # Headers that carry credentials or session state (compared lower-case).
 SENSITIVE_HEADERS = frozenset(
