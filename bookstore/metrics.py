@@ -22,9 +22,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
-from prometheus_client.metrics_core import Metric
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from bookstore.broker import queue_depths
 from telemetry.metrics import DB_QUERIES, HTTP_REQUEST_DURATION, HTTP_REQUEST_QUERIES, HTTP_REQUESTS
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
@@ -112,6 +113,22 @@ def install_query_counter(sender: Any, connection: BaseDatabaseWrapper, **kwargs
 # --- Scrape -----------------------------------------------------------------------
 
 
+class BrokerCollector:
+    """Task queue depth and broker reachability, read from the broker when Prometheus scrapes."""
+
+    def collect(self) -> Iterable[Metric]:
+        reading = queue_depths()
+        up = GaugeMetricFamily("bookstore_broker_up", "1 if the Celery broker answered this scrape, else 0.")
+        up.add_metric([], 1 if reading.up else 0)
+        yield up
+        depth = GaugeMetricFamily(
+            "bookstore_task_queue_depth", "Tasks waiting in the broker for a worker, by queue.", labels=["queue"]
+        )
+        for queue, messages in sorted(reading.depths.items()):
+            depth.add_metric([queue], messages)
+        yield depth
+
+
 class _ProcessRegistry:
     """This process's metrics, when there is no multiprocess directory (runserver, tests)."""
 
@@ -126,13 +143,8 @@ def scrape_registry() -> CollectorRegistry:
         MultiProcessCollector(registry)
     else:
         registry.register(_ProcessRegistry())  # type: ignore[arg-type]
-    for collector in SCRAPE_TIME_COLLECTORS:
-        registry.register(collector())
+    registry.register(BrokerCollector())  # type: ignore[arg-type]
     return registry
-
-
-# Collectors built afresh on every scrape (values read from elsewhere at that moment).
-SCRAPE_TIME_COLLECTORS: list[Callable[[], Any]] = []
 
 
 def _token_ok(request: HttpRequest, expected: str) -> bool:

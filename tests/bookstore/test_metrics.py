@@ -103,3 +103,65 @@ def test_statements_outside_requests_are_counted_by_kind():
     with connection.cursor() as cursor:
         cursor.execute("UPDATE users SET last_login = NULL WHERE id = -1")
     assert _value("bookstore_db_queries_total", alias="default", statement="update") == before + 1
+
+
+def _gauges(client) -> dict[tuple[str, frozenset], float]:
+    return {key: value for key, value in _scrape(client).items() if key[0].startswith("bookstore_")}
+
+
+@pytest.fixture
+def broker_url():
+    """Point the Celery app at another broker for one test (conf is read per connection)."""
+    from bookstore.celery import app
+
+    original = app.conf.broker_url
+
+    def use(url: str) -> str:
+        app.conf.broker_url = url
+        return url
+
+    yield use
+    app.conf.broker_url = original
+
+
+def _send(url: str, count: int) -> None:
+    from bookstore.celery import app
+
+    with app.connection_for_write(url) as connection:
+        for _ in range(count):
+            app.send_task("bookstore.metrics_test_never_run", connection=connection)
+
+
+def test_task_queue_depth_is_read_from_the_broker_at_scrape_time(client, metrics_token):
+    from bookstore.celery import app
+
+    queue = frozenset({"queue": "celery"}.items())
+    before = _gauges(client)[("bookstore_task_queue_depth", queue)]
+    _send(str(app.conf.broker_url), 3)
+    after = _gauges(client)
+    assert after[("bookstore_task_queue_depth", queue)] == before + 3
+    assert after[("bookstore_broker_up", frozenset())] == 1
+
+
+@pytest.mark.requires_redis
+def test_task_queue_depth_of_a_redis_broker(client, metrics_token, broker_url):
+    import redis
+
+    url = broker_url("redis://127.0.0.1:6379/8")
+    redis.Redis.from_url(url).delete("celery")
+    try:
+        _send(url, 2)
+        gauges = _gauges(client)
+        assert gauges[("bookstore_task_queue_depth", frozenset({"queue": "celery"}.items()))] == 2
+        assert gauges[("bookstore_broker_up", frozenset())] == 1
+    finally:
+        redis.Redis.from_url(url).delete("celery")
+
+
+def test_broker_down_at_scrape_time_reports_broker_up_0(client, metrics_token, broker_url):
+    broker_url("redis://127.0.0.1:1/0")  # nothing listens on port 1
+    gauges = _gauges(client)
+    assert gauges[("bookstore_broker_up", frozenset())] == 0
+    assert not any(name == "bookstore_task_queue_depth" for name, _ in gauges)
+    # The rest of the scrape is still there.
+    assert any(name == "bookstore_http_requests_total" for name, _ in gauges)
