@@ -262,7 +262,18 @@ CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
-# --- Metrics and error reporting ----------------------------------------------
+# --- Monitoring: metrics, error reporting, worker heartbeat ---------------------
+
+# Every 20 s a worker records that it is alive (the admin dashboard shows it). Beat's
+# DatabaseScheduler copies this entry into its schedule, where staff see it.
+CELERY_BEAT_SCHEDULE = {
+    "bookstore.worker_heartbeat": {
+        "task": "bookstore.worker_heartbeat",
+        "schedule": 20.0,
+        # A heartbeat nobody ran in time is worthless later: it must not pile up while workers are down.
+        "options": {"expires": 20},
+    },
+}
 
 # /metrics answers only requests with "Authorization: Bearer <METRICS_TOKEN>";
 # without a token configured the endpoint does not exist (404).
