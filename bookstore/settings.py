@@ -228,6 +228,9 @@ SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 # A worker holds an email for this long while it talks to the SMTP server; a
 # worker that dies mid-send frees it when the lease runs out (longer than EMAIL_TIMEOUT).
 EMAIL_SEND_LEASE = timedelta(seconds=env.int("EMAIL_SEND_LEASE_SECONDS", default=300))
+# The task sent at commit time normally delivers within seconds; the outbox sweep
+# dispatches an email itself once it has waited this long.
+EMAIL_SWEEP_GRACE = timedelta(seconds=env.int("EMAIL_SWEEP_GRACE_SECONDS", default=60))
 EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=8)
 
 # --- Background work (Celery) ---------------------------------------------------
@@ -247,6 +250,8 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     }
+# Stores sharing one broker keep apart by queue name.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A request that queues a task while the broker is down waits at most ~1 s; the

@@ -31,9 +31,6 @@ from notifications.models import Email
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "notifications.email_deliver"
-# The task sent after the commit normally delivers within seconds; the sweep
-# steps in only for emails older than this.
-SWEEP_GRACE = timedelta(minutes=1)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
 
@@ -52,7 +49,8 @@ def store_context() -> dict[str, Any]:
 
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff after ``attempts`` failed attempts: 30 s, 1 min, 2 min, ... at most 1 h."""
-    return min(RETRY_BASE * (2 ** max(attempts - 1, 0)), RETRY_MAX)
+    seconds = RETRY_BASE.total_seconds() * 2 ** min(max(attempts - 1, 0), 20)
+    return min(timedelta(seconds=seconds), RETRY_MAX)
 
 
 def _message_id() -> str:
@@ -98,7 +96,7 @@ def email_queue(*, to: str, template: str, context: Mapping[str, Any], key: str 
             body_text=body_text,
             body_html=body_html,
             message_id=_message_id(),
-            due_at=timezone.now() + SWEEP_GRACE,
+            due_at=timezone.now() + settings.EMAIL_SWEEP_GRACE,
         )
         email_id = email.pk
         transaction.on_commit(lambda: email_dispatch(email_id=email_id), robust=True)
@@ -198,7 +196,7 @@ def email_resend(*, email: Email) -> bool:
             attempts=0,
             last_error="",
             message_id=_message_id(),
-            due_at=timezone.now() + SWEEP_GRACE,
+            due_at=timezone.now() + settings.EMAIL_SWEEP_GRACE,
             updated_at=timezone.now(),
         )
         if updated:
