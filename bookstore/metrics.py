@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import contextvars
 import hmac
+import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -29,6 +33,8 @@ from bookstore.broker import queue_depths
 from telemetry.metrics import DB_QUERIES, HTTP_REQUEST_DURATION, HTTP_REQUEST_QUERIES, HTTP_REQUESTS
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
+
+logger = logging.getLogger("bookstore.metrics")
 
 # Statements run by the current request; None outside a request (workers, commands).
 _request_queries: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("request_queries", default=None)
@@ -147,8 +153,8 @@ def scrape_registry() -> CollectorRegistry:
     return registry
 
 
-def _token_ok(request: HttpRequest, expected: str) -> bool:
-    scheme, _, supplied = request.headers.get("Authorization", "").partition(" ")
+def _token_ok(header: str, expected: str) -> bool:
+    scheme, _, supplied = header.partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(supplied.strip().encode(), expected.encode())
 
 
@@ -163,8 +169,53 @@ def metrics(request: HttpRequest) -> HttpResponse:
     expected = settings.METRICS_TOKEN
     if not expected:
         raise Http404
-    if not _token_ok(request, expected):
+    if not _token_ok(request.headers.get("Authorization", ""), expected):
         response = HttpResponse("Unauthorized.\n", status=401, content_type="text/plain")
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
     return HttpResponse(generate_latest(scrape_registry()), content_type=CONTENT_TYPE_LATEST)
+
+
+# --- Celery workers ---------------------------------------------------------------
+
+
+def _worker_metrics_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    """WSGI app of a worker's own metrics port: the same token rule as ``/metrics``."""
+    expected = settings.METRICS_TOKEN
+    if environ.get("PATH_INFO") != "/metrics" or not expected:
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"Not found.\n"]
+    if not _token_ok(environ.get("HTTP_AUTHORIZATION", ""), expected):
+        start_response(
+            "401 Unauthorized", [("Content-Type", "text/plain"), ("WWW-Authenticate", 'Bearer realm="metrics"')]
+        )
+        return [b"Unauthorized.\n"]
+    start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
+    return [generate_latest(scrape_registry())]
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def worker_metrics_serve(sender: Any = None, **kwargs: Any) -> None:
+    """``worker_ready`` receiver: serve this worker's metrics on ``CELERY_WORKER_METRICS_PORT``.
+
+    Emails are sent (and counted) in worker processes, which gunicorn's
+    ``/metrics`` cannot see unless they share its directory on one machine. A
+    worker on a machine of its own exposes them here; with the prefork pool
+    ``PROMETHEUS_MULTIPROC_DIR`` must be set so the pool's children are summed.
+    """
+    port = settings.CELERY_WORKER_METRICS_PORT
+    if not port:
+        return
+    server = make_server(
+        settings.CELERY_WORKER_METRICS_BIND, port, _worker_metrics_app, ThreadingWSGIServer, _QuietHandler
+    )
+    threading.Thread(target=server.serve_forever, name="worker-metrics", daemon=True).start()
+    logger.info("worker metrics on http://%s:%s/metrics", settings.CELERY_WORKER_METRICS_BIND, port)

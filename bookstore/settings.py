@@ -283,6 +283,9 @@ CELERY_BEAT_SCHEDULE = {
 # /metrics answers only requests with "Authorization: Bearer <METRICS_TOKEN>";
 # without a token configured the endpoint does not exist (404).
 METRICS_TOKEN = _secret("METRICS_TOKEN") or ""
+# A Celery worker serves its own /metrics (same token) on this port when set (0: off).
+CELERY_WORKER_METRICS_PORT = env.int("CELERY_WORKER_METRICS_PORT", default=0)
+CELERY_WORKER_METRICS_BIND = env.str("CELERY_WORKER_METRICS_BIND", default="0.0.0.0")  # noqa: S104
 
 SENTRY_DSN = _secret("SENTRY_DSN") or ""
 if SENTRY_DSN:
