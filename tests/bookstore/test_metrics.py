@@ -165,3 +165,14 @@ def test_broker_down_at_scrape_time_reports_broker_up_0(client, metrics_token, b
     assert not any(name == "bookstore_task_queue_depth" for name, _ in gauges)
     # The rest of the scrape is still there.
     assert any(name == "bookstore_http_requests_total" for name, _ in gauges)
+
+
+def test_static_files_share_one_route_label(settings):
+    from django.test import Client
+
+    settings.WHITENOISE_USE_FINDERS = True
+    labels = {"route": "<static>", "method": "GET", "status": "200"}
+    before = _value("bookstore_http_requests_total", **labels)
+    response = Client().get("/static/bookstore/admin/dashboard.css")
+    assert response.status_code == 200
+    assert _value("bookstore_http_requests_total", **labels) == before + 1
