@@ -40,11 +40,10 @@ def test_refused_orders_and_other_transitions_are_not_counted(
 ):
     book = make_book(stock=1)
     placed, cancelled = _count("bookstore_orders_placed_total"), _count("bookstore_orders_cancelled_total")
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         with pytest.raises(InsufficientStock):
             order_place(user=user, items=[OrderLine(book_id=book.pk, quantity=2)])
         order = order_place(user=user, items=[OrderLine(book_id=book.pk, quantity=1)])
         order_transition(order=order, to="paid", by=staff_user)
-    assert len(callbacks) == 1
     assert _count("bookstore_orders_placed_total") == placed + 1
     assert _count("bookstore_orders_cancelled_total") == cancelled
