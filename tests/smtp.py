@@ -21,7 +21,7 @@ def _free_port() -> int:
 
 
 class RecordingHandler:
-    """Keeps every message the server accepted; can hold the first sender at MAIL FROM."""
+    """Keeps every message the server accepted; can hold the first sender at MAIL FROM until released."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
@@ -36,7 +36,6 @@ class RecordingHandler:
             self.holding.set()
             while not self.release.is_set():
                 await asyncio.sleep(0.05)
-            return "421 Service closing"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"

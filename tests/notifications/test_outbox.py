@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core import mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from notifications import services
@@ -191,3 +192,29 @@ def test_delivery_reaches_a_real_smtp_server_with_both_parts(smtp_server):
     assert "BK-2026-000042" in html
     assert "<table" in html
     assert "<table" not in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_delivering_the_same_email_at_once_send_it_once(smtp_server):
+    email = _queue()
+    smtp_server.handler.hold_first_mail = True  # the first worker stays mid-conversation
+    outcomes: list[Outcome] = []
+
+    def first_worker() -> None:
+        try:
+            outcomes.append(email_deliver(email_id=email.pk))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first_worker)
+    thread.start()
+    try:
+        assert smtp_server.handler.holding.wait(timeout=20)
+        assert email_deliver(email_id=email.pk) is Outcome.HELD  # the second worker backs off
+    finally:
+        smtp_server.handler.release.set()
+        thread.join(timeout=30)
+    assert outcomes == [Outcome.SENT]
+    assert len(smtp_server.wait_for(1, timeout=10)) == 1
+    email.refresh_from_db()
+    assert (email.state, email.attempts) == (Email.State.SENT, 1)

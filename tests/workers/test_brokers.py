@@ -45,4 +45,6 @@ def test_a_worker_on_rabbitmq_delivers_the_order_email(
 def test_a_worker_on_the_embedded_filesystem_broker_delivers_the_order_email(
     make_env, workers, smtp_server, customer_and_book
 ):
-    _order_email_arrives(make_env, workers, smtp_server, customer_and_book, broker="filesystem://", queue="celery")
+    _order_email_arrives(
+        make_env, workers, smtp_server, customer_and_book, broker="filesystem://localhost//", queue="celery"
+    )
