@@ -148,8 +148,8 @@ def scrape_registry() -> CollectorRegistry:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         MultiProcessCollector(registry)
     else:
-        registry.register(_ProcessRegistry())  # type: ignore[arg-type]
-    registry.register(BrokerCollector())  # type: ignore[arg-type]
+        registry.register(_ProcessRegistry())
+    registry.register(BrokerCollector())
     return registry
 
 

@@ -52,7 +52,7 @@ def scrub_event(event: dict[str, Any], hint: dict[str, Any] | None = None) -> di
     if isinstance(user, dict):
         # Keep the id (to count affected users); drop email, username and IP.
         event["user"] = {"id": user["id"]} if "id" in user else {}
-    return _scrub_value(event)  # type: ignore[no-any-return]
+    return _scrub_value(event)
 
 
 def _integrations() -> list[Integration]:
