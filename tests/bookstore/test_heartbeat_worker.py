@@ -33,6 +33,7 @@ def test_worker_with_beat_reports_in_and_the_dashboard_shows_it(tmp_path):
         # The file cache and the embedded broker: shared by the server and the worker on this machine.
         CACHE_DIR=str(tmp_path / "cache"),
         CELERY_DATA_DIR=str(tmp_path / "celery"),
+        CELERY_BROKER_URL="filesystem://",
         STATIC_ROOT=str(tmp_path / "static"),
         DJANGO_SUPERUSER_EMAIL="ops@example.com",
         DJANGO_SUPERUSER_PASSWORD="Heartbeat-pass-2026!",

@@ -59,6 +59,7 @@ def test_worker_metrics_port_sums_its_pool_processes(tmp_path):
             redis="",
             CACHE_DIR=str(tmp_path / "cache"),
             CELERY_DATA_DIR=str(tmp_path / "celery"),
+            CELERY_BROKER_URL="filesystem://",
             EMAIL_URL=smtp.url,
             METRICS_TOKEN=TOKEN,
             PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
