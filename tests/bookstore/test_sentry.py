@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,7 +14,7 @@ import pytest
 import requests
 
 from bookstore.sentry import scrub_event
-from tests.reliability.harness import AppServer, server_env, wait_until
+from tests.reliability.harness import ROOT, AppServer, server_env, wait_until
 
 EMAIL = "alice.customer@example.com"
 TOKEN = "eyJhbGciOi.secret-bearer-token.xyz"
@@ -130,3 +132,33 @@ def test_scrub_event_strips_credentials_bodies_and_email_addresses():
     assert "cookies" not in scrubbed["request"]
     assert scrubbed["request"]["headers"]["Accept"] == "*/*"
     assert scrubbed["request"]["headers"]["X-Api-Key"] == "[Filtered]"
+
+
+CELERY_SCRIPT = """
+import django, sentry_sdk
+django.setup()
+from celery import shared_task
+
+@shared_task(name="sentry_probe.boom")
+def boom():
+    raise RuntimeError("task failed for bob.reader@example.com")
+
+result = boom.apply()
+assert result.failed()
+sentry_sdk.flush(timeout=10)
+"""
+
+
+@pytest.mark.slow
+def test_task_errors_reach_sentry_without_personal_data(sentry_stub, tmp_path):
+    env = server_env(
+        database=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        redis="",
+        CACHE_DIR=str(tmp_path / "cache"),
+        SENTRY_DSN=sentry_stub.dsn,
+    )
+    subprocess.run([sys.executable, "-c", CELERY_SCRIPT], cwd=ROOT, env=env, check=True, timeout=120)
+    events = wait_until(sentry_stub.events, timeout=10, message="a Sentry event from the task")
+    assert events[0]["exception"]["values"][-1]["value"] == "task failed for [Filtered]"
+    assert any(value.get("mechanism", {}).get("type") == "celery" for value in events[0]["exception"]["values"])
+    assert b"bob.reader" not in b"\n".join(sentry_stub.envelopes)
