@@ -29,12 +29,28 @@ if _own_metrics_dir:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bookstore-metrics-")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def on_starting(server: Any) -> None:
-    """Start counting from zero: files left by an earlier run would be added in."""
+    """Start counting from zero: files left by an earlier run would be added in.
+
+    Only files of processes that are gone are removed, so a Celery worker
+    already running on this machine with the same directory keeps its counts.
+    """
     directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("*.db"):
-        stale.unlink(missing_ok=True)
+        pid = stale.stem.rpartition("_")[2]
+        if not (pid.isdigit() and _alive(int(pid))):
+            stale.unlink(missing_ok=True)
 
 
 def child_exit(server: Any, worker: Any) -> None:

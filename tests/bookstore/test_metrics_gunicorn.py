@@ -54,10 +54,30 @@ def _leave_stale_counts(directory: Path) -> None:
     assert list(directory.glob("counter_*.db"))
 
 
+def _live_process_counting(directory: Path) -> subprocess.Popen[bytes]:
+    """A process still running on this machine (a Celery worker, say) that has counted 5 sent emails."""
+    code = (
+        "import sys, time; from telemetry.metrics import EMAILS_SENT; EMAILS_SENT.inc(5);"
+        "print('counted', flush=True); time.sleep(120)"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == b"counted"
+    return process
+
+
+def _emails_sent(url: str) -> float:
+    response = requests.get(f"{url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    families = text_string_to_metric_families(response.text)
+    return sum(s.value for f in families for s in f.samples if s.name == "bookstore_emails_sent_total")
+
+
 def test_metrics_sum_every_gunicorn_worker(tmp_path):
     metrics_dir = tmp_path / "prometheus"
     metrics_dir.mkdir()
     _leave_stale_counts(metrics_dir)
+    neighbour = _live_process_counting(metrics_dir)
     env = server_env(
         database=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         redis="",
@@ -74,8 +94,9 @@ def test_metrics_sum_every_gunicorn_worker(tmp_path):
         workers = set(server.worker_pids())
         assert len(workers) == 2
 
-        # The stale file is gone: nothing counted yet.
+        # The stale file is gone: nothing counted yet. The live neighbour's file stays and is summed in.
         assert _scrape(server.url) == 0
+        assert _emails_sent(server.url) == 5
         sent = 0
 
         def both_served() -> bool:
@@ -92,7 +113,8 @@ def test_metrics_sum_every_gunicorn_worker(tmp_path):
         wait_until(both_served, timeout=120, interval=0, message="both workers to answer")
 
         per_worker = _per_worker_counts(metrics_dir)
-        assert set(per_worker) == workers, per_worker
+        assert set(per_worker) == workers | {neighbour.pid}, per_worker
+        assert per_worker.pop(neighbour.pid) == 0
         assert all(count > 0 for count in per_worker.values())
         assert sum(per_worker.values()) == sent
         # One scrape, answered by one worker, reports the sum over both.
@@ -106,4 +128,6 @@ def test_metrics_sum_every_gunicorn_worker(tmp_path):
         assert _scrape(server.url) == sent
     finally:
         server.stop()
+        neighbour.kill()
+        neighbour.wait(timeout=10)
         print(server.log_tail(100))  # noqa: T201
