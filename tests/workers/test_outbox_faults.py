@@ -51,12 +51,8 @@ def test_an_order_placed_while_the_broker_is_down_gets_its_email_exactly_once_wh
     assert len(smtp_server.messages) == 1
 
 
-@pytest.mark.requires_rabbitmq
-def test_a_worker_killed_during_the_email_task_still_delivers_it_exactly_once(
-    make_env, workers, smtp_server, customer_and_book, rabbitmq_queue
-):
+def _killed_mid_send_then_delivered_once(env, workers, smtp_server, customer_and_book) -> None:
     user, book = customer_and_book
-    env = make_env(broker=RABBITMQ_URL, queue=rabbitmq_queue, EMAIL_SEND_LEASE_SECONDS="3")
     smtp_server.handler.hold_first_mail = True  # the first delivery hangs in the SMTP conversation
     first = workers(env)
 
@@ -66,12 +62,30 @@ def test_a_worker_killed_during_the_email_task_still_delivers_it_exactly_once(
     assert (email.state, email.attempts) == (Email.State.SENDING, 1)
     first.kill()  # SIGKILL: the task is neither finished nor acknowledged
 
-    second = workers(env)  # RabbitMQ hands the unacknowledged task to the next worker
+    second = workers(env)  # the broker hands the unacknowledged task to the next worker
 
-    [message] = smtp_server.wait_for(1, timeout=60)
+    [message] = smtp_server.wait_for(1, timeout=90)
     assert placed["number"] in message["Subject"]
     email = eventually(lambda: Email.objects.filter(pk=email.pk, state=Email.State.SENT).first(), message="sent")
     assert email.attempts == 2  # the killed attempt and the one that sent it
     assert second.saw(f"email {email.pk} sent to the SMTP server")
     time.sleep(3)
     assert len(smtp_server.messages) == 1
+
+
+@pytest.mark.requires_rabbitmq
+def test_a_worker_killed_during_the_email_task_still_delivers_it_exactly_once(
+    make_env, workers, smtp_server, customer_and_book, rabbitmq_queue
+):
+    # RabbitMQ requeues the task as soon as the dead worker's connection closes.
+    env = make_env(broker=RABBITMQ_URL, queue=rabbitmq_queue, EMAIL_SEND_LEASE_SECONDS="3")
+    _killed_mid_send_then_delivered_once(env, workers, smtp_server, customer_and_book)
+
+
+@pytest.mark.requires_redis
+def test_a_worker_killed_during_the_email_task_on_redis_still_delivers_it_exactly_once(
+    make_env, workers, smtp_server, customer_and_book, redis_server
+):
+    # Redis gives an unacknowledged task back after the visibility timeout.
+    env = make_env(broker=redis_server.url, EMAIL_SEND_LEASE_SECONDS="3", CELERY_VISIBILITY_TIMEOUT="5")
+    _killed_mid_send_then_delivered_once(env, workers, smtp_server, customer_and_book)
