@@ -22,8 +22,9 @@ from django.utils import timezone
 from bookstore.errors import DomainError
 from catalog import selectors, services
 from catalog.admin.filters import BookGenreFilter, LanguageFilter, StockLevelFilter
-from catalog.admin.forms import _BOOK_FIELDS, BookAdminForm, BookAuthorFormSet, BookChangeListForm, PriceChangeForm
+from catalog.admin.forms import BookAdminForm, BookAuthorFormSet, BookChangeListForm, PriceChangeForm
 from catalog.bulk import book_export_records
+from catalog.fields import BOOK_COLUMN_FIELDS
 from catalog.importing import COLUMNS, csv_values
 from catalog.models import Book, BookAuthor
 from catalog.search import book_search
@@ -115,7 +116,7 @@ class BookAdmin(admin.ModelAdmin):
         ]
         authors = [credit["author"] for credit in sorted(credits, key=lambda credit: credit["position"])]
         genres = list(form.cleaned_data["genres"])
-        fields = {name: form.cleaned_data[name] for name in _BOOK_FIELDS}
+        fields = {name: form.cleaned_data[name] for name in BOOK_COLUMN_FIELDS}
         if change:
             services.book_update(book=Book.objects.get(pk=form.instance.pk), authors=authors, genres=genres, **fields)
         else:
