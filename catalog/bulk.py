@@ -18,10 +18,10 @@ from django.db import connection, models, transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from catalog import services
 from catalog.fields import BOOK_COLUMN_FIELDS, BOOK_FIELDS_BY_NAME, REQUIRED_FIELDS
 from catalog.importing import BookRow, Format, ImportFormatError, RowError, book_record, read_books
 from catalog.models import Author, Book, BookAuthor, Genre
-from catalog import services
 
 DEFAULT_BATCH_SIZE = 1000
 

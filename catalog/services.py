@@ -21,6 +21,7 @@ from catalog import isbn as isbn_rules
 from catalog.exceptions import (
     AuthorHasBooks,
     BookAuthorsInvalid,
+    GenreHasBooks,
     GenreSlugTaken,
     InsufficientStock,
     IsbnInvalid,
@@ -184,8 +185,17 @@ def genre_update(*, genre: Genre, name: str | None = None, slug: str | None = No
 
 
 def genre_delete(*, genre: Genre) -> None:
-    """Delete a genre; its books simply lose it."""
+    """Delete a genre that no book is in; otherwise raise ``GenreHasBooks`` and change nothing.
+
+    The genre row is locked first: a book being put in the genre meanwhile
+    (its link row references the genre) waits for the delete, then fails on
+    the missing genre, instead of silently losing it.
+    """
     with transaction.atomic():
+        list(Genre.objects.select_for_update().filter(pk=genre.pk).values_list("pk", flat=True))
+        book_count = Book.genres.through.objects.filter(genre_id=genre.pk).count()
+        if book_count:
+            raise GenreHasBooks(details={"book_count": book_count})
         genre.delete()
 
 

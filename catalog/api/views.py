@@ -64,6 +64,9 @@ class AuthorViewSet(viewsets.ModelViewSet[Author]):
     create=extend_schema(request=GenreWriteSerializer, responses={201: GenreSerializer}),
     update=extend_schema(request=GenreWriteSerializer, responses=GenreSerializer),
     partial_update=extend_schema(request=GenreWriteSerializer, responses=GenreSerializer),
+    destroy=extend_schema(
+        responses={204: None, 409: OpenApiResponse(description="`conflict`: books are still in the genre.")}
+    ),
 )
 class GenreViewSet(viewsets.ModelViewSet[Genre]):
     """Genres; the slug is derived from the name when omitted."""
