@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from itertools import chain
 from typing import Any
 
 from django import forms
@@ -28,13 +28,7 @@ from catalog.fields import BOOK_COLUMN_FIELDS
 from catalog.importing import COLUMNS, csv_values
 from catalog.models import Book, BookAuthor
 from catalog.search import book_search
-
-
-class _Echo:
-    """A file-like object whose ``write`` returns the line, for streaming ``csv.writer`` output."""
-
-    def write(self, value: str) -> str:
-        return value
+from catalog.spreadsheet import csv_lines
 
 
 class BookAuthorInline(admin.TabularInline):
@@ -183,13 +177,7 @@ class BookAdmin(admin.ModelAdmin):
     @admin.action(description="Export selected books as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Book]) -> StreamingHttpResponse:
         """The format of ``manage.py export_books`` (re-imports with ``import_books``), streamed by id."""
-        writer = csv.writer(_Echo(), lineterminator="\n")
-
-        def lines() -> Iterator[str]:
-            yield writer.writerow(COLUMNS)
-            for record in book_export_records(queryset=queryset):
-                yield writer.writerow(csv_values(record))
-
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        rows = chain([COLUMNS], (csv_values(record) for record in book_export_records(queryset=queryset)))
+        response = StreamingHttpResponse(csv_lines(rows, lineterminator="\n"), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="books-{timezone.localtime():%Y%m%d-%H%M%S}.csv"'
         return response
