@@ -48,6 +48,7 @@ from orders.models import (
 from orders.shipping import ShippingTerms
 from orders.tax import TaxRate, TaxRates
 from orders.totals import order_totals
+from telemetry.metrics import ORDERS_CANCELLED, ORDERS_PLACED, count_on_commit
 
 Status = Order.Status
 Fulfilment = Order.Fulfilment
@@ -404,6 +405,7 @@ def order_place(
             ]
         )
         StatusChange.objects.create(order=order, from_status="", to_status=Status.PENDING, by=user)
+        count_on_commit(ORDERS_PLACED)
         _order_placed_email(order, quote)
     return order
 
@@ -459,6 +461,8 @@ def order_transition(*, order: Order, to: str, by: Any) -> Order:
         locked.status = to
         locked.save(update_fields=["status", "updated_at"])
         StatusChange.objects.create(order=locked, from_status=from_status, to_status=to, by=by)
+        if to == Status.CANCELLED:
+            count_on_commit(ORDERS_CANCELLED)
     return locked
 
 
