@@ -60,10 +60,11 @@ def test_no_line_for_a_rate_with_nothing_to_tax():
 
 def test_equal_rates_share_one_line_rounded_once():
     same = TaxRates(books=TaxRate(D("19"), "VAT books"), shipping=TaxRate(D("19"), "VAT shipping"))
-    # Separately 0.01 + 0.01 (0.0080 each, rounded up twice); together 0.05 x 19/119 = 0.0080 → 0.01.
+    # One line, with the first label: 0.10 x 19/119 = 0.0160 → 0.02.
     assert order_tax(rates=same, items_total=D("0.05"), shipping=D("0.05")) == (
         TaxLine(D("19"), "VAT books", D("0.02")),
     )
+    # Rounded once: 0.10 x 7/107 = 0.0065 → 0.01, where rounding each 0.05 (0.0033 → 0.00) would give 0.00.
     assert tax_lines([(TaxRate(D("7"), "A"), D("0.05")), (TaxRate(D("7"), "B"), D("0.05"))]) == (
         TaxLine(D("7"), "A", D("0.01")),
     )
