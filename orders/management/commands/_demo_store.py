@@ -25,7 +25,16 @@ from catalog.importing import OPTIONAL_COLUMNS, BookRow
 from catalog.isbn import isbn13_check_digit
 from catalog.models import Author, Book, BookAuthor, Genre
 from orders import pricing
-from orders.management.commands._demo_vocabulary import ADJECTIVES, COUPONS, GENRES, LANGUAGES, NOUNS, SUBTITLES
+from orders.management.commands._demo_titles import TitleMaker, without_countries
+from orders.management.commands._demo_vocabulary import (
+    ADJECTIVES,
+    COUPONS,
+    GENRES,
+    LANGUAGES,
+    NOUNS,
+    SUBTITLES,
+    USED_UP_COUPON,
+)
 from orders.models import BulkDiscountTier, Coupon, IdempotencyKey, Order, OrderItem, StatusChange
 
 BATCH_SIZE = 2000
@@ -103,29 +112,12 @@ class DemoStore:
             names[name] = None
         return list(names)
 
-    def _title(self, places: Sequence[str], firsts: Sequence[str]) -> str:
-        rng = self.rng
-        adj, noun, other = rng.choice(ADJECTIVES), rng.choice(NOUNS), rng.choice(NOUNS)
-        return rng.choice(
-            (
-                f"The {adj} {noun}",
-                f"The {noun} of {rng.choice(places)}",
-                f"{noun} and {other}",
-                f"{rng.choice(firsts)}'s {noun}",
-                f"The Last {noun}",
-                f"{adj} {noun}s",
-                f"Beyond the {adj} {noun}",
-                f"The {noun} in the {other}",
-                f"A {noun} for {rng.choice(firsts)}",
-                f"Notes on the {noun}",
-                f"{adj} {places[rng.randrange(len(places))]}",
-            )
-        )
-
     def _books(self, n_authors: int) -> list[_BookSpec]:
         rng, fake = self.rng, self.fake
-        places = [fake.city() for _ in range(150)] + [fake.country() for _ in range(50)]
-        firsts = [fake.first_name() for _ in range(150)]
+        # Towns only, and no name that is a country's: titles like "Golden Syrian Arab Republic" read badly.
+        places = without_countries(fake.city() for _ in range(150))
+        firsts = without_countries(fake.first_name() for _ in range(150))
+        titles = TitleMaker(rng, places, firsts)
         descriptions = [fake.paragraph(nb_sentences=5) for _ in range(400)]
         publishers = sorted(
             {f"{fake.last_name()} {rng.choice(('Press', 'Books', 'House', '& Sons'))}" for _ in range(40)}
@@ -149,7 +141,7 @@ class DemoStore:
             specs.append(
                 _BookSpec(
                     isbn=_isbn13(f"{rng.choice((978, 978, 978, 979))}{bodies[index]:09d}"),
-                    title=self._title(places, firsts),
+                    title=titles.title(),
                     subtitle=subtitle,
                     description=rng.choice(descriptions),
                     authors=authors,
@@ -205,6 +197,7 @@ class DemoStore:
         active = [index for index, book in enumerate(books) if book.is_active]
         remaining = [book.stock for book in books]
         uses = [0] * len(coupons)
+        used_up = next(index for index, coupon in enumerate(coupons) if coupon.code == USED_UP_COUPON)
         # Bestsellers: most orders draw from a small part of the catalog.
         popular = active[: max(1, min(len(active), 300))]
         ages = sorted((rng.uniform(0, HISTORY_DAYS) for _ in range(self.n_orders)), reverse=True)
@@ -230,8 +223,12 @@ class DemoStore:
             if not lines:
                 continue
             coupon = None
-            if rng.random() < 0.2:
-                subtotal = sum((books[b].price * q for b, q in lines.items()), Decimal(0))
+            subtotal = sum((books[b].price * q for b, q in lines.items()), Decimal(0))
+            if status != "cancelled" and self._usable(coupons, used_up, uses, created_at, subtotal):
+                # The oldest orders use this coupon up, so the store shows a coupon in that state too.
+                coupon = used_up
+                uses[used_up] += 1
+            elif rng.random() < 0.2:
                 coupon = self._pick_coupon(coupons, uses, created_at, subtotal, status)
             if status != "cancelled":
                 for book, quantity in lines.items():
@@ -242,18 +239,21 @@ class DemoStore:
             spec.stock = stock
         return orders
 
-    def _pick_coupon(
-        self, coupons: Sequence[Coupon], uses: list[int], at: datetime, subtotal: Decimal, status: str
-    ) -> int | None:
-        candidates = [
-            index
-            for index, coupon in enumerate(coupons)
-            if coupon.is_active
+    @staticmethod
+    def _usable(coupons: Sequence[Coupon], index: int, uses: list[int], at: datetime, subtotal: Decimal) -> bool:
+        coupon = coupons[index]
+        return (
+            coupon.is_active
             and (coupon.starts_at is None or coupon.starts_at <= at)
             and (coupon.ends_at is None or at < coupon.ends_at)
             and (coupon.min_subtotal is None or subtotal >= coupon.min_subtotal)
             and (coupon.max_uses is None or uses[index] < coupon.max_uses)
-        ]
+        )
+
+    def _pick_coupon(
+        self, coupons: Sequence[Coupon], uses: list[int], at: datetime, subtotal: Decimal, status: str
+    ) -> int | None:
+        candidates = [index for index in range(len(coupons)) if self._usable(coupons, index, uses, at, subtotal)]
         if not candidates:
             return None
         index = self.rng.choice(candidates)
@@ -273,8 +273,9 @@ class DemoStore:
                 ends_at=None if ends is None else self.now - timedelta(days=ends),
                 min_subtotal=None if minimum is None else Decimal(minimum),
                 max_uses=max_uses,
+                is_active=is_active,
             )
-            for code, kind, value, starts, ends, minimum, max_uses in COUPONS
+            for code, kind, value, starts, ends, minimum, max_uses, is_active in COUPONS
         ]
         return Coupon.objects.bulk_create(coupons)
 
