@@ -9,7 +9,7 @@ MANAGE := $(BIN)/python manage.py
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck fmt services migrate superuser staff-password e2e fuzz bench venv venv-dev clean
+.PHONY: help run test lint typecheck fmt services openapi migrate superuser staff-password e2e fuzz bench venv venv-dev clean
 
 # Every target has a `## help text` on its rule line (tests/bookstore/test_makefile.py checks it).
 help:  ## List the targets
@@ -57,6 +57,9 @@ fmt: venv-dev  ## Apply ruff fixes and formatting
 
 services:  ## Start the local PostgreSQL, Redis and RabbitMQ some tests need (where installed) and show what runs
 	@bash scripts/services
+
+openapi: venv .env  ## Regenerate docs/openapi.yaml, the committed API schema (a test checks it is current)
+	$(MANAGE) spectacular --validate --file docs/openapi.yaml
 
 migrate: venv  ## Apply migrations
 	$(MANAGE) migrate
