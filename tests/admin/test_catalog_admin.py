@@ -16,8 +16,8 @@ from django.test import Client
 from django.test.html import parse_html
 from django.test.utils import CaptureQueriesContext
 
-from catalog import admin as catalog_admin
 from catalog import selectors, services
+from catalog.admin import forms as admin_forms
 from catalog.exceptions import PriceChangeInvalid
 from catalog.importing import COLUMNS, BookRow, read_books
 from catalog.models import Book
@@ -137,7 +137,7 @@ def _shown(book: Book) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("fast", "standard"),
-    [(catalog_admin._NumberInput, forms.NumberInput), (catalog_admin._HiddenInput, forms.HiddenInput)],
+    [(admin_forms._NumberInput, forms.NumberInput), (admin_forms._HiddenInput, forms.HiddenInput)],
 )
 @pytest.mark.parametrize("value", [Decimal("12.50"), None, '"><script>'])
 def test_list_inputs_render_the_same_html_as_django_widgets(fast: Any, standard: Any, value: Any) -> None:

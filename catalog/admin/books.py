@@ -1,11 +1,10 @@
-"""Admin for the catalog. Saves, deletes and bulk actions go through ``catalog.services``, the search box
-through ``catalog.search.book_search``: the same rules and the same search as the API."""
+"""Admin for books: the form saves through ``catalog.services`` with its author credits, the search box runs
+``catalog.search.book_search``, and the actions reprice, show, hide or export the selected books."""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -14,206 +13,20 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import construct_change_message
 from django.contrib.admin.views.main import ORDER_VAR
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms import BaseFormSet, BaseInlineFormSet
-from django.forms.renderers import BaseRenderer
-from django.forms.utils import flatatt
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
 
 from bookstore.errors import DomainError
-from catalog import isbn as isbn_rules
 from catalog import selectors, services
+from catalog.admin.filters import BookGenreFilter, LanguageFilter, StockLevelFilter
+from catalog.admin.forms import _BOOK_FIELDS, BookAdminForm, BookAuthorFormSet, BookChangeListForm, PriceChangeForm
 from catalog.bulk import book_export_records
 from catalog.importing import COLUMNS, csv_values
-from catalog.languages import Language
-from catalog.models import Author, Book, BookAuthor, Genre
+from catalog.models import Book, BookAuthor
 from catalog.search import book_search
-
-#: Book fields the admin form edits and hands to the services as they are.
-_BOOK_FIELDS = (
-    "isbn",
-    "title",
-    "subtitle",
-    "description",
-    "publisher",
-    "published_date",
-    "language",
-    "page_count",
-    "price",
-    "stock",
-    "is_active",
-)
-
-
-@admin.register(Author)
-class AuthorAdmin(admin.ModelAdmin):
-    list_display = ["name", "book_count", "updated_at"]
-    search_fields = ["name"]
-    readonly_fields = ["created_at", "updated_at"]
-    show_full_result_count = False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Author]:
-        return selectors.author_list()
-
-    @admin.display(description="Active books", ordering="book_count")
-    def book_count(self, author: Author) -> int:
-        return int(getattr(author, "book_count", 0))
-
-    def save_model(self, request: HttpRequest, obj: Author, form: forms.ModelForm[Author], change: bool) -> None:
-        if change:
-            services.author_update(author=Author.objects.get(pk=obj.pk), name=obj.name, bio=obj.bio)
-        else:
-            obj.pk = services.author_create(name=obj.name, bio=obj.bio).pk
-        obj.refresh_from_db()
-
-    def delete_model(self, request: HttpRequest, obj: Author) -> None:
-        services.author_delete(author=obj)
-
-
-@admin.register(Genre)
-class GenreAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug"]
-    search_fields = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
-
-    def save_model(self, request: HttpRequest, obj: Genre, form: forms.ModelForm[Genre], change: bool) -> None:
-        if change:
-            services.genre_update(genre=Genre.objects.get(pk=obj.pk), name=obj.name, slug=obj.slug)
-        else:
-            obj.pk = services.genre_create(name=obj.name, slug=obj.slug).pk
-        obj.refresh_from_db()
-
-    def delete_model(self, request: HttpRequest, obj: Genre) -> None:
-        services.genre_delete(genre=obj)
-
-
-def _input_html(widget: forms.widgets.Input, name: str, value: Any, attrs: dict[str, Any] | None) -> SafeString:
-    """The widget's ``<input>`` built with ``format_html`` instead of the template engine.
-
-    The book list draws four inputs on each of its rows; through the widget
-    templates they cost about as much as the rest of the page together.
-    """
-    context = widget.get_context(name, value, attrs)["widget"]
-    html_attrs = {"type": context["type"], "name": context["name"], **context["attrs"]}
-    if context["value"] is not None:
-        html_attrs["value"] = context["value"]
-    return format_html("<input{}>", flatatt(html_attrs))
-
-
-class _NumberInput(forms.NumberInput):
-    def render(
-        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: BaseRenderer | None = None
-    ) -> SafeString:
-        return _input_html(self, name, value, attrs)
-
-
-class _HiddenInput(forms.HiddenInput):
-    def render(
-        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: BaseRenderer | None = None
-    ) -> SafeString:
-        return _input_html(self, name, value, attrs)
-
-
-class _ListDecimalField(forms.DecimalField):
-    widget = _NumberInput(attrs={"class": "vIntegerField"})  # the admin's narrow number box
-    hidden_widget = _HiddenInput
-
-
-class _ListIntegerField(forms.IntegerField):
-    widget = _NumberInput(attrs={"class": "vIntegerField"})
-    hidden_widget = _HiddenInput
-
-
-class BookChangeListForm(forms.ModelForm):
-    """A row of the book list's editable price and stock.
-
-    Each field carries the value the page showed (``show_hidden_initial``), so
-    only what staff actually edited is saved, and an edit is refused when the
-    value changed since the page was loaded (an order may have taken copies):
-    staff see the new value and decide again, instead of silently overwriting it.
-    """
-
-    price = _ListDecimalField(min_value=0, max_digits=10, decimal_places=2, show_hidden_initial=True)
-    stock = _ListIntegerField(min_value=0, show_hidden_initial=True)
-
-    class Meta:
-        model = Book
-        fields = ["price", "stock"]
-
-    def _shown_value(self, name: str) -> Any:
-        field = self.fields[name]
-        raw = field.hidden_widget().value_from_datadict(self.data, self.files, self.add_initial_prefix(name))
-        try:
-            return field.to_python(raw)
-        except ValidationError:
-            return None
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        for name in self.changed_data:
-            current = getattr(self.instance, name)
-            if name in cleaned and self._shown_value(name) != current:
-                self.add_error(name, f"Changed to {current} since this page was loaded; check it and save again.")
-        return cleaned
-
-
-class PriceChangeForm(forms.Form):
-    percent = forms.DecimalField(
-        label="Change prices by (%)",
-        max_digits=6,
-        decimal_places=2,
-        min_value=Decimal("-99.99"),
-        max_value=services.PRICE_CHANGE_MAX_PERCENT,
-        help_text="10 raises every price by 10 %; -15 lowers it by 15 %. Each price is rounded half-up to the cent.",
-    )
-
-    def clean_percent(self) -> Decimal:
-        percent: Decimal = self.cleaned_data["percent"]
-        if percent == 0:
-            raise ValidationError("Enter a change other than 0.")
-        return percent
-
-
-class StockLevelFilter(admin.SimpleListFilter):
-    """Sold out, low (at most ``settings.LOW_STOCK_THRESHOLD``, as on the dashboard) or in stock."""
-
-    title = "stock"
-    parameter_name = "stock_level"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [
-            ("out", "Sold out"),
-            ("low", f"Low (at most {settings.LOW_STOCK_THRESHOLD})"),
-            ("in", "In stock"),
-        ]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() == "out":
-            return queryset.filter(stock=0)
-        if self.value() == "low":
-            return queryset.filter(stock__lte=settings.LOW_STOCK_THRESHOLD)
-        if self.value() == "in":
-            return queryset.filter(stock__gt=0)
-        return queryset
-
-
-class LanguageFilter(admin.SimpleListFilter):
-    """The languages the catalog has books in, not all 184 codes of ISO 639-1."""
-
-    title = "language"
-    parameter_name = "language"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        labels = dict(Language.choices)
-        return [(code, labels.get(code, code)) for code in selectors.book_languages_in_use()]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return queryset.filter(language=self.value()) if self.value() else queryset
 
 
 class _Echo:
@@ -221,32 +34,6 @@ class _Echo:
 
     def write(self, value: str) -> str:
         return value
-
-
-class BookAdminForm(forms.ModelForm):
-    # Longer than the stored 13 digits: hyphens and spaces are accepted, as in the API.
-    isbn = forms.CharField(
-        label="ISBN",
-        max_length=32,
-        help_text="ISBN-10 or ISBN-13, hyphens and spaces allowed; stored as ISBN-13.",
-    )
-
-    class Meta:
-        model = Book
-        fields = [*_BOOK_FIELDS, "genres"]
-
-    def clean_isbn(self) -> str:
-        try:
-            return isbn_rules.to_isbn13(self.cleaned_data["isbn"])
-        except isbn_rules.InvalidIsbn as exc:
-            raise forms.ValidationError(str(exc)) from exc
-
-
-class BookAuthorFormSet(BaseInlineFormSet):
-    def clean(self) -> None:
-        super().clean()
-        if not any(form.cleaned_data and not form.cleaned_data.get("DELETE") for form in self.forms):
-            raise forms.ValidationError("A book needs at least one author.")
 
 
 class BookAuthorInline(admin.TabularInline):
@@ -257,19 +44,6 @@ class BookAuthorInline(admin.TabularInline):
     extra = 0
     min_num = 1
     verbose_name = "author credit"
-
-
-class BookGenreFilter(admin.SimpleListFilter):
-    """Filter by genre without the duplicate rows an m2m list filter brings (and the subquery they need)."""
-
-    title = "genre"
-    parameter_name = "genre"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(genre.slug, genre.name) for genre in Genre.objects.all()]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return queryset.filter(genres__slug=self.value()) if self.value() else queryset
 
 
 @admin.register(Book)

@@ -1,0 +1,146 @@
+"""The book admin's forms: the book form, the list's editable price and stock, the price change."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms import BaseInlineFormSet
+from django.forms.renderers import BaseRenderer
+from django.forms.utils import flatatt
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from catalog import isbn as isbn_rules
+from catalog import services
+from catalog.models import Book
+
+#: Book fields the admin form edits and hands to the services as they are.
+_BOOK_FIELDS = (
+    "isbn",
+    "title",
+    "subtitle",
+    "description",
+    "publisher",
+    "published_date",
+    "language",
+    "page_count",
+    "price",
+    "stock",
+    "is_active",
+)
+
+
+def _input_html(widget: forms.widgets.Input, name: str, value: Any, attrs: dict[str, Any] | None) -> SafeString:
+    """The widget's ``<input>`` built with ``format_html`` instead of the template engine.
+
+    The book list draws four inputs on each of its rows; through the widget
+    templates they cost about as much as the rest of the page together.
+    """
+    context = widget.get_context(name, value, attrs)["widget"]
+    html_attrs = {"type": context["type"], "name": context["name"], **context["attrs"]}
+    if context["value"] is not None:
+        html_attrs["value"] = context["value"]
+    return format_html("<input{}>", flatatt(html_attrs))
+
+
+class _NumberInput(forms.NumberInput):
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: BaseRenderer | None = None
+    ) -> SafeString:
+        return _input_html(self, name, value, attrs)
+
+
+class _HiddenInput(forms.HiddenInput):
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: BaseRenderer | None = None
+    ) -> SafeString:
+        return _input_html(self, name, value, attrs)
+
+
+class _ListDecimalField(forms.DecimalField):
+    widget = _NumberInput(attrs={"class": "vIntegerField"})  # the admin's narrow number box
+    hidden_widget = _HiddenInput
+
+
+class _ListIntegerField(forms.IntegerField):
+    widget = _NumberInput(attrs={"class": "vIntegerField"})
+    hidden_widget = _HiddenInput
+
+
+class BookChangeListForm(forms.ModelForm):
+    """A row of the book list's editable price and stock.
+
+    Each field carries the value the page showed (``show_hidden_initial``), so
+    only what staff actually edited is saved, and an edit is refused when the
+    value changed since the page was loaded (an order may have taken copies):
+    staff see the new value and decide again, instead of silently overwriting it.
+    """
+
+    price = _ListDecimalField(min_value=0, max_digits=10, decimal_places=2, show_hidden_initial=True)
+    stock = _ListIntegerField(min_value=0, show_hidden_initial=True)
+
+    class Meta:
+        model = Book
+        fields = ["price", "stock"]
+
+    def _shown_value(self, name: str) -> Any:
+        field = self.fields[name]
+        raw = field.hidden_widget().value_from_datadict(self.data, self.files, self.add_initial_prefix(name))
+        try:
+            return field.to_python(raw)
+        except ValidationError:
+            return None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name in self.changed_data:
+            current = getattr(self.instance, name)
+            if name in cleaned and self._shown_value(name) != current:
+                self.add_error(name, f"Changed to {current} since this page was loaded; check it and save again.")
+        return cleaned
+
+
+class PriceChangeForm(forms.Form):
+    percent = forms.DecimalField(
+        label="Change prices by (%)",
+        max_digits=6,
+        decimal_places=2,
+        min_value=Decimal("-99.99"),
+        max_value=services.PRICE_CHANGE_MAX_PERCENT,
+        help_text="10 raises every price by 10 %; -15 lowers it by 15 %. Each price is rounded half-up to the cent.",
+    )
+
+    def clean_percent(self) -> Decimal:
+        percent: Decimal = self.cleaned_data["percent"]
+        if percent == 0:
+            raise ValidationError("Enter a change other than 0.")
+        return percent
+
+
+class BookAdminForm(forms.ModelForm):
+    # Longer than the stored 13 digits: hyphens and spaces are accepted, as in the API.
+    isbn = forms.CharField(
+        label="ISBN",
+        max_length=32,
+        help_text="ISBN-10 or ISBN-13, hyphens and spaces allowed; stored as ISBN-13.",
+    )
+
+    class Meta:
+        model = Book
+        fields = [*_BOOK_FIELDS, "genres"]
+
+    def clean_isbn(self) -> str:
+        try:
+            return isbn_rules.to_isbn13(self.cleaned_data["isbn"])
+        except isbn_rules.InvalidIsbn as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+class BookAuthorFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        if not any(form.cleaned_data and not form.cleaned_data.get("DELETE") for form in self.forms):
+            raise forms.ValidationError("A book needs at least one author.")

@@ -1,0 +1,53 @@
+"""Book files: streaming CSV / JSON Lines reading, row validation and the export record.
+
+Pure module (no models): it turns an iterable of raw byte lines into a stream of
+validated ``BookRow`` or ``RowError`` (line number + reason), one record at a
+time, so a file of any size is read in constant memory. ``catalog.bulk`` writes
+the rows; the ``import_books`` / ``export_books`` commands are thin shells.
+
+The format is documented in ``docs/commands.md``.
+"""
+
+from catalog.importing.exporting import book_record, csv_values
+from catalog.importing.reading import MAX_RECORD_LINES, read_csv, read_jsonl
+from catalog.importing.records import (
+    COLUMNS,
+    FORMATS,
+    LIST_SEPARATOR,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    BookRow,
+    Format,
+    ImportFormatError,
+    Record,
+    RowError,
+    check_columns,
+    format_for_path,
+)
+from catalog.importing.validation import MAX_INT, MAX_LENGTHS, MAX_PRICE, IsbnSet, read_books, validate_record
+
+__all__ = [
+    "COLUMNS",
+    "FORMATS",
+    "LIST_SEPARATOR",
+    "MAX_INT",
+    "MAX_LENGTHS",
+    "MAX_PRICE",
+    "MAX_RECORD_LINES",
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "BookRow",
+    "Format",
+    "ImportFormatError",
+    "IsbnSet",
+    "Record",
+    "RowError",
+    "book_record",
+    "check_columns",
+    "csv_values",
+    "format_for_path",
+    "read_books",
+    "read_csv",
+    "read_jsonl",
+    "validate_record",
+]
