@@ -118,6 +118,8 @@ class ServicesPlugin:
         verdict = "FAILED (BOOKSTORE_REQUIRE_SERVICES is set)" if self.strict else "skipped"
         write = terminalreporter.write_line
         terminalreporter.write_sep("=", "tests that need a server that is not running")
+        distinct = len({nodeid for service in missing for nodeid in service.tests})
+        write(f"{distinct} test(s) did not run because a server they need is unreachable:")
         for service in missing:
             write(f"{service.name} ({service.missing}): {len(service.tests)} test(s) {verdict}")
             for nodeid in service.tests:
