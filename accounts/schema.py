@@ -1,11 +1,11 @@
-"""OpenAPI descriptions of the two authentication schemes (imported by AccountsConfig.ready)."""
+"""OpenAPI extensions of the accounts app: the two authentication schemes, the profile update (imported by AccountsConfig.ready)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 
 
 class JWTScheme(SimpleJWTScheme):
@@ -30,3 +30,14 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
                 "Keys are created at `POST /api/v1/api-keys` or in the admin and shown once."
             ),
         }
+
+
+class UserUpdateSchema(OpenApiSerializerExtension):
+    """``PATCH /users/me`` refuses every field but the name: the schema says so (``additionalProperties``)."""
+
+    target_class = "accounts.api.serializers.UserUpdateSerializer"
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_basic_serializer(self.target, direction)
+        schema["additionalProperties"] = False
+        return schema

@@ -43,6 +43,7 @@ class ApiRootView(APIView):
             },
         ),
         summary="API root",
+        description="Open to anyone. Links to every collection, and `currency`, the store's ISO 4217 currency code.",
     )
     def get(self, request: Request) -> Response:
         links: dict[str, str] = {"currency": settings.STORE_CURRENCY}

@@ -17,6 +17,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import is_valid_path
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -184,8 +185,29 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+def _path_without_trailing_slash(request: HttpRequest) -> str | None:
+    """The path the client probably meant when it added a trailing slash, if that path exists.
+
+    API resources have no trailing slash (API.md), but many clients add one;
+    ``/api/v1/books/`` then names ``/api/v1/books``. Only ``/api/v1/`` and a few
+    others end in one slash, so ``/api/v1//`` names ``/api/v1/``.
+    """
+    path_info = request.path_info
+    if not path_info.endswith("/"):
+        return None
+    stripped = path_info.rstrip("/")
+    urlconf = getattr(request, "urlconf", None)
+    for candidate in (stripped, f"{stripped}/"):
+        if candidate and candidate != path_info and is_valid_path(candidate, urlconf):
+            script_prefix = request.path[: len(request.path) - len(path_info)]
+            return script_prefix + candidate
+    return None
+
+
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
+        if meant := _path_without_trailing_slash(request):
+            return error_response(404, "not_found", f"Not found. Did you mean {meant}?")
         return error_response(404, "not_found", "No such resource.")
     from django.views.defaults import page_not_found
 

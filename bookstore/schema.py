@@ -1,5 +1,10 @@
 """OpenAPI generation: every operation documents the errors it can answer, in the envelope's shape.
 
+Every ``201`` response also documents its ``Location`` header, and an
+operation the view's permissions allow without credentials (the catalog's
+reads) lists anonymous access (``{}``) among its security requirements, so
+Swagger UI shows no lock on it.
+
 Views document their success responses and the errors specific to them
 (``409 insufficient_stock``, ...). The failures every endpoint shares come
 from the project's plumbing, so they are added here, once, from what the view
@@ -13,10 +18,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import ComponentRegistry
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -30,6 +37,14 @@ DESCRIPTIONS = {
     415: "`unsupported_media_type`: send `application/json`.",
     429: "`throttled`: too many requests; retry after the `Retry-After` header's seconds.",
     503: "`service_unavailable`: the database is unreachable; retry after the `Retry-After` header's seconds.",
+}
+
+
+#: Every ``201 Created`` names the new resource (API.md, General additions).
+LOCATION_HEADER = {
+    "schema": {"type": "string", "format": "uri"},
+    "required": True,
+    "description": "URL of the created resource (for a new account: `/api/v1/users/me`).",
 }
 
 
@@ -57,6 +72,8 @@ class AutoSchema(openapi.AutoSchema):
         if operation is None:
             return None
         responses: dict[str, Any] = operation.setdefault("responses", {})
+        if "201" in responses:
+            responses["201"].setdefault("headers", {}).setdefault("Location", LOCATION_HEADER)
         for shared in self._shared_error_statuses(operation):
             responses.setdefault(str(shared), {"description": DESCRIPTIONS[shared]})
         envelope = self.resolve_serializer(ErrorEnvelopeSerializer, "response").ref
@@ -65,6 +82,23 @@ class AutoSchema(openapi.AutoSchema):
                 response["content"] = {"application/json": {"schema": envelope}}
         operation["responses"] = dict(sorted(responses.items()))
         return operation
+
+    def get_auth(self) -> list[dict[str, list[Any]]]:
+        auths: list[dict[str, list[Any]]] = super().get_auth()
+        if auths and {} not in auths and self._allows_anonymous():
+            auths.append({})
+        return auths
+
+    def _allows_anonymous(self) -> bool:
+        """Whether the view's permissions grant this method to a caller without credentials.
+
+        Asked of the permission classes themselves, with an anonymous request,
+        so the schema follows whatever the view enforces.
+        """
+        http_request = HttpRequest()
+        http_request.method = self.method
+        anonymous = Request(http_request, authenticators=())
+        return all(permission.has_permission(anonymous, self.view) for permission in self.view.get_permissions())
 
     def _shared_error_statuses(self, operation: dict[str, Any]) -> list[int]:
         statuses = [503]

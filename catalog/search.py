@@ -11,14 +11,18 @@ query language is the same everywhere:
 User text never reaches the database's query syntax: it is cut into words
 here, and each backend builds its query from those words alone (quoted FTS5
 strings on SQLite, ``plainto_tsquery``/``phraseto_tsquery`` parameters on
-PostgreSQL). English stop words are dropped on both, so both find the same
-books.
+PostgreSQL). A single English stop word (``the``, ``for``) is dropped; a phrase
+keeps every word in its place, stop words included, so ``"a bridge for"``
+matches "A Bridge for Tomorrow" but neither "The Bridge" nor "Bridge for
+Sale". Both indexes hold every word with its position for that: FTS5 has no
+stop words, and PostgreSQL uses ``bookstore_english`` (see migration 0004),
+the ``english`` configuration with its stemmer but without its stop-word list.
 
-Ranking (best first, ``search_rank``, higher is better): books with a query
-term in the title or subtitle come first, then books with one in the author
-names, then the rest (description, publisher); within a tier, the database's
-relevance score (PostgreSQL ``ts_rank``, SQLite FTS5 ``bm25``) decides, then
-the title.
+Ranking (best first, ``search_rank``, higher is better): books with a quoted
+phrase of the query in the title or subtitle come first, then books with a
+query term there, then books with one in the author names, then the rest
+(description, publisher); within a tier, the database's relevance score
+(PostgreSQL ``ts_rank``, SQLite FTS5 ``bm25``) decides, then the title.
 
 The index (table ``book_search``, see migration 0003) holds every book,
 active or not, and is refreshed with set-based SQL by
@@ -39,7 +43,7 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connections, transaction
-from django.db.models import F, FloatField, Func, Lookup, QuerySet, TextField, Value
+from django.db.models import Case, F, FloatField, Func, Lookup, QuerySet, TextField, Value, When
 from django.db.models.sql.compiler import SQLCompiler
 
 from catalog.isbn import parse_isbn
@@ -60,7 +64,7 @@ MAX_QUERY_WORDS = 32
 MAX_WORD_LENGTH = 100
 
 # PostgreSQL's English stop words (tsearch_data/english.stop, from Snowball).
-# Neither backend searches them, so both find the same books.
+# A query word on its own is dropped when it is one of them; inside a phrase it keeps its place.
 STOP_WORDS = frozenset(
     """
     i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her
@@ -136,14 +140,15 @@ def _chunks(text: str) -> Iterable[tuple[bool, str]]:
 
 
 def _term(chunk: str) -> Term | None:
-    """The term of one chunk; ``None`` if it holds nothing searchable."""
+    """The term of one chunk; ``None`` if it holds nothing searchable.
+
+    A lone stop word matches nearly every book, so it is dropped. A phrase keeps
+    all its words, stop words included: they fix where its other words stand.
+    """
     words = [word.casefold() for word in _WORD.findall(chunk)]
-    # Stop words at the ends of a phrase are dropped; inside it they keep their place.
-    while words and words[0] in STOP_WORDS:
-        words.pop(0)
-    while words and words[-1] in STOP_WORDS:
-        words.pop()
-    return Term(tuple(words)) if words else None
+    if not words or (len(words) == 1 and words[0] in STOP_WORDS):
+        return None
+    return Term(tuple(words))
 
 
 def parse_query(query: str) -> ParsedQuery:
@@ -198,39 +203,58 @@ def book_search(queryset: QuerySet[Book], query: str) -> QuerySet[Book]:
 
 # --- Ranking ------------------------------------------------------------------
 #
-# search_rank = 4 if a query word (or phrase) is in the title or subtitle
+# search_rank = 8 if a phrase of the query (two words or more) is in the title or subtitle
+#             + 4 if a query word (or phrase) is in the title or subtitle
 #             + 2 if one is in the author names
 #             + the database's relevance score squeezed into [0, 1)
-# so the title > authors > description tiers never overlap, on either database.
+# so the phrase in title > title > authors > description tiers never overlap, on either database.
+TITLE_PHRASE_TIER = 8
 TITLE_TIER = 4
 AUTHORS_TIER = 2
 
 
+def _phrases(terms: Iterable[Term]) -> list[Term]:
+    return [term for term in terms if term.is_phrase]
+
+
 # --- PostgreSQL ---------------------------------------------------------------
+
+#: The text search configuration of the index and the queries (migration 0004).
+POSTGRESQL_CONFIG = "bookstore_english"
 
 
 def _postgresql_query(term: Term) -> SearchQuery:
     return SearchQuery(
         Func(Value(term.text), function="unaccent", output_field=TextField()),
-        config="english",
+        config=POSTGRESQL_CONFIG,
         search_type="phrase" if term.is_phrase else "plain",
     )
 
 
 class _PostgresqlRank(Func):
-    """``search_rank`` from the weighted tsvector: A is title+subtitle, B the author names."""
+    """``search_rank`` from the weighted tsvector: A is title+subtitle, B the author names.
+
+    Arguments: the document, the OR of the included terms, and optionally the
+    OR of the included phrases (for the phrase-in-title tier).
+    """
 
     output_field = FloatField()
 
     def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
-        (doc, doc_params), (tsquery, query_params) = (compiler.compile(e) for e in self.get_source_expressions())
+        compiled = [compiler.compile(e) for e in self.get_source_expressions()]
+        (doc, doc_params), (tsquery, query_params) = compiled[:2]
         both = [*doc_params, *query_params]
         sql = (
-            f"({TITLE_TIER} * (ts_filter({doc}, '{{a}}') @@ {tsquery})::int"
+            f"{TITLE_TIER} * (ts_filter({doc}, '{{a}}') @@ {tsquery})::int"
             f" + {AUTHORS_TIER} * (ts_filter({doc}, '{{b}}') @@ {tsquery})::int"
-            f" + ts_rank({doc}, {tsquery}))"  # ts_rank (OR query, default weights) lies in [0, 1]
+            f" + ts_rank({doc}, {tsquery})"  # ts_rank (OR query, default weights) lies in [0, 1]
         )
-        return sql, both * 3
+        params = both * 3
+        if len(compiled) == 3:
+            phrases, phrase_params = compiled[2]
+            sql = f"{TITLE_PHRASE_TIER} * (ts_filter({doc}, '{{a}}') @@ {phrases})::int + {sql}"
+            params = [*doc_params, *phrase_params, *params]
+        return f"({sql})", params
 
 
 def _postgresql_search(queryset: QuerySet[Book], parsed: ParsedQuery) -> QuerySet[Book]:
@@ -244,8 +268,11 @@ def _postgresql_search(queryset: QuerySet[Book], parsed: ParsedQuery) -> QuerySe
     included = [_postgresql_query(term) for term in parsed.include]
     excluded = [~_postgresql_query(term) for term in parsed.exclude]
     # Ranked against "any included term": which fields hold a term, not how close the terms are.
+    rank_arguments = [F("search_entry__document"), reduce(or_, included)]
+    if phrases := _phrases(parsed.include):
+        rank_arguments.append(reduce(or_, (_postgresql_query(term) for term in phrases)))
     return queryset.filter(search_entry__document=reduce(and_, included + excluded)).annotate(
-        search_rank=_PostgresqlRank(F("search_entry__document"), reduce(or_, included))
+        search_rank=_PostgresqlRank(*rank_arguments)
     )
 
 
@@ -298,16 +325,27 @@ def _sqlite_search(queryset: QuerySet[Book], parsed: ParsedQuery) -> QuerySet[Bo
     expression = " AND ".join(_fts5_string(term) for term in parsed.include)
     if excluded:
         expression = f"({expression}) NOT ({excluded})"
-    return queryset.filter(search_entry__fts__match=expression).annotate(search_rank=_Fts5Rank(F("search_entry__fts")))
+    rank: Any = _Fts5Rank(F("search_entry__fts"))
+    if phrases := _phrases(parsed.include):
+        # bm25 cannot weigh some phrases apart from the others: the books with
+        # a phrase in the title come from a second, uncorrelated MATCH.
+        in_title = "title : (" + " OR ".join(_fts5_string(term) for term in phrases) + ")"
+        titled = BookSearchEntry.objects.filter(fts__match=in_title).values("book_id")
+        rank = rank + Case(
+            When(pk__in=titled, then=Value(float(TITLE_PHRASE_TIER))),
+            default=Value(0.0),
+            output_field=FloatField(),
+        )
+    return queryset.filter(search_entry__fts__match=expression).annotate(search_rank=rank)
 
 
 # --- The index ------------------------------------------------------------------
 
 _POSTGRESQL_DOCUMENTS = """
     SELECT b.id,
-           setweight(to_tsvector('english'::regconfig, unaccent(b.title || ' ' || b.subtitle)), 'A')
-        || setweight(to_tsvector('english'::regconfig, unaccent(coalesce(a.names, ''))), 'B')
-        || setweight(to_tsvector('english'::regconfig, unaccent(b.description || ' ' || b.publisher)), 'C')
+           setweight(to_tsvector('{config}'::regconfig, unaccent(b.title || ' ' || b.subtitle)), 'A')
+        || setweight(to_tsvector('{config}'::regconfig, unaccent(coalesce(a.names, ''))), 'B')
+        || setweight(to_tsvector('{config}'::regconfig, unaccent(b.description || ' ' || b.publisher)), 'C')
     FROM books b
     LEFT JOIN (
         SELECT ba.book_id, string_agg(au.name, ' ' ORDER BY ba.position, ba.id) AS names
@@ -347,7 +385,7 @@ def search_index_update(*, book_ids: Iterable[int]) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             documents = _POSTGRESQL_DOCUMENTS.format(
-                links_where="WHERE ba.book_id = ANY(%s)", books_where="WHERE b.id = ANY(%s)"
+                config=POSTGRESQL_CONFIG, links_where="WHERE ba.book_id = ANY(%s)", books_where="WHERE b.id = ANY(%s)"
             )
             cursor.execute(
                 f"INSERT INTO book_search (book_id, document) {documents} "
@@ -376,7 +414,7 @@ def search_index_rebuild() -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("TRUNCATE book_search")
-            documents = _POSTGRESQL_DOCUMENTS.format(links_where="", books_where="")
+            documents = _POSTGRESQL_DOCUMENTS.format(config=POSTGRESQL_CONFIG, links_where="", books_where="")
             cursor.execute(f"INSERT INTO book_search (book_id, document) {documents}")
         else:
             cursor.execute("DELETE FROM book_search")

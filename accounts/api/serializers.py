@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -24,11 +25,46 @@ class UserSerializer(serializers.ModelSerializer[User]):
         read_only_fields = fields
 
 
+#: Fields a client may send to ``PATCH /users/me`` that it cannot change there, and how they change, if they can.
+USER_NOT_WRITABLE = {
+    "email": "The email address cannot be changed through the API. Contact the shop to change it.",
+    "is_staff": "Staff status cannot be changed through the API. Only a staff administrator grants it, in the admin.",
+    "id": "The account id never changes.",
+    "date_joined": "The date the account was created never changes.",
+    "password": "Change the password with POST /api/v1/users/me/password.",
+}
+
+
 class UserUpdateSerializer(serializers.Serializer[Any]):
-    """``PATCH /users/me``: only the name; ``email`` and ``is_staff`` are read-only here."""
+    """The caller's name: `first_name` and `last_name`, both optional.
+
+    Any other field is a `400` naming it, rather than a `200` that silently
+    changes nothing: a read-only field of the user (`email`, `is_staff`, `id`,
+    `date_joined`, or `password`) with how it can be changed, if it can; any
+    other name as unknown.
+    """
 
     first_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
     last_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        refused: dict[str, list[str]] = {}
+        if isinstance(data, Mapping):
+            writable = ", ".join(self.fields)
+            refused = {
+                str(name): [USER_NOT_WRITABLE.get(str(name), f"Unknown field. Fields that can be changed: {writable}.")]
+                for name in data
+                if name not in self.fields
+            }
+        try:
+            value: dict[str, Any] = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not refused or not isinstance(exc.detail, dict):
+                raise
+            raise serializers.ValidationError({**exc.detail, **refused}) from exc
+        if refused:
+            raise serializers.ValidationError(refused)
+        return value
 
 
 class RegisterSerializer(serializers.Serializer[Any]):

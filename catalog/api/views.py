@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from accounts.api.mixins import CreatedLocationMixin
 from accounts.permissions import IsStaffOrReadOnly, is_staff
 from catalog import selectors, services
 from catalog.api.filters import AuthorFilter, BookFilter, GenreFilter
@@ -32,11 +33,32 @@ _WRITE_ACTIONS = {"create", "update", "partial_update"}
 
 
 @extend_schema_view(
+    list=extend_schema(
+        summary="List authors",
+        description=(
+            "Anyone may read. Authors in name order, each with `book_count`, the number of their active books; "
+            "`search` matches any part of the name, ignoring case."
+        ),
+    ),
+    create=extend_schema(
+        summary="Create an author",
+        description="Staff only. `name` is required, `bio` optional. The new author's URL is in `Location`.",
+    ),
+    retrieve=extend_schema(
+        summary="One author", description="Anyone may read. `book_count` counts the author's active books."
+    ),
+    update=extend_schema(summary="Replace an author", description="Staff only. Send every field (`name`, `bio`)."),
+    partial_update=extend_schema(summary="Change an author", description="Staff only. Send only the fields to change."),
     destroy=extend_schema(
-        responses={204: None, 409: OpenApiResponse(description="`conflict`: the author is still credited on books.")}
-    )
+        summary="Delete an author",
+        description=(
+            "Staff only. An author still credited on a book is `409 conflict` and nothing changes: "
+            "take them off their books first."
+        ),
+        responses={204: None, 409: OpenApiResponse(description="`conflict`: the author is still credited on books.")},
+    ),
 )
-class AuthorViewSet(viewsets.ModelViewSet[Author]):
+class AuthorViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Author]):
     """Authors with the number of their active books."""
 
     serializer_class = AuthorSerializer
@@ -61,11 +83,35 @@ class AuthorViewSet(viewsets.ModelViewSet[Author]):
 
 
 @extend_schema_view(
-    create=extend_schema(request=GenreWriteSerializer, responses={201: GenreSerializer}),
-    update=extend_schema(request=GenreWriteSerializer, responses=GenreSerializer),
-    partial_update=extend_schema(request=GenreWriteSerializer, responses=GenreSerializer),
+    list=extend_schema(
+        summary="List genres",
+        description="Anyone may read. Genres in name order; the `slug` is what the books list's `genre` filter takes.",
+    ),
+    create=extend_schema(
+        summary="Create a genre",
+        description=(
+            "Staff only. `slug` is derived from the name when omitted, and is unique. "
+            "The new genre's URL is in `Location`."
+        ),
+        request=GenreWriteSerializer,
+        responses={201: GenreSerializer},
+    ),
+    retrieve=extend_schema(summary="One genre", description="Anyone may read."),
+    update=extend_schema(
+        summary="Replace a genre",
+        description="Staff only. Send every field; `slug` is derived from the name when omitted.",
+        request=GenreWriteSerializer,
+        responses=GenreSerializer,
+    ),
+    partial_update=extend_schema(
+        summary="Change a genre",
+        description="Staff only. Send only the fields to change.",
+        request=GenreWriteSerializer,
+        responses=GenreSerializer,
+    ),
+    destroy=extend_schema(summary="Delete a genre", description="Staff only. Answers `204` once the genre is gone."),
 )
-class GenreViewSet(viewsets.ModelViewSet[Genre]):
+class GenreViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Genre]):
     """Genres; the slug is derived from the name when omitted."""
 
     serializer_class = GenreSerializer
@@ -91,15 +137,54 @@ class GenreViewSet(viewsets.ModelViewSet[Genre]):
 
 
 @extend_schema_view(
-    create=extend_schema(request=BookWriteSerializer, responses={201: BookSerializer}),
-    update=extend_schema(request=BookWriteSerializer, responses=BookSerializer),
-    partial_update=extend_schema(request=BookWriteSerializer, responses=BookSerializer),
+    list=extend_schema(
+        summary="List and search books",
+        description=(
+            "Anyone may read: anonymous callers and customers see active books, staff see inactive ones too. "
+            "Every filter given must hold.\n\n"
+            "`search` is full-text over title, subtitle, author names, description and publisher: every word must "
+            'match, `"a quoted phrase"` matches its words in that order (stop words included), `-word` and '
+            '`-"a phrase"` exclude; English stemming (`running` finds `run`), case- and accent-insensitive. '
+            "An ISBN in any accepted form finds that book. Without `ordering`, results come best first: "
+            "a quoted phrase in the title, then a match in the title, then in the author names, then elsewhere."
+        ),
+    ),
+    create=extend_schema(
+        summary="Create a book",
+        description=(
+            "Staff only. Takes `author_ids` (at least one) and `genre_ids` instead of the nested objects. `isbn` "
+            "accepts ISBN-10 or ISBN-13 with or without hyphens or spaces; it is checked, stored as 13 digits, and "
+            "unique. The new book's URL is in `Location`."
+        ),
+        request=BookWriteSerializer,
+        responses={201: BookSerializer},
+    ),
+    retrieve=extend_schema(
+        summary="One book",
+        description="Anyone may read an active book; an inactive one is `404` to everyone but staff.",
+    ),
+    update=extend_schema(
+        summary="Replace a book",
+        description="Staff only. The body of a new book: every required field, `author_ids` and `genre_ids` as ids.",
+        request=BookWriteSerializer,
+        responses=BookSerializer,
+    ),
+    partial_update=extend_schema(
+        summary="Change a book",
+        description="Staff only. Send only the fields to change; `author_ids` or `genre_ids` replace the whole list.",
+        request=BookWriteSerializer,
+        responses=BookSerializer,
+    ),
     destroy=extend_schema(
-        description="Deletes a book that was never ordered; a book that appears in an order is deactivated instead.",
+        summary="Delete a book",
+        description=(
+            "Staff only. Deletes a book that was never ordered; a book that appears in an order is deactivated "
+            "instead, so order history stays whole. Both answer `204`."
+        ),
         responses={204: None},
     ),
 )
-class BookViewSet(viewsets.ModelViewSet[Book]):
+class BookViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Book]):
     """Books. Anonymous users and customers see active books only; staff see all."""
 
     serializer_class = BookSerializer
@@ -124,7 +209,8 @@ class BookViewSet(viewsets.ModelViewSet[Book]):
         serializer = BookWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         book = services.book_create(**serializer.validated_data)
-        return Response(self._read(book), status=status.HTTP_201_CREATED)
+        data = self._read(book)
+        return Response(data, status=status.HTTP_201_CREATED, headers=self.get_success_headers(data))
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         book = self.get_object()

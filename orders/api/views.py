@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
+from accounts.api.mixins import CreatedLocationMixin
 from accounts.permissions import IsOwnerOrStaff, IsStaff
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
@@ -70,12 +71,21 @@ def _order_response(order: Order, status: int = 200) -> Response:
 
 @extend_schema_view(
     list=extend_schema(
-        summary="Orders, newest first (customers: their own; staff: all)", responses={200: OrderSerializer, 401: _401}
+        summary="Orders, newest first (customers: their own; staff: all)",
+        description=(
+            "Authenticated. A customer sees their own orders, staff see every order; newest first. "
+            "Filter by `status` and creation time (`created_after`, `created_before`); staff also by `user`."
+        ),
+        responses={200: OrderSerializer, 401: _401},
     ),
-    retrieve=extend_schema(summary="One order", responses={200: OrderSerializer, 401: _401, 404: _404}),
+    retrieve=extend_schema(
+        summary="One order",
+        description="The owner or staff. Another customer's order is `404`, never `403`: its existence is not told.",
+        responses={200: OrderSerializer, 401: _401, 404: _404},
+    ),
 )
 @extend_schema(tags=["orders"])
-class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = OrderSerializer
     permission_classes = [IsOwnerOrStaff]
     filterset_class = OrderFilter
@@ -100,6 +110,12 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         summary="Place an order",
+        description=(
+            "Authenticated. 1-50 lines, each `book_id` once, `quantity` 1-100, active books only; an optional "
+            "`coupon_code` (case-insensitive). Stock is checked and taken in one transaction: when any line is "
+            "short, `409 insufficient_stock` lists every short line and nothing changes. Answers `201` with the "
+            "pending order, its URL in `Location`. Send an `Idempotency-Key` to retry safely."
+        ),
         request=OrderCreateSerializer,
         parameters=[IDEMPOTENCY_PARAMETER, REPLAYED_HEADER],
         responses={
@@ -123,9 +139,11 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
         if key is None:
             _order, body = place()
-            return Response(body, status=201)
+            return Response(body, status=201, headers=self.get_success_headers(body))
         result = idempotent_run(user=request.user, key=key, fingerprint=request_fingerprint(request.data), action=place)
-        headers = {"Idempotent-Replayed": "true"} if result.replayed else None
+        headers = self.get_success_headers(result.body) if result.status == 201 else {}
+        if result.replayed:
+            headers["Idempotent-Replayed"] = "true"
         return Response(result.body, status=result.status, headers=headers)
 
     @extend_schema(
@@ -143,7 +161,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         summary="Cancel an order (owner or staff)",
-        description="Puts every item back in stock and frees the coupon use.",
+        description=(
+            "The owner or staff, while the order is `pending` or `paid` (else `409 invalid_transition`). Puts every "
+            "item back in stock and frees the coupon use."
+        ),
         request=None,
         responses={200: OrderSerializer, 401: _401, 404: _404, 409: _409_TRANSITION},
     )
@@ -153,6 +174,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         summary="Mark an order paid (staff)",
+        description=(
+            "Staff only. `pending` → `paid`; from any other status `409 invalid_transition`. Recorded in "
+            "`status_history` with who did it."
+        ),
         request=None,
         responses={200: OrderSerializer, 401: _401, 403: _403, 404: _404, 409: _409_TRANSITION},
     )
@@ -162,6 +187,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         summary="Mark an order shipped (staff)",
+        description=(
+            "Staff only. `paid` → `shipped`; from any other status `409 invalid_transition`. Recorded in "
+            "`status_history` with who did it."
+        ),
         request=None,
         responses={200: OrderSerializer, 401: _401, 403: _403, 404: _404, 409: _409_TRANSITION},
     )
@@ -171,6 +200,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         summary="Mark an order delivered (staff)",
+        description=(
+            "Staff only. `shipped` → `delivered`; from any other status `409 invalid_transition`. Recorded "
+            "in `status_history` with who did it."
+        ),
         request=None,
         responses={200: OrderSerializer, 401: _401, 403: _403, 404: _404, 409: _409_TRANSITION},
     )
@@ -180,12 +213,34 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 
 @extend_schema_view(
+    list=extend_schema(
+        summary="List coupons",
+        description="Staff only. Every coupon, by code; `uses` counts the orders using it that are not cancelled.",
+    ),
+    create=extend_schema(
+        summary="Create a coupon",
+        description=(
+            "Staff only. `code` is unique ignoring case; `percent` needs `0 < value <= 100`, `fixed` needs "
+            "`value > 0`; `starts_at`, `ends_at`, `min_subtotal` and `max_uses` may be null (no limit). "
+            "The new coupon's URL is in `Location`."
+        ),
+    ),
+    retrieve=extend_schema(summary="One coupon", description="Staff only."),
+    update=extend_schema(
+        summary="Replace a coupon", description="Staff only. Send every field; the rules of creation apply."
+    ),
+    partial_update=extend_schema(
+        summary="Change a coupon",
+        description="Staff only. Send only the fields to change; to retire a coupon, set `is_active` to false.",
+    ),
     destroy=extend_schema(
-        responses={204: None, 409: OpenApiResponse(description="`conflict`: orders use this coupon; deactivate it.")}
-    )
+        summary="Delete a coupon",
+        description="Staff only. A coupon that orders use is `409 conflict` and stays; deactivate it instead.",
+        responses={204: None, 409: OpenApiResponse(description="`conflict`: orders use this coupon; deactivate it.")},
+    ),
 )
 @extend_schema(tags=["coupons"])
-class CouponViewSet(viewsets.ModelViewSet):
+class CouponViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
     """Coupons (staff only). ``uses`` counts orders using the coupon that are not cancelled."""
 
     serializer_class = CouponSerializer
@@ -198,8 +253,34 @@ class CouponViewSet(viewsets.ModelViewSet):
         return coupon_list()
 
 
+@extend_schema_view(
+    list=extend_schema(
+        summary="List bulk discount tiers",
+        description=(
+            "Staff only. Tiers by `min_quantity`: an order of at least that many books gets `percent` off its "
+            "subtotal; only the highest tier reached applies."
+        ),
+    ),
+    create=extend_schema(
+        summary="Create a bulk discount tier",
+        description=(
+            "Staff only. `min_quantity >= 1` and unique, `0 < percent <= 100`. The new tier's URL is in `Location`."
+        ),
+    ),
+    retrieve=extend_schema(summary="One bulk discount tier", description="Staff only."),
+    update=extend_schema(
+        summary="Replace a bulk discount tier", description="Staff only. Send every field; the rules of creation apply."
+    ),
+    partial_update=extend_schema(
+        summary="Change a bulk discount tier", description="Staff only. Send only the fields to change."
+    ),
+    destroy=extend_schema(
+        summary="Delete a bulk discount tier",
+        description="Staff only. Orders already placed keep the discount they got.",
+    ),
+)
 @extend_schema(tags=["discount-tiers"])
-class DiscountTierViewSet(viewsets.ModelViewSet):
+class DiscountTierViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
     """Bulk discount tiers (staff only): percent off orders of at least ``min_quantity`` books."""
 
     serializer_class = DiscountTierSerializer

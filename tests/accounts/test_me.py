@@ -56,15 +56,43 @@ def test_patch_is_partial(customer_client, user):
     assert user.last_name == last_name
 
 
-def test_email_and_is_staff_are_read_only(customer_client, user):
-    email = user.email
-    response = customer_client.patch(ME_URL, {"email": "new@example.com", "is_staff": True, "first_name": "Z"})
-    assert response.status_code == 200
-    assert response.json()["email"] == email
-    assert response.json()["is_staff"] is False
+@pytest.mark.parametrize(
+    ("field", "value", "how"),
+    [
+        ("email", "new@example.com", "Contact the shop"),
+        ("is_staff", True, "in the admin"),
+        ("id", 999, "never changes"),
+        ("date_joined", "2020-01-01T00:00:00Z", "never changes"),
+        ("password", "violet-harbour-compass-77", "POST /api/v1/users/me/password"),
+    ],
+)
+def test_a_read_only_field_is_400_naming_it_and_how_it_changes(customer_client, user, field, value, how):
+    before = (user.email, user.is_staff, user.first_name, user.password)
+    response = customer_client.patch(ME_URL, {field: value, "first_name": "Z"})
+    error = assert_envelope(response, 400, "validation_error")
+    assert set(error["details"]) == {field}
+    assert how in error["details"][field][0]
+    assert error["message"].startswith(f"Invalid input: {field}: ")
+    assert how in error["message"]
     user.refresh_from_db()
-    assert user.email == email
-    assert not user.is_staff
+    assert (user.email, user.is_staff, user.first_name, user.password) == before  # nothing changed, not even the name
+
+
+def test_an_unknown_field_is_400_listing_the_writable_ones(customer_client, user):
+    error = assert_envelope(customer_client.patch(ME_URL, {"firstname": "Z"}), 400, "validation_error")
+    assert error["details"] == {"firstname": ["Unknown field. Fields that can be changed: first_name, last_name."]}
+
+
+def test_refused_and_invalid_fields_are_reported_together(customer_client):
+    error = assert_envelope(
+        customer_client.patch(ME_URL, {"is_staff": True, "first_name": "x" * 151}), 400, "validation_error"
+    )
+    assert set(error["details"]) == {"is_staff", "first_name"}
+
+
+@pytest.mark.parametrize("body", ["[]", '"text"', "3"])
+def test_a_body_that_is_not_an_object_is_400(customer_client, body):
+    assert_envelope(customer_client.patch(ME_URL, body, content_type="application/json"), 400, "validation_error")
 
 
 def test_patch_validates_lengths(customer_client):

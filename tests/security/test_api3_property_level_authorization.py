@@ -41,18 +41,19 @@ def test_registration_cannot_make_staff_or_superusers(api_client):
     assert not SECRET_FIELDS & set(response.json())
 
 
-def test_profile_update_ignores_protected_fields(world, as_principal):
+def test_profile_update_refuses_protected_fields(world, as_principal):
+    first_name = world.customer.first_name
     response = as_principal("customer").patch(
         "/api/v1/users/me",
         {"first_name": "Eve", "is_staff": True, "is_superuser": True, "email": "admin@example.com", "id": 1},
         format="json",
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) == {"is_staff", "is_superuser", "email", "id"}
     world.customer.refresh_from_db()
-    assert world.customer.first_name == "Eve"
+    assert world.customer.first_name == first_name
     assert (world.customer.is_staff, world.customer.is_superuser) == (False, False)
     assert world.customer.email != "admin@example.com"
-    assert not SECRET_FIELDS & set(response.json())
 
 
 def test_order_placement_ignores_client_prices_totals_status_and_owner(world, as_principal):

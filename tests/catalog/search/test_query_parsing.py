@@ -26,7 +26,10 @@ def terms(*items: str) -> tuple[Term, ...]:
         ("sci-fi", ["sci fi"], []),  # words joined by punctuation stay together, as a phrase
         ("the hobbit", ["hobbit"], []),  # stop words are dropped
         ('"lord of the rings"', ["lord of the rings"], []),  # ... but keep their place inside a phrase
-        ('"the hobbit"', ["hobbit"], []),
+        ('"the hobbit"', ["the hobbit"], []),  # ... at its ends too: a phrase keeps every word
+        ('"A Bridge for"', ["a bridge for"], []),
+        ('dune -"the sequel"', ["dune"], ["the sequel"]),
+        ("don't", ["don t"], []),  # a phrase of stop words is still a phrase
         ("dune dune", ["dune"], []),
         ("\uff44\uff55\uff4e\uff45", ["dune"], []),  # full-width letters fold to ASCII
         ("ga\x00rcía", ["ga", "rcía"], []),  # NUL separates like a space
