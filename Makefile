@@ -34,12 +34,16 @@ venv-dev: $(VENV)/.dev  ## Create .venv with the development and test dependenci
 	@$(BIN)/python -c "import secrets; print('# Local settings written by make run; never commit this file.'); print('SECRET_KEY=' + secrets.token_urlsafe(50)); print('DEBUG=false')" > .env
 	@echo "Wrote .env with a fresh SECRET_KEY."
 
-run: venv .env  ## Install, migrate, load demo data once and serve on 127.0.0.1:8000 (PORT=9000 for another port)
+run: venv .env  ## Install, migrate, load demo data once, serve on 127.0.0.1:8000 (PORT=9000 for another port) with a Celery worker and beat
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) demo_setup --base-url http://127.0.0.1:$(PORT)
 	@echo "Serving the store on http://127.0.0.1:$(PORT)/  (API /api/v1/, docs /api/docs/, admin /admin/)"
-	$(BIN)/gunicorn bookstore.wsgi:application -c gunicorn.conf.py --bind 127.0.0.1:$(PORT)
+	@echo "Background worker with beat beside it (README: Background work); Ctrl-C stops both."
+	@$(BIN)/celery -A bookstore worker --beat --concurrency=1 --loglevel=INFO --without-gossip --without-mingle & worker=$$!; \
+	$(BIN)/gunicorn bookstore.wsgi:application -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) & web=$$!; \
+	trap 'kill -TERM $$web $$worker 2>/dev/null' INT TERM; \
+	wait $$web; kill -TERM $$worker 2>/dev/null; wait $$worker; wait $$web
 
 test: venv-dev lint  ## Lint, type-check and run the whole test suite (DATABASE_URL selects the database)
 	$(BIN)/pytest $(PYTEST_ARGS)

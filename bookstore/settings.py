@@ -27,7 +27,25 @@ def _secret(name: str, default: str | None = None) -> str | None:
     return env.str(name, default=default)
 
 
-DEBUG = env.bool("DEBUG", default=False)
+#: The spellings a boolean variable may take (any letter case); anything else stops start-up.
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+
+
+def envbool(name: str, *, default: bool) -> bool:
+    """Read a boolean strictly: empty or unset gives ``default``; a typo such as ``ture`` stops start-up.
+
+    (``environ.Env.bool`` would read any unknown value as false and silently switch a setting off.)
+    """
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
+    try:
+        return _BOOLEANS[raw.lower()]
+    except KeyError:
+        sys.exit(f"Refusing to start: {name}={raw!r} is not a boolean (use true/false, 1/0, yes/no or on/off).")
+
+
+DEBUG = envbool("DEBUG", default=False)
 
 SECRET_KEY = _secret("SECRET_KEY") or ""
 if not SECRET_KEY:
@@ -52,7 +70,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "bookstore",
+    "notifications",
     "accounts",
     "catalog",
     "orders",
@@ -174,13 +194,13 @@ STORAGES = {
 
 # HTTPS settings are off by default so the local store works over plain HTTP;
 # production behind a TLS proxy turns them on (README, "Deployment").
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
-if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", default=False)
+if envbool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -198,6 +218,73 @@ AUTH_RATE_LIMIT = env.str("AUTH_RATE_LIMIT", default="10/minute")
 ORDER_RATE_LIMIT = env.str("ORDER_RATE_LIMIT", default="30/minute")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 LOW_STOCK_THRESHOLD = env.int("LOW_STOCK_THRESHOLD", default=5)
+
+STORE_ADDRESS = env.str("STORE_ADDRESS", default="1 Example Street, 00000 Example Town")
+# Unpaid orders are cancelled after this: manual payment (bank transfer) and card payment.
+MANUAL_PAYMENT_DAYS = env.int("MANUAL_PAYMENT_DAYS", default=7)
+ORDER_PAYMENT_TIMEOUT = timedelta(minutes=env.int("ORDER_PAYMENT_TIMEOUT", default=30))  # minutes
+
+# --- Email --------------------------------------------------------------------
+
+# EMAIL_URL: smtp://user:pass@host:587 (smtp+tls://, smtp+ssl:// too) in production;
+# consolemail:// or filemail:///path for development. Default: files under var/mail.
+_email = env.email_url("EMAIL_URL", default="filemail:///var/mail")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
+# filemail:///var/mail is relative to the project; filemail:////srv/mail is absolute.
+EMAIL_FILE_PATH = str(BASE_DIR / _email["EMAIL_FILE_PATH"]) if _email["EMAIL_FILE_PATH"] else ""
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{STORE_NAME} <shop@localhost>")
+SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# A worker holds an email for this long while it talks to the SMTP server; a
+# worker that dies mid-send frees it when the lease runs out (longer than EMAIL_TIMEOUT).
+EMAIL_SEND_LEASE = timedelta(seconds=env.int("EMAIL_SEND_LEASE_SECONDS", default=300))
+# The task sent at commit time normally delivers within seconds; the outbox sweep
+# dispatches an email itself once it has waited this long.
+EMAIL_SWEEP_GRACE = timedelta(seconds=env.int("EMAIL_SWEEP_GRACE_SECONDS", default=60))
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=8)
+
+# --- Background work (Celery) ---------------------------------------------------
+
+# Production: redis://host:6379/0 or amqp://user:pass@host:5672//. The default,
+# kombu's filesystem transport under var/celery, needs no server (one machine only).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost//")
+CELERY_DATA_DIR = Path(env.str("CELERY_DATA_DIR", default=str(BASE_DIR / "var" / "celery")))
+if CELERY_BROKER_URL.startswith("filesystem:"):
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "data_folder_in": str(CELERY_DATA_DIR / "queue"),
+        "data_folder_out": str(CELERY_DATA_DIR / "queue"),
+        "control_folder": str(CELERY_DATA_DIR / "control"),
+    }
+else:
+    # Redis: an unacknowledged task (its worker died) is delivered again after the
+    # visibility timeout; each worker looks for such tasks every 10 s (one cheap query).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
+    }
+# Stores sharing one broker keep apart by queue name.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A request that queues a task while the broker is down waits at most ~1 s; the
+# outbox sweep sends what could not be queued.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- REST framework -------------------------------------------------------------
 

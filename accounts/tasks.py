@@ -1,0 +1,22 @@
+"""Periodic account jobs; thin wrappers over the account services, safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from accounts.services import jwt_tokens_flush_expired
+
+logger = logging.getLogger(__name__)
+# A database hiccup retries the job with exponential backoff (jittered, at most 10 min apart).
+RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 5}
+
+
+@shared_task(name="accounts.jwt_tokens_flush_expired", acks_late=True, **RETRY)
+def flush_expired_tokens() -> int:
+    """Delete expired refresh tokens (and their blacklist entries)."""
+    deleted = jwt_tokens_flush_expired()
+    logger.info("JWT token flush: %s expired token(s) deleted", deleted)
+    return deleted

@@ -1,0 +1,51 @@
+"""The email outbox: every email the store sends is a row here first."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Email(models.Model):
+    """One email, rendered when it was queued and delivered by a worker.
+
+    Queued in the same transaction as the change that causes it, so it exists
+    exactly when that change does. A worker claims it (``sending`` with a
+    lease) before talking to the SMTP server, so two workers never send it
+    both; a worker that dies mid-send frees it when the lease runs out.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    key = models.CharField(
+        max_length=200,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Identifies the event the email is about; queuing the same key again adds nothing.",
+    )
+    template = models.CharField(max_length=200)
+    to = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=255)
+    body_text = models.TextField()
+    body_html = models.TextField()
+    message_id = models.CharField(max_length=255, unique=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    # Queued: the sweep dispatches it from this time on. Sending: the lease ends then.
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "emails"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "due_at"], name="emails_state_due_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.to} ({self.state})"

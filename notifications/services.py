@@ -1,0 +1,205 @@
+"""The outbox: queue an email inside the caller's transaction, deliver it once.
+
+Any app queues mail with ``email_queue(...)`` inside its own
+``transaction.atomic()``; the row commits or rolls back with the change that
+caused it. After the commit a task is sent to the broker; if the broker is
+down the row stays ``queued`` and ``email_sweep`` (a periodic job) sends the
+task later. ``email_deliver`` claims the row with a conditional update
+(queued → sending, with a lease) before it talks to the SMTP server, so two
+workers never both send it, and marks it sent afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from notifications.models import Email
+
+logger = logging.getLogger(__name__)
+
+DELIVER_TASK = "notifications.email_deliver"
+RETRY_BASE = timedelta(seconds=30)
+RETRY_MAX = timedelta(hours=1)
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    ALREADY_DONE = "already_done"  # sent or failed before; nothing to do
+    HELD = "held"  # another worker holds the lease right now
+    RETRY = "retry"  # failed this time; queued again for later
+
+
+def store_context() -> dict[str, Any]:
+    """What every email template may use: the store's name and address."""
+    return {"store_name": settings.STORE_NAME, "store_address": settings.STORE_ADDRESS}
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff after ``attempts`` failed attempts: 30 s, 1 min, 2 min, ... at most 1 h."""
+    seconds = RETRY_BASE.total_seconds() * 2 ** min(max(attempts - 1, 0), 20)
+    return min(timedelta(seconds=seconds), RETRY_MAX)
+
+
+def _message_id() -> str:
+    return f"<{uuid.uuid4().hex}@{settings.STORE_NAME.lower().replace(' ', '-') or 'store'}.email>"
+
+
+def email_dispatch(*, email_id: int) -> bool:
+    """Send the delivery task to the broker; False (logged) if the broker cannot be reached.
+
+    Never raises: a broker outage must not fail the request that queued the
+    email. The row stays queued and the sweep dispatches it later.
+    """
+    try:
+        current_app.send_task(DELIVER_TASK, kwargs={"email_id": email_id})
+    except Exception:
+        logger.warning("email %s: broker unavailable, the outbox sweep will send it", email_id, exc_info=True)
+        return False
+    return True
+
+
+def email_queue(*, to: str, template: str, context: Mapping[str, Any], key: str | None = None) -> Email:
+    """Render ``template`` for ``to`` and record it in the outbox; send it after the commit.
+
+    Call it inside the transaction of the change that causes the email. The
+    template name is a prefix: ``<template>.subject.txt``, ``<template>.txt``
+    and ``<template>.html`` (the last two usually extend
+    ``notifications/email/base.*`` for the store's name and address). With
+    ``key``, queuing the same key again returns the first email and adds none.
+    """
+    full_context = {**store_context(), **context}
+    subject = " ".join(render_to_string(f"{template}.subject.txt", full_context).split())
+    body_text = render_to_string(f"{template}.txt", full_context)
+    body_html = render_to_string(f"{template}.html", full_context)
+    # No savepoint: inside the caller's transaction this adds no queries of its own.
+    with transaction.atomic(savepoint=False):
+        if key is not None and (existing := Email.objects.filter(key=key).first()) is not None:
+            return existing
+        email = Email.objects.create(
+            key=key,
+            template=template,
+            to=to,
+            subject=subject[:255],
+            body_text=body_text,
+            body_html=body_html,
+            message_id=_message_id(),
+            due_at=timezone.now() + settings.EMAIL_SWEEP_GRACE,
+        )
+        email_id = email.pk
+        transaction.on_commit(lambda: email_dispatch(email_id=email_id), robust=True)
+    return email
+
+
+def _claim(email_id: int, now: datetime) -> bool:
+    """queued (or sending with an expired lease) → sending with a fresh lease; True if this caller won."""
+    claimable = Q(state=Email.State.QUEUED) | Q(state=Email.State.SENDING, due_at__lt=now)
+    return bool(
+        Email.objects.filter(claimable, pk=email_id).update(
+            state=Email.State.SENDING,
+            due_at=now + settings.EMAIL_SEND_LEASE,
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
+    )
+
+
+def _send(email: Email) -> None:
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.to],
+        headers={"Message-ID": email.message_id},
+    )
+    message.attach_alternative(email.body_html, "text/html")
+    message.send(fail_silently=False)
+
+
+def email_deliver(*, email_id: int) -> Outcome:
+    """Deliver one queued email, at most once even if several workers try at the same time.
+
+    Returns ``SENT``, ``ALREADY_DONE`` (sent or given up before, or gone),
+    ``HELD`` (another worker's lease is running) or ``RETRY`` (this attempt
+    failed; the row is queued again with a backoff, or ``failed`` after
+    ``EMAIL_MAX_ATTEMPTS``). The only duplicate left possible is a worker
+    dying after the SMTP server accepted the message and before the row is
+    marked sent; the stable ``Message-ID`` lets receivers drop that copy.
+    """
+    now = timezone.now()
+    if not _claim(email_id, now):
+        state = Email.objects.filter(pk=email_id).values_list("state", flat=True).first()
+        return Outcome.HELD if state == Email.State.SENDING else Outcome.ALREADY_DONE
+    email = Email.objects.get(pk=email_id)
+    try:
+        _send(email)
+    except Exception as exc:
+        final = email.attempts >= settings.EMAIL_MAX_ATTEMPTS
+        Email.objects.filter(pk=email_id, state=Email.State.SENDING).update(
+            state=Email.State.FAILED if final else Email.State.QUEUED,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            due_at=timezone.now() + retry_delay(email.attempts),
+            updated_at=timezone.now(),
+        )
+        logger.warning("email %s: attempt %s failed: %s", email_id, email.attempts, exc)
+        if final:
+            return Outcome.ALREADY_DONE
+        return Outcome.RETRY
+    done = timezone.now()
+    Email.objects.filter(pk=email_id).update(state=Email.State.SENT, sent_at=done, last_error="", updated_at=done)
+    logger.info("email %s sent to the SMTP server (attempt %s)", email_id, email.attempts)
+    return Outcome.SENT
+
+
+def email_lease_remaining(*, email_id: int) -> timedelta:
+    """How long until the current lease on ``email_id`` ends (zero if none)."""
+    due = Email.objects.filter(pk=email_id, state=Email.State.SENDING).values_list("due_at", flat=True).first()
+    return max(due - timezone.now(), timedelta(0)) if due else timedelta(0)
+
+
+def email_sweep(*, limit: int = 500) -> int:
+    """Dispatch queued emails whose task was lost or whose retry is due, and expired leases.
+
+    Dispatching twice is harmless (the claim picks one delivery), so the
+    sweep needs no bookkeeping of its own. Returns how many it dispatched.
+    """
+    now = timezone.now()
+    due = Q(state=Email.State.QUEUED) | Q(state=Email.State.SENDING)
+    ids = list(Email.objects.filter(due, due_at__lte=now).order_by("due_at").values_list("pk", flat=True)[:limit])
+    dispatched = sum(email_dispatch(email_id=email_id) for email_id in ids)
+    if ids:
+        logger.info("email sweep: %s of %s due email(s) dispatched", dispatched, len(ids))
+    return dispatched
+
+
+def email_resend(*, email: Email) -> bool:
+    """Queue ``email`` again (staff action): a sent or failed email goes out once more.
+
+    Returns False for an email that is queued or being sent already. The new
+    delivery has a fresh ``Message-ID`` so receivers do not drop it as a copy.
+    """
+    with transaction.atomic():
+        updated = Email.objects.filter(pk=email.pk, state__in=[Email.State.SENT, Email.State.FAILED]).update(
+            state=Email.State.QUEUED,
+            attempts=0,
+            last_error="",
+            message_id=_message_id(),
+            due_at=timezone.now() + settings.EMAIL_SWEEP_GRACE,
+            updated_at=timezone.now(),
+        )
+        if updated:
+            email_id = email.pk
+            transaction.on_commit(lambda: email_dispatch(email_id=email_id), robust=True)
+    return bool(updated)

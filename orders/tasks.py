@@ -1,0 +1,29 @@
+"""Periodic order jobs; thin wrappers over the order services, safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from orders.expiry import order_expire_unpaid
+from orders.idempotency import idempotency_key_purge
+
+logger = logging.getLogger(__name__)
+# A database hiccup retries the job with exponential backoff (jittered, at most 10 min apart).
+RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 5}
+
+
+@shared_task(name="orders.idempotency_key_purge", acks_late=True, **RETRY)
+def purge_idempotency_keys() -> int:
+    """Delete Idempotency-Key records past their 24 h lifetime."""
+    deleted = idempotency_key_purge()
+    logger.info("idempotency key purge: %s key(s) deleted", deleted)
+    return deleted
+
+
+@shared_task(name="orders.order_expire_unpaid", acks_late=True, **RETRY)
+def expire_unpaid_orders() -> int:
+    """Cancel pending orders whose payment window has passed."""
+    return order_expire_unpaid()
