@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "bookstore.middleware.RequestIdMiddleware",
+    "bookstore.middleware.NoStoreForAuthenticatedMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bookstore.middleware.BodySizeLimitMiddleware",
@@ -216,6 +217,8 @@ MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 AUTH_RATE_LIMIT = env.str("AUTH_RATE_LIMIT", default="10/minute")
 ORDER_RATE_LIMIT = env.str("ORDER_RATE_LIMIT", default="30/minute")
+QUOTE_RATE_LIMIT = env.str("QUOTE_RATE_LIMIT", default="60/minute")
+COUPON_FAILURE_RATE_LIMIT = env.str("COUPON_FAILURE_RATE_LIMIT", default="10/hour")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 LOW_STOCK_THRESHOLD = env.int("LOW_STOCK_THRESHOLD", default=5)
 

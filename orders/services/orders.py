@@ -23,6 +23,7 @@ from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts.access import CHANGE, staff_may
 from catalog.exceptions import InsufficientStock
 from catalog.models import Book
 from catalog.services import stock_release, stock_reserve
@@ -283,7 +284,8 @@ def _order_placed_email(order: Order, quote: OrderQuote) -> None:
 
 
 def _check_permitted(order: Order, to: str, by: Any) -> None:
-    if by is None or by.is_staff:
+    # The admin's status actions need the same permission.
+    if by is None or staff_may(by, Order, CHANGE):
         return
     if to in STAFF_ONLY_TARGETS or order.user_id != by.pk:
         raise TransitionNotPermitted()
@@ -294,11 +296,12 @@ def order_transition(*, order: Order, to: str, by: Any) -> Order:
 
     The one way an order's status changes. Allowed: pending → paid → shipped →
     delivered, and pending or paid → cancelled; anything else raises
-    ``InvalidTransition``. Customers may only cancel their own orders
-    (``TransitionNotPermitted`` otherwise). Cancelling puts every item back in
-    stock and frees the coupon use (uses count non-cancelled orders) in the same
-    transaction. The order row is locked, so concurrent changes run one after
-    the other and stock is restored once. Returns the updated order.
+    ``InvalidTransition``. Staff holding ``orders.change_order`` (as the
+    admin's actions require) may make any of these moves; anyone else may only
+    cancel their own orders (``TransitionNotPermitted`` otherwise). Cancelling
+    puts every item back in stock and frees the coupon use (uses count
+    non-cancelled orders) in the same transaction. The order row is locked, so
+    concurrent changes run one after the other and stock is restored once. Returns the updated order.
     """
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
