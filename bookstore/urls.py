@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from bookstore import admin_login, health, start
+from bookstore import admin_login, health, metrics, start
 from bookstore.docs import SwaggerView
 
 handler400 = "bookstore.errors.handler400"
@@ -16,6 +16,7 @@ urlpatterns = [
     path("", start.start_page, name="start"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     # Before admin.site.urls so the admin's own login URL gets the attempt limit.
     path("admin/login/", admin_login.login, name="admin-login"),
     path("admin/", admin.site.urls),

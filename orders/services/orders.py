@@ -39,6 +39,7 @@ from orders.models import (
     OrderItem,
     StatusChange,
 )
+from telemetry.metrics import ORDERS_CANCELLED, ORDERS_PLACED, count_on_commit
 
 Status = Order.Status
 
@@ -262,6 +263,7 @@ def order_place(*, user: Any, items: Sequence[OrderLine], coupon_code: str | Non
             ]
         )
         StatusChange.objects.create(order=order, from_status="", to_status=Status.PENDING, by=user)
+        count_on_commit(ORDERS_PLACED)
         _order_placed_email(order, quote)
     return order
 
@@ -317,6 +319,8 @@ def order_transition(*, order: Order, to: str, by: Any) -> Order:
         locked.status = to
         locked.save(update_fields=["status", "updated_at"])
         StatusChange.objects.create(order=locked, from_status=from_status, to_status=to, by=by)
+        if to == Status.CANCELLED:
+            count_on_commit(ORDERS_CANCELLED)
     return locked
 
 
