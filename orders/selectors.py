@@ -10,10 +10,14 @@ from orders.models import BulkDiscountTier, Coupon, Order, OrderItem, StatusChan
 
 
 def _orders() -> QuerySet[Order]:
-    return Order.objects.prefetch_related(
-        Prefetch("items", queryset=OrderItem.objects.order_by("id")),
-        Prefetch("status_changes", queryset=StatusChange.objects.order_by("at", "id")),
-    ).order_by("-created_at", "-id")
+    return (
+        Order.objects.select_related("payment")
+        .prefetch_related(
+            Prefetch("items", queryset=OrderItem.objects.order_by("id")),
+            Prefetch("status_changes", queryset=StatusChange.objects.order_by("at", "id")),
+        )
+        .order_by("-created_at", "-id")
+    )
 
 
 def order_list(*, user: Any) -> QuerySet[Order]:
