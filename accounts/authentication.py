@@ -10,8 +10,10 @@ from rest_framework_simplejwt import authentication as jwt_authentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.tokens import Token
 
+from accounts.exceptions import ApiKeyRejected
 from accounts.models import ApiKey, User
 from accounts.selectors import user_get_for_token
+from accounts.services import api_key_authenticate
 
 INVALID_JWT_MESSAGE = "Token is invalid, expired or revoked."
 
@@ -46,11 +48,6 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Api-Key"
 
     def authenticate(self, request: Request) -> tuple[User, ApiKey] | None:
-        # Imported here: DRF imports authentication classes while rest_framework.views
-        # loads, and the services import bookstore.errors, which imports that module.
-        from accounts.exceptions import ApiKeyRejected
-        from accounts.services import api_key_authenticate
-
         parts = authentication.get_authorization_header(request).split()
         if not parts or parts[0].lower() != self.keyword.lower().encode():
             return None

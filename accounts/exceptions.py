@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bookstore.errors import DomainError
+from bookstore.exceptions import DomainError
 
 
 class FieldInvalid(DomainError):

@@ -2,8 +2,9 @@
 
 ``{"error": {"code": ..., "message": ..., "details": {...}}}``
 
-Apps raise ``DomainError`` subclasses from their ``exceptions.py``; DRF and
-Django exceptions are mapped here too, so views never build error bodies.
+Apps raise subclasses of ``bookstore.exceptions.DomainError`` (which imports no
+DRF) from their ``exceptions.py``; DRF and Django exceptions are mapped here too,
+so views never build error bodies.
 """
 
 from __future__ import annotations
@@ -22,28 +23,11 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from bookstore.exceptions import DomainError
+
 logger = logging.getLogger("bookstore.errors")
 
 RETRY_AFTER_DB_SECONDS = 5
-
-
-class DomainError(Exception):
-    """Base of every business-rule failure; subclasses set ``status_code`` and ``code``."""
-
-    status_code = 400
-    code = "error"
-    default_message = "The request could not be completed."
-
-    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None) -> None:
-        self.message = message or self.default_message
-        self.details = details or {}
-        super().__init__(self.message)
-
-
-class Conflict(DomainError):
-    status_code = 409
-    code = "conflict"
-    default_message = "The request conflicts with the current state of the resource."
 
 
 def envelope(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:

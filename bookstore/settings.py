@@ -28,7 +28,25 @@ def _secret(name: str, default: str | None = None) -> str | None:
     return env.str(name, default=default)
 
 
-DEBUG = env.bool("DEBUG", default=False)
+#: The spellings a boolean variable may take (any letter case); anything else stops start-up.
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+
+
+def envbool(name: str, *, default: bool) -> bool:
+    """Read a boolean strictly: empty or unset gives ``default``; a typo such as ``ture`` stops start-up.
+
+    (``environ.Env.bool`` would read any unknown value as false and silently switch a setting off.)
+    """
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
+    try:
+        return _BOOLEANS[raw.lower()]
+    except KeyError:
+        sys.exit(f"Refusing to start: {name}={raw!r} is not a boolean (use true/false, 1/0, yes/no or on/off).")
+
+
+DEBUG = envbool("DEBUG", default=False)
 
 SECRET_KEY = _secret("SECRET_KEY") or ""
 if not SECRET_KEY:
@@ -177,13 +195,13 @@ STORAGES = {
 
 # HTTPS settings are off by default so the local store works over plain HTTP;
 # production behind a TLS proxy turns them on (README, "Deployment").
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
-if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", default=False)
+if envbool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

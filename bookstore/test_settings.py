@@ -28,9 +28,6 @@ STORAGES = {
 LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
 WHITENOISE_AUTOREFRESH = True  # serve static files from the finders; no collectstatic in tests
 
-# Seconds order placement sleeps inside its transaction, so fault tests can kill a
-# worker there. Defined only here: the production settings cannot turn it on.
-ORDER_PLACE_TEST_DELAY = float(os.environ.get("BOOKSTORE_TEST_ORDER_PLACE_DELAY", "0"))
 # Tests place many orders per user; the order rate limit's own tests set it explicitly.
 ORDER_RATE_LIMIT = os.environ.get("ORDER_RATE_LIMIT", "100000/minute")
 # Tasks sent by the code under test go to an in-process queue nobody consumes; the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bookstore.errors import Conflict, DomainError
+from bookstore.exceptions import Conflict, DomainError
 
 
 class InsufficientStock(DomainError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TypedDict, Unpack
 
 from django.db import IntegrityError, models, transaction
@@ -18,6 +18,7 @@ from django.db.models import Case, F, ProtectedError, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.text import slugify
 
+from bookstore.limits import MAX_PRICE, money
 from catalog import isbn as isbn_rules
 from catalog.exceptions import (
     AuthorHasBooks,
@@ -352,8 +353,6 @@ def book_delete(*, book: Book) -> BookDeletion:
 
 PRICE_CHANGE_MIN_PERCENT = Decimal("-100")  # exclusive: a book is never made free by a percentage
 PRICE_CHANGE_MAX_PERCENT = Decimal("1000")
-_MAX_PRICE = Decimal("99999999.99")  # DecimalField(max_digits=10, decimal_places=2)
-_CENT = Decimal("0.01")
 
 
 def books_set_active(*, books: QuerySet[Book], is_active: bool) -> int:
@@ -386,9 +385,9 @@ def books_price_change(*, books: QuerySet[Book], percent: Decimal) -> int:
         )
         now = timezone.now()
         for book in locked:
-            book.price = (book.price * factor).quantize(_CENT, rounding=ROUND_HALF_UP)
+            book.price = money(book.price * factor)
             book.updated_at = now
-            if book.price > _MAX_PRICE:
-                raise PriceChangeInvalid(f"The new price of book {book.pk} would exceed {_MAX_PRICE}.")
+            if book.price > MAX_PRICE:
+                raise PriceChangeInvalid(f"The new price of book {book.pk} would exceed {MAX_PRICE}.")
         Book.objects.bulk_update(locked, ["price", "updated_at"], batch_size=500)
     return len(locked)

@@ -11,18 +11,31 @@ import csv
 from collections.abc import Iterator
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
-from bookstore.errors import DomainError
+from bookstore.exceptions import DomainError
+from orders.exceptions import CouponInvalid
 from orders.exporting import COLUMNS, order_csv_values, order_record
 from orders.models import BulkDiscountTier, Coupon, IdempotencyKey, Order, OrderItem, StatusChange
 from orders.payments.models import Payment, PaymentEvent, WebhookEvent
 from orders.payments.records import payment_refund
-from orders.selectors import coupon_list
-from orders.services import order_transition
+from orders.selectors import coupon_list, order_list_with_details
+from orders.services import (
+    coupon_code_clean,
+    coupon_create,
+    coupon_update,
+    discount_tier_create,
+    discount_tier_delete,
+    discount_tier_update,
+    order_transition,
+)
+
+#: The coupon fields staff edit, handed to the coupon services as they are.
+COUPON_FIELDS = ("code", "kind", "value", "starts_at", "ends_at", "min_subtotal", "max_uses", "is_active")
 
 #: Cells a spreadsheet would run as a formula; such cells get a leading apostrophe in exports.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -175,10 +188,7 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.action(description="Export selected orders as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Order]) -> StreamingHttpResponse:
         """The columns of ``manage.py export_orders``, oldest first, streamed (any number of orders)."""
-        orders = queryset.select_related("user").prefetch_related(
-            Prefetch("items", queryset=OrderItem.objects.order_by("id")),
-            Prefetch("status_changes", queryset=StatusChange.objects.select_related("by").order_by("at", "id")),
-        )
+        orders = order_list_with_details(orders=queryset)
         writer = csv.writer(_Echo())
 
         def lines() -> Iterator[str]:
@@ -192,16 +202,40 @@ class OrderAdmin(admin.ModelAdmin):
         return response
 
 
+class CouponAdminForm(forms.ModelForm):
+    class Meta:
+        model = Coupon
+        fields = COUPON_FIELDS
+
+    def clean_code(self) -> str:
+        # The service's check, so a taken code reads as in the API (on the field, in its words).
+        try:
+            return coupon_code_clean(code=self.cleaned_data["code"], coupon=self.instance)
+        except CouponInvalid as exc:
+            raise forms.ValidationError(exc.details["code"]) from exc
+
+
 @admin.register(Coupon)
 class CouponAdmin(admin.ModelAdmin):
+    """Coupons are written by ``coupon_create``/``coupon_update``, the API's code path."""
+
+    form = CouponAdminForm
     list_display = ("code", "kind", "value", "starts_at", "ends_at", "min_subtotal", "max_uses", "uses", "is_active")
     list_filter = ("kind", "is_active")
     search_fields = ("code",)
-    fields = ("code", "kind", "value", "starts_at", "ends_at", "min_subtotal", "max_uses", "uses", "is_active")
+    fields = (*COUPON_FIELDS, "uses")
     readonly_fields = ("uses",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Coupon]:
         return coupon_list()
+
+    def save_model(self, request: HttpRequest, obj: Coupon, form: forms.ModelForm[Coupon], change: bool) -> None:
+        values = {name: form.cleaned_data[name] for name in COUPON_FIELDS}
+        if change:
+            coupon_update(coupon=Coupon.objects.get(pk=obj.pk), **values)
+        else:
+            obj.pk = coupon_create(**values).pk
+        obj.refresh_from_db()
 
     @admin.display(description="uses", ordering="uses")
     def uses(self, coupon: Coupon) -> int:
@@ -211,8 +245,28 @@ class CouponAdmin(admin.ModelAdmin):
 
 @admin.register(BulkDiscountTier)
 class BulkDiscountTierAdmin(admin.ModelAdmin):
+    """Tiers are written and removed by the ``discount_tier_*`` services, the API's code path."""
+
     list_display = ("min_quantity", "percent")
+    fields = ("min_quantity", "percent")
     ordering = ("min_quantity",)
+
+    def save_model(
+        self, request: HttpRequest, obj: BulkDiscountTier, form: forms.ModelForm[BulkDiscountTier], change: bool
+    ) -> None:
+        values = {"min_quantity": form.cleaned_data["min_quantity"], "percent": form.cleaned_data["percent"]}
+        if change:
+            discount_tier_update(tier=BulkDiscountTier.objects.get(pk=obj.pk), **values)
+        else:
+            obj.pk = discount_tier_create(**values).pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: BulkDiscountTier) -> None:
+        discount_tier_delete(tier=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[BulkDiscountTier]) -> None:
+        for tier in queryset.order_by("pk"):
+            discount_tier_delete(tier=tier)
 
 
 @admin.register(IdempotencyKey)

@@ -19,6 +19,7 @@ from django.db.models import Count, Max, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from bookstore.limits import money
 from catalog.models import Book
 from orders.models import Order, OrderItem
 
@@ -103,7 +104,7 @@ def _daily_sales(*, today: date, start: datetime) -> list[DailySales]:
                 day=day,
                 orders=row["orders"] if row else 0,
                 # SQLite sums decimals as floats; quantize back to money.
-                revenue=Decimal(row["revenue"] or 0).quantize(Decimal("0.01")) if row else Decimal("0.00"),
+                revenue=money(Decimal(row["revenue"] or 0)) if row else Decimal("0.00"),
             )
         )
     return days
@@ -135,7 +136,7 @@ def _top_sellers(*, since: datetime) -> list[TopSeller]:
             book_id=row["book_id"],
             title=row["title"],
             quantity=row["quantity"],
-            revenue=Decimal(row["revenue"] or 0).quantize(Decimal("0.01")),
+            revenue=money(Decimal(row["revenue"] or 0)),
         )
         for row in rows
     ]

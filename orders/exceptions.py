@@ -1,6 +1,6 @@
 """Order business-rule failures, mapped to the error envelope by bookstore.errors."""
 
-from bookstore.errors import Conflict, DomainError
+from bookstore.exceptions import Conflict, DomainError
 
 
 class InvalidOrder(DomainError):
@@ -62,3 +62,39 @@ class WebhookSignatureInvalid(DomainError):
     status_code = 400
     code = "invalid_signature"
     default_message = "The webhook signature could not be verified."
+
+
+class DiscountInvalid(DomainError):
+    """A coupon or bulk tier write refused for its values: ``400 validation_error`` naming each field.
+
+    ``details`` maps fields to messages, as the API reports them; a subclass
+    with its own ``field`` and ``default_message`` needs no arguments.
+    """
+
+    status_code = 400
+    code = "validation_error"
+    field = "non_field_errors"
+
+    def __init__(self, message: str | None = None, *, details: dict[str, list[str]] | None = None) -> None:
+        details = details or {self.field: [message or self.default_message]}
+        field, messages = next(iter(details.items()))
+        text = messages[0] if field == "non_field_errors" else f"Invalid input: {field}: {messages[0]}"
+        super().__init__(text, details=details)
+
+
+class CouponInvalid(DiscountInvalid):
+    default_message = "The coupon is not valid."
+
+
+class CouponCodeTaken(CouponInvalid):
+    field = "code"
+    default_message = "A coupon with this code exists (codes are case-insensitive)."
+
+
+class DiscountTierInvalid(DiscountInvalid):
+    default_message = "The discount tier is not valid."
+
+
+class DiscountTierTaken(DiscountTierInvalid):
+    field = "min_quantity"
+    default_message = "A bulk discount tier for this number of books exists."

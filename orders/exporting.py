@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
-from orders.models import Order, OrderItem, StatusChange
+from orders.models import Order
+from orders.selectors import order_list_with_details
 
 COLUMNS = (
     "number",
@@ -29,10 +30,7 @@ def orders_for_export(
     *, statuses: list[str] | None, created_after: datetime | None, created_before: datetime | None
 ) -> QuerySet[Order]:
     """Orders oldest first with their customer, items and history, ready to stream with ``iterator()``."""
-    orders = Order.objects.select_related("user").prefetch_related(
-        Prefetch("items", queryset=OrderItem.objects.order_by("id")),
-        Prefetch("status_changes", queryset=StatusChange.objects.select_related("by").order_by("at", "id")),
-    )
+    orders = order_list_with_details()
     if statuses:
         orders = orders.filter(status__in=statuses)
     if created_after:

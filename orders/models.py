@@ -11,12 +11,11 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
+from bookstore.limits import CENT
 from catalog.models import Book
 
 MAX_ORDER_LINES = 50
 MAX_LINE_QUANTITY = 100
-
-_CENT = Decimal("0.01")
 
 
 class Coupon(models.Model):
@@ -36,7 +35,7 @@ class Coupon(models.Model):
     value = models.DecimalField(
         max_digits=10,
         decimal_places=2,
-        validators=[MinValueValidator(_CENT)],
+        validators=[MinValueValidator(CENT)],
         help_text="Percent (0 < value <= 100) or an amount of money (> 0).",
     )
     starts_at = models.DateTimeField(null=True, blank=True, help_text="Valid from (empty: no start).")
@@ -97,7 +96,7 @@ class BulkDiscountTier(models.Model):
 
     min_quantity = models.PositiveIntegerField(unique=True, validators=[MinValueValidator(1)])
     percent = models.DecimalField(
-        max_digits=5, decimal_places=2, validators=[MinValueValidator(_CENT), MaxValueValidator(100)]
+        max_digits=5, decimal_places=2, validators=[MinValueValidator(CENT), MaxValueValidator(100)]
     )
 
     class Meta:

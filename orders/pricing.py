@@ -2,28 +2,24 @@
 
 Rules (API.md, "Pricing"): subtotal = sum of unit price x quantity; the highest
 bulk tier reached by the number of books applies to the subtotal; a coupon
-applies to what remains; each discount is rounded half-up to the cent; the
-total never goes below 0.00.
+applies to what remains; each discount is rounded half-up to the cent
+(``bookstore.limits.money``); the total never goes below 0.00.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Literal
 
-CENT = Decimal("0.01")
+from bookstore.limits import money
+
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
 
 CouponKind = Literal["percent", "fixed"]
 DiscountKind = Literal["bulk", "coupon"]
-
-
-def money(value: Decimal) -> Decimal:
-    """Round to the cent, half-up: the one rounding rule for money in the store."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _percent_text(percent: Decimal) -> str:

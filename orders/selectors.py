@@ -9,15 +9,22 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from orders.models import BulkDiscountTier, Coupon, Order, OrderItem, StatusChange
 
 
-def _orders() -> QuerySet[Order]:
-    return (
-        Order.objects.select_related("payment")
-        .prefetch_related(
-            Prefetch("items", queryset=OrderItem.objects.order_by("id")),
-            Prefetch("status_changes", queryset=StatusChange.objects.order_by("at", "id")),
-        )
-        .order_by("-created_at", "-id")
+def order_list_with_details(*, orders: QuerySet[Order] | None = None) -> QuerySet[Order]:
+    """``orders`` (default: all) with their customer, items in id order and status history oldest first.
+
+    The one shape every full view of an order reads (API, admin export,
+    ``export_orders``): three queries whatever the number of orders, also when
+    streamed with ``iterator(chunk_size=...)``. Callers choose the ordering.
+    """
+    queryset = Order.objects.all() if orders is None else orders
+    return queryset.select_related("user", "payment").prefetch_related(
+        Prefetch("items", queryset=OrderItem.objects.order_by("id")),
+        Prefetch("status_changes", queryset=StatusChange.objects.select_related("by").order_by("at", "id")),
     )
+
+
+def _orders() -> QuerySet[Order]:
+    return order_list_with_details().order_by("-created_at", "-id")
 
 
 def order_list(*, user: Any) -> QuerySet[Order]:

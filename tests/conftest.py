@@ -10,6 +10,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from tests.factories import DEFAULT_PASSWORD as _PASSWORD
 from tests.factories import UserFactory
 
 
@@ -56,3 +57,15 @@ def customer_client(user: Any) -> APIClient:
 @pytest.fixture
 def staff_client(staff_user: Any) -> APIClient:
     return _bearer_client(staff_user)
+
+
+@pytest.fixture
+def obtain_tokens(api_client: APIClient) -> Callable[..., dict[str, Any]]:
+    """``obtain_tokens(user)`` → ``{"access", "refresh"}`` through the login endpoint."""
+
+    def obtain(user: Any, password: str = _PASSWORD) -> dict[str, Any]:
+        response = api_client.post("/api/v1/auth/token", {"email": user.email, "password": password}, format="json")
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    return obtain

@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from bookstore.errors import DomainError
+from bookstore.exceptions import DomainError
 from catalog import selectors, services
 from catalog.admin.filters import BookGenreFilter, LanguageFilter, StockLevelFilter
 from catalog.admin.forms import _BOOK_FIELDS, BookAdminForm, BookAuthorFormSet, BookChangeListForm, PriceChangeForm

@@ -13,8 +13,8 @@ from django import forms
 from django.db.models import F, QuerySet
 from django.utils.choices import CallableChoiceIterator
 
+from bookstore.limits import MAX_ID
 from catalog import isbn as isbn_rules
-from catalog.api.serializers import MAX_ID
 from catalog.languages import Language
 from catalog.models import Author, Book, Genre
 from catalog.search import book_search

@@ -10,6 +10,7 @@ from django.db.models import Model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from bookstore.limits import MAX_ID
 from catalog import isbn as isbn_rules
 from catalog.models import Author, Book, BookAuthor, Genre
 
@@ -17,8 +18,6 @@ _M = TypeVar("_M", bound=Model)
 
 #: Most authors or genres one book may list.
 MAX_LINKS = 50
-# Ids are 64-bit; a larger number is a 400 here instead of an overflow in the database driver.
-MAX_ID = 2**63 - 1
 
 
 class AuthorSerializer(serializers.ModelSerializer[Author]):

@@ -9,13 +9,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bookstore.limits import MAX_PRICE
 from catalog.importing.reading import read_csv, read_jsonl
 from catalog.importing.records import LIST_SEPARATOR, OPTIONAL_COLUMNS, BookRow, Format, RowError
 from catalog.isbn import InvalidIsbn, to_isbn13
 from catalog.languages import Language
 
 MAX_LENGTHS = {"title": 500, "subtitle": 500, "publisher": 255, "author": 255, "genre": 100}
-MAX_PRICE = Decimal("99999999.99")  # DecimalField(max_digits=10, decimal_places=2)
 MAX_INT = 2_147_483_647
 
 ISO_639_1 = frozenset(Language.values)

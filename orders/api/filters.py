@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from bookstore.limits import MAX_ID
 from orders.models import Order
 
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -72,7 +73,7 @@ class OrderFilter(django_filters.FilterSet):
         label="Created at or before this timestamp, or on or before this date (YYYY-MM-DD, the whole day counts).",
     )
     user = IdFilter(
-        field_name="user_id", min_value=1, max_value=2**63 - 1, label="User id (staff; customers only see their own)."
+        field_name="user_id", min_value=1, max_value=MAX_ID, label="User id (staff; customers only see their own)."
     )
 
     class Meta:

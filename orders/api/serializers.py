@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from bookstore.limits import MAX_ID
 from orders.models import MAX_LINE_QUANTITY, MAX_ORDER_LINES, BulkDiscountTier, Coupon, Order, OrderItem, StatusChange
 from orders.payments.models import Payment, Provider
-from orders.services import OrderLine
-
-MAX_ID = 2**63 - 1
+from orders.services import (
+    OrderLine,
+    coupon_create,
+    coupon_update,
+    discount_tier_create,
+    discount_tier_update,
+)
 
 
 class OrderLineInputSerializer(serializers.Serializer):
@@ -168,21 +169,6 @@ class OrderQuoteSerializer(serializers.Serializer):
     total = serializers.DecimalField(max_digits=10, decimal_places=2)
 
 
-_CODE_TAKEN = "A coupon with this code exists (codes are case-insensitive)."
-
-
-@contextmanager
-def _code_taken_is_a_validation_error(code: str) -> Iterator[None]:
-    """A code taken by a concurrent request between validation and insert is still a 400."""
-    try:
-        with transaction.atomic():
-            yield
-    except IntegrityError as exc:
-        if not Coupon.objects.filter(code__iexact=code).exists():
-            raise
-        raise serializers.ValidationError({"code": [_CODE_TAKEN]}) from exc
-
-
 class CouponSerializer(serializers.ModelSerializer):
     # Annotated by orders.selectors.coupon_list; a coupon just created has none.
     uses = serializers.IntegerField(read_only=True, default=0, help_text="Orders using it that are not cancelled.")
@@ -202,39 +188,21 @@ class CouponSerializer(serializers.ModelSerializer):
             "is_active",
         ]
 
-    def validate_code(self, value: str) -> str:
-        value = value.strip()
-        others = Coupon.objects.filter(code__iexact=value)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError(_CODE_TAKEN)
-        return value
-
+    # The rules (code free in any letter case, percent at most 100, end after start) are the service's.
     def create(self, validated_data: dict[str, Any]) -> Coupon:
-        with _code_taken_is_a_validation_error(validated_data["code"]):
-            return super().create(validated_data)
+        return coupon_create(**validated_data)
 
     def update(self, instance: Coupon, validated_data: dict[str, Any]) -> Coupon:
-        with _code_taken_is_a_validation_error(validated_data.get("code", instance.code)):
-            return super().update(instance, validated_data)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        # The model's cross-field rules (percent <= 100, end after start), as in the admin.
-        candidate = Coupon(
-            **{
-                name: attrs.get(name, getattr(self.instance, name, None))
-                for name in ("kind", "value", "starts_at", "ends_at")
-            }
-        )
-        try:
-            candidate.clean()
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from exc
-        return attrs
+        return coupon_update(coupon=instance, **validated_data)
 
 
 class DiscountTierSerializer(serializers.ModelSerializer):
     class Meta:
         model = BulkDiscountTier
         fields = ["id", "min_quantity", "percent"]
+
+    def create(self, validated_data: dict[str, Any]) -> BulkDiscountTier:
+        return discount_tier_create(**validated_data)
+
+    def update(self, instance: BulkDiscountTier, validated_data: dict[str, Any]) -> BulkDiscountTier:
+        return discount_tier_update(tier=instance, **validated_data)

@@ -36,7 +36,14 @@ from orders.idempotency import (
 from orders.models import BulkDiscountTier, Coupon, Order
 from orders.payments.records import payment_start
 from orders.selectors import coupon_list, discount_tier_list, order_get, order_list
-from orders.services import order_cancel, order_place, order_quote, order_ship, order_transition
+from orders.services import (
+    discount_tier_delete,
+    order_cancel,
+    order_place,
+    order_quote,
+    order_ship,
+    order_transition,
+)
 
 if TYPE_CHECKING:
     from rest_framework.permissions import _SupportsHasPermission
@@ -332,3 +339,6 @@ class DiscountTierViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[BulkDiscountTier]:
         return discount_tier_list()
+
+    def perform_destroy(self, instance: BulkDiscountTier) -> None:
+        discount_tier_delete(tier=instance)

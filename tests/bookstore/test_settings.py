@@ -72,3 +72,64 @@ def test_sqlite_runs_in_wal_with_immediate_transactions():
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode")
         assert cursor.fetchone()[0] == "wal"
+
+
+# --- strict booleans ------------------------------------------------------------------
+
+
+def test_a_misspelt_boolean_stops_start_up_naming_the_variable():
+    result = _manage("check", env={**PRODUCTION_ENV, "SECURE_SSL_REDIRECT": "ture"})
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.strip().splitlines() if line]
+    assert len(lines) == 1, result.stderr
+    assert "SECURE_SSL_REDIRECT" in lines[0]
+    assert "ture" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        *[(spelling, True) for spelling in ("true", "TRUE", "True", "1", "yes", "Yes", "on", "ON", " true ")],
+        *[(spelling, False) for spelling in ("false", "FALSE", "0", "no", "No", "off", "OFF")],
+    ],
+)
+def test_envbool_reads_the_known_spellings_in_any_case(monkeypatch, raw, expected):
+    from bookstore.settings import envbool
+
+    monkeypatch.setenv("BOOKSTORE_TEST_FLAG", raw)
+    assert envbool("BOOKSTORE_TEST_FLAG", default=not expected) is expected
+
+
+@pytest.mark.parametrize("default", [True, False])
+def test_envbool_unset_or_empty_is_the_default(monkeypatch, default):
+    from bookstore.settings import envbool
+
+    monkeypatch.delenv("BOOKSTORE_TEST_FLAG", raising=False)
+    assert envbool("BOOKSTORE_TEST_FLAG", default=default) is default
+    monkeypatch.setenv("BOOKSTORE_TEST_FLAG", "")
+    assert envbool("BOOKSTORE_TEST_FLAG", default=default) is default
+
+
+@pytest.mark.parametrize("raw", ["ture", "flase", "2", "-1", "y", "n", "ok", "enabled", "truee", "t"])
+def test_envbool_refuses_anything_else_with_a_one_line_message_naming_the_variable(monkeypatch, raw):
+    from bookstore.settings import envbool
+
+    monkeypatch.setenv("BOOKSTORE_TEST_FLAG", raw)
+    with pytest.raises(SystemExit) as stopped:
+        envbool("BOOKSTORE_TEST_FLAG", default=False)
+    message = str(stopped.value.code)
+    assert "BOOKSTORE_TEST_FLAG" in message
+    assert raw in message
+    assert "\n" not in message
+
+
+def test_no_app_module_reads_a_test_hook():
+    """Fault tests pause the app from outside (a database lock or trigger), never through its own code."""
+    hooks = ("ORDER_PLACE_TEST_DELAY", "BOOKSTORE_TEST_")
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("accounts", "bookstore", "catalog", "orders")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if any(hook in path.read_text() for hook in hooks)
+    ]
+    assert offenders == []

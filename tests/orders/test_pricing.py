@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orders.pricing import CouponTerms, LineInput, Tier, highest_tier, money, price_order, subtotal
+from bookstore.limits import money
+from orders.pricing import CouponTerms, LineInput, Tier, highest_tier, price_order, subtotal
 
 D = Decimal
 DEFAULT_TIERS = [Tier(min_quantity=5, percent=D("5")), Tier(min_quantity=10, percent=D("10"))]

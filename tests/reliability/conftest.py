@@ -38,6 +38,22 @@ from tests.reliability.harness import (
 
 REDIS_DB = 7
 
+#: The advisory lock a paused order placement waits for while a test holds it.
+ORDER_PAUSE_LOCK = 190_019
+
+# Installed by the test in its own database: the app has no test hook of its own. The order's
+# first status change is written after the stock is taken and the order and its lines are inserted.
+ORDER_PAUSE_SQL = """
+CREATE OR REPLACE FUNCTION reliability_order_pause() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    {wait};
+    RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS reliability_order_pause ON order_status_changes;
+CREATE TRIGGER reliability_order_pause BEFORE INSERT ON order_status_changes
+    FOR EACH ROW WHEN (NEW.from_status = '') EXECUTE FUNCTION reliability_order_pause();
+"""
+
 SEED_CODE = """
 from decimal import Decimal
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -134,6 +150,30 @@ class Stack:
     def sql(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
         with psycopg.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname=self.db_name) as conn:
             return conn.execute(query, args).fetchall()
+
+    def pause_order_placement(self, *, seconds: float | None = None) -> None:
+        """Make every order placement wait inside its transaction, from the database.
+
+        Just before the order's first status change is inserted (stock taken,
+        order and lines written, nothing committed) a trigger sleeps ``seconds``,
+        or, without ``seconds``, waits while the test is inside ``order_placement_held()``.
+        """
+        if seconds is None:
+            wait = f"PERFORM pg_advisory_xact_lock_shared({ORDER_PAUSE_LOCK})"
+        else:
+            wait = f"PERFORM pg_sleep({float(seconds)})"
+        with psycopg.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname=self.db_name) as conn:
+            conn.execute(ORDER_PAUSE_SQL.format(wait=wait))
+
+    @contextlib.contextmanager
+    def order_placement_held(self) -> Iterator[None]:
+        """While the block runs, order placements paused by ``pause_order_placement()`` wait."""
+        with psycopg.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname=self.db_name, autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (ORDER_PAUSE_LOCK,))
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (ORDER_PAUSE_LOCK,))
 
 
 def _require_services() -> None:

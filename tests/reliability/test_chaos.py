@@ -155,14 +155,15 @@ def _killer(server: Any, deadline: float, ledger: Ledger) -> None:
 def test_chaos_orders_and_cancels_while_workers_are_killed(stack):
     seed = stack.seed(stocks=[INITIAL_STOCK] * BOOKS, customers=CLIENTS)
     book_ids = [book["id"] for book in seed.books]
-    # A short pause inside every order transaction makes kills land mid-transaction often.
+    # A short pause inside every order transaction (a database trigger, not an app setting)
+    # makes kills land mid-transaction often.
+    stack.pause_order_placement(seconds=0.05)
     # --preload: a killed worker is replaced by a fork of the loaded app within milliseconds,
     # so the kills keep coming at full pace instead of waiting for workers to boot.
     server = stack.start_server(
         workers=2,
         preload=True,
         settings="bookstore.test_settings",
-        BOOKSTORE_TEST_ORDER_PLACE_DELAY="0.05",
         ORDER_RATE_LIMIT="100000/minute",
     )
     ledger = Ledger()

@@ -1,10 +1,11 @@
 """A gunicorn worker is SIGKILLed while it is inside the order transaction.
 
-The test settings honour ``ORDER_PLACE_TEST_DELAY`` (from the env var
-``BOOKSTORE_TEST_ORDER_PLACE_DELAY``): order placement sleeps after it has
-reserved stock and written the order, before the transaction commits. The
-production settings never define it, so production cannot be slowed down this
-way. The test kills the worker during that sleep.
+The pause comes from the database, not from the app: the test installs a
+trigger that makes the insert of an order's first status change wait for an
+advisory lock the test holds (``Stack.pause_order_placement``). By then the
+request has claimed its idempotency key, taken the stock and written the order
+and its lines, none of it committed. The test kills the worker while it waits,
+then releases the lock. The app runs with the production settings.
 
 Invariant (nothing lost, nothing half-done): the killed request left no order,
 no order line, no idempotency record and no stock change; the client, which saw
@@ -37,14 +38,20 @@ result = {
 }
 """
 
-DELAY_SECONDS = 5
+
+def _paused_order(stack: Any) -> list[tuple[Any, ...]]:
+    """App sessions inside a transaction that has written something, waiting for the test's lock."""
+    return stack.sql(
+        "SELECT pid, query FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock' "
+        "AND wait_event = 'advisory' AND backend_xid IS NOT NULL",
+        stack.db_name,
+    )
 
 
 def _open_transactions(stack: Any) -> list[tuple[Any, ...]]:
-    """Sessions of the app that are inside a transaction that has already written something."""
+    """App sessions inside a transaction that has written something (this query's own session aside)."""
     return stack.sql(
-        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND state = 'idle in transaction' "
-        "AND backend_xid IS NOT NULL",
+        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()",
         stack.db_name,
     )
 
@@ -52,9 +59,8 @@ def _open_transactions(stack: Any) -> list[tuple[Any, ...]]:
 def test_worker_killed_mid_order_leaves_no_partial_order(stack):
     seed = stack.seed(stocks=[5, 7])
     first, second = seed.books
-    server = stack.start_server(
-        workers=1, settings="bookstore.test_settings", BOOKSTORE_TEST_ORDER_PLACE_DELAY=str(DELAY_SECONDS)
-    )
+    stack.pause_order_placement()
+    server = stack.start_server(workers=1)
     body = {"items": [{"book_id": first["id"], "quantity": 2}, {"book_id": second["id"], "quantity": 3}]}
     headers = {"Idempotency-Key": "kill-me-once"}
     token = seed.customers[0]["token"]
@@ -67,18 +73,19 @@ def test_worker_killed_mid_order_leaves_no_partial_order(stack):
             outcome["error"] = exc
 
     client = threading.Thread(target=place)
-    client.start()
-    try:
-        # The worker is asleep inside the transaction once its session holds uncommitted writes.
-        # Found within a poll or two of entering the pause, long before the pause ends.
-        wait_until(lambda: _open_transactions(stack), timeout=30, message="the order transaction")
-        (worker,) = server.worker_pids()
-        server.kill_worker(worker)
-    finally:
-        client.join(timeout=30)
+    with stack.order_placement_held():
+        client.start()
+        try:
+            # The worker waits inside its transaction once the order and its lines are written.
+            ((_, query),) = wait_until(lambda: _paused_order(stack), timeout=30, message="the order transaction")
+            assert 'INSERT INTO "order_status_changes"' in query
+            (worker,) = server.worker_pids()
+            server.kill_worker(worker)
+        finally:
+            client.join(timeout=30)
 
     assert "error" in outcome, "the client must see its connection drop, not a response"
-    # PostgreSQL rolls the dead worker's transaction back as soon as its socket closes.
+    # Released, the orphaned session finds its client gone and PostgreSQL rolls its transaction back.
     wait_until(lambda: not _open_transactions(stack), timeout=10, message="the rollback")
     state = stack.exec(STATE_CODE)
     assert state["stock"] == {str(first["id"]): 5, str(second["id"]): 7}

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from orders.api.serializers import CouponSerializer
 from orders.models import BulkDiscountTier, Coupon, Order
+from orders.services import coupons as coupon_services
 from tests.factories import BookFactory, CouponFactory, OrderFactory
 from tests.helpers import assert_envelope
 
@@ -108,8 +108,14 @@ def test_code_is_unique_case_insensitively(staff_client):
 
 def test_code_taken_by_a_concurrent_request_is_still_400(staff_client, monkeypatch):
     CouponFactory(code="RACE")
-    # As if the other request inserted its coupon right after this one was validated.
-    monkeypatch.setattr(CouponSerializer, "validate_code", lambda self, value: value)
+    # As if the other request inserted its coupon right after this one was checked.
+    real, checks = coupon_services._code_taken, []
+
+    def first_check_misses(code, **kwargs):
+        checks.append(code)
+        return len(checks) > 1 and real(code, **kwargs)
+
+    monkeypatch.setattr(coupon_services, "_code_taken", first_check_misses)
     error = assert_envelope(
         staff_client.post(COUPONS, {"code": "race", "kind": "fixed", "value": "1"}, format="json"),
         400,
@@ -117,6 +123,7 @@ def test_code_taken_by_a_concurrent_request_is_still_400(staff_client, monkeypat
     )
     assert "code" in error["details"]
     assert Coupon.objects.count() == 1
+    assert checks == ["race", "race"]  # the insert failed, then the code was found taken
 
 
 def test_updating_keeps_own_code_and_checks_kind_with_value(staff_client):

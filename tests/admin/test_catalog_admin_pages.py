@@ -9,16 +9,9 @@ from django.test import Client
 
 from catalog.models import Author, Book, BookAuthor, Genre
 from catalog.search import book_search
-from tests.factories import AuthorFactory, BookFactory, GenreFactory, OrderItemFactory, UserFactory
+from tests.factories import AuthorFactory, BookFactory, GenreFactory, OrderItemFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client() -> Client:
-    client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
 
 
 def found(query: str) -> list[str]:

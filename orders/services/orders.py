@@ -10,7 +10,6 @@ way an order's status changes, for the API and the admin alike.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -286,9 +285,6 @@ def order_place(
         StatusChange.objects.create(order=order, from_status="", to_status=Status.PENDING, by=user)
         payment_record(order=order, provider=provider, by=user)
         _order_placed_email(order, quote)
-        # Fault tests kill the worker here, mid-transaction; only bookstore.test_settings defines this.
-        if delay := getattr(settings, "ORDER_PLACE_TEST_DELAY", 0):
-            time.sleep(delay)
     return order
 
 
