@@ -99,7 +99,6 @@ class StripeProvider:
                     "amount": _cents(payment.amount),
                     "currency": payment.currency.lower(),
                     "metadata": {"order_id": str(order.pk), "order_number": order.number},
-                    "description": f"Order {order.number}",
                 },
                 # Derived from the order: a retry after a lost answer gets the same intent back.
                 options={"idempotency_key": f"order-{order.pk}-payment-{payment.pk}"},
