@@ -151,7 +151,9 @@ class OrderAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{order.number}: not refunded. {exc.message}", messages.ERROR)
             else:
                 payment.refresh_from_db()
-                self.message_user(request, f"{order.number}: payment {payment.status}.", messages.SUCCESS)
+                self.message_user(
+                    request, f"{order.number}: payment {payment.get_status_display().lower()}.", messages.SUCCESS
+                )
 
     # Orders are placed through the API and never deleted: cancelling is the way out.
     def has_add_permission(self, request: HttpRequest) -> bool:

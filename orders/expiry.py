@@ -46,9 +46,9 @@ def order_expire_unpaid(*, now: datetime | None = None, limit: int = 500) -> int
     cancelled = 0
     for order in expired:
         try:
-            order_transition(order=order, to=Order.Status.CANCELLED, by=None)
+            order_transition(order=order, to=Order.Status.CANCELLED, by=None, only_from=Order.Status.PENDING)
         except InvalidTransition:
-            continue  # paid or cancelled since the query above
+            continue  # paid or cancelled since the query above (checked under the order's lock)
         cancelled += 1
     if cancelled:
         logger.info("order expiry: %s unpaid order(s) cancelled", cancelled)

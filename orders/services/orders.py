@@ -312,7 +312,7 @@ def _check_permitted(order: Order, to: str, by: Any) -> None:
         raise TransitionNotPermitted()
 
 
-def order_transition(*, order: Order, to: str, by: Any) -> Order:
+def order_transition(*, order: Order, to: str, by: Any, only_from: str | None = None) -> Order:
     """Move ``order`` to status ``to`` on behalf of ``by`` (a user, or None for the system).
 
     The one way an order's status changes. Allowed: pending → paid → shipped →
@@ -326,7 +326,9 @@ def order_transition(*, order: Order, to: str, by: Any) -> Order:
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         _check_permitted(locked, to, by)
-        if to not in TRANSITIONS.get(locked.status, frozenset()):
+        # ``only_from``: the caller decided on a status it read before the lock (expiry reads "pending").
+        allowed = TRANSITIONS.get(locked.status, frozenset()) if only_from in (None, locked.status) else frozenset()
+        if to not in allowed:
             raise InvalidTransition(
                 f"Order {locked.number} cannot move from {locked.status} to {to}.",
                 details={"status": locked.status, "to": to},
