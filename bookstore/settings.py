@@ -351,6 +351,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # One name for a choice set that several fields use.
+    "ENUM_NAME_OVERRIDES": {"PaymentProviderEnum": "orders.payments.models.Provider"},
 }
 
 # --- Logging ------------------------------------------------------------------

@@ -11,12 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import stripe
 from django.conf import settings
 
 from orders.payments.models import Payment, Provider
+
+if TYPE_CHECKING:
+    from stripe._base_address import BaseAddresses
 
 
 class ProviderError(Exception):
@@ -57,7 +60,7 @@ class PaymentProvider(Protocol):
 class ManualProvider:
     """Bank transfer or payment in the shop: staff mark the order paid, and pay refunds back themselves."""
 
-    name = Provider.MANUAL
+    name: str = Provider.MANUAL
 
     def payment_window(self) -> timedelta:
         return timedelta(days=settings.MANUAL_PAYMENT_DAYS)
@@ -77,16 +80,18 @@ def _cents(amount: Decimal) -> int:
 class StripeProvider:
     """Stripe PaymentIntents through the official library; the customer confirms with Stripe's client."""
 
-    name = Provider.STRIPE
+    name: str = Provider.STRIPE
 
     def payment_window(self) -> timedelta:
-        return settings.ORDER_PAYMENT_TIMEOUT  # type: ignore[no-any-return]
+        window: timedelta = settings.ORDER_PAYMENT_TIMEOUT
+        return window
 
     def _client(self) -> stripe.StripeClient:
-        base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+        # Empty: Stripe itself; STRIPE_API_BASE points the library elsewhere (localstripe in tests).
+        base: BaseAddresses = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else {}
         return stripe.StripeClient(
             settings.STRIPE_SECRET_KEY,
-            base_addresses=base,  # type: ignore[arg-type]
+            base_addresses=base,
             http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT),
             max_network_retries=1,
         )

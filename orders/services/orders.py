@@ -284,11 +284,11 @@ def order_place(
         )
         StatusChange.objects.create(order=order, from_status="", to_status=Status.PENDING, by=user)
         payment_record(order=order, provider=provider, by=user)
-        _order_placed_email(order, quote)
+        _order_placed_email(order, quote, provider=provider)
     return order
 
 
-def _order_placed_email(order: Order, quote: OrderQuote) -> None:
+def _order_placed_email(order: Order, quote: OrderQuote, *, provider: str) -> None:
     """Queue the customer's confirmation in the placing transaction (the outbox delivers it)."""
     if not order.user.email:
         return
@@ -300,6 +300,10 @@ def _order_placed_email(order: Order, quote: OrderQuote) -> None:
             "items": quote.items,
             "currency": settings.STORE_CURRENCY,
             "payment_days": settings.MANUAL_PAYMENT_DAYS,
+            # Card payments wait minutes, not days (``ORDER_PAYMENT_TIMEOUT``).
+            "payment_minutes": int(settings.ORDER_PAYMENT_TIMEOUT.total_seconds() // 60)
+            if provider == "stripe"
+            else None,
         },
         key=f"order-placed:{order.pk}",
     )
@@ -347,7 +351,11 @@ def order_transition(*, order: Order, to: str, by: Any, only_from: str | None = 
     return locked
 
 
-_STATUS_EMAILS = {Status.PAID: "order_paid", Status.SHIPPED: "order_shipped", Status.CANCELLED: "order_cancelled"}
+_STATUS_EMAILS: dict[str, str] = {
+    Status.PAID: "order_paid",
+    Status.SHIPPED: "order_shipped",
+    Status.CANCELLED: "order_cancelled",
+}
 
 
 def _order_status_email(order: Order, *, by: Any, refund: bool) -> None:

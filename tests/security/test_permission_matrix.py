@@ -171,6 +171,13 @@ ROWS = [
     Row("POST", "/api/v1/orders/{}/pay", STAFF, target=lambda w: w.order.pk),
     Row("POST", "/api/v1/orders/{}/ship", STAFF, target=lambda w: w.order.pk, prepare=_paid),
     Row("POST", "/api/v1/orders/{}/deliver", STAFF, target=lambda w: w.order.pk, prepare=_shipped),
+    # --- payments: Stripe's webhook; the signature is the only credential, so unsigned is 400 for everyone ---
+    Row(
+        "POST",
+        "/api/v1/payments/stripe/webhook",
+        (400,) * 7,
+        body=lambda w, p: {"id": "evt_unsigned", "type": "payment_intent.succeeded", "data": {"object": {}}},
+    ),
 ]
 
 

@@ -244,3 +244,14 @@ def test_an_idempotent_replay_returns_the_client_secret_of_the_first_response(st
     assert replay.headers["Idempotent-Replayed"] == "true"
     assert replay.json() == first.json()
     assert Payment.objects.get().attempts == 1
+
+
+def test_the_placed_email_names_the_payment_window_of_the_provider(stripe_order, customer_client, settings):
+    settings.ORDER_PAYMENT_TIMEOUT = timedelta(minutes=30)
+    settings.MANUAL_PAYMENT_DAYS = 7
+    card = stripe_order()
+    book = BookFactory(stock=1)
+    manual = customer_client.post("/api/v1/orders", {"items": [{"book_id": book.pk, "quantity": 1}]}, format="json")
+
+    assert "cancelled after 30 minutes" in Email.objects.get(key=f"order-placed:{card['id']}").body_text
+    assert "cancelled after 7 days" in Email.objects.get(key=f"order-placed:{manual.json()['id']}").body_text
