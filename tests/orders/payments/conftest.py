@@ -47,7 +47,7 @@ class LocalStripe:
     def post(self, path: str, **data: Any) -> Any:
         response = requests.post(f"{self.url}{path}", data=data, auth=(SECRET_KEY, ""), timeout=10)
         response.raise_for_status()
-        return response.json()
+        return response.json() if response.content else None
 
     def pay(self, intent_id: str, payment_method: str = "pm_card_visa") -> Any:
         """What Stripe's client does in the customer's browser: attach a test card and confirm."""
@@ -81,7 +81,7 @@ class LocalStripe:
 def localstripe() -> Iterator[LocalStripe]:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "localstripe", "--port", str(port)],
+        [sys.executable, "-m", "localstripe", "--port", str(port), "--from-scratch"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
