@@ -2,6 +2,10 @@
 
 import multiprocessing
 import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_count())))
@@ -16,3 +20,46 @@ accesslog = None  # the app writes one structured line per request itself
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Metrics: each worker writes its counters to files in PROMETHEUS_MULTIPROC_DIR and
+# /metrics sums the files, so a scrape sees every worker, not the one that answered.
+# Set before any worker imports prometheus_client; a private directory unless given.
+_own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _own_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bookstore-metrics-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def on_starting(server: Any) -> None:
+    """Start counting from zero: files left by an earlier run would be added in.
+
+    Only files of processes that are gone are removed, so a Celery worker
+    already running on this machine with the same directory keeps its counts.
+    """
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        pid = stale.stem.rpartition("_")[2]
+        if not (pid.isdigit() and _alive(int(pid))):
+            stale.unlink(missing_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker is gone: its live gauges stop counting (its counters stay in the sums)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    if _own_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

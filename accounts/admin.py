@@ -57,7 +57,7 @@ class UserAdmin(auth_admin.UserAdmin):
         (None, {"fields": ("email", "password")}),
         ("Personal info", {"fields": ("first_name", "last_name")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        ("Important dates", {"fields": ("last_login", "date_joined")}),
+        ("Important dates", {"fields": ("last_login", "date_joined", "tokens_revoked_at")}),
     )
     add_fieldsets = (
         (
@@ -68,12 +68,18 @@ class UserAdmin(auth_admin.UserAdmin):
             },
         ),
     )
-    readonly_fields = ("last_login", "date_joined")
+    readonly_fields = ("last_login", "date_joined", "tokens_revoked_at")
     list_display = ("email", "first_name", "last_name", "is_staff", "is_active", "date_joined", "last_login")
     list_filter = ("is_staff", "is_superuser", "is_active", "groups")
     search_fields = ("email", "first_name", "last_name")
     ordering = ("email",)
     actions = ["sign_out_everywhere"]
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # Like ``services.user_deactivate``: a later reactivation must not revive old sessions or keys.
+            services.user_credentials_revoke(user=obj)
 
     @admin.action(description="Sign selected users out everywhere (revoke their refresh tokens)")
     def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
@@ -187,7 +193,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
             messages.WARNING,
         )
 
-    @admin.action(description="Revoke selected keys")
+    # Revoking is how keys are deleted; the API's DELETE asks for the same permission.
+    @admin.action(description="Revoke selected keys", permissions=["delete"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         revoked = services.api_keys_revoke(api_keys=queryset)
         self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)

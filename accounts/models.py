@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Length, Lower
 from django.db.models.lookups import Exact
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+# Django's own salt, so sessions of users whose tokens were never revoked keep their hash.
+_SESSION_HASH_SALT = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
 
 
 def normalize_email(email: str) -> str:
@@ -67,6 +73,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(default=True, help_text="Inactive users cannot log in or use tokens.")
     date_joined = models.DateTimeField(default=timezone.now)
+    tokens_revoked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="JWTs issued up to this moment are refused; set when the user is deactivated.",
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -83,6 +95,25 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_auth_hash(secret=None)
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_auth_hash(secret=secret)
+
+    def _session_auth_hash(self, *, secret: str | bytes | None) -> str:
+        """Django's session hash (an HMAC of the password hash), plus ``tokens_revoked_at`` once set.
+
+        Admin sessions end when the hash changes, so deactivation ends them for
+        good, like the user's JWTs: reactivating the account does not revive
+        them. Until the first revocation the hash is exactly Django's.
+        """
+        value = self.password
+        if self.tokens_revoked_at is not None:
+            value = f"{value}:{self.tokens_revoked_at.isoformat()}"
+        return salted_hmac(_SESSION_HASH_SALT, value, secret=secret, algorithm="sha256").hexdigest()
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()

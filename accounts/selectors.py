@@ -13,9 +13,10 @@ from accounts.models import ApiKey, User
 def user_get_for_token(*, token: Token) -> User | None:
     """The active user a validated JWT belongs to, or ``None``.
 
-    ``None`` when the user was deleted or deactivated, or changed their
-    password after the token was issued: such tokens stop working at once.
-    One query.
+    ``None`` when the user was deleted or deactivated, changed their password
+    after the token was issued, or had their tokens revoked after it was issued
+    (``tokens_revoked_at``, set on deactivation, so reactivating an account does
+    not revive its old tokens): such tokens stop working at once. One query.
     """
     user_id = token.get(jwt_settings.USER_ID_CLAIM)
     if user_id is None:
@@ -30,6 +31,11 @@ def user_get_for_token(*, token: Token) -> User | None:
         user.password
     ):
         return None
+    if user.tokens_revoked_at is not None:
+        issued_at = token.get("iat")
+        # ``iat`` has whole seconds: a token from the second of the revocation is refused too.
+        if not isinstance(issued_at, int | float) or issued_at <= user.tokens_revoked_at.timestamp():
+            return None
     return user
 
 

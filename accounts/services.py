@@ -107,6 +107,30 @@ def user_password_change(*, user: User, current_password: str, new_password: str
         user_tokens_revoke(user=user)
 
 
+def user_deactivate(*, user: User) -> User:
+    """Deactivate ``user`` and end every session they had (``user_credentials_revoke``)."""
+    with transaction.atomic():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        user_credentials_revoke(user=user)
+    return user
+
+
+def user_credentials_revoke(*, user: User) -> None:
+    """End every API session of ``user``: JWTs issued so far, refresh tokens and API keys.
+
+    Refresh tokens are blacklisted, API keys revoked, and every JWT issued up
+    to now is refused (``tokens_revoked_at``). Called whenever a user is
+    deactivated (``user_deactivate``, the admin), so that reactivating the
+    account later does not bring its old tokens and keys back to life.
+    """
+    with transaction.atomic():
+        user.tokens_revoked_at = timezone.now()
+        user.save(update_fields=["tokens_revoked_at"])
+        user_tokens_revoke(user=user)
+        api_keys_revoke(api_keys=ApiKey.objects.filter(owner=user))
+
+
 def user_tokens_revoke(*, user: User) -> int:
     """Blacklist every refresh token of ``user`` that has not expired; returns how many."""
     with transaction.atomic():

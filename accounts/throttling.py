@@ -8,6 +8,10 @@ written by our outermost proxy and is the real client; everything left of it
 was sent by the client and may be forged. A forged header therefore never
 changes the address a limit is counted against.
 
+Limits per address count an IPv6 client per /64 network
+(``IPV6_PREFIX_LENGTH``): one subscriber is normally given a whole /64, so
+counting single IPv6 addresses would let a client rotate through 2**64 of them.
+
 Counts live in Django's default cache (Redis when ``REDIS_URL`` is set), so a
 limit holds across worker processes and servers. If the cache cannot be
 reached, the request is allowed and a warning is logged: an outage of the
@@ -31,6 +35,9 @@ logger = logging.getLogger(__name__)
 # A counter outlives its window a little, so a request read at the very end of
 # a window still finds it.
 _COUNTER_GRACE_SECONDS = 5
+
+#: IPv6 clients are counted per network of this size (the usual allocation to one subscriber).
+IPV6_PREFIX_LENGTH = 64
 
 
 def _normalized_ip(value: str) -> str | None:
@@ -60,6 +67,22 @@ def client_ip(request: HttpRequest | Request) -> str:
     return _normalized_ip(entries[-trusted]) or remote
 
 
+def rate_limit_subject(address: str) -> str:
+    """What a per-address limit counts ``address`` as: an IPv4 address, or the IPv6 /64 it belongs to.
+
+    An IPv4-mapped IPv6 address (``::ffff:192.0.2.1``) counts as the IPv4 address.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_PREFIX_LENGTH), strict=False))
+    return str(ip)
+
+
 class SharedCacheRateThrottle(SimpleRateThrottle):
     """A fixed-window limit per client address, counted atomically in the shared cache.
 
@@ -77,7 +100,7 @@ class SharedCacheRateThrottle(SimpleRateThrottle):
         self.retry_after: float | None = None
 
     def get_cache_key(self, request: Any, view: Any) -> str:
-        return f"throttle:{self.scope}:{client_ip(request)}"
+        return f"throttle:{self.scope}:{rate_limit_subject(client_ip(request))}"
 
     def allow_request(self, request: Any, view: Any) -> bool:
         if self.rate is None:
@@ -118,7 +141,12 @@ class SharedCacheRateThrottle(SimpleRateThrottle):
 
 
 class AuthRateThrottle(SharedCacheRateThrottle):
-    """``settings.AUTH_RATE_LIMIT`` (e.g. ``10/minute``) per client address on the auth endpoints."""
+    """``settings.AUTH_RATE_LIMIT`` (e.g. ``10/minute``) per client address, one budget for every way in.
+
+    The API's auth endpoints and the admin login form (``bookstore.admin_login``)
+    count against the same counter, so an attacker cannot guess passwords at
+    the full rate on each of them.
+    """
 
     scope = "auth"
 

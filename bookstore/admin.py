@@ -14,11 +14,12 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from bookstore.charts import ChartDay, daily_chart
+from bookstore.heartbeat import worker_status
 from orders.dashboard import dashboard_get
 
 
 class StoreAdminSite(admin.AdminSite):
-    """Admin site named after the store, with a sales and stock dashboard on its index."""
+    """Admin site named after the store, with a sales and stock dashboard and the worker status on its index."""
 
     index_title = "Dashboard"
     # The store has no web pages of its own (frontends use the API), so no "View site" link.
@@ -35,7 +36,11 @@ class StoreAdminSite(admin.AdminSite):
         user = request.user
         show_sales = user.has_perm("orders.view_order")
         show_stock = user.has_perm("catalog.view_book")
-        context: dict[str, Any] = {"show_sales": show_sales, "show_stock": show_stock}
+        context: dict[str, Any] = {
+            "show_sales": show_sales,
+            "show_stock": show_stock,
+            "worker_status": worker_status(),
+        }
         if show_sales or show_stock:
             dashboard = dashboard_get()
             context["dashboard"] = dashboard

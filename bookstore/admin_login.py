@@ -1,8 +1,10 @@
-"""Rate limit on the admin login form, per client address, like the API's auth endpoints.
+"""Rate limit on the admin login form, per client address, shared with the API's auth endpoints.
 
 Every login attempt (``POST /admin/login/``) counts against
 ``settings.AUTH_RATE_LIMIT`` for the client's address (``accounts.throttling.client_ip``),
-in the shared cache, so the limit holds across worker processes and servers.
+on the same counter as ``POST /api/v1/auth/token`` and the other auth endpoints
+(``AuthRateThrottle``): one budget per address, wherever the passwords are tried.
+Counts live in the shared cache, so the limit holds across worker processes and servers.
 Over the limit the form answers ``429`` with ``Retry-After`` before any
 password is checked. Like the API limits it fails open, with a logged warning,
 when the cache is unreachable.
@@ -13,28 +15,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 
-from accounts.throttling import SharedCacheRateThrottle
-
-
-class AdminLoginRateThrottle(SharedCacheRateThrottle):
-    """``settings.AUTH_RATE_LIMIT`` login attempts per client address on the admin login form."""
-
-    scope = "admin_login"
-
-    def get_rate(self) -> str:
-        return str(settings.AUTH_RATE_LIMIT)
+from accounts.throttling import AuthRateThrottle
 
 
 @never_cache
 def login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
     """The admin site's login view behind the per-address attempt limit."""
     if request.method == "POST":
-        throttle = AdminLoginRateThrottle()
+        throttle = AuthRateThrottle()
         if not throttle.allow_request(request, None):
             retry_after = max(1, math.ceil(throttle.wait() or 1))
             response = HttpResponse(

@@ -9,6 +9,15 @@ class BookstoreConfig(AppConfig):
     name = "bookstore"
     verbose_name = "Bookstore"
 
+    def ready(self) -> None:
+        from celery.signals import worker_ready
+        from django.db.backends.signals import connection_created
+
+        from bookstore.metrics import install_query_counter, worker_metrics_serve
+
+        connection_created.connect(install_query_counter, dispatch_uid="bookstore.metrics.query_counter")
+        worker_ready.connect(worker_metrics_serve, dispatch_uid="bookstore.metrics.worker_metrics")
+
 
 class StoreAdminConfig(admin_apps.AdminConfig):
     """``django.contrib.admin`` with the store's site: branding from settings and the dashboard."""

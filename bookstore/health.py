@@ -11,6 +11,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from bookstore.broker import broker_check
+
 logger = logging.getLogger("bookstore.health")
 
 
@@ -49,10 +51,11 @@ def check_cache() -> bool:
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready to serve: the database and the shared cache both answer."""
+    """Ready to serve: the database, the shared cache and the task broker all answer."""
     checks = {
         "database": "ok" if check_database() else "unavailable",
         "cache": "ok" if check_cache() else "unavailable",
+        "broker": "ok" if broker_check() else "unavailable",
     }
     ready = all(value == "ok" for value in checks.values())
     response = JsonResponse(

@@ -1,4 +1,4 @@
-"""Cross-cutting request handling: request ids and logging, body limits, DB outages."""
+"""Cross-cutting request handling: request ids and logging, body limits, DB outages, caching of private answers."""
 
 from __future__ import annotations
 
@@ -68,6 +68,27 @@ def _logged_user_id(request: HttpRequest) -> int | None:
     if user is None or (isinstance(user, LazyObject) and user._wrapped is empty):  # type: ignore[attr-defined]
         return None
     return user.pk if user.is_authenticated else None
+
+
+class NoStoreForAuthenticatedMiddleware:
+    """``Cache-Control: no-store`` on every response to an authenticated request (API.md).
+
+    What a signed-in caller sees (their orders, staff-only books) must not be
+    kept by a browser or a shared cache, whatever caching a view set for
+    anonymous callers. API views authenticate inside DRF, which puts the user
+    on the request, so this looks only after the response is built.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        # A user a view never looked at (still lazy) did not shape the response.
+        if _logged_user_id(request) is not None and "no-store" not in response.get("Cache-Control", ""):
+            response["Cache-Control"] = "no-store"
+            response.headers.pop("Expires", None)
+        return response
 
 
 def is_api_path(request: HttpRequest) -> bool:

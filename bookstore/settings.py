@@ -80,7 +80,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so every response is counted, including those other middleware make.
+    "bookstore.metrics.MetricsMiddleware",
     "bookstore.middleware.RequestIdMiddleware",
+    "bookstore.middleware.NoStoreForAuthenticatedMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bookstore.middleware.BodySizeLimitMiddleware",
@@ -217,6 +220,8 @@ MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 AUTH_RATE_LIMIT = env.str("AUTH_RATE_LIMIT", default="10/minute")
 ORDER_RATE_LIMIT = env.str("ORDER_RATE_LIMIT", default="30/minute")
+QUOTE_RATE_LIMIT = env.str("QUOTE_RATE_LIMIT", default="60/minute")
+COUPON_FAILURE_RATE_LIMIT = env.str("COUPON_FAILURE_RATE_LIMIT", default="10/hour")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 LOW_STOCK_THRESHOLD = env.int("LOW_STOCK_THRESHOLD", default=5)
 
@@ -302,6 +307,37 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --- Monitoring: metrics, error reporting, worker heartbeat ---------------------
+
+# Every 20 s a worker records that it is alive (the admin dashboard shows it). Beat's
+# DatabaseScheduler copies this entry into its schedule, where staff see it.
+CELERY_BEAT_SCHEDULE = {
+    "bookstore.worker_heartbeat": {
+        "task": "bookstore.worker_heartbeat",
+        "schedule": 20.0,
+        # A heartbeat nobody ran in time is worthless later: it must not pile up while workers are down.
+        "options": {"expires": 20},
+    },
+}
+
+# /metrics answers only requests with "Authorization: Bearer <METRICS_TOKEN>";
+# without a token configured the endpoint does not exist (404).
+METRICS_TOKEN = _secret("METRICS_TOKEN") or ""
+# A Celery worker serves its own /metrics (same token) on this port when set (0: off).
+CELERY_WORKER_METRICS_PORT = env.int("CELERY_WORKER_METRICS_PORT", default=0)
+CELERY_WORKER_METRICS_BIND = env.str("CELERY_WORKER_METRICS_BIND", default="0.0.0.0")  # noqa: S104
+
+SENTRY_DSN = _secret("SENTRY_DSN") or ""
+if SENTRY_DSN:
+    from bookstore.sentry import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default="") or None,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
 
 # --- REST framework -------------------------------------------------------------
 

@@ -30,6 +30,9 @@ WHITENOISE_AUTOREFRESH = True  # serve static files from the finders; no collect
 
 # Tests place many orders per user; the order rate limit's own tests set it explicitly.
 ORDER_RATE_LIMIT = os.environ.get("ORDER_RATE_LIMIT", "100000/minute")
+# Likewise quotes and refused coupon codes (the fuzzing tries many); tests/security/test_quote_oracle.py sets them.
+QUOTE_RATE_LIMIT = os.environ.get("QUOTE_RATE_LIMIT", "100000/minute")
+COUPON_FAILURE_RATE_LIMIT = os.environ.get("COUPON_FAILURE_RATE_LIMIT", "100000/minute")
 # Tasks sent by the code under test go to an in-process queue nobody consumes; the
 # Celery tests start real workers against real brokers in processes of their own.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from bookstore import admin_login, health
+from bookstore import admin_login, health, metrics
 from bookstore.docs import SwaggerView
 
 handler400 = "bookstore.errors.handler400"
@@ -15,6 +15,7 @@ handler500 = "bookstore.errors.handler500"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     # Before admin.site.urls so the admin's own login URL gets the attempt limit.
     path("admin/login/", admin_login.login, name="admin-login"),
     path("admin/", admin.site.urls),

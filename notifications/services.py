@@ -27,6 +27,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from notifications.models import Email
+from telemetry.metrics import EMAILS_FAILED, EMAILS_QUEUED, EMAILS_SENT, count_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ def email_queue(*, to: str, template: str, context: Mapping[str, Any], key: str 
         )
         email_id = email.pk
         transaction.on_commit(lambda: email_dispatch(email_id=email_id), robust=True)
+        count_on_commit(EMAILS_QUEUED)
     return email
 
 
@@ -153,12 +155,14 @@ def email_deliver(*, email_id: int) -> Outcome:
             due_at=timezone.now() + retry_delay(email.attempts),
             updated_at=timezone.now(),
         )
+        EMAILS_FAILED.inc()
         logger.warning("email %s: attempt %s failed: %s", email_id, email.attempts, exc)
         if final:
             return Outcome.ALREADY_DONE
         return Outcome.RETRY
     done = timezone.now()
     Email.objects.filter(pk=email_id).update(state=Email.State.SENT, sent_at=done, last_error="", updated_at=done)
+    EMAILS_SENT.inc()
     logger.info("email %s sent to the SMTP server (attempt %s)", email_id, email.attempts)
     return Outcome.SENT
 
@@ -202,4 +206,5 @@ def email_resend(*, email: Email) -> bool:
         if updated:
             email_id = email.pk
             transaction.on_commit(lambda: email_dispatch(email_id=email_id), robust=True)
+            count_on_commit(EMAILS_QUEUED)
     return bool(updated)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from accounts.access import VIEW, staff_may
 from orders.models import BulkDiscountTier, Coupon, Order, OrderItem, StatusChange
 
 
@@ -28,12 +29,12 @@ def _orders() -> QuerySet[Order]:
 
 
 def order_list(*, user: Any) -> QuerySet[Order]:
-    """Orders ``user`` may see, newest first: all for staff, their own for customers.
+    """Orders ``user`` may see, newest first: all for staff who may view orders, their own for anyone else.
 
     Items and status history are prefetched: three queries whatever the number of orders.
     """
     queryset = _orders()
-    if not user.is_staff:
+    if not staff_may(user, Order, VIEW):
         queryset = queryset.filter(user=user)
     return queryset
 

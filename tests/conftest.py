@@ -34,7 +34,8 @@ def user(db: Any) -> Any:
 
 @pytest.fixture
 def staff_user(db: Any) -> Any:
-    return UserFactory(is_staff=True)
+    """Staff who may do everything (a superuser); staff permissions are tested in tests/security/."""
+    return UserFactory(is_staff=True, is_superuser=True)
 
 
 def _bearer_client(user: Any) -> APIClient:

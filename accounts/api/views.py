@@ -29,7 +29,7 @@ from accounts.api.serializers import (
     UserUpdateSerializer,
 )
 from accounts.models import ApiKey, User
-from accounts.permissions import IsStaff
+from accounts.permissions import SignedInWithJWT, StaffModelPermission
 from accounts.selectors import api_key_list_for_owner
 from accounts.throttling import AuthRateThrottle
 
@@ -37,13 +37,15 @@ TAG = "auth"
 
 _400 = OpenApiResponse(description="`validation_error`: `details` names the field.")
 _401 = OpenApiResponse(description="`not_authenticated`.")
-_403 = OpenApiResponse(description="`permission_denied`: staff only.")
+_403 = OpenApiResponse(
+    description="`permission_denied`: staff with the API-key permission only, signed in with a JWT (not an API key)."
+)
 _404 = OpenApiResponse(description="`not_found`: no such key among the caller's keys.")
 _429 = OpenApiResponse(description="`throttled`: too many requests from this address; see `Retry-After`.")
 
 
 def _user(request: Request) -> User:
-    # IsAuthenticated / IsStaff guarantee a real user on every view that calls this.
+    # IsAuthenticated / StaffModelPermission guarantee a real user on every view that calls this.
     return cast(User, request.user)
 
 
@@ -201,10 +203,13 @@ class PasswordChangeView(APIView):
 class ApiKeyViewSet(
     CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[ApiKey]
 ):
-    """API keys of the calling staff member; another member's key is a 404."""
+    """API keys of the calling staff member; another member's key is a 404.
+
+    Needs a JWT (never an API key) and the API-key permissions the admin asks for.
+    """
 
     serializer_class = ApiKeySerializer
-    permission_classes = [IsStaff]
+    permission_classes = [SignedInWithJWT, StaffModelPermission]
     filter_backends: list[type] = []
 
     def get_queryset(self) -> QuerySet[ApiKey]:

@@ -1,6 +1,6 @@
 """Catalog endpoints: authors, genres and books (API.md "Catalog").
 
-Anyone may read; staff write. Views validate with a serializer, call one
+Anyone may read; staff with the model's add/change/delete permission write. Views validate with a serializer, call one
 service or selector, and serialize the result.
 """
 
@@ -16,8 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from accounts.access import VIEW, staff_may
 from accounts.api.mixins import CreatedLocationMixin
-from accounts.permissions import IsStaffOrReadOnly, is_staff
+from accounts.permissions import StaffModelPermissionOrReadOnly
 from catalog import selectors, services
 from catalog.api.filters import AuthorFilter, BookFilter, GenreFilter
 from catalog.api.serializers import (
@@ -62,7 +63,7 @@ class AuthorViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Author]):
     """Authors with the number of their active books."""
 
     serializer_class = AuthorSerializer
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [StaffModelPermissionOrReadOnly]
     filter_backends = [DjangoFilterBackend]
     filterset_class = AuthorFilter
 
@@ -115,7 +116,7 @@ class GenreViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Genre]):
     """Genres; the slug is derived from the name when omitted."""
 
     serializer_class = GenreSerializer
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [StaffModelPermissionOrReadOnly]
     filter_backends = [DjangoFilterBackend]
     filterset_class = GenreFilter
 
@@ -185,15 +186,15 @@ class GenreViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Genre]):
     ),
 )
 class BookViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Book]):
-    """Books. Anonymous users and customers see active books only; staff see all."""
+    """Books. Anonymous users and customers see active books only; staff who may view books see all."""
 
     serializer_class = BookSerializer
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [StaffModelPermissionOrReadOnly]
     filter_backends = [DjangoFilterBackend]
     filterset_class = BookFilter
 
     def get_queryset(self) -> QuerySet[Book]:
-        return selectors.book_list(include_inactive=is_staff(self.request))
+        return selectors.book_list(include_inactive=staff_may(self.request.user, Book, VIEW))
 
     def filter_queryset(self, queryset: QuerySet[Book, Any]) -> QuerySet[Book, Any]:
         # The list's query parameters mean nothing to one book; building the

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
 from accounts.api.mixins import CreatedLocationMixin
-from accounts.permissions import IsOwnerOrStaff, IsStaff
+from accounts.permissions import IsOwnerOrStaff, StaffModelPermission, StaffPermission
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
     CouponSerializer,
@@ -25,7 +25,8 @@ from orders.api.serializers import (
     OrderSerializer,
     OrderShipSerializer,
 )
-from orders.api.throttling import OrderCreateRateThrottle
+from orders.api.throttling import CouponFailureThrottle, OrderCreateRateThrottle, QuoteRateThrottle
+from orders.exceptions import InvalidCoupon
 from orders.idempotency import (
     HEADER,
     idempotency_key_parse,
@@ -53,9 +54,12 @@ _400_ORDER = OpenApiResponse(
     description="`validation_error` (`details` names the line, e.g. `items.1.book_id`) or `invalid_coupon`."
 )
 _401 = OpenApiResponse(description="`not_authenticated`.")
-_403 = OpenApiResponse(description="`permission_denied`: staff only.")
+_403 = OpenApiResponse(description="`permission_denied`: staff holding the permission the admin asks for only.")
 _404 = OpenApiResponse(description="`not_found`: no such order among those the caller may see.")
 _409_STOCK = OpenApiResponse(description="`insufficient_stock`: `details.items` lists every short line.")
+_429 = OpenApiResponse(
+    description="`throttled`: too many requests, or too many coupon codes that could not be used; see `Retry-After`."
+)
 _409_TRANSITION = OpenApiResponse(description="`invalid_transition`: not allowed from the current status.")
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -115,13 +119,22 @@ class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveM
 
     def get_permissions(self) -> Sequence[_SupportsHasPermission]:
         if self.action in {"pay", "ship", "deliver"}:
-            return [IsStaff()]
+            # The admin's status actions need the same permission.
+            return [StaffPermission("orders.change_order")]
         return super().get_permissions()
 
     def get_throttles(self) -> list[BaseThrottle]:
         if self.action == "create":
-            return [OrderCreateRateThrottle()]
+            return [OrderCreateRateThrottle(), CouponFailureThrottle()]
+        if self.action == "quote":
+            return [QuoteRateThrottle(), CouponFailureThrottle()]
         return super().get_throttles()
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # A refused coupon code counts against the caller's budget for guessing codes.
+        if isinstance(exc, InvalidCoupon) and self.action in {"create", "quote"}:
+            CouponFailureThrottle().record_failure(self.request)
+        return super().handle_exception(exc)
 
     @extend_schema(
         summary="Place an order",
@@ -143,6 +156,7 @@ class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveM
             401: _401,
             409: OpenApiResponse(description="`insufficient_stock` or `idempotency_request_in_progress`."),
             422: OpenApiResponse(description="`idempotency_key_reused`: same key, different body."),
+            429: _429,
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -188,7 +202,7 @@ class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveM
         summary="Price an order without placing it",
         description="Same body and rules as placing an order; nothing is written and stock is not touched.",
         request=OrderCreateSerializer,
-        responses={200: OrderQuoteSerializer, 400: _400_ORDER, 401: _401, 409: _409_STOCK},
+        responses={200: OrderQuoteSerializer, 400: _400_ORDER, 401: _401, 409: _409_STOCK, 429: _429},
     )
     @action(detail=False, methods=["post"])
     def quote(self, request: Request) -> Response:
@@ -292,7 +306,7 @@ class CouponViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
     """Coupons (staff only). ``uses`` counts orders using the coupon that are not cancelled."""
 
     serializer_class = CouponSerializer
-    permission_classes = [IsStaff]
+    permission_classes = [StaffModelPermission]
     ordering_fields = ["code", "starts_at", "ends_at"]
     ordering = ["code", "id"]
     lookup_value_regex = r"\d+"
@@ -332,7 +346,7 @@ class DiscountTierViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
     """Bulk discount tiers (staff only): percent off orders of at least ``min_quantity`` books."""
 
     serializer_class = DiscountTierSerializer
-    permission_classes = [IsStaff]
+    permission_classes = [StaffModelPermission]
     ordering_fields = ["min_quantity", "percent"]
     ordering = ["min_quantity"]
     lookup_value_regex = r"\d+"

@@ -23,6 +23,7 @@ from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts.access import CHANGE, staff_may
 from catalog.exceptions import InsufficientStock
 from catalog.models import Book
 from catalog.services import stock_release, stock_reserve
@@ -46,6 +47,7 @@ from orders.models import (
 )
 from orders.payments.providers import provider_available
 from orders.payments.records import payment_on_order_cancelled, payment_on_order_paid, payment_record
+from telemetry.metrics import ORDERS_CANCELLED, ORDERS_PLACED, count_on_commit
 
 Status = Order.Status
 
@@ -284,6 +286,7 @@ def order_place(
         )
         StatusChange.objects.create(order=order, from_status="", to_status=Status.PENDING, by=user)
         payment_record(order=order, provider=provider, by=user)
+        count_on_commit(ORDERS_PLACED)
         _order_placed_email(order, quote, provider=provider)
     return order
 
@@ -310,7 +313,8 @@ def _order_placed_email(order: Order, quote: OrderQuote, *, provider: str) -> No
 
 
 def _check_permitted(order: Order, to: str, by: Any) -> None:
-    if by is None or by.is_staff:
+    # The admin's status actions need the same permission.
+    if by is None or staff_may(by, Order, CHANGE):
         return
     if to in STAFF_ONLY_TARGETS or order.user_id != by.pk:
         raise TransitionNotPermitted()
@@ -321,11 +325,12 @@ def order_transition(*, order: Order, to: str, by: Any, only_from: str | None = 
 
     The one way an order's status changes. Allowed: pending → paid → shipped →
     delivered, and pending or paid → cancelled; anything else raises
-    ``InvalidTransition``. Customers may only cancel their own orders
-    (``TransitionNotPermitted`` otherwise). Cancelling puts every item back in
-    stock and frees the coupon use (uses count non-cancelled orders) in the same
-    transaction. The order row is locked, so concurrent changes run one after
-    the other and stock is restored once. Returns the updated order.
+    ``InvalidTransition``. Staff holding ``orders.change_order`` (as the
+    admin's actions require) may make any of these moves; anyone else may only
+    cancel their own orders (``TransitionNotPermitted`` otherwise). Cancelling
+    puts every item back in stock and frees the coupon use (uses count
+    non-cancelled orders) in the same transaction. The order row is locked, so
+    concurrent changes run one after the other and stock is restored once. Returns the updated order.
     """
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
@@ -347,6 +352,8 @@ def order_transition(*, order: Order, to: str, by: Any, only_from: str | None = 
         locked.status = to
         locked.save(update_fields=["status", "updated_at"])
         StatusChange.objects.create(order=locked, from_status=from_status, to_status=to, by=by)
+        if to == Status.CANCELLED:
+            count_on_commit(ORDERS_CANCELLED)
         _order_status_email(locked, by=by, refund=refund)
     return locked
 

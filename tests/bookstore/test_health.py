@@ -23,7 +23,7 @@ def test_healthz(api_client):
 def test_readyz_ok(api_client):
     response = api_client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "broker": "ok"}}
 
 
 def _readyz_in_subprocess(env_overrides: dict[str, str]) -> str:
@@ -35,7 +35,7 @@ def _readyz_in_subprocess(env_overrides: dict[str, str]) -> str:
         "print(json.dumps({'status': r.status_code, 'body': r.json(), 'retry': r.get('Retry-After')}))"
     )
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in {"CELERY_BROKER_URL", "CELERY_DATA_DIR", "REDIS_URL"}},
         "DJANGO_SETTINGS_MODULE": "bookstore.settings",
         "SECRET_KEY": "x" * 50,
         "ALLOWED_HOSTS": "testserver",
@@ -47,13 +47,18 @@ def _readyz_in_subprocess(env_overrides: dict[str, str]) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
-def test_readyz_503_when_database_unreachable():
+def test_readyz_503_when_database_unreachable(tmp_path):
     import json
 
     # A real, closed port: nothing listens on 127.0.0.1:1.
     out = json.loads(
         _readyz_in_subprocess(
-            {"DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere", "DATABASE_CONNECT_TIMEOUT": "2"}
+            {
+                "DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere",
+                "DATABASE_CONNECT_TIMEOUT": "2",
+                "CACHE_DIR": str(tmp_path / "cache"),
+                "CELERY_DATA_DIR": str(tmp_path / "celery"),
+            }
         )
     )
     assert out["status"] == 503
@@ -67,11 +72,35 @@ def test_readyz_503_when_cache_unreachable(tmp_path):
 
     out = json.loads(
         _readyz_in_subprocess(
-            {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "REDIS_URL": "redis://127.0.0.1:1/0"}
+            {
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+                "REDIS_URL": "redis://127.0.0.1:1/0",
+                "CELERY_DATA_DIR": str(tmp_path / "celery"),
+            }
         )
     )
     assert out["status"] == 503
-    assert out["body"]["checks"] == {"database": "ok", "cache": "unavailable"}
+    assert out["body"]["checks"] == {"database": "ok", "cache": "unavailable", "broker": "ok"}
+
+
+def test_readyz_embedded_broker_is_ready_while_its_folder_is_writable(tmp_path):
+    import json
+
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "CACHE_DIR": str(tmp_path / "cache"),
+        "CELERY_DATA_DIR": str(tmp_path / "celery"),
+    }
+    out = json.loads(_readyz_in_subprocess(env))
+    assert out["status"] == 200
+    assert out["body"]["checks"] == {"database": "ok", "cache": "ok", "broker": "ok"}
+
+    # A path under a plain file can never be created or written: the embedded broker is down.
+    (tmp_path / "not-a-folder").write_text("")
+    out = json.loads(_readyz_in_subprocess({**env, "CELERY_DATA_DIR": str(tmp_path / "not-a-folder" / "celery")}))
+    assert out["status"] == 503
+    assert out["body"]["checks"] == {"database": "ok", "cache": "ok", "broker": "unavailable"}
+    assert out["retry"]
 
 
 def test_api_root_lists_currency(api_client, settings):

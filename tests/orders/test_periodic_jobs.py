@@ -29,7 +29,7 @@ def test_pending_orders_past_the_manual_payment_window_are_cancelled_by_the_syst
     expired = order_place(user=user, items=[OrderLine(book_id=book.pk, quantity=3)], coupon_code="ONCE")
     recent = order_place(user=user, items=[OrderLine(book_id=book.pk, quantity=2)])
     paid_long_ago = order_place(user=user, items=[OrderLine(book_id=book.pk, quantity=1)])
-    order_transition(order=paid_long_ago, to=Order.Status.PAID, by=UserFactory(is_staff=True))
+    order_transition(order=paid_long_ago, to=Order.Status.PAID, by=UserFactory(is_staff=True, is_superuser=True))
     _backdate(expired, timedelta(days=7, minutes=1))
     _backdate(recent, timedelta(days=6, hours=23))
     _backdate(paid_long_ago, timedelta(days=30))

@@ -38,7 +38,7 @@ def test_cache_outage_keeps_serving_and_fails_open(stack):
 
     ready = call("GET", f"{server.url}/readyz")
     assert ready.status_code == 503
-    assert ready.json()["checks"] == {"database": "ok", "cache": "unavailable"}
+    assert ready.json()["checks"] == {"database": "ok", "cache": "unavailable", "broker": "ok"}
 
     assert call("GET", f"{server.url}/api/v1/books").status_code == 200
     assert call("GET", f"{server.url}/api/v1/books/{book_id}").status_code == 200
@@ -68,7 +68,7 @@ def test_cache_outage_keeps_serving_and_fails_open(stack):
 
     stack.redis_proxy.restore()
 
-    assert call("GET", f"{server.url}/readyz").json()["checks"] == {"database": "ok", "cache": "ok"}
+    assert call("GET", f"{server.url}/readyz").json()["checks"] == {"database": "ok", "cache": "ok", "broker": "ok"}
     statuses = [
         call("POST", f"{server.url}/api/v1/auth/token", json=credentials).status_code for _ in range(AUTH_LIMIT + 1)
     ]

@@ -57,7 +57,7 @@ def test_database_outage_answers_503_then_same_process_recovers(stack):
         assert_service_unavailable(call(method, url, **kwargs))
     ready = call("GET", f"{server.url}/readyz")
     assert ready.status_code == 503
-    assert ready.json()["checks"] == {"database": "unavailable", "cache": "ok"}
+    assert ready.json()["checks"] == {"database": "unavailable", "cache": "ok", "broker": "ok"}
     assert int(ready.headers["Retry-After"]) > 0
     assert call("GET", f"{server.url}/healthz").status_code == 200  # alive, just not ready
     # Outside the API (a staff member in the admin) an outage is a plain 503 too, not a 500 page.
@@ -69,7 +69,7 @@ def test_database_outage_answers_503_then_same_process_recovers(stack):
 
     # The very first request after the outage succeeds, in the same worker: no restart needed.
     assert call("GET", f"{server.url}/api/v1/books/{book_id}").status_code == 200
-    assert call("GET", f"{server.url}/readyz").json()["checks"] == {"database": "ok", "cache": "ok"}
+    assert call("GET", f"{server.url}/readyz").json()["checks"] == {"database": "ok", "cache": "ok", "broker": "ok"}
     assert admin.get(f"{server.url}/admin/", timeout=20).status_code == 200
     created = call(
         "POST", f"{server.url}/api/v1/orders", token=token, json={"items": [{"book_id": book_id, "quantity": 1}]}

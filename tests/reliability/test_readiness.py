@@ -13,13 +13,16 @@ pytestmark = pytest.mark.slow
 
 def test_readyz_names_each_dependency_that_is_down_and_recovers(stack):
     server = stack.start_server(workers=1)
-    ok = {"database": "ok", "cache": "ok"}
+    ok = {"database": "ok", "cache": "ok", "broker": "ok"}
     assert call("GET", f"{server.url}/readyz").json() == {"status": "ok", "checks": ok}
 
     stack.db_proxy.cut()
     down = call("GET", f"{server.url}/readyz")
     assert down.status_code == 503
-    assert down.json() == {"status": "unavailable", "checks": {"database": "unavailable", "cache": "ok"}}
+    assert down.json() == {
+        "status": "unavailable",
+        "checks": {"database": "unavailable", "cache": "ok", "broker": "ok"},
+    }
     assert int(down.headers["Retry-After"]) > 0
     assert call("GET", f"{server.url}/healthz").status_code == 200
 
@@ -27,7 +30,7 @@ def test_readyz_names_each_dependency_that_is_down_and_recovers(stack):
     stack.redis_proxy.cut()
     down = call("GET", f"{server.url}/readyz")
     assert down.status_code == 503
-    assert down.json()["checks"] == {"database": "ok", "cache": "unavailable"}
+    assert down.json()["checks"] == {"database": "ok", "cache": "unavailable", "broker": "ok"}
 
     stack.redis_proxy.restore()
     assert call("GET", f"{server.url}/readyz").json() == {"status": "ok", "checks": ok}

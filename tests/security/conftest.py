@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -26,14 +27,31 @@ from tests.factories import (
 # Examples run by the contract fuzzing, per operation label and per status class.
 FUZZ_STATS: Counter[str] = Counter()
 
-PRINCIPALS = ("anonymous", "customer", "other_customer", "staff", "api_key", "revoked_key", "deactivated_token")
+# "staff" is a superuser; the last three are staff who hold only what their groups grant (none, for the first).
+PRINCIPALS = (
+    "anonymous",
+    "customer",
+    "other_customer",
+    "staff",
+    "api_key",
+    "revoked_key",
+    "deactivated_token",
+    "staff_no_perms",
+    "catalog_manager",
+    "order_manager",
+)
+CATALOG_MANAGERS = "Catalog managers"
+ORDER_MANAGERS = "Order managers"
 
 
 @dataclass
 class World:
     customer: Any
     other_customer: Any
-    staff: Any
+    staff: Any  # a superuser
+    staff_no_perms: Any
+    catalog_manager: Any
+    order_manager: Any
     deactivated: Any
     author: Any
     genre: Any
@@ -57,6 +75,9 @@ class World:
             "api_key": f"Api-Key {self.api_key}",
             "revoked_key": f"Api-Key {self.revoked_key}",
             "deactivated_token": f"Bearer {self.deactivated_token}",
+            "staff_no_perms": f"Bearer {_access(self.staff_no_perms)}",
+            "catalog_manager": f"Bearer {_access(self.catalog_manager)}",
+            "order_manager": f"Bearer {_access(self.order_manager)}",
         }[principal]
         if credentials:
             client.credentials(HTTP_AUTHORIZATION=credentials)
@@ -67,11 +88,19 @@ def _access(user: Any) -> str:
     return str(RefreshToken.for_user(user).access_token)
 
 
+def staff_in_groups(*groups: str, **fields: Any) -> Any:
+    """A staff member (not a superuser) holding exactly what ``groups`` grant."""
+    member = UserFactory(is_staff=True, **fields)
+    member.groups.set(Group.objects.filter(name__in=groups))
+    assert member.groups.count() == len(groups), "the staff groups come from bookstore/migrations/0001_staff_groups"
+    return member
+
+
 @pytest.fixture
 def world(db: Any) -> World:
     customer = UserFactory()
     other_customer = UserFactory()
-    staff = UserFactory(is_staff=True)
+    staff = UserFactory(is_staff=True, is_superuser=True)
     deactivated = UserFactory()
     deactivated_token = _access(deactivated)  # issued while the account was active
     deactivated.is_active = False
@@ -93,6 +122,9 @@ def world(db: Any) -> World:
         customer=customer,
         other_customer=other_customer,
         staff=staff,
+        staff_no_perms=staff_in_groups(),
+        catalog_manager=staff_in_groups(CATALOG_MANAGERS),
+        order_manager=staff_in_groups(ORDER_MANAGERS),
         deactivated=deactivated,
         author=author,
         genre=genre,

@@ -4,8 +4,15 @@ The rows are checked against the URL resolver, so an endpoint added without a
 row here fails ``test_the_matrix_covers_every_operation``. Each cell runs the
 operation with a valid request, so the status says only who the caller is:
 
-    anonymous, customer (owns the order), other customer, staff (JWT),
-    API key (a staff member's), revoked API key, deactivated user's JWT
+    anonymous, customer (owns the order), other customer, staff (a superuser,
+    JWT), API key (the superuser's), revoked API key, deactivated user's JWT,
+    staff without permissions, a catalog manager, an order manager
+
+Staff hold in the API exactly the Django permissions they hold in the admin:
+staff without permissions are customers here, catalog managers write the
+catalog, order managers run orders, coupons and tiers; nobody but a holder of
+the API-key permissions (here the superuser) manages API keys, and never with
+an API key.
 
 Endpoints open to anyone ignore credentials altogether (the API root and the
 login/registration endpoints), so stale or revoked credentials do not lock a
@@ -38,6 +45,9 @@ def _user_of(world: World, principal: str) -> Any:
         "other_customer": world.other_customer,
         "staff": world.staff,
         "api_key": world.staff,
+        "staff_no_perms": world.staff_no_perms,
+        "catalog_manager": world.catalog_manager,
+        "order_manager": world.order_manager,
     }.get(principal, world.customer)
 
 
@@ -45,20 +55,28 @@ def _user_of(world: World, principal: str) -> Any:
 class Row:
     method: str
     path: str  # with {} for the path parameter
-    expected: tuple[int, int, int, int, int, int, int]  # in PRINCIPALS order
+    expected: tuple[int, ...]  # in PRINCIPALS order
     target: Callable[[World], Any] | None = None  # the object the {} stands for
     body: Callable[[World, str], dict[str, Any] | None] = lambda world, principal: None
     prepare: Callable[[World], None] = lambda world: None
 
 
-OPEN = (200,) * 7
-READ = (200, 200, 200, 200, 200, 401, 401)
-STAFF = (401, 403, 403, 200, 200, 401, 401)
-STAFF_CREATED = (401, 403, 403, 201, 201, 401, 401)
-STAFF_DELETED = (401, 403, 403, 204, 204, 401, 401)
-SIGNED_IN = (401, 200, 200, 200, 200, 401, 401)
-SIGNED_IN_NO_CONTENT = (401, 204, 204, 204, 204, 401, 401)
-OWNER_OR_STAFF = (401, 200, 404, 200, 200, 401, 401)
+#          anon customer other staff key  revoked deact no-perms catalog orders
+OPEN = (200,) * 10
+READ = (200, 200, 200, 200, 200, 401, 401, 200, 200, 200)
+SIGNED_IN = (401, 200, 200, 200, 200, 401, 401, 200, 200, 200)
+SIGNED_IN_NO_CONTENT = (401, 204, 204, 204, 204, 401, 401, 204, 204, 204)
+OWNER_OR_ORDER_STAFF = (401, 200, 404, 200, 200, 401, 401, 404, 404, 200)
+# API keys: the model's permissions, and a JWT (an API key is refused with 403).
+KEYS = (401, 403, 403, 200, 403, 401, 401, 403, 403, 403)
+KEYS_CREATED = (401, 403, 403, 201, 403, 401, 401, 403, 403, 403)
+KEYS_DELETED = (401, 403, 403, 204, 403, 401, 401, 403, 403, 403)
+CATALOG = (401, 403, 403, 200, 200, 401, 401, 403, 200, 403)
+CATALOG_CREATED = (401, 403, 403, 201, 201, 401, 401, 403, 201, 403)
+CATALOG_DELETED = (401, 403, 403, 204, 204, 401, 401, 403, 204, 403)
+ORDER_STAFF = (401, 403, 403, 200, 200, 401, 401, 403, 403, 200)
+ORDER_STAFF_CREATED = (401, 403, 403, 201, 201, 401, 401, 403, 403, 201)
+ORDER_STAFF_DELETED = (401, 403, 403, 204, 204, 401, 401, 403, 403, 204)
 
 
 def _book(world: World, principal: str) -> dict[str, Any]:
@@ -83,7 +101,7 @@ ROWS = [
     Row(
         "POST",
         "/api/v1/auth/register",
-        (201,) * 7,
+        (201,) * 10,
         body=lambda w, p: {"email": "new@example.com", "password": "Quite-L0ng-Passphrase!"},
     ),
     Row(
@@ -109,73 +127,86 @@ ROWS = [
         SIGNED_IN_NO_CONTENT,
         body=lambda w, p: {"current_password": DEFAULT_PASSWORD, "new_password": "An0ther-Long-Passphrase!"},
     ),
-    Row("GET", "/api/v1/api-keys", STAFF),
-    Row("POST", "/api/v1/api-keys", STAFF_CREATED, body=lambda w, p: {"name": "ci"}),
-    Row("GET", "/api/v1/api-keys/{}", STAFF, target=lambda w: w.api_key_id),
-    Row("DELETE", "/api/v1/api-keys/{}", STAFF_DELETED, target=lambda w: w.api_key_id),
+    Row("GET", "/api/v1/api-keys", KEYS),
+    Row("POST", "/api/v1/api-keys", KEYS_CREATED, body=lambda w, p: {"name": "ci"}),
+    Row("GET", "/api/v1/api-keys/{}", KEYS, target=lambda w: w.api_key_id),
+    Row("DELETE", "/api/v1/api-keys/{}", KEYS_DELETED, target=lambda w: w.api_key_id),
     # --- catalog ---
     Row("GET", "/api/v1/authors", READ),
-    Row("POST", "/api/v1/authors", STAFF_CREATED, body=lambda w, p: {"name": "Ursula K. Le Guin"}),
+    Row("POST", "/api/v1/authors", CATALOG_CREATED, body=lambda w, p: {"name": "Ursula K. Le Guin"}),
     Row("GET", "/api/v1/authors/{}", READ, target=lambda w: w.author.pk),
-    Row("PUT", "/api/v1/authors/{}", STAFF, target=lambda w: w.author.pk, body=lambda w, p: {"name": "A", "bio": ""}),
-    Row("PATCH", "/api/v1/authors/{}", STAFF, target=lambda w: w.author.pk, body=lambda w, p: {"bio": "New."}),
-    Row("DELETE", "/api/v1/authors/{}", STAFF_DELETED, target=lambda w: AuthorFactory().pk),
+    Row("PUT", "/api/v1/authors/{}", CATALOG, target=lambda w: w.author.pk, body=lambda w, p: {"name": "A", "bio": ""}),
+    Row("PATCH", "/api/v1/authors/{}", CATALOG, target=lambda w: w.author.pk, body=lambda w, p: {"bio": "New."}),
+    Row("DELETE", "/api/v1/authors/{}", CATALOG_DELETED, target=lambda w: AuthorFactory().pk),
     Row("GET", "/api/v1/genres", READ),
-    Row("POST", "/api/v1/genres", STAFF_CREATED, body=lambda w, p: {"name": "Solarpunk"}),
+    Row("POST", "/api/v1/genres", CATALOG_CREATED, body=lambda w, p: {"name": "Solarpunk"}),
     Row("GET", "/api/v1/genres/{}", READ, target=lambda w: w.genre.pk),
-    Row("PUT", "/api/v1/genres/{}", STAFF, target=lambda w: w.genre.pk, body=lambda w, p: {"name": "G", "slug": "g"}),
-    Row("PATCH", "/api/v1/genres/{}", STAFF, target=lambda w: w.genre.pk, body=lambda w, p: {"name": "Genre"}),
-    Row("DELETE", "/api/v1/genres/{}", STAFF_DELETED, target=lambda w: GenreFactory().pk),
+    Row("PUT", "/api/v1/genres/{}", CATALOG, target=lambda w: w.genre.pk, body=lambda w, p: {"name": "G", "slug": "g"}),
+    Row("PATCH", "/api/v1/genres/{}", CATALOG, target=lambda w: w.genre.pk, body=lambda w, p: {"name": "Genre"}),
+    Row("DELETE", "/api/v1/genres/{}", CATALOG_DELETED, target=lambda w: GenreFactory().pk),
     Row("GET", "/api/v1/books", READ),
-    Row("POST", "/api/v1/books", STAFF_CREATED, body=_book),
+    Row("POST", "/api/v1/books", CATALOG_CREATED, body=_book),
     Row("GET", "/api/v1/books/{}", READ, target=lambda w: w.book.pk),
-    Row("PUT", "/api/v1/books/{}", STAFF, target=lambda w: w.book.pk, body=_book),
-    Row("PATCH", "/api/v1/books/{}", STAFF, target=lambda w: w.book.pk, body=lambda w, p: {"price": "12.50"}),
-    Row("DELETE", "/api/v1/books/{}", STAFF_DELETED, target=lambda w: w.book.pk),
+    Row("PUT", "/api/v1/books/{}", CATALOG, target=lambda w: w.book.pk, body=_book),
+    Row("PATCH", "/api/v1/books/{}", CATALOG, target=lambda w: w.book.pk, body=lambda w, p: {"price": "12.50"}),
+    Row("DELETE", "/api/v1/books/{}", CATALOG_DELETED, target=lambda w: w.book.pk),
     # --- coupons and tiers (staff only, even to read) ---
-    Row("GET", "/api/v1/coupons", STAFF),
-    Row("POST", "/api/v1/coupons", STAFF_CREATED, body=lambda w, p: {"code": "NEW5", "kind": "fixed", "value": "5"}),
-    Row("GET", "/api/v1/coupons/{}", STAFF, target=lambda w: w.coupon.pk),
+    Row("GET", "/api/v1/coupons", ORDER_STAFF),
+    Row(
+        "POST",
+        "/api/v1/coupons",
+        ORDER_STAFF_CREATED,
+        body=lambda w, p: {"code": "NEW5", "kind": "fixed", "value": "5"},
+    ),
+    Row("GET", "/api/v1/coupons/{}", ORDER_STAFF, target=lambda w: w.coupon.pk),
     Row(
         "PUT",
         "/api/v1/coupons/{}",
-        STAFF,
+        ORDER_STAFF,
         target=lambda w: w.coupon.pk,
         body=lambda w, p: {"code": "PUT10", "kind": "percent", "value": "10"},
     ),
-    Row("PATCH", "/api/v1/coupons/{}", STAFF, target=lambda w: w.coupon.pk, body=lambda w, p: {"is_active": False}),
-    Row("DELETE", "/api/v1/coupons/{}", STAFF_DELETED, target=lambda w: w.coupon.pk),
-    Row("GET", "/api/v1/discount-tiers", STAFF),
+    Row(
+        "PATCH", "/api/v1/coupons/{}", ORDER_STAFF, target=lambda w: w.coupon.pk, body=lambda w, p: {"is_active": False}
+    ),
+    Row("DELETE", "/api/v1/coupons/{}", ORDER_STAFF_DELETED, target=lambda w: w.coupon.pk),
+    Row("GET", "/api/v1/discount-tiers", ORDER_STAFF),
     Row(
         "POST",
         "/api/v1/discount-tiers",
-        STAFF_CREATED,
+        ORDER_STAFF_CREATED,
         body=lambda w, p: {"min_quantity": 50, "percent": "20"},
     ),
-    Row("GET", "/api/v1/discount-tiers/{}", STAFF, target=lambda w: w.tier.pk),
+    Row("GET", "/api/v1/discount-tiers/{}", ORDER_STAFF, target=lambda w: w.tier.pk),
     Row(
         "PUT",
         "/api/v1/discount-tiers/{}",
-        STAFF,
+        ORDER_STAFF,
         target=lambda w: w.tier.pk,
         body=lambda w, p: {"min_quantity": 60, "percent": "25"},
     ),
-    Row("PATCH", "/api/v1/discount-tiers/{}", STAFF, target=lambda w: w.tier.pk, body=lambda w, p: {"percent": "30"}),
-    Row("DELETE", "/api/v1/discount-tiers/{}", STAFF_DELETED, target=lambda w: w.tier.pk),
+    Row(
+        "PATCH",
+        "/api/v1/discount-tiers/{}",
+        ORDER_STAFF,
+        target=lambda w: w.tier.pk,
+        body=lambda w, p: {"percent": "30"},
+    ),
+    Row("DELETE", "/api/v1/discount-tiers/{}", ORDER_STAFF_DELETED, target=lambda w: w.tier.pk),
     # --- orders (the customer's order; the other customer must not see it) ---
     Row("GET", "/api/v1/orders", SIGNED_IN),
-    Row("POST", "/api/v1/orders", (401, 201, 201, 201, 201, 401, 401), body=_order),
+    Row("POST", "/api/v1/orders", (401, 201, 201, 201, 201, 401, 401, 201, 201, 201), body=_order),
     Row("POST", "/api/v1/orders/quote", SIGNED_IN, body=_order),
-    Row("GET", "/api/v1/orders/{}", OWNER_OR_STAFF, target=lambda w: w.order.pk),
-    Row("POST", "/api/v1/orders/{}/cancel", OWNER_OR_STAFF, target=lambda w: w.order.pk),
-    Row("POST", "/api/v1/orders/{}/pay", STAFF, target=lambda w: w.order.pk),
-    Row("POST", "/api/v1/orders/{}/ship", STAFF, target=lambda w: w.order.pk, prepare=_paid),
-    Row("POST", "/api/v1/orders/{}/deliver", STAFF, target=lambda w: w.order.pk, prepare=_shipped),
+    Row("GET", "/api/v1/orders/{}", OWNER_OR_ORDER_STAFF, target=lambda w: w.order.pk),
+    Row("POST", "/api/v1/orders/{}/cancel", OWNER_OR_ORDER_STAFF, target=lambda w: w.order.pk),
+    Row("POST", "/api/v1/orders/{}/pay", ORDER_STAFF, target=lambda w: w.order.pk),
+    Row("POST", "/api/v1/orders/{}/ship", ORDER_STAFF, target=lambda w: w.order.pk, prepare=_paid),
+    Row("POST", "/api/v1/orders/{}/deliver", ORDER_STAFF, target=lambda w: w.order.pk, prepare=_shipped),
     # --- payments: Stripe's webhook; the signature is the only credential, so unsigned is 400 for everyone ---
     Row(
         "POST",
         "/api/v1/payments/stripe/webhook",
-        (400,) * 7,
+        (400,) * len(PRINCIPALS),
         body=lambda w, p: {"id": "evt_unsigned", "type": "payment_intent.succeeded", "data": {"object": {}}},
     ),
 ]
