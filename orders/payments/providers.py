@@ -72,7 +72,7 @@ class ManualProvider:
         return Refunded(note="Manual payment: staff pay the amount back (bank transfer or in the shop).")
 
 
-def _cents(amount: Decimal) -> int:
+def cents(amount: Decimal) -> int:
     """Stripe takes the amount in the currency's smallest unit (cents for EUR and USD)."""
     return int((amount * 100).to_integral_value())
 
@@ -101,7 +101,7 @@ class StripeProvider:
         try:
             intent = self._client().v1.payment_intents.create(
                 params={
-                    "amount": _cents(payment.amount),
+                    "amount": cents(payment.amount),
                     "currency": payment.currency.lower(),
                     "metadata": {"order_id": str(order.pk), "order_number": order.number},
                 },

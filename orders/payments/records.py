@@ -86,7 +86,6 @@ def payment_start(*, order_id: int) -> Payment | None:
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         if locked.status in (PayStatus.CREATING, PayStatus.ERROR):
-            # Cancelled meanwhile (expired): the intent is stored anyway, so a late payment can be refunded.
             payment_set_status(
                 locked,
                 started.status,
@@ -96,6 +95,7 @@ def payment_start(*, order_id: int) -> Payment | None:
                 last_error="",
             )
         elif not locked.provider_payment_id and started.provider_payment_id:
+            # Cancelled meanwhile (expired): the intent id is kept anyway, so a late payment can be refunded.
             locked.provider_payment_id = started.provider_payment_id
             locked.save(update_fields=["provider_payment_id", "updated_at"])
     return locked

@@ -23,6 +23,7 @@ from django.utils import timezone
 from orders.exceptions import WebhookSignatureInvalid
 from orders.models import Order
 from orders.payments.models import Payment, Provider, WebhookEvent
+from orders.payments.providers import cents
 from orders.payments.records import payment_refund_request, payment_set_status
 from orders.services import order_transition
 
@@ -115,6 +116,12 @@ def _dispatch(event: WebhookEvent) -> str:
 def _intent_succeeded(*, event: WebhookEvent, order: Order, payment: Payment, intent: dict[str, Any]) -> str:
     if payment.status in (PayStatus.SUCCEEDED, PayStatus.REFUND_PENDING, PayStatus.REFUNDED):
         return f"payment already {payment.status}"
+    received = (intent.get("amount_received", intent.get("amount")), str(intent.get("currency", "")).lower())
+    expected = (cents(payment.amount), payment.currency.lower())
+    if received != expected:
+        # Never expected (we create every intent ourselves), so staff look at it rather than the code guessing.
+        logger.error("stripe event %s: paid %s, order %s expects %s", event.event_id, received, order.number, expected)
+        return f"amount mismatch: paid {received[0]} {received[1]}, expected {expected[0]} {expected[1]}"
     payment_set_status(
         payment, PayStatus.SUCCEEDED, note="Stripe: payment_intent.succeeded", provider_event_id=event.event_id
     )

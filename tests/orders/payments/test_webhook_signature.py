@@ -107,3 +107,16 @@ def test_other_event_types_are_recorded_and_ignored(stripe_settings, api_client,
     ).encode()
     assert deliver(api_client, payload).json() == {"result": "ignored"}
     assert WebhookEvent.objects.get().type == "customer.created"
+
+
+def test_a_correctly_signed_payment_of_another_amount_does_not_pay_the_order(paid_event, api_client, deliver):
+    order, payload = paid_event
+    event = json.loads(payload)
+    event["id"] = "evt_other_amount"
+    event["data"]["object"]["amount"] = 1
+    response = deliver(api_client, json.dumps(event).encode())
+
+    assert response.status_code == 200
+    assert response.json()["result"].startswith("amount mismatch: paid 1 eur, expected 1250 eur")
+    assert Order.objects.get(pk=order["id"]).status == "pending"
+    assert Payment.objects.get(order_id=order["id"]).status == "awaiting"
