@@ -1,15 +1,21 @@
 """The store's admin site: branding from settings and the dashboard on the index page.
 
 Installed as the default site by ``bookstore.apps.StoreAdminConfig``, so every
-app's ``@admin.register`` lands here unchanged.
+app's ``@admin.register`` lands here unchanged; every model admin registered
+here gets the checked changelist below.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
@@ -18,12 +24,57 @@ from bookstore.heartbeat import worker_status
 from orders.dashboard import dashboard_get
 
 
+class CheckedChangeList(ChangeList):
+    """A changelist whose filter values are checked for the database before the page is read.
+
+    Django checks a lookup value (``?created_at__lt=...``) when it builds the
+    query, but converts it for the database only when the query runs. A
+    timestamp such as ``9999-12-31T23:59:59-01:00`` parses, then overflows on
+    its conversion to UTC while the page is read: a 500. Compiling the query
+    here turns that into the admin's usual answer to a bad lookup, the
+    changelist again with an error flag (``?e=1``).
+    """
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Any]:
+        queryset = super().get_queryset(request, exclude_parameters)
+        try:
+            queryset.query.get_compiler(using=queryset.db, elide_empty=False).as_sql()
+        except (OverflowError, ValueError, ValidationError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+        return queryset
+
+
+class CheckedChangeListMixin:
+    """Serves the changelist as ``CheckedChangeList`` (a model admin's own changelist class is kept)."""
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        changelist: type[ChangeList] = super().get_changelist(request, **kwargs)  # type: ignore[misc]
+        return CheckedChangeList if changelist is ChangeList else changelist
+
+
 class StoreAdminSite(admin.AdminSite):
     """Admin site named after the store, with a sales and stock dashboard and the worker status on its index."""
 
     index_title = "Dashboard"
     # The store has no web pages of its own (frontends use the API), so no "View site" link.
     site_url = None
+
+    def register(
+        self,
+        model_or_iterable: type[Model] | Iterable[type[Model]],
+        admin_class: type[admin.ModelAdmin[Any]] | None = None,
+        **options: Any,
+    ) -> None:
+        # Here rather than in each app's admin, so that no changelist can miss it
+        # (including those of Django's own apps, such as groups).
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, CheckedChangeListMixin):
+            admin_class = type(
+                admin_class.__name__,
+                (CheckedChangeListMixin, admin_class),
+                {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__},
+            )
+        super().register(model_or_iterable, admin_class, **options)
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         context = super().each_context(request)

@@ -18,23 +18,16 @@ from django.db import connection, models, transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from catalog import services
+from catalog.fields import BOOK_COLUMN_FIELDS, BOOK_FIELDS_BY_NAME, REQUIRED_FIELDS
 from catalog.importing import BookRow, Format, ImportFormatError, RowError, book_record, read_books
 from catalog.models import Author, Book, BookAuthor, Genre
-from catalog.search import search_index_update
 
 DEFAULT_BATCH_SIZE = 1000
 
-#: Book fields an import writes, by file column (authors and genres are links).
-_FIELD_COLUMNS = (
-    "subtitle",
-    "description",
-    "publisher",
-    "published_date",
-    "language",
-    "page_count",
-    "stock",
-    "is_active",
-)
+#: Book columns a row sets when it carries them; the required ones (isbn, title, price) it always sets.
+_FIELD_COLUMNS = tuple(name for name in BOOK_COLUMN_FIELDS if name not in REQUIRED_FIELDS)
+_REQUIRED_COLUMNS = tuple(name for name in BOOK_COLUMN_FIELDS if name in REQUIRED_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +90,7 @@ def genres_get_or_create(*, slugs: Iterable[str]) -> dict[str, int]:
 STATEMENT_ROWS = 500
 
 
-_BOOK_COLUMNS = ("isbn", "title", "price", *_FIELD_COLUMNS)
+_BOOK_COLUMNS = (*_REQUIRED_COLUMNS, *_FIELD_COLUMNS)
 
 
 def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
@@ -188,8 +181,13 @@ def _books_write(rows: Sequence[BookRow]) -> dict[str, int]:
     """
     fields = {name: _field(Book, name) for name in (*_BOOK_COLUMNS, "created_at", "updated_at")}
     now = fields["updated_at"].get_db_prep_save(timezone.now(), connection)
-    adapt = {name: fields[name].get_db_prep_save for name in ("price", "published_date")}
-    defaults = {name: fields[name].get_default() for name in _FIELD_COLUMNS}
+    # Text, numbers and booleans go to the driver as they are; dates and decimals are adapted by their field.
+    adapt = {
+        name: field.get_db_prep_save
+        for name, field in fields.items()
+        if field.get_internal_type() in ("DecimalField", "DateField", "DateTimeField")
+    }
+    defaults = {name: BOOK_FIELDS_BY_NAME[name].default for name in _FIELD_COLUMNS}
     isbn_column, pk_column = _quoted(fields["isbn"].column), _quoted(Book._meta.pk.column)
     ids: dict[str, int] = {}
 
@@ -198,15 +196,25 @@ def _books_write(rows: Sequence[BookRow]) -> dict[str, int]:
     for row in rows:
         by_columns.setdefault(row.present & frozenset(_FIELD_COLUMNS), []).append(row)
     for present, group in by_columns.items():
+        # Per column: the row's value, or the declared default (the value a new book gets) if the row lacks it.
+        plan = [
+            (name, name in present or name in REQUIRED_FIELDS, adapt.get(name), defaults.get(name))
+            for name in _BOOK_COLUMNS
+        ]
         values = []
         for row in group:
-            record = [row.isbn, row.title, adapt["price"](row.price, connection)]
-            for name in _FIELD_COLUMNS:
-                value = getattr(row, name) if name in present else defaults[name]
-                record.append(adapt[name](value, connection) if name in adapt else value)
+            given = row.values
+            record = [
+                (convert(given[name], connection) if convert else given[name])
+                if from_row
+                else (convert(default, connection) if convert else default)
+                for name, from_row, convert, default in plan
+            ]
             values.append([*record, now, now])
         # Absent optional columns keep an existing book's value: only the present ones are updated.
-        updated = _columns(Book, "title", "price", *sorted(present), "updated_at")
+        updated = _columns(
+            Book, *(name for name in _REQUIRED_COLUMNS if name != "isbn"), *sorted(present), "updated_at"
+        )
         assignments = ", ".join(f"{_quoted(column)} = EXCLUDED.{_quoted(column)}" for column in updated)
         returned = _insert_rows(
             Book,
@@ -224,12 +232,17 @@ def books_upsert(*, rows: Sequence[BookRow]) -> UpsertResult:
     Authors (by name) and genres (by slug) are created as needed. A book's
     author list is replaced by the row's, in the row's order; its genres are
     replaced only when the row carries the ``genres`` column, and optional
-    columns the row does not carry keep their stored value. ISBNs must be
-    unique within ``rows``. A constant number of statements per
-    ``STATEMENT_ROWS`` rows.
+    columns the row does not carry keep their stored value. A constant
+    number of statements per ``STATEMENT_ROWS`` rows.
+
+    Only the SQL lives here; the rules are the single-book services': the rows
+    are checked by ``services.book_rows_check`` (``IsbnInvalid``, ``IsbnTaken``,
+    ``BookAuthorsInvalid``, nothing written) and every write is followed by
+    ``services.books_written``, as ``book_create`` and ``book_update`` are.
     """
     if not rows:
         return UpsertResult(created=0, updated=0, book_ids=[])
+    services.book_rows_check(rows=rows)
     isbns = [row.isbn for row in rows]
     with transaction.atomic():
         author_ids = authors_get_or_create(names=(name for row in rows for name in row.authors))
@@ -256,7 +269,7 @@ def books_upsert(*, rows: Sequence[BookRow]) -> UpsertResult:
             [(book_ids[row.isbn], genre_ids[slug]) for row in with_genres for slug in row.genres],
         )
         ids = [book_ids[isbn] for isbn in isbns]
-        search_index_update(book_ids=ids)
+        services.books_written(book_ids=ids, reindex=True)
     return UpsertResult(created=len(rows) - len(existing), updated=len(existing), book_ids=ids)
 
 
@@ -331,17 +344,7 @@ def book_export_records(*, queryset: QuerySet[Book] | None = None, chunk_size: i
     )
     for book in books.iterator(chunk_size=chunk_size):
         yield book_record(
-            isbn=book.isbn,
-            title=book.title,
-            subtitle=book.subtitle,
-            description=book.description,
             authors=[link.author.name for link in book.author_links.all()],
             genres=[genre.slug for genre in book.genres.all()],
-            publisher=book.publisher,
-            published_date=book.published_date,
-            language=book.language,
-            page_count=book.page_count,
-            price=book.price,
-            stock=book.stock,
-            is_active=book.is_active,
+            **{name: getattr(book, name) for name in BOOK_COLUMN_FIELDS},
         )

@@ -17,6 +17,10 @@ class AuthorHasBooks(Conflict):
     default_message = "This author still has books and cannot be deleted."
 
 
+class GenreHasBooks(Conflict):
+    default_message = "This genre still has books and cannot be deleted; take them off the genre first."
+
+
 class CatalogInvalid(DomainError):
     """A write refused for a value of one field; answers 400 naming ``field``."""
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
 from decimal import Decimal
-from typing import TypedDict, Unpack
+from typing import Any
 
 from django.db import IntegrityError, models, transaction
 from django.db.models import Case, F, ProtectedError, QuerySet, Value, When
@@ -23,18 +22,20 @@ from catalog import isbn as isbn_rules
 from catalog.exceptions import (
     AuthorHasBooks,
     BookAuthorsInvalid,
+    GenreHasBooks,
     GenreSlugTaken,
     InsufficientStock,
     IsbnInvalid,
     IsbnTaken,
     PriceChangeInvalid,
 )
-from catalog.languages import Language
+from catalog.fields import BOOK_COLUMN_FIELDS, INDEXED_FIELDS, book_values
+from catalog.importing import BookRow
 from catalog.models import Author, Book, BookAuthor, Genre
 from catalog.search import search_index_update
 
 #: Book fields whose text is in the search index (with the author names).
-INDEXED_BOOK_FIELDS = frozenset({"title", "subtitle", "description", "publisher"})
+INDEXED_BOOK_FIELDS = INDEXED_FIELDS
 
 
 def _stock_apply(deltas: Mapping[int, int]) -> None:
@@ -185,28 +186,21 @@ def genre_update(*, genre: Genre, name: str | None = None, slug: str | None = No
 
 
 def genre_delete(*, genre: Genre) -> None:
-    """Delete a genre; its books simply lose it."""
+    """Delete a genre that no book is in; otherwise raise ``GenreHasBooks`` and change nothing.
+
+    The genre row is locked first: a book being put in the genre meanwhile
+    (its link row references the genre) waits for the delete, then fails on
+    the missing genre, instead of silently losing it.
+    """
     with transaction.atomic():
+        list(Genre.objects.select_for_update().filter(pk=genre.pk).values_list("pk", flat=True))
+        book_count = Book.genres.through.objects.filter(genre_id=genre.pk).count()
+        if book_count:
+            raise GenreHasBooks(details={"book_count": book_count})
         genre.delete()
 
 
 # --- Books ------------------------------------------------------------------------
-
-
-class BookChanges(TypedDict, total=False):
-    """Fields ``book_update`` may change."""
-
-    isbn: str
-    title: str
-    subtitle: str
-    description: str
-    publisher: str
-    published_date: date | None
-    language: str
-    page_count: int | None
-    price: Decimal
-    stock: int
-    is_active: bool
 
 
 class BookDeletion(enum.Enum):
@@ -214,6 +208,42 @@ class BookDeletion(enum.Enum):
 
     DELETED = "deleted"
     DEACTIVATED = "deactivated"
+
+
+def books_written(*, book_ids: Iterable[int], reindex: bool) -> None:
+    """What follows every write of books, whichever path wrote them (a service here or the bulk upsert).
+
+    Runs inside the writer's transaction. ``reindex``: indexed text or author
+    credits changed, so the search entries are refreshed. The one place for the
+    next consequences of a book write (cache invalidation, stock movements).
+    """
+    if reindex:
+        search_index_update(book_ids=book_ids)
+
+
+def book_rows_check(*, rows: Sequence[BookRow]) -> None:
+    """The rules a batch of ``BookRow`` must meet before the bulk upsert writes it.
+
+    The single-book services hold the same rules: the ISBN in its 13-digit
+    form, at least one author credited once each, and one book per ISBN.
+    Rows read by ``catalog.importing`` already meet them; this guards every
+    other producer of rows (the demo store, future feeds).
+    """
+    seen: set[str] = set()
+    for row in rows:
+        if len(row.isbn) != 13 or not row.isbn.isdigit():  # the check digit is the reader's to check
+            raise IsbnInvalid(f"{row.isbn!r} is not an ISBN in its 13-digit form.")
+        if row.isbn in seen:
+            raise IsbnTaken(f"ISBN {row.isbn} appears twice in one batch.")
+        seen.add(row.isbn)
+        _authors_check(row.authors)
+
+
+def _authors_check(keys: Sequence[object]) -> None:
+    if not keys:
+        raise BookAuthorsInvalid()
+    if len(set(keys)) != len(keys):
+        raise BookAuthorsInvalid("Each author may be credited only once.")
 
 
 def _isbn13(raw: str) -> str:
@@ -241,55 +271,29 @@ def _book_save(book: Book, *, update_fields: list[str] | None = None) -> None:
 
 def _book_set_authors(book: Book, authors: Sequence[Author]) -> None:
     """Credit ``authors`` on ``book`` in this order (positions 0, 1, ...)."""
-    if not authors:
-        raise BookAuthorsInvalid()
-    if len({author.pk for author in authors}) != len(authors):
-        raise BookAuthorsInvalid("Each author may be credited only once.")
+    _authors_check([author.pk for author in authors])
     BookAuthor.objects.filter(book=book).delete()
     BookAuthor.objects.bulk_create(
         [BookAuthor(book=book, author=author, position=position) for position, author in enumerate(authors)]
     )
 
 
-def book_create(
-    *,
-    isbn: str,
-    title: str,
-    price: Decimal,
-    authors: Sequence[Author],
-    genres: Iterable[Genre] = (),
-    subtitle: str = "",
-    description: str = "",
-    publisher: str = "",
-    published_date: date | None = None,
-    language: str = Language.EN,
-    page_count: int | None = None,
-    stock: int = 0,
-    is_active: bool = True,
-) -> Book:
+def book_create(*, authors: Sequence[Author], genres: Iterable[Genre] = (), **fields: Any) -> Book:
     """Create a book crediting ``authors`` in order (at least one), and index it.
 
-    ``isbn`` may be any accepted ISBN-10/13 spelling; it is stored as ISBN-13
-    and must be unique (``IsbnInvalid`` / ``IsbnTaken`` otherwise).
+    ``fields`` are the book's columns of ``catalog.fields`` (``isbn``, ``title``
+    and ``price`` required, the others default as declared). ``isbn`` may be
+    any accepted ISBN-10/13 spelling; it is stored as ISBN-13 and must be
+    unique (``IsbnInvalid`` / ``IsbnTaken`` otherwise).
     """
-    book = Book(
-        isbn=_isbn13(isbn),
-        title=title,
-        subtitle=subtitle,
-        description=description,
-        publisher=publisher,
-        published_date=published_date,
-        language=language,
-        page_count=page_count,
-        price=price,
-        stock=stock,
-        is_active=is_active,
-    )
+    values = book_values(given=fields, names=BOOK_COLUMN_FIELDS)
+    values["isbn"] = _isbn13(values["isbn"])
+    book = Book(**values)
     with transaction.atomic():
         _book_save(book)
         _book_set_authors(book, authors)
         book.genres.set(list(genres))
-        search_index_update(book_ids=[book.pk])
+        books_written(book_ids=[book.pk], reindex=True)
     return book
 
 
@@ -298,14 +302,15 @@ def book_update(
     book: Book,
     authors: Sequence[Author] | None = None,
     genres: Iterable[Genre] | None = None,
-    **changes: Unpack[BookChanges],
+    **changes: Any,
 ) -> Book:
-    """Change a book's fields, and replace its authors or genres when given.
+    """Change a book's fields (any columns of ``catalog.fields``), and replace its authors or genres when given.
 
     Only the given fields are written, so a concurrent stock change by an
     order is never overwritten. The book is re-indexed when indexed text or
     its authors change.
     """
+    changes = book_values(given=changes, names=tuple(name for name in BOOK_COLUMN_FIELDS if name in changes))
     if "isbn" in changes:
         changes["isbn"] = _isbn13(changes["isbn"])
     changed: list[str] = []
@@ -320,8 +325,10 @@ def book_update(
             _book_set_authors(book, authors)
         if genres is not None:
             book.genres.set(list(genres))
-        if authors is not None or INDEXED_BOOK_FIELDS.intersection(changed):
-            search_index_update(book_ids=[book.pk])
+        if changed or authors is not None or genres is not None:
+            books_written(
+                book_ids=[book.pk], reindex=authors is not None or bool(INDEXED_BOOK_FIELDS.intersection(changed))
+            )
     return book
 
 
@@ -345,7 +352,7 @@ def book_delete(*, book: Book) -> BookDeletion:
             book.updated_at = timezone.now()
             Book.objects.filter(pk=book_id).update(is_active=False, updated_at=book.updated_at)
             return BookDeletion.DEACTIVATED
-        search_index_update(book_ids=[book_id])
+        books_written(book_ids=[book_id], reindex=True)
     return BookDeletion.DELETED
 
 

@@ -7,8 +7,7 @@ staff act.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
+from itertools import chain
 from typing import Any
 
 from django import forms
@@ -18,6 +17,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
 from bookstore.exceptions import DomainError
+from catalog.spreadsheet import csv_lines
 from orders.exceptions import CouponInvalid
 from orders.exporting import COLUMNS, order_csv_values, order_record
 from orders.models import BulkDiscountTier, Coupon, IdempotencyKey, Order, OrderItem, StatusChange
@@ -36,28 +36,6 @@ from orders.services import (
 
 #: The coupon fields staff edit, handed to the coupon services as they are.
 COUPON_FIELDS = ("code", "kind", "value", "starts_at", "ends_at", "min_subtotal", "max_uses", "is_active")
-
-#: Cells a spreadsheet would run as a formula; such cells get a leading apostrophe in exports.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-class _Echo:
-    """A file-like object whose ``write`` returns the line, for streaming ``csv.writer`` output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _spreadsheet_safe(value: str) -> str:
-    return f"'{value}" if value.startswith(_FORMULA_PREFIXES) and not _is_number(value) else value
-
-
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -191,14 +169,9 @@ class OrderAdmin(admin.ModelAdmin):
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Order]) -> StreamingHttpResponse:
         """The columns of ``manage.py export_orders``, oldest first, streamed (any number of orders)."""
         orders = order_list_with_details(orders=queryset)
-        writer = csv.writer(_Echo())
-
-        def lines() -> Iterator[str]:
-            yield writer.writerow(COLUMNS)
-            for order in orders.order_by("created_at", "id").iterator(chunk_size=1000):
-                yield writer.writerow([_spreadsheet_safe(v) for v in order_csv_values(order_record(order))])
-
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        records = (order_record(order) for order in orders.order_by("created_at", "id").iterator(chunk_size=1000))
+        rows = chain([COLUMNS], (order_csv_values(record) for record in records))
+        response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
         filename = f"orders-{timezone.localtime():%Y%m%d-%H%M%S}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from catalog import selectors, services
 from catalog.models import Author, Genre
@@ -49,5 +53,30 @@ class GenreAdmin(admin.ModelAdmin):
             obj.pk = services.genre_create(name=obj.name, slug=obj.slug).pk
         obj.refresh_from_db()
 
+    def get_deleted_objects(
+        self, objs: Sequence[Genre] | QuerySet[Genre], request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
+        """A genre that books are in is protected, as the API's 409 does: the delete page refuses and says why."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        in_use = (
+            Genre.objects.filter(pk__in=[genre.pk for genre in objs])
+            .annotate(book_count=Count("books"))
+            .filter(book_count__gt=0)
+            .order_by("name", "pk")
+        )
+        protected += [
+            format_html(
+                "Genre “{}” still has {} book(s); take them off the genre first, then delete it.",
+                genre.name,
+                genre.book_count,
+            )
+            for genre in in_use
+        ]
+        return deleted, counts, perms_needed, protected
+
     def delete_model(self, request: HttpRequest, obj: Genre) -> None:
         services.genre_delete(genre=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Genre]) -> None:
+        for genre in queryset:
+            services.genre_delete(genre=genre)

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from itertools import chain
 from typing import Any
 
 from django import forms
@@ -22,18 +22,13 @@ from django.utils import timezone
 from bookstore.exceptions import DomainError
 from catalog import selectors, services
 from catalog.admin.filters import BookGenreFilter, LanguageFilter, StockLevelFilter
-from catalog.admin.forms import _BOOK_FIELDS, BookAdminForm, BookAuthorFormSet, BookChangeListForm, PriceChangeForm
+from catalog.admin.forms import BookAdminForm, BookAuthorFormSet, BookChangeListForm, PriceChangeForm
 from catalog.bulk import book_export_records
+from catalog.fields import BOOK_COLUMN_FIELDS
 from catalog.importing import COLUMNS, csv_values
 from catalog.models import Book, BookAuthor
 from catalog.search import book_search
-
-
-class _Echo:
-    """A file-like object whose ``write`` returns the line, for streaming ``csv.writer`` output."""
-
-    def write(self, value: str) -> str:
-        return value
+from catalog.spreadsheet import csv_lines
 
 
 class BookAuthorInline(admin.TabularInline):
@@ -115,7 +110,7 @@ class BookAdmin(admin.ModelAdmin):
         ]
         authors = [credit["author"] for credit in sorted(credits, key=lambda credit: credit["position"])]
         genres = list(form.cleaned_data["genres"])
-        fields = {name: form.cleaned_data[name] for name in _BOOK_FIELDS}
+        fields = {name: form.cleaned_data[name] for name in BOOK_COLUMN_FIELDS}
         if change:
             services.book_update(book=Book.objects.get(pk=form.instance.pk), authors=authors, genres=genres, **fields)
         else:
@@ -182,13 +177,7 @@ class BookAdmin(admin.ModelAdmin):
     @admin.action(description="Export selected books as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Book]) -> StreamingHttpResponse:
         """The format of ``manage.py export_books`` (re-imports with ``import_books``), streamed by id."""
-        writer = csv.writer(_Echo(), lineterminator="\n")
-
-        def lines() -> Iterator[str]:
-            yield writer.writerow(COLUMNS)
-            for record in book_export_records(queryset=queryset):
-                yield writer.writerow(csv_values(record))
-
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        rows = chain([COLUMNS], (csv_values(record) for record in book_export_records(queryset=queryset)))
+        response = StreamingHttpResponse(csv_lines(rows, lineterminator="\n"), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="books-{timezone.localtime():%Y%m%d-%H%M%S}.csv"'
         return response

@@ -15,22 +15,8 @@ from django.utils.safestring import SafeString
 
 from catalog import isbn as isbn_rules
 from catalog import services
+from catalog.fields import BOOK_COLUMN_FIELDS
 from catalog.models import Book
-
-#: Book fields the admin form edits and hands to the services as they are.
-_BOOK_FIELDS = (
-    "isbn",
-    "title",
-    "subtitle",
-    "description",
-    "publisher",
-    "published_date",
-    "language",
-    "page_count",
-    "price",
-    "stock",
-    "is_active",
-)
 
 
 def _input_html(widget: forms.widgets.Input, name: str, value: Any, attrs: dict[str, Any] | None) -> SafeString:
@@ -130,7 +116,8 @@ class BookAdminForm(forms.ModelForm):
 
     class Meta:
         model = Book
-        fields = [*_BOOK_FIELDS, "genres"]
+        # The book's columns, handed to the services as they are; authors are the inline credits.
+        fields = [*BOOK_COLUMN_FIELDS, "genres"]
 
     def clean_isbn(self) -> str:
         try:

@@ -1,23 +1,177 @@
 """Query parameters of the catalog lists (API.md "Catalog"), validated by django-filter.
 
-A bad value (unknown ``ordering``, malformed date, invalid ISBN, ...) is a 400
-``validation_error`` naming the parameter.
+A bad value (unknown ``ordering``, malformed date, invalid ISBN, a boolean
+other than ``true/false/1/0/yes/no``, ...) is a 400 ``validation_error``
+naming the parameter; nothing is silently ignored. Id, slug and code filters
+take several values meaning "either" (API.md "General additions"); the
+building blocks for those live here and are shared with the orders list.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import django_filters as filters
 from django import forms
+from django.core.validators import validate_slug
 from django.db.models import F, QuerySet
-from django.utils.choices import CallableChoiceIterator
+from django.db.models.functions import Lower
+from drf_spectacular.drainage import set_override
 
 from bookstore.limits import MAX_ID
 from catalog import isbn as isbn_rules
 from catalog.languages import Language
-from catalog.models import Author, Book, Genre
+from catalog.models import Author, Book, BookAuthor, Genre
 from catalog.search import book_search
+
+#: Most values one multi-value parameter takes: more is a 400, not an unbounded SQL ``IN``.
+MAX_VALUES = 100
+
+#: How every multi-value parameter reads, appended to its description in the schema.
+MULTIPLE_VALUES_HELP = (
+    'Several values mean "either": repeat the parameter (`?p=a&p=b`) or separate the values with commas '
+    f"(`?p=a,b`), or both; at most {MAX_VALUES} values."
+)
+
+
+class StrictBooleanField(forms.Field):
+    """``true/false``, ``1/0`` or ``yes/no`` in any case; anything else is an error, never "no filter"."""
+
+    widget = forms.TextInput
+    default_error_messages = {"invalid": "Enter true, false, 1, 0, yes or no."}
+    _VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+    def to_python(self, value: Any) -> bool | None:
+        if isinstance(value, bool):
+            return value
+        text = "" if value in self.empty_values else str(value).strip()
+        if not text:  # blank, as for every other parameter: no filter
+            return None
+        try:
+            return self._VALUES[text.lower()]
+        except KeyError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+    def validate(self, value: Any) -> None:
+        # ``False`` is a value here, not an empty one (forms.Field.validate would call it missing).
+        if value is None and self.required:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class MultipleValueWidget(forms.Widget):
+    """Every value of a query parameter: repeated (``?a=1&a=2``), comma-separated (``?a=1,2``) or both.
+
+    Blank entries are skipped, as a blank parameter means "no filter".
+    """
+
+    def value_from_datadict(self, data: Mapping[str, Any], files: Any, name: str) -> list[str]:
+        # A QueryDict gives every value of a repeated parameter.
+        raw = data.getlist(name) if hasattr(data, "getlist") else [data[name]] if name in data else []
+        return [part.strip() for value in raw for part in str(value).split(",") if part.strip()]
+
+    def value_omitted_from_data(self, data: Mapping[str, Any], files: Any, name: str) -> bool:
+        return name not in data
+
+
+class MultipleValueField(forms.Field):
+    """A list of values, each cleaned by ``item``; duplicates are dropped, order is kept."""
+
+    widget = MultipleValueWidget
+    default_error_messages = {"too_many": f"Enter at most {MAX_VALUES} values."}
+
+    def __init__(self, *, item: forms.Field, **kwargs: Any) -> None:
+        self.item = item
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> list[Any]:
+        if value in self.empty_values:
+            return []
+        values = [value] if isinstance(value, str) else list(value)
+        if len(values) > MAX_VALUES:
+            raise forms.ValidationError(self.error_messages["too_many"], code="too_many")
+        cleaned: list[Any] = []
+        errors: list[forms.ValidationError] = []
+        for text in values:
+            try:
+                item = self.item.clean(text)
+            except forms.ValidationError as exc:
+                # The value goes in as a parameter: a "%" in it must not be read as a format.
+                shown = repr(text if len(text) <= 40 else f"{text[:40]}…")
+                errors.extend(
+                    forms.ValidationError("%(value)s: %(error)s", code="invalid", params={"value": shown, "error": m})
+                    for m in exc.messages
+                )
+                continue
+            if item not in cleaned:
+                cleaned.append(item)
+        if errors:
+            raise forms.ValidationError(errors)
+        return cleaned
+
+
+class MultipleValueFilter(filters.MultipleChoiceFilter):
+    """A filter whose values mean "either": ``?genre=fantasy&genre=mystery`` or ``?genre=fantasy,mystery``.
+
+    ``item`` cleans each value; the schema shows an array of ``item_schema``
+    (``style: form, explode: true``, the repeated form; the description says
+    that commas work too). Without a ``method``, rows whose ``field_name`` is
+    one of the values match.
+    """
+
+    field_class = MultipleValueField
+
+    def __init__(self, *, item: forms.Field, item_schema: dict[str, Any], help_text: str, **kwargs: Any) -> None:
+        super().__init__(item=item, help_text=help_text, **kwargs)
+        # The note goes after the first paragraph, before any list of codes.
+        summary, _, rest = help_text.partition("\n\n")
+        description = "\n\n".join(part for part in (summary, MULTIPLE_VALUES_HELP, rest) if part)
+        set_override(self, "field", {**item_schema, "description": description})
+
+    def filter(self, qs: QuerySet[Any], value: list[Any]) -> QuerySet[Any]:
+        if not value:
+            return qs
+        return qs.filter(**{f"{self.field_name}__in": value})
+
+
+class CodeField(forms.CharField):
+    """One of a fixed set of lower-case codes, matched case-insensitively (``EN`` is ``en``)."""
+
+    def __init__(self, *, codes: frozenset[str], **kwargs: Any) -> None:
+        self.codes = codes
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> str:
+        return str(super().to_python(value)).lower()
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value and value not in self.codes:
+            # A short list is named in full; 184 language codes are in the schema instead.
+            known = f"one of {', '.join(sorted(self.codes))}" if len(self.codes) <= 10 else "a known code"
+            raise forms.ValidationError(f"Enter {known}.", code="invalid_choice")
+
+
+def id_values() -> dict[str, Any]:
+    """``MultipleValueFilter`` arguments for ids: whole numbers from 1 up to 64 bits.
+
+    A larger number is a 400 here, not an overflow in the database driver.
+    """
+    return {
+        "item": forms.IntegerField(min_value=1, max_value=MAX_ID),
+        "item_schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID},
+    }
+
+
+def code_values(codes: list[str]) -> dict[str, Any]:
+    """``MultipleValueFilter`` arguments for codes out of ``codes``, matched case-insensitively."""
+    # A tuple: every list request deep-copies its filters, schema annotation included,
+    # and a tuple of strings copies far faster than a list of the 184 language codes.
+    return {"item": CodeField(codes=frozenset(codes)), "item_schema": {"type": "string", "enum": tuple(sorted(codes))}}
 
 
 class SearchTextField(forms.CharField):
@@ -40,40 +194,22 @@ class IsbnFormField(forms.CharField):
             raise forms.ValidationError(str(exc), code="invalid") from exc
 
 
-#: Built once: ``Language.choices`` is recomputed from the enum on every access.
-_LANGUAGE_CHOICES = Language.choices
+class SlugItemField(forms.CharField):
+    """A genre slug (letters, digits, hyphens, underscores), lower-cased: slugs match case-insensitively."""
+
+    default_validators = [validate_slug]
+
+    def to_python(self, value: Any) -> str:
+        return str(super().to_python(value)).lower()
 
 
-class LanguageFormField(forms.ChoiceField):
-    """An ISO 639-1 code, with choices that cost nothing to build or copy.
-
-    The filter's field is built, and deep-copied into a form, on every list
-    request; a plain choice list of 184 languages is normalized and copied each
-    time. A lazy choice iterator is kept as it is and shared by the copies.
-    """
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(choices=CallableChoiceIterator(lambda: _LANGUAGE_CHOICES), **kwargs)
-
-
-class LanguageFilter(filters.ChoiceFilter):
-    """``?language=``: the choices live on the form field (the schema's enum comes from the model)."""
-
-    field_class = LanguageFormField
+def slug_values() -> dict[str, Any]:
+    """``MultipleValueFilter`` arguments for genre slugs, matched case-insensitively."""
+    return {"item": SlugItemField(max_length=100), "item_schema": {"type": "string"}}
 
 
 class SearchFilter(filters.CharFilter):
     field_class = SearchTextField
-
-
-class IsbnFilter(filters.CharFilter):
-    field_class = IsbnFormField
-
-
-class IdFilter(filters.NumberFilter):
-    """An integer id (the schema type comes from the filter method's ``value: int``)."""
-
-    field_class = forms.IntegerField
 
 
 class StableOrderingFilter(filters.OrderingFilter):
@@ -86,7 +222,7 @@ class StableOrderingFilter(filters.OrderingFilter):
         for param in value:
             if not param:  # "?ordering=," or "?ordering=name,": nothing between the commas
                 continue
-            field = F(self.param_map[param.lstrip("-")])
+            field = F(self.param_map[param.removeprefix("-")])
             ordering.append(field.desc(nulls_last=True) if param.startswith("-") else field.asc(nulls_last=True))
         return qs.order_by(*ordering, "id")
 
@@ -120,13 +256,19 @@ class BookFilter(filters.FilterSet):
             "come best first: title matches, then author matches, then description-only matches."
         ),
     )
-    author = IdFilter(
-        method="filter_author", min_value=1, max_value=MAX_ID, help_text="Author id: books crediting this author."
+    author = MultipleValueFilter(
+        **id_values(), method="filter_author", help_text="Author id: books crediting this author."
     )
-    genre = filters.CharFilter(field_name="genres__slug", help_text="Genre slug.")
-    language = LanguageFilter(
-        # The code list that the schema shows for a filter with explicit choices.
-        help_text="ISO 639-1 language code.\n\n" + "\n".join(f"* `{code}` - {name}" for code, name in _LANGUAGE_CHOICES)
+    genre = MultipleValueFilter(
+        **slug_values(),
+        method="filter_genre",
+        help_text="Genre slug, matched case-insensitively (`Fantasy` is `fantasy`).",
+    )
+    language = MultipleValueFilter(
+        **code_values(Language.values),
+        field_name="language",
+        help_text="ISO 639-1 language code, in any case.\n\n"
+        + "\n".join(f"* `{code}` - {name}" for code, name in Language.choices),
     )
     # Bounded like Book.price, so an absurd number is a 400, never a database overflow.
     min_price = filters.NumberFilter(
@@ -135,8 +277,10 @@ class BookFilter(filters.FilterSet):
     max_price = filters.NumberFilter(
         field_name="price", lookup_expr="lte", max_digits=10, decimal_places=2, help_text="Maximum price, inclusive."
     )
-    in_stock = filters.BooleanFilter(
-        method="filter_in_stock", help_text="`true`: only books with stock > 0; `false`: only books with stock = 0."
+    in_stock = StrictBooleanFilter(
+        method="filter_in_stock",
+        help_text="`true`: only books with stock > 0; `false`: only books with stock = 0. "
+        "Also `1`/`0` and `yes`/`no`, in any case; any other value is a 400.",
     )
     published_after = filters.DateFilter(
         field_name="published_date", lookup_expr="gte", help_text="Published on or after this date."
@@ -144,8 +288,11 @@ class BookFilter(filters.FilterSet):
     published_before = filters.DateFilter(
         field_name="published_date", lookup_expr="lte", help_text="Published on or before this date."
     )
-    isbn = IsbnFilter(
-        field_name="isbn", help_text="Exact ISBN, as ISBN-10 or ISBN-13 with or without hyphens or spaces."
+    isbn = MultipleValueFilter(
+        item=IsbnFormField(),
+        item_schema={"type": "string"},
+        field_name="isbn",
+        help_text="Exact ISBN, as ISBN-10 or ISBN-13 with or without hyphens or spaces.",
     )
     ordering = StableOrderingFilter(
         fields=["title", "price", "published_date", "created_at"],
@@ -159,8 +306,13 @@ class BookFilter(filters.FilterSet):
     def filter_search(self, queryset: QuerySet[Book], name: str, value: str) -> QuerySet[Book]:
         return book_search(queryset, value)
 
-    def filter_author(self, queryset: QuerySet[Book], name: str, value: int) -> QuerySet[Book]:
-        return queryset.filter(author_links__author_id=value)
+    def filter_author(self, queryset: QuerySet[Book], name: str, value: list[int]) -> QuerySet[Book]:
+        # A subquery, not a join: a book crediting two of the authors is listed once.
+        return queryset.filter(pk__in=BookAuthor.objects.filter(author_id__in=value).values("book_id"))
+
+    def filter_genre(self, queryset: QuerySet[Book], name: str, value: list[str]) -> QuerySet[Book]:
+        genres = Genre.objects.alias(slug_lower=Lower("slug")).filter(slug_lower__in=value).values("pk")
+        return queryset.filter(pk__in=Book.genres.through.objects.filter(genre_id__in=genres).values("book_id"))
 
     def filter_in_stock(self, queryset: QuerySet[Book], name: str, value: bool) -> QuerySet[Book]:
         return queryset.filter(stock__gt=0) if value else queryset.filter(stock=0)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from decimal import Decimal
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from django.db.models import Model
@@ -12,6 +11,7 @@ from rest_framework import serializers
 
 from bookstore.limits import MAX_ID
 from catalog import isbn as isbn_rules
+from catalog.fields import BOOK_FIELD_NAMES, BOOK_FIELDS, Kind
 from catalog.models import Author, Book, BookAuthor, Genre
 
 _M = TypeVar("_M", bound=Model)
@@ -63,24 +63,7 @@ class BookSerializer(serializers.ModelSerializer[Book]):
 
     class Meta:
         model = Book
-        fields = [
-            "id",
-            "isbn",
-            "title",
-            "subtitle",
-            "description",
-            "authors",
-            "genres",
-            "publisher",
-            "published_date",
-            "language",
-            "page_count",
-            "price",
-            "stock",
-            "is_active",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *BOOK_FIELD_NAMES, "created_at", "updated_at"]
         read_only_fields = fields
 
     def to_representation(self, instance: Book) -> dict[str, Any]:
@@ -91,30 +74,29 @@ class BookSerializer(serializers.ModelSerializer[Book]):
         same DRF field classes, so the output is identical to the generic
         rendering (a test compares them).
         """
-        return {
-            "id": instance.pk,
-            "isbn": instance.isbn,
-            "title": instance.title,
-            "subtitle": instance.subtitle,
-            "description": instance.description,
-            "authors": [{"id": link.author.pk, "name": link.author.name} for link in instance.author_links.all()],
-            "genres": [{"id": genre.pk, "name": genre.name, "slug": genre.slug} for genre in instance.genres.all()],
-            "publisher": instance.publisher,
-            "published_date": _DATE.to_representation(instance.published_date) if instance.published_date else None,
-            "language": instance.language,
-            "page_count": instance.page_count,
-            "price": _PRICE.to_representation(instance.price),
-            "stock": instance.stock,
-            "is_active": instance.is_active,
-            "created_at": _DATETIME.to_representation(instance.created_at),
-            "updated_at": _DATETIME.to_representation(instance.updated_at),
-        }
+        data: dict[str, Any] = {"id": instance.pk}
+        for name, kind, render in _FAST_FIELDS:
+            if kind == "authors":
+                data[name] = [{"id": link.author.pk, "name": link.author.name} for link in instance.author_links.all()]
+            elif kind == "genres":
+                data[name] = [
+                    {"id": genre.pk, "name": genre.name, "slug": genre.slug} for genre in instance.genres.all()
+                ]
+            else:
+                value = getattr(instance, name)
+                data[name] = render(value) if render is not None and value is not None else value
+        data["created_at"] = _DATETIME.to_representation(instance.created_at)
+        data["updated_at"] = _DATETIME.to_representation(instance.updated_at)
+        return data
 
 
 # The formatting of BookSerializer's fast path: the field classes ModelSerializer maps the model fields to.
 _DATE = serializers.DateField()
 _DATETIME = serializers.DateTimeField()
 _PRICE = serializers.DecimalField(max_digits=10, decimal_places=2)
+#: How each kind of field is rendered on the fast path (``None`` stays ``None``; other kinds are JSON as they are).
+_RENDER: dict[Kind, Callable[[Any], Any]] = {"date": _DATE.to_representation, "price": _PRICE.to_representation}
+_FAST_FIELDS = tuple((field.name, field.kind, _RENDER.get(field.kind)) for field in BOOK_FIELDS)
 
 
 @extend_schema_field(
@@ -167,25 +149,9 @@ class BookWriteSerializer(serializers.ModelSerializer[Book]):
 
     class Meta:
         model = Book
-        fields = [
-            "isbn",
-            "title",
-            "subtitle",
-            "description",
-            "author_ids",
-            "genre_ids",
-            "publisher",
-            "published_date",
-            "language",
-            "page_count",
-            "price",
-            "stock",
-            "is_active",
-        ]
-        extra_kwargs = {
-            "price": {"min_value": Decimal("0")},
-            "stock": {"min_value": 0},
-        }
+        fields = [field.write_name for field in BOOK_FIELDS]
+        # Counts and prices are never negative (the database checks it too).
+        extra_kwargs = {field.name: {"min_value": 0} for field in BOOK_FIELDS if field.kind in ("count", "price")}
 
     def validate_author_ids(self, ids: list[int]) -> list[Author]:
         return _resolve_ids(Author, ids, "author")

@@ -110,7 +110,11 @@ class AuthorViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Author]):
         request=GenreWriteSerializer,
         responses=GenreSerializer,
     ),
-    destroy=extend_schema(summary="Delete a genre", description="Staff only. Answers `204` once the genre is gone."),
+    destroy=extend_schema(
+        summary="Delete a genre",
+        description="Staff only. Answers `204` once the genre is gone; `409` while books are still in it.",
+        responses={204: None, 409: OpenApiResponse(description="`conflict`: books are still in the genre.")},
+    ),
 )
 class GenreViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Genre]):
     """Genres; the slug is derived from the name when omitted."""

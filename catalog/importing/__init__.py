@@ -24,14 +24,13 @@ from catalog.importing.records import (
     check_columns,
     format_for_path,
 )
-from catalog.importing.validation import MAX_INT, MAX_LENGTHS, MAX_PRICE, IsbnSet, read_books, validate_record
+from catalog.importing.validation import MAX_INT, MAX_PRICE, IsbnSet, read_books, validate_record
 
 __all__ = [
     "COLUMNS",
     "FORMATS",
     "LIST_SEPARATOR",
     "MAX_INT",
-    "MAX_LENGTHS",
     "MAX_PRICE",
     "MAX_RECORD_LINES",
     "OPTIONAL_COLUMNS",

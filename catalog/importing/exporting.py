@@ -2,46 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import date
-from decimal import Decimal
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from catalog.fields import BOOK_FIELDS, Kind, book_values
 from catalog.importing.records import COLUMNS, LIST_SEPARATOR
 
+#: How a value of each kind is written into a record (the others are written as they are).
+_WRITERS: dict[Kind, Callable[[Any], Any]] = {
+    "authors": list,
+    "genres": list,
+    "date": lambda value: value.isoformat() if value else None,
+    "price": lambda value: f"{value:.2f}",
+}
+_FIELD_WRITERS = tuple((field.name, _WRITERS.get(field.kind)) for field in BOOK_FIELDS)
 
-def book_record(
-    *,
-    isbn: str,
-    title: str,
-    subtitle: str,
-    description: str,
-    authors: Iterable[str],
-    genres: Iterable[str],
-    publisher: str,
-    published_date: date | None,
-    language: str,
-    page_count: int | None,
-    price: Decimal,
-    stock: int,
-    is_active: bool,
-) -> dict[str, Any]:
-    """A book as a JSON Lines object (``csv_values`` flattens it for CSV); re-imports as the same book."""
-    return {
-        "isbn": isbn,
-        "title": title,
-        "subtitle": subtitle,
-        "description": description,
-        "authors": list(authors),
-        "genres": list(genres),
-        "publisher": publisher,
-        "published_date": published_date.isoformat() if published_date else None,
-        "language": language,
-        "page_count": page_count,
-        "price": f"{price:.2f}",
-        "stock": stock,
-        "is_active": is_active,
-    }
+
+def book_record(**values: Any) -> dict[str, Any]:
+    """A book (every declared field, by name) as a JSON Lines object; re-imports as the same book.
+
+    ``csv_values`` flattens it for CSV. Authors are names, genres slugs.
+    """
+    values = book_values(given=values)
+    return {name: write(values[name]) if write else values[name] for name, write in _FIELD_WRITERS}
 
 
 def csv_values(record: Mapping[str, Any]) -> list[str]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import orjson
 
 from catalog.importing.records import COLUMNS, ImportFormatError, Record, RowError, check_columns
+from catalog.spreadsheet import cells_restore
 
 #: A quoted CSV field may span lines (descriptions), but an unclosed quote must
 #: not swallow the rest of the file: past this many lines the record is rejected.
@@ -130,7 +131,8 @@ def read_csv(raw_lines: Iterable[bytes]) -> Iterator[Record | RowError]:
         if len(fields) != len(header):
             yield RowError(group[0].number, f"expected {len(header)} fields, found {len(fields)}")
             continue
-        yield group[0].number, dict(zip(header, fields, strict=True))
+        # The export put an apostrophe before cells a spreadsheet would run as formulas; take it off again.
+        yield group[0].number, dict(zip(header, cells_restore(fields), strict=True))
     if header is None:
         raise ImportFormatError("the file is empty: a CSV file starts with a header line naming its columns")
 

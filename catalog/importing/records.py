@@ -4,32 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from catalog.fields import BOOK_FIELD_NAMES, OPTIONAL_FIELDS, REQUIRED_FIELDS, book_values
 
 Format = Literal["csv", "jsonl"]
 FORMATS: tuple[Format, ...] = ("csv", "jsonl")
 
-#: Every column, in file order. ``authors`` and ``genres`` hold ';'-separated lists in CSV.
-COLUMNS: tuple[str, ...] = (
-    "isbn",
-    "title",
-    "subtitle",
-    "description",
-    "authors",
-    "genres",
-    "publisher",
-    "published_date",
-    "language",
-    "page_count",
-    "price",
-    "stock",
-    "is_active",
-)
-REQUIRED_COLUMNS = frozenset({"isbn", "title", "authors", "price"})
+#: Every column, in file order (the declared book fields). ``authors`` and ``genres`` hold ';'-separated lists in CSV.
+COLUMNS: tuple[str, ...] = BOOK_FIELD_NAMES
+REQUIRED_COLUMNS = REQUIRED_FIELDS
 #: Columns that may be left out of a file: new books get the default, existing books keep their value.
-OPTIONAL_COLUMNS = frozenset(COLUMNS) - REQUIRED_COLUMNS
+OPTIONAL_COLUMNS = OPTIONAL_FIELDS
 LIST_SEPARATOR = ";"
 
 
@@ -48,29 +34,63 @@ class RowError:
         return f"line {self.line}: {self.reason}"
 
 
-@dataclass(frozen=True, slots=True)
 class BookRow:
-    """One valid record, normalised (``isbn`` is the 13-digit form).
+    """One valid record, normalised (``isbn`` is the 13-digit form), its fields readable as attributes.
 
     ``present`` names the optional columns the record carries; the others are
     left at their default for a new book and untouched on an existing one.
+    Built with the declared fields as keywords (``catalog.fields``); fields
+    not given take their declared default. Immutable.
     """
 
+    __slots__ = ("line", "present", "values")
     line: int
-    isbn: str
-    title: str
-    authors: tuple[str, ...]
-    price: Decimal
     present: frozenset[str]
-    subtitle: str = ""
-    description: str = ""
-    genres: tuple[str, ...] = ()
-    publisher: str = ""
-    published_date: date | None = None
-    language: str = "en"
-    page_count: int | None = None
-    stock: int = 0
-    is_active: bool = True
+    values: dict[str, Any]
+
+    def __init__(self, *, line: int, present: frozenset[str], **values: Any) -> None:
+        self._set(line, present, book_values(given=values))
+
+    @classmethod
+    def of(cls, line: int, present: frozenset[str], values: dict[str, Any]) -> BookRow:
+        """A row from ``values`` that already holds every declared field (the validator's fast path)."""
+        row = cls.__new__(cls)
+        setattr_ = object.__setattr__
+        setattr_(row, "line", line)
+        setattr_(row, "present", present)
+        setattr_(row, "values", values)
+        return row
+
+    def _set(self, line: int, present: frozenset[str], values: dict[str, Any]) -> None:
+        object.__setattr__(self, "line", line)
+        object.__setattr__(self, "present", present)
+        object.__setattr__(self, "values", values)
+
+    if TYPE_CHECKING:
+        # Each declared field is a property (set below); to the type checker, any attribute.
+        def __getattr__(self, name: str) -> Any: ...
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"BookRow is immutable: cannot set {name}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BookRow):
+            return NotImplemented
+        return (self.line, self.present, self.values) == (other.line, other.present, other.values)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{name}={value!r}" for name, value in self.values.items())
+        return f"BookRow(line={self.line}, present={sorted(self.present)}, {values})"
+
+
+def _field_property(name: str) -> property:
+    return property(lambda row: row.values[name], doc=f"The row's ``{name}``.")
+
+
+for _name in BOOK_FIELD_NAMES:
+    setattr(BookRow, _name, _field_property(_name))
 
 
 Record = tuple[int, dict[str, Any]]

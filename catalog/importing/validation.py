@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bookstore.limits import MAX_PRICE
+from catalog.fields import BOOK_FIELDS, BookField, Kind
 from catalog.importing.reading import read_csv, read_jsonl
 from catalog.importing.records import LIST_SEPARATOR, OPTIONAL_COLUMNS, BookRow, Format, RowError
 from catalog.isbn import InvalidIsbn, to_isbn13
 from catalog.languages import Language
 
-MAX_LENGTHS = {"title": 500, "subtitle": 500, "publisher": 255, "author": 255, "genre": 100}
 MAX_INT = 2_147_483_647
 
 ISO_639_1 = frozenset(Language.values)
@@ -23,8 +23,6 @@ ISO_639_1 = frozenset(Language.values)
 _SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+\Z")
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE = frozenset({"false", "0", "no", "n", "f"})
-
-# --- validation ----------------------------------------------------------------------------------
 
 
 def _text(value: Any, field: str, errors: list[str]) -> str:
@@ -60,68 +58,124 @@ def _names(value: Any, field: str, errors: list[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _integer(value: Any, field: str, errors: list[str]) -> int | None:
+def _max_length(value: str, field: str, limit: int | None, errors: list[str]) -> None:
+    if limit is not None and len(value) > limit:
+        errors.append(f"{field}: at most {limit} characters")
+
+
+# One reader per kind of field (``catalog.fields``): the raw value in, the normalised value out,
+# every problem appended to ``errors`` as "<field>: <reason>".
+
+
+def _isbn(value: Any, field: BookField, errors: list[str]) -> str:
+    raw = _text(value, field.name, errors)
+    if not raw:
+        errors.append(f"{field.name}: required")
+        return ""
+    try:
+        return to_isbn13(raw)
+    except InvalidIsbn as exc:
+        errors.append(f"{field.name}: {str(exc).rstrip('.')} ({raw})")
+        return ""
+
+
+def _plain_text(value: Any, field: BookField, errors: list[str]) -> str:
+    text = _text(value, field.name, errors)
+    if field.required and not text:
+        errors.append(f"{field.name}: required")
+    _max_length(text, field.name, field.max_length, errors)
+    return text
+
+
+def _authors(value: Any, field: BookField, errors: list[str]) -> tuple[str, ...]:
+    names = _names(value, field.name, errors)
+    if not names:
+        errors.append(f"{field.name}: at least one author is required")
+    for name in names:
+        _max_length(name, field.name, field.max_length, errors)
+    return names
+
+
+def _genres(value: Any, field: BookField, errors: list[str]) -> tuple[str, ...]:
+    slugs = _names(value, field.name, errors)
+    for slug in slugs:
+        if not _SLUG_RE.match(slug):
+            errors.append(f"{field.name}: {slug!r} is not a slug (letters, digits, '-' and '_')")
+        _max_length(slug, field.name, field.max_length, errors)
+    return slugs
+
+
+def _language(value: Any, field: BookField, errors: list[str]) -> str:
+    language = _text(value, field.name, errors).lower() or str(field.default)
+    if language not in ISO_639_1:
+        errors.append(f"{field.name}: {language!r} is not an ISO 639-1 code")
+    return language
+
+
+def _count(value: Any, field: BookField, errors: list[str]) -> int | None:
+    name = field.name
     if value is None or value == "":
-        return None
+        return field.default
     if isinstance(value, bool):
-        errors.append(f"{field}: expected a whole number")
+        errors.append(f"{name}: expected a whole number")
         return None
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):
         number = int(value)
     else:
-        errors.append(f"{field}: expected a whole number, got {value!r}")
+        errors.append(f"{name}: expected a whole number, got {value!r}")
         return None
     if number < 0:
-        errors.append(f"{field}: must be 0 or more, got {number}")
+        errors.append(f"{name}: must be 0 or more, got {number}")
         return None
     if number > MAX_INT:
-        errors.append(f"{field}: too large")
+        errors.append(f"{name}: too large")
         return None
     return number
 
 
-def _price(value: Any, errors: list[str]) -> Decimal | None:
+def _price(value: Any, field: BookField, errors: list[str]) -> Decimal | None:
+    name = field.name
     if value is None or value == "":
-        errors.append("price: required")
+        errors.append(f"{name}: required")
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        errors.append("price: expected a decimal number")
+        errors.append(f"{name}: expected a decimal number")
         return None
     try:
         price = Decimal(str(value).strip())
     except InvalidOperation:
-        errors.append(f"price: not a number: {value!r}")
+        errors.append(f"{name}: not a number: {value!r}")
         return None
     if not price.is_finite():
-        errors.append(f"price: not a number: {value!r}")
+        errors.append(f"{name}: not a number: {value!r}")
         return None
     if price < 0:
-        errors.append(f"price: must be 0 or more, got {price}")
+        errors.append(f"{name}: must be 0 or more, got {price}")
         return None
     exponent = price.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2 and price != price.quantize(Decimal("0.01")):
-        errors.append(f"price: at most 2 decimal places, got {price}")
+        errors.append(f"{name}: at most 2 decimal places, got {price}")
         return None
     if price > MAX_PRICE:
-        errors.append(f"price: at most {MAX_PRICE}")
+        errors.append(f"{name}: at most {MAX_PRICE}")
         return None
     return price.quantize(Decimal("0.01"))
 
 
-def _boolean(value: Any, errors: list[str]) -> bool:
+def _flag(value: Any, field: BookField, errors: list[str]) -> bool:
     if value is None or value == "":
-        return True
+        return bool(field.default)
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    errors.append(f"is_active: expected true or false, got {value!r}")
-    return True
+    errors.append(f"{field.name}: expected true or false, got {value!r}")
+    return bool(field.default)
 
 
-def _published_date(value: Any, errors: list[str]) -> date | None:
+def _date(value: Any, field: BookField, errors: list[str]) -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
@@ -129,80 +183,31 @@ def _published_date(value: Any, errors: list[str]) -> date | None:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    errors.append(f"published_date: expected a date YYYY-MM-DD, got {value!r}")
+    errors.append(f"{field.name}: expected a date YYYY-MM-DD, got {value!r}")
     return None
 
 
-def _max_length(value: str, field: str, limit: int, errors: list[str]) -> None:
-    if len(value) > limit:
-        errors.append(f"{field}: at most {limit} characters")
+_READERS: dict[Kind, Callable[[Any, BookField, list[str]], Any]] = {
+    "isbn": _isbn,
+    "text": _plain_text,
+    "authors": _authors,
+    "genres": _genres,
+    "date": _date,
+    "language": _language,
+    "count": _count,
+    "price": _price,
+    "flag": _flag,
+}
+_FIELD_READERS = tuple((field.name, field, _READERS[field.kind]) for field in BOOK_FIELDS)
 
 
 def validate_record(line: int, values: Mapping[str, Any]) -> BookRow | RowError:
     """Check one record against the catalog rules; every problem of the row is named."""
     errors: list[str] = []
-
-    isbn = ""
-    raw_isbn = _text(values.get("isbn"), "isbn", errors)
-    if not raw_isbn:
-        errors.append("isbn: required")
-    else:
-        try:
-            isbn = to_isbn13(raw_isbn)
-        except InvalidIsbn as exc:
-            errors.append(f"isbn: {str(exc).rstrip('.')} ({raw_isbn})")
-
-    title = _text(values.get("title"), "title", errors)
-    if not title:
-        errors.append("title: required")
-    _max_length(title, "title", MAX_LENGTHS["title"], errors)
-    subtitle = _text(values.get("subtitle"), "subtitle", errors)
-    _max_length(subtitle, "subtitle", MAX_LENGTHS["subtitle"], errors)
-    description = _text(values.get("description"), "description", errors)
-    publisher = _text(values.get("publisher"), "publisher", errors)
-    _max_length(publisher, "publisher", MAX_LENGTHS["publisher"], errors)
-
-    authors = _names(values.get("authors"), "authors", errors)
-    if not authors:
-        errors.append("authors: at least one author is required")
-    for author in authors:
-        _max_length(author, "authors", MAX_LENGTHS["author"], errors)
-
-    genres = _names(values.get("genres"), "genres", errors)
-    for slug in genres:
-        if not _SLUG_RE.match(slug):
-            errors.append(f"genres: {slug!r} is not a slug (letters, digits, '-' and '_')")
-        _max_length(slug, "genres", MAX_LENGTHS["genre"], errors)
-
-    language = _text(values.get("language"), "language", errors).lower() or "en"
-    if language not in ISO_639_1:
-        errors.append(f"language: {language!r} is not an ISO 639-1 code")
-
-    price = _price(values.get("price"), errors)
-    page_count = _integer(values.get("page_count"), "page_count", errors)
-    stock = _integer(values.get("stock"), "stock", errors)
-    published_date = _published_date(values.get("published_date"), errors)
-    is_active = _boolean(values.get("is_active"), errors)
-
-    if errors or price is None:
+    row = {name: read(values.get(name), field, errors) for name, field, read in _FIELD_READERS}
+    if errors:
         return RowError(line, "; ".join(errors))
-    return BookRow(
-        line=line,
-        isbn=isbn,
-        title=title,
-        authors=authors,
-        price=price,
-        present=frozenset(values) & OPTIONAL_COLUMNS,
-        subtitle=subtitle,
-        description=description,
-        genres=genres,
-        publisher=publisher,
-        published_date=published_date,
-        language=language,
-        page_count=page_count,
-        stock=stock or 0,
-        is_active=is_active,
-    )
+    return BookRow.of(line, frozenset(values) & OPTIONAL_COLUMNS, row)
 
 
 class IsbnSet:

@@ -148,10 +148,11 @@ def as_principal(world: World) -> Callable[[str], APIClient]:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not FUZZ_STATS:
         return
-    operations = {label: n for label, n in FUZZ_STATS.items() if not label.startswith("status ")}
+    operations = {label: n for label, n in FUZZ_STATS.items() if not label.startswith(("status ", "edge "))}
     statuses = ", ".join(f"{label[7:]}: {n}" for label, n in sorted(FUZZ_STATS.items()) if label.startswith("status "))
     terminalreporter.section("contract fuzzing (schemathesis)")
     terminalreporter.write_line(
         f"{sum(operations.values())} examples over {len(operations)} operations "
-        f"(fewest for one operation: {min(operations.values())}); responses {statuses}"
+        f"(fewest for one operation: {min(operations.values())}); responses {statuses}; "
+        f"{FUZZ_STATS['edge values']} with a query value at an edge (calendar ends, signed orderings)"
     )

@@ -10,6 +10,15 @@ that matches the documented schema.
 across the two modes per caller; ``make fuzz`` runs more). The totals are printed
 at the end of the run.
 
+Schemathesis draws dates and strings from the whole range, so it rarely lands
+where overflows live. About half the valid examples of an operation with a date
+or an ordering parameter therefore replace one of them with a value from
+``tests/security/edges.py``: dates and timestamps at the ends of the calendar
+(where a day added, or a conversion to UTC, leaves it) and orderings with
+repeated or foreign signs (``--total``, ``+title``). The number of examples
+stays the same; the API must still answer within its schema (such values are
+a documented 400).
+
 Checks left out, and why (schemathesis cannot know these rules):
 
 - ``positive_data_acceptance``: schema-valid bodies legitimately fail business
@@ -43,6 +52,7 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from tests.security.conftest import FUZZ_STATS, World
+from tests.security.edges import edge_values
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +81,21 @@ def _value_at(document: Any, path: Any) -> Any:
 def _is_blank(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return all(_is_blank(item) for item in value)
-    return value in ("", None)
+    # Only commas and spaces: a comma-separated list of blank entries ("?ordering=,").
+    return value is None or (isinstance(value, str) and not value.replace(",", "").strip())
+
+
+def _valid_as_read(case: Any, name: str | None) -> bool:
+    """Whether a multi-value query parameter's value is valid once split at commas, trimmed and lower-cased."""
+    parameter = next((parameter for parameter in case.operation.query if parameter.name == name), None)
+    if parameter is None or not parameter.definition.get("explode"):
+        return False
+    choices = parameter.definition.get("schema", {}).get("items", {}).get("enum")
+    sent = (case.query or {}).get(name)
+    if not choices or sent is None:
+        return False
+    values = sent if isinstance(sent, list) else [sent]
+    return all(part.strip().lower() in choices for value in values for part in str(value).split(",") if part.strip())
 
 
 def _tolerated_leniency(case: Any) -> bool:
@@ -91,6 +115,9 @@ def _tolerated_leniency(case: Any) -> bool:
       spell a number is that number. Any blank query value (``?published_after=``)
       means "no filter", as in every Django form, and blank entries of a
       comma-separated list (``?ordering=,``) are skipped.
+    - A value of a multi-value parameter (``explode: true``, such as ``genre``
+      or ``status``) that is valid as the API reads it: split at commas,
+      trimmed, codes matched in any case (``?status=PAID,shipped``).
     - An invalid ``Authorization`` header: the test replaces it with the
       caller's real credentials (invalid credentials are the permission
       matrix's and the authentication tests' business).
@@ -115,7 +142,9 @@ def _tolerated_leniency(case: Any) -> bool:
             and sent != sent.strip()
         )
         blank_query = location == ParameterLocation.QUERY and _is_blank(_value_at(case.query, mutation.path))
-        query_on_the_wire = location == ParameterLocation.QUERY and (type_change or blank_query)
+        query_on_the_wire = location == ParameterLocation.QUERY and (
+            type_change or blank_query or _valid_as_read(case, mutation.parameter)
+        )
         # The test sends each caller's real credentials, replacing any generated Authorization header.
         our_credentials = location == ParameterLocation.HEADER and (mutation.parameter or "").lower() == "authorization"
         if not (coerced_scalar or trimmed_length or query_on_the_wire or our_credentials):
@@ -185,6 +214,11 @@ PRINCIPALS = ("anonymous", "customer", "staff")
 def _fuzz(operation: Any, mode: GenerationMode, principal: str, world: World) -> None:
     headers = _headers(world, principal)
     real_ids = _real_ids(world)
+    # Only valid cases get an edge value: a negative case must stay invalid in the way schemathesis recorded.
+    edges = (
+        edge_values(operation.schema.raw_schema, operation.definition.raw) if mode is GenerationMode.POSITIVE else []
+    )
+    edge_strategy = st.none() | st.sampled_from(edges) if edges else st.none()
 
     @hypothesis.settings(
         max_examples=_examples(mode),
@@ -194,13 +228,17 @@ def _fuzz(operation: Any, mode: GenerationMode, principal: str, world: World) ->
         phases=[Phase.explicit, Phase.generate, Phase.shrink],
         suppress_health_check=list(HealthCheck),
     )
-    @hypothesis.given(case=operation.as_strategy(generation_mode=mode), use_real_id=st.booleans())
-    def check(case: Any, use_real_id: bool) -> None:
+    @hypothesis.given(case=operation.as_strategy(generation_mode=mode), use_real_id=st.booleans(), edge=edge_strategy)
+    def check(case: Any, use_real_id: bool, edge: tuple[str, str] | None) -> None:
         # Half the valid cases aim at objects that exist, so more than the 404 path is exercised.
         if use_real_id and mode is GenerationMode.POSITIVE and case.path_parameters:
             for prefix, real in real_ids.items():
                 if operation.path.startswith(prefix):
                     case.path_parameters[next(iter(case.path_parameters))] = real
+        if edge is not None:
+            name, value = edge
+            case.query = {**(case.query or {}), name: value}
+            FUZZ_STATS["edge values"] += 1
         response = case.call(headers=headers)
         FUZZ_STATS[operation.label] += 1
         FUZZ_STATS[f"status {response.status_code // 100}xx"] += 1

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
 import orjson
 from django.core.management.base import CommandError, OutputWrapper
+
+from catalog.spreadsheet import SafeCsvWriter
 
 
 class TextSink(Protocol):
@@ -59,7 +60,7 @@ def write_records(
     """Write ``records`` one at a time (CSV with a header line, or one JSON object a line); returns the count."""
     count = 0
     if fmt == "csv":
-        writer = csv.writer(sink, lineterminator="\n")
+        writer = SafeCsvWriter(sink, lineterminator="\n")  # cells a spreadsheet would run get an apostrophe
         writer.writerow(columns)
         for record in records:
             writer.writerow(csv_row(record))

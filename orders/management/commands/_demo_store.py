@@ -21,6 +21,7 @@ from django.contrib.auth.hashers import make_password
 from faker import Faker
 
 from catalog.bulk import books_upsert
+from catalog.fields import BOOK_COLUMN_FIELDS
 from catalog.importing import OPTIONAL_COLUMNS, BookRow
 from catalog.isbn import isbn13_check_digit
 from catalog.models import Author, Book, BookAuthor, Genre
@@ -59,6 +60,10 @@ class _BookSpec:
     price: Decimal
     stock: int
     is_active: bool
+
+
+#: The book fields a spec holds as they are written (authors and genres it holds as indexes).
+_SPEC_COLUMNS = tuple(name for name in BOOK_COLUMN_FIELDS if name in _BookSpec.__dataclass_fields__)
 
 
 @dataclass(slots=True)
@@ -330,20 +335,10 @@ class DemoStore:
             rows = [
                 BookRow(
                     line=0,
-                    isbn=spec.isbn,
-                    title=spec.title,
-                    authors=tuple(author_names[author] for author in spec.authors),
-                    price=spec.price,
                     present=OPTIONAL_COLUMNS,
-                    subtitle=spec.subtitle,
-                    description=spec.description,
+                    **{name: getattr(spec, name) for name in _SPEC_COLUMNS},
+                    authors=tuple(author_names[author] for author in spec.authors),
                     genres=tuple(slugs[genre] for genre in spec.genres),
-                    publisher=spec.publisher,
-                    published_date=spec.published_date,
-                    language=spec.language,
-                    page_count=spec.page_count,
-                    stock=spec.stock,
-                    is_active=spec.is_active,
                 )
                 for spec in batch
             ]

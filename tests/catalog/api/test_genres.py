@@ -79,12 +79,22 @@ def test_list_by_name(api_client: APIClient) -> None:
     assert [g["name"] for g in body["results"]] == ["Drama", "Poetry"]
 
 
-def test_deleting_a_genre_takes_it_off_its_books(staff_client: APIClient) -> None:
+def test_deleting_a_genre_with_books_is_409_conflict_and_changes_nothing(staff_client: APIClient) -> None:
     genre = GenreFactory()
-    book = BookFactory(genres=[genre])
+    books = [BookFactory(genres=[genre]), BookFactory(genres=[genre], is_active=False)]
+
+    error = assert_envelope(staff_client.delete(f"/api/v1/genres/{genre.pk}"), 409, "conflict")
+
+    assert error["details"] == {"book_count": 2}
+    assert Genre.objects.filter(pk=genre.pk).exists()
+    assert all(list(Book.objects.get(pk=book.pk).genres.all()) == [genre] for book in books)
+
+
+def test_deleting_a_genre_without_books(staff_client: APIClient) -> None:
+    genre = GenreFactory()
+    BookFactory()
     assert staff_client.delete(f"/api/v1/genres/{genre.pk}").status_code == 204
     assert not Genre.objects.filter(pk=genre.pk).exists()
-    assert list(Book.objects.get(pk=book.pk).genres.all()) == []
 
 
 def test_customers_and_anonymous_cannot_write(customer_client: APIClient, api_client: APIClient) -> None:

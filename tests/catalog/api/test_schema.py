@@ -28,15 +28,15 @@ def test_book_list_parameters_with_types(schema: dict[str, Any]) -> None:
     params = parameters(schema, "/api/v1/books")
     expected_types = {
         "search": "string",
-        "author": "integer",
-        "genre": "string",
-        "language": "string",
+        "author": "array",
+        "genre": "array",
+        "language": "array",
         "min_price": "number",
         "max_price": "number",
         "in_stock": "boolean",
         "published_after": "string",
         "published_before": "string",
-        "isbn": "string",
+        "isbn": "array",
         "ordering": "array",
         "page": "integer",
         "page_size": "integer",
@@ -46,11 +46,27 @@ def test_book_list_parameters_with_types(schema: dict[str, Any]) -> None:
         assert params[name].get("description"), f"{name} is undocumented"
     assert params["published_after"]["schema"]["format"] == "date"
     assert params["published_before"]["schema"]["format"] == "date"
-    assert "en" in params["language"]["schema"]["enum"]
-    assert len(params["language"]["schema"]["enum"]) == 184
+    assert "en" in params["language"]["schema"]["items"]["enum"]
+    assert len(params["language"]["schema"]["items"]["enum"]) == 184
     assert set(params["ordering"]["schema"]["items"]["enum"]) == {
         f"{sign}{field}" for sign in ("", "-") for field in ("title", "price", "published_date", "created_at")
     }
+
+
+def test_book_multi_value_filters_are_documented(schema: dict[str, Any]) -> None:
+    """Repeated (``explode``) or comma-separated values mean "either"; slugs and codes in any case."""
+    params = parameters(schema, "/api/v1/books")
+    item_types = {"author": "integer", "genre": "string", "language": "string", "isbn": "string"}
+    for name, item_type in item_types.items():
+        assert params[name]["schema"]["items"]["type"] == item_type
+        assert params[name]["style"] == "form"
+        assert params[name]["explode"] is True
+        assert "either" in params[name]["description"]
+        assert "commas" in params[name]["description"]
+    assert params["author"]["schema"]["items"]["minimum"] == 1
+    assert "case-insensitively" in params["genre"]["description"]
+    assert "any case" in params["language"]["description"]
+    assert "`yes`/`no`" in params["in_stock"]["description"]
 
 
 def test_author_list_parameters(schema: dict[str, Any]) -> None:

@@ -6,7 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from catalog import services
 from catalog.bulk import authors_get_or_create, books_upsert, genres_get_or_create
+from catalog.exceptions import BookAuthorsInvalid, IsbnInvalid, IsbnTaken
 from catalog.importing import OPTIONAL_COLUMNS, BookRow
 from catalog.models import Author, Book, Genre
 from tests.factories import AuthorFactory, BookFactory, GenreFactory
@@ -82,3 +84,34 @@ def test_genres_by_slug_named_after_it():
     assert ids["fiction"] == existing.pk
     assert Genre.objects.get(slug="science-fiction").name == "Science fiction"
     assert Genre.objects.get(slug="young_adult").name == "Young adult"
+
+
+# --- The bulk path keeps the services' rules -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rows", "error"),
+    [
+        ([row("0441013597")], IsbnInvalid),  # an ISBN-10: rows carry the 13-digit form
+        ([row("9780441013593", authors=())], BookAuthorsInvalid),
+        ([row("9780441013593", authors=("A", "A"))], BookAuthorsInvalid),
+        ([row("9780441013593"), row("9780441013593", title="Again")], IsbnTaken),
+    ],
+)
+def test_rows_breaking_a_book_rule_are_refused_and_nothing_is_written(rows, error):
+    with pytest.raises(error):
+        books_upsert(rows=rows)
+    assert not Book.objects.exists()
+    assert not Author.objects.exists()
+
+
+def test_single_and_bulk_writes_go_through_the_same_after_write_step(monkeypatch):
+    calls: list[tuple[list[int], bool]] = []
+    monkeypatch.setattr(services, "books_written", lambda *, book_ids, reindex: calls.append((list(book_ids), reindex)))
+    author = AuthorFactory()
+
+    single = services.book_create(isbn="9780306406157", title="One", price=Decimal("1.00"), authors=[author])
+    services.book_update(book=single, stock=4)
+    bulk = books_upsert(rows=[row("9780441013593")])
+
+    assert calls == [([single.pk], True), ([single.pk], False), (bulk.book_ids, True)]

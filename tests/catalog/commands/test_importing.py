@@ -203,11 +203,7 @@ def test_export_record_reads_back_as_the_same_row():
         authors=["Frank Herbert", "Brian Herbert"],
         genres=["science-fiction"],
         publisher="Ace",
-        published_date=None,
-        language="en",
-        page_count=None,
         price=Decimal("9.90"),
-        stock=0,
         is_active=False,
     )
     import csv

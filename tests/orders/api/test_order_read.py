@@ -91,6 +91,18 @@ def test_filter_by_status(customer_client, user):
     assert "status" in error["details"]
 
 
+def test_status_takes_several_values_in_any_case(customer_client, user):
+    paid = make_order(user=user, status="paid", created_at=at("2026-01-01T10:00:00"))
+    shipped = make_order(user=user, status="shipped", created_at=at("2026-01-02T10:00:00"))
+    make_order(user=user, status="pending", created_at=at("2026-01-03T10:00:00"))
+    assert ids(customer_client.get(URL, {"status": "PAID"})) == [paid.pk]
+    assert ids(customer_client.get(URL, {"status": "paid,Shipped"})) == [shipped.pk, paid.pk]
+    assert ids(customer_client.get(URL, {"status": ["paid", "shipped"]})) == [shipped.pk, paid.pk]
+    error = assert_envelope(customer_client.get(URL, {"status": "paid,lost"}), 400, "validation_error")
+    assert list(error["details"]) == ["status"]
+    assert "pending" in error["details"]["status"][0]  # the message names the statuses
+
+
 def test_filter_by_created_dates_inclusive(customer_client, user):
     jan = make_order(user=user, created_at=at("2026-01-15T23:59:59"))
     feb = make_order(user=user, created_at=at("2026-02-01T00:00:00"))
@@ -112,6 +124,17 @@ def test_staff_filter_by_user(staff_client, user):
     assert ids(staff_client.get(URL, {"user": user.pk})) == [mine.pk]
 
 
+def test_staff_filter_by_several_users(staff_client, user):
+    other, third = UserFactory(), UserFactory()
+    mine = make_order(user=user, created_at=at("2026-01-01T10:00:00"))
+    others = make_order(user=other, created_at=at("2026-01-02T10:00:00"))
+    make_order(user=third)
+    assert ids(staff_client.get(URL, {"user": f"{user.pk},{other.pk}"})) == [others.pk, mine.pk]
+    assert ids(staff_client.get(URL, {"user": [user.pk, other.pk]})) == [others.pk, mine.pk]
+    error = assert_envelope(staff_client.get(URL, {"user": f"{user.pk},x"}), 400, "validation_error")
+    assert list(error["details"]) == ["user"]
+
+
 def test_customer_cannot_use_user_filter_to_see_others(customer_client, user):
     other = UserFactory()
     make_order(user=other)
@@ -127,6 +150,14 @@ def test_pagination(customer_client, user):
     assert len(data["results"]) == 2
     assert data["next"] is not None
     assert data["previous"] is None
+
+
+def test_malformed_page_is_400_and_a_page_past_the_last_is_404(customer_client, user):
+    make_order(user=user)
+    for bad in ("abc", "0", "-2", "2.0"):
+        error = assert_envelope(customer_client.get(URL, {"page": bad}), 400, "validation_error")
+        assert list(error["details"]) == ["page"]
+    assert_envelope(customer_client.get(URL, {"page": "2"}), 404, "not_found")
 
 
 def test_list_query_count_does_not_grow_with_orders(staff_client, django_assert_max_num_queries):

@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 from django.utils import timezone
 
+from catalog.fields import BOOK_COLUMN_FIELDS
 from catalog.isbn import is_isbn13
 from catalog.models import Author, Book, Genre
 from orders import pricing
@@ -35,21 +36,7 @@ def store_snapshot() -> dict[str, object]:
     """Everything seed_demo decides, without ids; times relative to the first order (the store moves with "now")."""
     first = Order.objects.order_by("created_at").values_list("created_at", flat=True).first()
     return {
-        "books": list(
-            Book.objects.order_by("isbn").values_list(
-                "isbn",
-                "title",
-                "subtitle",
-                "description",
-                "publisher",
-                "published_date",
-                "language",
-                "page_count",
-                "price",
-                "stock",
-                "is_active",
-            )
-        ),
+        "books": list(Book.objects.order_by("isbn").values_list(*BOOK_COLUMN_FIELDS)),
         "authors": sorted(
             (book.isbn, tuple(link.author.name for link in book.author_links.order_by("position")))
             for book in Book.objects.prefetch_related("author_links__author")
