@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from bookstore.limits import MAX_ID
 from orders.models import MAX_LINE_QUANTITY, MAX_ORDER_LINES, BulkDiscountTier, Coupon, Order, OrderItem, StatusChange
+from orders.payments.models import Payment, Provider
 from orders.services import (
     OrderLine,
     coupon_create,
@@ -34,6 +36,12 @@ class OrderCreateSerializer(serializers.Serializer):
     )
     coupon_code = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, max_length=50, help_text="Case-insensitive."
+    )
+    payment_provider = serializers.ChoiceField(
+        choices=Provider.choices,
+        required=False,
+        allow_null=True,
+        help_text="How the order is paid; default: the store's `PAYMENT_PROVIDER`. Ignored by the quote.",
     )
 
     def lines(self) -> list[OrderLine]:
@@ -68,11 +76,35 @@ class StatusHistorySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class PaymentSerializer(serializers.ModelSerializer):
+    """How the order is paid and where the payment stands; never any card data."""
+
+    client_secret = serializers.SerializerMethodField(
+        help_text="Stripe: hand it to Stripe's client to confirm the payment; null once it cannot be paid."
+    )
+    error = serializers.SerializerMethodField(help_text="Why the provider could not be reached (status `error`).")
+
+    class Meta:
+        model = Payment
+        fields = ["provider", "status", "client_secret", "amount", "currency", "error"]
+        read_only_fields = fields
+
+    def get_client_secret(self, payment: Payment) -> str | None:
+        payable = payment.status in (Payment.Status.AWAITING, Payment.Status.FAILED)
+        return payment.client_secret if payable and payment.client_secret else None
+
+    def get_error(self, payment: Payment) -> str | None:
+        return payment.last_error or None
+
+
 class OrderSerializer(serializers.ModelSerializer):
     items = OrderItemSerializer(many=True, read_only=True)
     discounts = DiscountSerializer(many=True, read_only=True)
     coupon_code = serializers.SerializerMethodField()
     status_history = StatusHistorySerializer(source="status_changes", many=True, read_only=True)
+    payment = serializers.SerializerMethodField()
+    carrier = serializers.SerializerMethodField()
+    tracking_number = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
@@ -86,6 +118,9 @@ class OrderSerializer(serializers.ModelSerializer):
             "discount_total",
             "total",
             "coupon_code",
+            "payment",
+            "carrier",
+            "tracking_number",
             "created_at",
             "updated_at",
             "status_history",
@@ -94,6 +129,25 @@ class OrderSerializer(serializers.ModelSerializer):
 
     def get_coupon_code(self, order: Order) -> str | None:
         return order.coupon_code or None
+
+    @extend_schema_field(PaymentSerializer(allow_null=True))
+    def get_payment(self, order: Order) -> dict[str, Any] | None:
+        """Null only for orders placed before payments were recorded."""
+        payment = getattr(order, "payment", None)
+        return PaymentSerializer(payment).data if payment is not None else None
+
+    def get_carrier(self, order: Order) -> str | None:
+        return order.carrier or None
+
+    def get_tracking_number(self, order: Order) -> str | None:
+        return order.tracking_number or None
+
+
+class OrderShipSerializer(serializers.Serializer):
+    """Body of ``POST /orders/{id}/ship``; both fields optional."""
+
+    carrier = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=100)
+    tracking_number = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=100)
 
 
 class QuoteLineSerializer(serializers.Serializer):

@@ -1,8 +1,9 @@
 """API routes of this app; mounted under /api/v1/ by bookstore.api."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 from rest_framework.routers import SimpleRouter
 
+from orders.api.payments import StripeWebhookView
 from orders.api.views import CouponViewSet, DiscountTierViewSet, OrderViewSet
 
 router = SimpleRouter(trailing_slash=False)
@@ -12,4 +13,6 @@ router.register("orders", OrderViewSet, basename="order")
 router.register("coupons", CouponViewSet, basename="coupon")
 router.register("discount-tiers", DiscountTierViewSet, basename="discount-tier")
 
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    path("payments/stripe/webhook", StripeWebhookView.as_view(), name="stripe-webhook"),
+]
