@@ -40,7 +40,9 @@ run: venv .env  ## Install, migrate, load demo data once, serve on 127.0.0.1:800
 	$(MANAGE) demo_setup --base-url http://127.0.0.1:$(PORT)
 	@echo "Serving the store on http://127.0.0.1:$(PORT)/  (API /api/v1/, docs /api/docs/, admin /admin/)"
 	@echo "Background worker with beat beside it (README: Background work); Ctrl-C stops both."
-	@$(BIN)/celery -A bookstore worker --beat --concurrency=1 --loglevel=INFO --without-gossip --without-mingle & worker=$$!; \
+	@rm -rf var/metrics && mkdir -p var/metrics
+	@export PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics; \
+	$(BIN)/celery -A bookstore worker --beat --concurrency=1 --loglevel=INFO --without-gossip --without-mingle & worker=$$!; \
 	$(BIN)/gunicorn bookstore.wsgi:application -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) & web=$$!; \
 	trap 'kill -TERM $$web $$worker 2>/dev/null' INT TERM; \
 	wait $$web; kill -TERM $$worker 2>/dev/null; wait $$worker; wait $$web
