@@ -9,10 +9,11 @@ MANAGE := $(BIN)/python manage.py
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint fmt typecheck migrate superuser e2e fuzz bench venv venv-dev clean
+.PHONY: help run test lint typecheck fmt services openapi migrate superuser staff-password e2e fuzz bench venv venv-dev clean
 
+# Every target has a `## help text` on its rule line (tests/bookstore/test_makefile.py checks it).
 help:  ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,20 +27,22 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
-venv: $(VENV)/.runtime
-venv-dev: $(VENV)/.dev
+venv: $(VENV)/.runtime  ## Create .venv with the runtime dependencies
+venv-dev: $(VENV)/.dev  ## Create .venv with the development and test dependencies
 
 .env:
 	@$(BIN)/python -c "import secrets; print('# Local settings written by make run; never commit this file.'); print('SECRET_KEY=' + secrets.token_urlsafe(50)); print('DEBUG=false')" > .env
 	@echo "Wrote .env with a fresh SECRET_KEY."
 
-run: venv .env  ## Install, migrate, load demo data once, serve on 127.0.0.1:$(PORT) with a Celery worker and beat
+run: venv .env  ## Install, migrate, load demo data once, serve on 127.0.0.1:8000 (PORT=9000 for another port) with a Celery worker and beat
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) demo_setup --base-url http://127.0.0.1:$(PORT)
 	@echo "Serving the store on http://127.0.0.1:$(PORT)/  (API /api/v1/, docs /api/docs/, admin /admin/)"
 	@echo "Background worker with beat beside it (README: Background work); Ctrl-C stops both."
-	@$(BIN)/celery -A bookstore worker --beat --concurrency=1 --loglevel=INFO --without-gossip --without-mingle & worker=$$!; \
+	@rm -rf var/metrics && mkdir -p var/metrics
+	@export PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics; \
+	$(BIN)/celery -A bookstore worker --beat --concurrency=1 --loglevel=INFO --without-gossip --without-mingle & worker=$$!; \
 	$(BIN)/gunicorn bookstore.wsgi:application -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) & web=$$!; \
 	trap 'kill -TERM $$web $$worker 2>/dev/null' INT TERM; \
 	wait $$web; kill -TERM $$worker 2>/dev/null; wait $$worker; wait $$web
@@ -47,20 +50,31 @@ run: venv .env  ## Install, migrate, load demo data once, serve on 127.0.0.1:$(P
 test: venv-dev lint  ## Lint, type-check and run the whole test suite (DATABASE_URL selects the database)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: venv-dev  ## ruff lint + format check, mypy
+lint: venv-dev typecheck  ## ruff lint + format check, then mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+typecheck: venv-dev  ## mypy type check
 	$(BIN)/mypy .
 
 fmt: venv-dev  ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+services:  ## Start the local PostgreSQL, Redis and RabbitMQ some tests need (where installed) and show what runs
+	@bash scripts/services
+
+openapi: venv .env  ## Regenerate docs/openapi.yaml, the committed API schema (a test checks it is current)
+	DATABASE_URL=sqlite:///:memory: REDIS_URL= $(MANAGE) spectacular --validate --file docs/openapi.yaml
+
 migrate: venv  ## Apply migrations
 	$(MANAGE) migrate
 
 superuser: venv  ## Create a superuser (DJANGO_SUPERUSER_EMAIL/PASSWORD for --noinput)
 	$(MANAGE) createsuperuser
+
+staff-password: venv .env  ## Give the demo staff account of `make run` a new random password and print it once
+	$(MANAGE) demo_staff_password
 
 e2e: venv-dev  ## Browser tests (needs /usr/bin/chromium)
 	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)

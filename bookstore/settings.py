@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -262,6 +263,22 @@ STORE_ADDRESS = env.str("STORE_ADDRESS", default="1 Example Street, 00000 Exampl
 MANUAL_PAYMENT_DAYS = env.int("MANUAL_PAYMENT_DAYS", default=7)
 ORDER_PAYMENT_TIMEOUT = timedelta(minutes=env.int("ORDER_PAYMENT_TIMEOUT", default=30))  # minutes
 
+# --- Payments -----------------------------------------------------------------
+
+# The provider of orders that do not name one: "manual" (bank transfer, pay in shop) or "stripe".
+PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="manual")
+if PAYMENT_PROVIDER not in ("manual", "stripe"):
+    raise ImproperlyConfigured(f"PAYMENT_PROVIDER must be 'manual' or 'stripe', not {PAYMENT_PROVIDER!r}.")
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# Empty: Stripe itself. Tests and local runs point it at localstripe (http://127.0.0.1:8420).
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=10.0)  # seconds per call to Stripe
+# A webhook whose signed timestamp is older than this (seconds) is refused, so it cannot be replayed later.
+STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
+if PAYMENT_PROVIDER == "stripe" and not STRIPE_SECRET_KEY:
+    raise ImproperlyConfigured("PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY.")
+
 # --- Email --------------------------------------------------------------------
 
 # EMAIL_URL: smtp://user:pass@host:587 (smtp+tls://, smtp+ssl:// too) in production;
@@ -403,7 +420,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {"CountryEnum": "accounts.api.serializers.COUNTRY_CHOICES"},
+    # One name for a choice set that several fields use.
+    "ENUM_NAME_OVERRIDES": {
+        "PaymentProviderEnum": "orders.payments.models.Provider",
+        "CountryEnum": "accounts.api.serializers.COUNTRY_CHOICES",
+    },
 }
 
 # --- Logging ------------------------------------------------------------------

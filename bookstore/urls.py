@@ -1,10 +1,10 @@
-"""Top-level URLs: health probes, admin, API v1, schema and docs."""
+"""Top-level URLs: start page, health probes, admin, API v1, schema and docs."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from bookstore import admin_login, health, metrics
+from bookstore import admin_login, health, metrics, start
 from bookstore.docs import SwaggerView
 
 handler400 = "bookstore.errors.handler400"
@@ -13,6 +13,7 @@ handler404 = "bookstore.errors.handler404"
 handler500 = "bookstore.errors.handler500"
 
 urlpatterns = [
+    path("", start.start_page, name="start"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),

@@ -23,6 +23,8 @@ from catalog.spreadsheet import csv_lines
 from orders.exceptions import CouponInvalid
 from orders.exporting import COLUMNS, order_csv_values, order_record
 from orders.models import BulkDiscountTier, Coupon, IdempotencyKey, Order, OrderItem, ShippingMethod, StatusChange
+from orders.payments.models import Payment, PaymentEvent, WebhookEvent
+from orders.payments.records import payment_refund
 from orders.selectors import coupon_list, order_list_with_details
 from orders.services import (
     coupon_code_clean,
@@ -71,6 +73,13 @@ class StatusChangeInline(_ReadOnlyInline):
         return super().get_queryset(request).select_related("order", "by")
 
 
+class PaymentInline(_ReadOnlyInline):
+    model = Payment
+    verbose_name_plural = "payment"
+    fields = ("provider", "status", "amount", "currency", "provider_payment_id", "provider_refund_id", "last_error")
+    readonly_fields = fields
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = ("number", "user", "status", "total", "coupon_code", "created_at")
@@ -96,12 +105,42 @@ class OrderAdmin(admin.ModelAdmin):
         "billing_address_text",
         "coupon",
         "coupon_code",
+        "carrier",
+        "tracking_number",
         "created_at",
         "updated_at",
+        "payment_history",
     )
     readonly_fields = fields
-    inlines = (OrderItemInline, StatusChangeInline)
-    actions = ("mark_paid", "mark_shipped", "mark_delivered", "cancel_orders", "export_csv")
+    inlines = (OrderItemInline, PaymentInline, StatusChangeInline)
+    actions = ("mark_paid", "mark_shipped", "mark_delivered", "cancel_orders", "refund_payments", "export_csv")
+
+    @admin.display(description="payment history")
+    def payment_history(self, order: Order) -> str:
+        """Each payment status change: when, from, to, why (webhook event id or staff)."""
+        events = PaymentEvent.objects.filter(payment__order=order).select_related("by").order_by("at", "id")
+        return (
+            "\n".join(
+                f"{timezone.localtime(event.at):%Y-%m-%d %H:%M:%S} {event.from_status or '-'} → {event.to_status}"
+                f"{' by ' + str(event.by) if event.by else ''}{': ' + event.note if event.note else ''}"
+                f"{' (' + event.provider_event_id + ')' if event.provider_event_id else ''}"
+                for event in events
+            )
+            or "-"
+        )
+
+    @admin.action(description="Refund the payment of selected orders", permissions=["change"])
+    def refund_payments(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
+        for order in queryset.order_by("pk"):
+            try:
+                payment = payment_refund(order=order, by=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"{order.number}: not refunded. {exc.message}", messages.ERROR)
+            else:
+                payment.refresh_from_db()
+                self.message_user(
+                    request, f"{order.number}: payment {payment.get_status_display().lower()}.", messages.SUCCESS
+                )
 
     @admin.display(description="tax (contained in the total)")
     def tax_lines(self, order: Order) -> SafeString | str:
@@ -277,6 +316,28 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
     readonly_fields = fields
 
     # Keys are written by order placement and purged by ``manage.py purge_idempotency_keys``.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    """Read-only: every provider event received, by id, and what handling it did."""
+
+    list_display = ("event_id", "provider", "type", "received_at", "processed_at", "result")
+    list_filter = ("provider", "type")
+    search_fields = ("=event_id",)
+    show_full_result_count = False
+    ordering = ("-received_at", "-id")
+    fields = ("provider", "event_id", "type", "received_at", "processed_at", "result", "payload")
+    readonly_fields = fields
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

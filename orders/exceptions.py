@@ -45,6 +45,25 @@ class IdempotencyRequestInProgress(Conflict):
     default_message = "A request with this Idempotency-Key is still being processed. Retry shortly."
 
 
+class PaymentNotRefundable(Conflict):
+    code = "payment_not_refundable"
+    default_message = "Only a succeeded payment can be refunded."
+
+
+class PaymentProviderUnavailable(DomainError):
+    status_code = 400
+    code = "validation_error"
+    default_message = "This payment provider is not available."
+
+
+class WebhookSignatureInvalid(DomainError):
+    """The event's signature does not verify (wrong secret, altered body, or a stale timestamp)."""
+
+    status_code = 400
+    code = "invalid_signature"
+    default_message = "The webhook signature could not be verified."
+
+
 class DiscountInvalid(DomainError):
     """A coupon or bulk tier write refused for its values: ``400 validation_error`` naming each field.
 

@@ -114,6 +114,16 @@ def idempotent_run(
     return IdempotentResponse(status=status, body=body, replayed=False)
 
 
+def idempotency_response_store(*, user: Any, key: str, body: Any) -> None:
+    """Replace the stored response of (``user``, ``key``) with ``body``, the response finally sent.
+
+    Order placement stores its response with the order; the payment provider
+    answers after that commit, and the response that carries its answer
+    (Stripe's client secret) is the one later replays must return.
+    """
+    IdempotencyKey.objects.filter(user=user, key=key, response_status__isnull=False).update(response_body=body)
+
+
 def idempotency_key_purge(*, older_than: timedelta = KEY_TTL) -> int:
     """Delete keys created more than ``older_than`` ago; returns how many."""
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - older_than).delete()

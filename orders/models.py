@@ -188,6 +188,8 @@ class Order(models.Model):
         blank=True,
         help_text='Tax contained in the total, per rate, at the rates in force when ordered: [{"rate", "label", "amount"}].',
     )
+    carrier = models.CharField(max_length=100, blank=True, help_text="Who carries the parcel, set when shipped.")
+    tracking_number = models.CharField(max_length=100, blank=True, help_text="The carrier's tracking number.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -307,3 +309,19 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.user_id})"
+
+
+# Payment records live in orders/payments/; importing them here registers them with the app.
+from orders.payments.models import Payment, PaymentEvent, WebhookEvent  # noqa: E402
+
+__all__ = [
+    "BulkDiscountTier",
+    "Coupon",
+    "IdempotencyKey",
+    "Order",
+    "OrderItem",
+    "Payment",
+    "PaymentEvent",
+    "StatusChange",
+    "WebhookEvent",
+]

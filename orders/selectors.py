@@ -18,7 +18,7 @@ def order_list_with_details(*, orders: QuerySet[Order] | None = None) -> QuerySe
     streamed with ``iterator(chunk_size=...)``. Callers choose the ordering.
     """
     queryset = Order.objects.all() if orders is None else orders
-    return queryset.select_related("user").prefetch_related(
+    return queryset.select_related("user", "payment").prefetch_related(
         Prefetch("items", queryset=OrderItem.objects.order_by("id")),
         Prefetch("status_changes", queryset=StatusChange.objects.select_related("by").order_by("at", "id")),
     )

@@ -9,6 +9,7 @@ from django.db import DatabaseError
 
 from orders.expiry import order_expire_unpaid
 from orders.idempotency import idempotency_key_purge
+from orders.payments.records import payment_retry
 
 logger = logging.getLogger(__name__)
 # A database hiccup retries the job with exponential backoff (jittered, at most 10 min apart).
@@ -27,3 +28,9 @@ def purge_idempotency_keys() -> int:
 def expire_unpaid_orders() -> int:
     """Cancel pending orders whose payment window has passed."""
     return order_expire_unpaid()
+
+
+@shared_task(name="orders.payment_retry", acks_late=True, **RETRY)
+def retry_payments() -> int:
+    """Create payment intents and carry out refunds that an outage or a crash left undone."""
+    return payment_retry()

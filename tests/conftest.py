@@ -12,6 +12,13 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import DEFAULT_PASSWORD as _PASSWORD
 from tests.factories import UserFactory
+from tests.services import ServicesPlugin
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests marked ``requires_postgres``/``requires_redis``/``requires_rabbitmq``: see tests/services.py."""
+    if not config.pluginmanager.has_plugin("bookstore-services"):
+        config.pluginmanager.register(ServicesPlugin(), "bookstore-services")
 
 
 @pytest.fixture(autouse=True)

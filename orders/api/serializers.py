@@ -21,6 +21,7 @@ from orders.models import (
     ShippingMethod,
     StatusChange,
 )
+from orders.payments.models import Payment, Provider
 from orders.services import (
     OrderLine,
     coupon_create,
@@ -107,6 +108,12 @@ class OrderCreateSerializer(serializers.Serializer):
     billing_address = AddressInputSerializer(
         required=False, allow_null=True, help_text='Optional; an address or `{"address_id": N}`.'
     )
+    payment_provider = serializers.ChoiceField(
+        choices=Provider.choices,
+        required=False,
+        allow_null=True,
+        help_text="How the order is paid; default: the store's `PAYMENT_PROVIDER`. Ignored by the quote.",
+    )
 
     def lines(self) -> list[OrderLine]:
         return [OrderLine(book_id=item["book_id"], quantity=item["quantity"]) for item in self.validated_data["items"]]
@@ -120,6 +127,7 @@ class OrderCreateSerializer(serializers.Serializer):
             "shipping_address": data.get("shipping_address"),
             "shipping_method_id": data.get("shipping_method_id"),
             "billing_address": data.get("billing_address"),
+            "payment_provider": data.get("payment_provider"),
         }
 
 
@@ -136,6 +144,7 @@ class OrderQuoteRequestSerializer(OrderCreateSerializer):
         """The keyword arguments of ``order_quote`` besides the user."""
         arguments = super().checkout()
         arguments.pop("billing_address")
+        arguments.pop("payment_provider")
         return {**arguments, "shipping_country": self.validated_data.get("shipping_country") or None}
 
 
@@ -194,6 +203,27 @@ class StatusHistorySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class PaymentSerializer(serializers.ModelSerializer):
+    """How the order is paid and where the payment stands; never any card data."""
+
+    client_secret = serializers.SerializerMethodField(
+        help_text="Stripe: hand it to Stripe's client to confirm the payment; null once it cannot be paid."
+    )
+    error = serializers.SerializerMethodField(help_text="Why the provider could not be reached (status `error`).")
+
+    class Meta:
+        model = Payment
+        fields = ["provider", "status", "client_secret", "amount", "currency", "error"]
+        read_only_fields = fields
+
+    def get_client_secret(self, payment: Payment) -> str | None:
+        payable = payment.status in (Payment.Status.AWAITING, Payment.Status.FAILED)
+        return payment.client_secret if payable and payment.client_secret else None
+
+    def get_error(self, payment: Payment) -> str | None:
+        return payment.last_error or None
+
+
 class OrderSerializer(serializers.ModelSerializer):
     items = OrderItemSerializer(many=True, read_only=True)
     discounts = DiscountSerializer(many=True, read_only=True)
@@ -203,6 +233,9 @@ class OrderSerializer(serializers.ModelSerializer):
     shipping_address = OrderAddressSerializer(read_only=True, allow_null=True)
     billing_address = OrderAddressSerializer(read_only=True, allow_null=True)
     shipping_method = serializers.SerializerMethodField()
+    payment = serializers.SerializerMethodField()
+    carrier = serializers.SerializerMethodField()
+    tracking_number = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
@@ -222,6 +255,9 @@ class OrderSerializer(serializers.ModelSerializer):
             "shipping_method",
             "shipping_address",
             "billing_address",
+            "payment",
+            "carrier",
+            "tracking_number",
             "created_at",
             "updated_at",
             "status_history",
@@ -240,6 +276,25 @@ class OrderSerializer(serializers.ModelSerializer):
         if order.fulfilment != Order.Fulfilment.DELIVERY:
             return None
         return dict(OrderShippingMethodSerializer(order).data)
+
+    @extend_schema_field(PaymentSerializer(allow_null=True))
+    def get_payment(self, order: Order) -> dict[str, Any] | None:
+        """Null only for orders placed before payments were recorded."""
+        payment = getattr(order, "payment", None)
+        return PaymentSerializer(payment).data if payment is not None else None
+
+    def get_carrier(self, order: Order) -> str | None:
+        return order.carrier or None
+
+    def get_tracking_number(self, order: Order) -> str | None:
+        return order.tracking_number or None
+
+
+class OrderShipSerializer(serializers.Serializer):
+    """Body of ``POST /orders/{id}/ship``; both fields optional."""
+
+    carrier = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=100)
+    tracking_number = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=100)
 
 
 class QuoteLineSerializer(serializers.Serializer):

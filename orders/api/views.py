@@ -25,15 +25,30 @@ from orders.api.serializers import (
     OrderQuoteRequestSerializer,
     OrderQuoteSerializer,
     OrderSerializer,
+    OrderShipSerializer,
     ShippingMethodQuerySerializer,
     ShippingMethodSerializer,
 )
 from orders.api.throttling import CouponFailureThrottle, OrderCreateRateThrottle, QuoteRateThrottle
 from orders.exceptions import InvalidCoupon
-from orders.idempotency import HEADER, idempotency_key_parse, idempotent_run, request_fingerprint
+from orders.idempotency import (
+    HEADER,
+    idempotency_key_parse,
+    idempotency_response_store,
+    idempotent_run,
+    request_fingerprint,
+)
 from orders.models import BulkDiscountTier, Coupon, Order, ShippingMethod
+from orders.payments.records import payment_start
 from orders.selectors import coupon_list, discount_tier_list, order_get, order_list, shipping_method_list
-from orders.services import discount_tier_delete, order_cancel, order_place, order_quote, order_transition
+from orders.services import (
+    discount_tier_delete,
+    order_cancel,
+    order_place,
+    order_quote,
+    order_ship,
+    order_transition,
+)
 
 if TYPE_CHECKING:
     from rest_framework.permissions import _SupportsHasPermission
@@ -140,7 +155,11 @@ class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveM
             "`tax` lists the tax contained per rate, at the rates in force now, which the order keeps. "
             "Stock is checked and taken in one transaction: when any line is "
             "short, `409 insufficient_stock` lists every short line and nothing changes. Answers `201` with the "
-            "pending order, its URL in `Location`. Send an `Idempotency-Key` to retry safely."
+            "pending order, its URL in `Location`. Send an `Idempotency-Key` to retry safely. "
+            "`payment_provider` (`manual` or `stripe`, default the store's setting) chooses how it is paid: with "
+            "`stripe` the answer's `payment.client_secret` is confirmed with Stripe's client and Stripe's webhook "
+            "marks the order paid; if Stripe cannot be reached the order is still placed, `payment.status` is "
+            "`error` with the reason, and the intent is created by a retry job (read the order again)."
         ),
         request=OrderCreateSerializer,
         parameters=[IDEMPOTENCY_PARAMETER, REPLAYED_HEADER],
@@ -158,18 +177,34 @@ class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveM
         serializer = OrderCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
 
-        def place() -> tuple[Order, Any]:
-            order = order_place(user=request.user, **serializer.checkout())
+        def place() -> Order:
+            return order_place(user=request.user, **serializer.checkout())
+
+        def place_and_serialize() -> tuple[Order, Any]:
+            order = place()
             return order, OrderSerializer(order_get(pk=order.pk)).data
 
         if key is None:
-            _order, body = place()
+            order_id = place().pk
+            # After the commit, never under the stock locks: ask the provider (a no-op once started).
+            payment_start(order_id=order_id)
+            body = OrderSerializer(order_get(pk=order_id)).data
             return Response(body, status=201, headers=self.get_success_headers(body))
-        result = idempotent_run(user=request.user, key=key, fingerprint=request_fingerprint(request.data), action=place)
+        result = idempotent_run(
+            user=request.user, key=key, fingerprint=request_fingerprint(request.data), action=place_and_serialize
+        )
         headers = self.get_success_headers(result.body) if result.status == 201 else {}
+        if result.status != 201:
+            return Response(result.body, status=result.status, headers=headers)
+        payment = payment_start(order_id=result.body["id"])
+        body = result.body
         if result.replayed:
             headers["Idempotent-Replayed"] = "true"
-        return Response(result.body, status=result.status, headers=headers)
+        elif payment is not None and payment.status != (body.get("payment") or {}).get("status"):
+            # The response sent, with the provider's answer, is the one replays return.
+            body = OrderSerializer(order_get(pk=result.body["id"])).data
+            idempotency_response_store(user=request.user, key=key, body=body)
+        return Response(body, status=201, headers=headers)
 
     @extend_schema(
         summary="Price an order without placing it",
@@ -193,7 +228,8 @@ class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveM
         summary="Cancel an order (owner or staff)",
         description=(
             "The owner or staff, while the order is `pending` or `paid` (else `409 invalid_transition`). Puts every "
-            "item back in stock and frees the coupon use."
+            "item back in stock and frees the coupon use; a paid order's payment is refunded (`payment.status` "
+            "`refund_pending`, then `refunded`)."
         ),
         request=None,
         responses={200: OrderSerializer, 401: _401, 404: _404, 409: _409_TRANSITION},
@@ -218,15 +254,24 @@ class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveM
     @extend_schema(
         summary="Mark an order shipped (staff)",
         description=(
-            "Staff only. `paid` → `shipped`; from any other status `409 invalid_transition`. Recorded in "
-            "`status_history` with who did it."
+            "Staff only. `paid` → `shipped`; from any other status `409 invalid_transition`. Takes optional "
+            "`carrier` and `tracking_number` (up to 100 characters each), shown on the order and in the "
+            "customer's shipping email. Recorded in `status_history` with who did it."
         ),
-        request=None,
-        responses={200: OrderSerializer, 401: _401, 403: _403, 404: _404, 409: _409_TRANSITION},
+        request=OrderShipSerializer,
+        responses={200: OrderSerializer, 400: _400, 401: _401, 403: _403, 404: _404, 409: _409_TRANSITION},
     )
     @action(detail=True, methods=["post"])
     def ship(self, request: Request, pk: str | None = None) -> Response:
-        return _order_response(order_transition(order=self.get_object(), to=Order.Status.SHIPPED, by=request.user))
+        serializer = OrderShipSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = order_ship(
+            order=self.get_object(),
+            by=request.user,
+            carrier=serializer.validated_data.get("carrier") or "",
+            tracking_number=serializer.validated_data.get("tracking_number") or "",
+        )
+        return _order_response(order)
 
     @extend_schema(
         summary="Mark an order delivered (staff)",

@@ -23,6 +23,7 @@ from orders.services.orders import (
     order_cancel,
     order_place,
     order_quote,
+    order_ship,
     order_transition,
 )
 
@@ -43,5 +44,6 @@ __all__ = [
     "order_cancel",
     "order_place",
     "order_quote",
+    "order_ship",
     "order_transition",
 ]

@@ -34,7 +34,13 @@ from catalog.models import Book
 from catalog.services import stock_release, stock_reserve
 from notifications.services import email_queue
 from orders import pricing
-from orders.exceptions import InvalidCoupon, InvalidOrder, InvalidTransition, TransitionNotPermitted
+from orders.exceptions import (
+    InvalidCoupon,
+    InvalidOrder,
+    InvalidTransition,
+    PaymentProviderUnavailable,
+    TransitionNotPermitted,
+)
 from orders.models import (
     MAX_LINE_QUANTITY,
     MAX_ORDER_LINES,
@@ -45,6 +51,8 @@ from orders.models import (
     ShippingMethod,
     StatusChange,
 )
+from orders.payments.providers import provider_available
+from orders.payments.records import payment_on_order_cancelled, payment_on_order_paid, payment_record
 from orders.shipping import ShippingTerms
 from orders.tax import TaxRate, TaxRates
 from orders.totals import order_totals
@@ -335,6 +343,14 @@ def order_quote(
     return _price(items, books, coupon_code=_normalize_code(coupon_code), lock_coupon=False, delivery=delivery)
 
 
+def _payment_provider(name: str | None) -> str:
+    name = name or settings.PAYMENT_PROVIDER
+    if not provider_available(name):
+        message = f"The payment provider {name!r} is not available here."
+        raise PaymentProviderUnavailable(message, details={"payment_provider": [message]})
+    return name
+
+
 def order_place(
     *,
     user: Any,
@@ -343,6 +359,7 @@ def order_place(
     shipping_address: Mapping[str, Any] | None = None,
     shipping_method_id: int | None = None,
     billing_address: Mapping[str, Any] | None = None,
+    payment_provider: str | None = None,
 ) -> Order:
     """Place an order for ``user``: take the stock, apply bulk tier and coupon, ship and tax it, record everything.
 
@@ -354,7 +371,11 @@ def order_place(
     queries whatever the number of lines. Raises ``InvalidOrder`` (a line, an
     address or the shipping method is not valid; ``details`` names it),
     ``InsufficientStock`` (every short line is listed) or ``InvalidCoupon``.
+    The payment is recorded with the order (``payment_provider``, default
+    ``PAYMENT_PROVIDER``); the provider is called after the commit by
+    ``orders.payments.records.payment_start``, never under the stock locks.
     """
+    provider = _payment_provider(payment_provider)
     quantities = _quantities(items)
     # Addresses and the shipping method are read before any lock is taken.
     delivery = _delivery(user=user, shipping_address=shipping_address, shipping_method_id=shipping_method_id)
@@ -405,12 +426,13 @@ def order_place(
             ]
         )
         StatusChange.objects.create(order=order, from_status="", to_status=Status.PENDING, by=user)
+        payment_record(order=order, provider=provider, by=user)
         count_on_commit(ORDERS_PLACED)
-        _order_placed_email(order, quote)
+        _order_placed_email(order, quote, provider=provider)
     return order
 
 
-def _order_placed_email(order: Order, quote: OrderQuote) -> None:
+def _order_placed_email(order: Order, quote: OrderQuote, *, provider: str) -> None:
     """Queue the customer's confirmation in the placing transaction (the outbox delivers it)."""
     if not order.user.email:
         return
@@ -422,6 +444,10 @@ def _order_placed_email(order: Order, quote: OrderQuote) -> None:
             "items": quote.items,
             "currency": settings.STORE_CURRENCY,
             "payment_days": settings.MANUAL_PAYMENT_DAYS,
+            # Card payments wait minutes, not days (``ORDER_PAYMENT_TIMEOUT``).
+            "payment_minutes": int(settings.ORDER_PAYMENT_TIMEOUT.total_seconds() // 60)
+            if provider == "stripe"
+            else None,
         },
         key=f"order-placed:{order.pk}",
     )
@@ -435,7 +461,7 @@ def _check_permitted(order: Order, to: str, by: Any) -> None:
         raise TransitionNotPermitted()
 
 
-def order_transition(*, order: Order, to: str, by: Any) -> Order:
+def order_transition(*, order: Order, to: str, by: Any, only_from: str | None = None) -> Order:
     """Move ``order`` to status ``to`` on behalf of ``by`` (a user, or None for the system).
 
     The one way an order's status changes. Allowed: pending → paid → shipped →
@@ -450,22 +476,63 @@ def order_transition(*, order: Order, to: str, by: Any) -> Order:
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         _check_permitted(locked, to, by)
-        if to not in TRANSITIONS.get(locked.status, frozenset()):
+        # ``only_from``: the caller decided on a status it read before the lock (expiry reads "pending").
+        allowed = TRANSITIONS.get(locked.status, frozenset()) if only_from in (None, locked.status) else frozenset()
+        if to not in allowed:
             raise InvalidTransition(
                 f"Order {locked.number} cannot move from {locked.status} to {to}.",
                 details={"status": locked.status, "to": to},
             )
+        refund = False
         if to == Status.CANCELLED:
             stock_release(quantities=dict(locked.items.values_list("book_id", "quantity")))
+            refund = payment_on_order_cancelled(order=locked, by=by)
+        elif to == Status.PAID:
+            payment_on_order_paid(order=locked, by=by)
         from_status = locked.status
         locked.status = to
         locked.save(update_fields=["status", "updated_at"])
         StatusChange.objects.create(order=locked, from_status=from_status, to_status=to, by=by)
         if to == Status.CANCELLED:
             count_on_commit(ORDERS_CANCELLED)
+        _order_status_email(locked, by=by, refund=refund)
     return locked
 
 
+_STATUS_EMAILS: dict[str, str] = {
+    Status.PAID: "order_paid",
+    Status.SHIPPED: "order_shipped",
+    Status.CANCELLED: "order_cancelled",
+}
+
+
+def _order_status_email(order: Order, *, by: Any, refund: bool) -> None:
+    """Tell the customer the order was paid, shipped or cancelled (queued in the same transaction)."""
+    template = _STATUS_EMAILS.get(order.status)
+    if template is None or not order.user.email:
+        return
+    email_queue(
+        to=order.user.email,
+        template=f"orders/email/{template}",
+        context={
+            "order": order,
+            "items": list(order.items.order_by("id")),
+            "currency": settings.STORE_CURRENCY,
+            "expired": order.status == Status.CANCELLED and by is None,
+            "refund": refund,
+        },
+        key=f"order-{order.status}:{order.pk}",
+    )
+
+
 def order_cancel(*, order: Order, by: Any) -> Order:
-    """Cancel ``order`` (owner or staff): stock goes back, the coupon use is freed."""
+    """Cancel ``order`` (owner or staff): stock goes back, the coupon use is freed, a payment is refunded."""
     return order_transition(order=order, to=Status.CANCELLED, by=by)
+
+
+def order_ship(*, order: Order, by: Any, carrier: str = "", tracking_number: str = "") -> Order:
+    """Mark ``order`` shipped (staff) with the carrier and tracking number, shown on the order and in the email."""
+    with transaction.atomic():
+        Order.objects.select_for_update().filter(pk=order.pk).update(carrier=carrier, tracking_number=tracking_number)
+        # Rolls the fields back with it when the order cannot be shipped.
+        return order_transition(order=order, to=Status.SHIPPED, by=by)

@@ -28,7 +28,7 @@ FALLBACK_REDIS_URL = "redis://127.0.0.1:6379/15"
 LIMIT = 5
 WRONG_LOGIN = {"email": "nobody@example.com", "password": "wrong-password"}
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.requires_redis]
 
 
 def _free_port() -> int:

@@ -198,3 +198,38 @@ def test_idempotency_keys_are_listed_read_only_for_superusers(
     assert 'name="key"' not in page
     assert admin_client.get("/admin/orders/idempotencykey/add/").status_code == 403
     assert staff_client_for("Order managers").get("/admin/orders/idempotencykey/").status_code == 403
+
+
+def test_the_order_page_shows_the_payment_and_its_history(admin_client: Client) -> None:
+    book = BookFactory(stock=3)
+    order = order_place(user=UserFactory(), items=[OrderLine(book_id=book.pk, quantity=1)])
+    admin_client.post(CHANGELIST, {"action": "mark_paid", "_selected_action": [order.pk]})
+
+    page = admin_client.get(f"{CHANGELIST}{order.pk}/change/").content.decode()
+
+    assert "Manual (bank transfer, pay in shop)" in page
+    assert "awaiting → succeeded by" in page
+
+
+def test_staff_refund_a_paid_order_from_the_admin_through_the_service(
+    admin_client: Client, superuser: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from orders.payments.models import Payment
+
+    book = BookFactory(stock=3)
+    paid = order_place(user=UserFactory(), items=[OrderLine(book_id=book.pk, quantity=1)])
+    unpaid = order_place(user=UserFactory(), items=[OrderLine(book_id=book.pk, quantity=1)])
+    admin_client.post(CHANGELIST, {"action": "mark_paid", "_selected_action": [paid.pk]})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            CHANGELIST, {"action": "refund_payments", "_selected_action": [paid.pk, unpaid.pk]}, follow=True
+        )
+
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any(t.startswith(f"{paid.number}: payment refund") for t in texts), texts
+    assert any(f"{unpaid.number}: not refunded" in t for t in texts), texts
+    payment = Payment.objects.get(order=paid)
+    assert payment.status == Payment.Status.REFUNDED
+    assert payment.events.get(to_status="refund_pending").by == superuser
+    assert Payment.objects.get(order=unpaid).status == Payment.Status.AWAITING

@@ -16,6 +16,7 @@ JOBS = {
     "notifications.email_sweep": 60,
     "orders.order_expire_unpaid": 300,
     "orders.idempotency_key_purge": 3600,
+    "orders.payment_retry": 60,
     "accounts.jwt_tokens_flush_expired": 86400,
 }
 

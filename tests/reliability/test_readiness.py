@@ -8,7 +8,7 @@ import pytest
 
 from tests.reliability.http import call
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.requires_postgres, pytest.mark.requires_redis]
 
 
 def test_readyz_names_each_dependency_that_is_down_and_recovers(stack):

@@ -14,7 +14,7 @@ import pytest
 
 from tests.reliability.http import call
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.requires_postgres, pytest.mark.requires_redis]
 
 STATE_CODE = """
 from catalog.models import Book

@@ -24,7 +24,7 @@ import requests
 from tests.reliability.harness import wait_until
 from tests.reliability.http import call
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.requires_postgres, pytest.mark.requires_redis]
 
 STATE_CODE = """
 from catalog.models import Book

@@ -49,7 +49,7 @@ def _string_inputs() -> list[Any]:
     for path, item in schema["paths"].items():
         for method, operation in item.items():
             body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
-            if body:
+            if body and "$ref" in body:  # a free-form body (Stripe's webhook event) names no fields
                 properties = components[body["$ref"].rsplit("/", 1)[-1]].get("properties", {})
                 for name, spec in properties.items():
                     if spec.get("type") == "string" and not spec.get("readOnly"):

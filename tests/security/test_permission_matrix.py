@@ -222,6 +222,13 @@ ROWS = [
     Row("POST", "/api/v1/orders/{}/pay", ORDER_STAFF, target=lambda w: w.order.pk),
     Row("POST", "/api/v1/orders/{}/ship", ORDER_STAFF, target=lambda w: w.order.pk, prepare=_paid),
     Row("POST", "/api/v1/orders/{}/deliver", ORDER_STAFF, target=lambda w: w.order.pk, prepare=_shipped),
+    # --- payments: Stripe's webhook; the signature is the only credential, so unsigned is 400 for everyone ---
+    Row(
+        "POST",
+        "/api/v1/payments/stripe/webhook",
+        (400,) * len(PRINCIPALS),
+        body=lambda w, p: {"id": "evt_unsigned", "type": "payment_intent.succeeded", "data": {"object": {}}},
+    ),
 ]
 
 

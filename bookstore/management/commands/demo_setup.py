@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from bookstore.demo import DEMO_STAFF_EMAIL, demo_staff_create, demo_staff_exists
 from catalog.models import Book
 
-DEMO_STAFF_EMAIL = "staff@bookstore.local"
+__all__ = ["DEMO_STAFF_EMAIL", "Command"]
 
 
 class Command(BaseCommand):
@@ -26,16 +25,19 @@ class Command(BaseCommand):
         if not Book.objects.exists():
             self.stdout.write("Empty catalog: loading demo data ...")
             call_command("seed_demo", books=options["books"], orders=options["orders"], stdout=self.stdout)
-        user_model = get_user_model()
-        if user_model.objects.filter(email=DEMO_STAFF_EMAIL).exists():
-            self.stdout.write(f"Demo staff account {DEMO_STAFF_EMAIL} exists (its password was printed on first run).")
+        if demo_staff_exists():
+            self.stdout.write(
+                f"Demo staff account {DEMO_STAFF_EMAIL} exists; its password was printed on first run.\n"
+                "  Lost it? `make staff-password` (or `python manage.py demo_staff_password`) sets a new one "
+                "and prints it."
+            )
             return
-        password = secrets.token_urlsafe(12)
-        user_model.objects.create_superuser(email=DEMO_STAFF_EMAIL, password=password, first_name="Demo")
+        _, password = demo_staff_create()
         self.stdout.write(
             self.style.SUCCESS(
                 "\n  Demo staff account created (shown once, keep it):\n"
                 f"    email:    {DEMO_STAFF_EMAIL}\n    password: {password}\n"
                 f"    admin:    {options['base_url'].rstrip('/')}/admin/\n"
+                "  (`make staff-password` sets a new one if you lose it.)\n"
             )
         )

@@ -51,10 +51,16 @@ SUBTITLES = (
 )
 LANGUAGES = ("en",) * 16 + ("es", "es", "fr", "fr", "de", "de", "it", "pt", "nl", "ja")
 COUPONS = (
-    # code, kind, value, starts (days ago), ends (days ago; None: no end), min_subtotal, max_uses
-    ("WELCOME10", "percent", "10.00", 120, None, None, None),
-    ("SPRING5", "fixed", "5.00", 90, 45, "30.00", None),
-    ("BOOKWORM15", "percent", "15.00", 60, None, "50.00", 40),
-    ("READMORE20", "percent", "20.00", 20, -30, "80.00", 25),
-    ("EXPIRED3", "fixed", "3.00", 200, 100, None, None),
+    # code, kind, value, starts (days ago; negative: in the future), ends (days ago; None: no end),
+    # min_subtotal, max_uses, is_active. Together they show every state a coupon can be in.
+    ("WELCOME10", "percent", "10.00", 120, None, None, None, True),  # active, no end
+    ("BOOKWORM15", "percent", "15.00", 60, None, "50.00", 40, True),  # active, minimum subtotal, limited
+    ("READMORE20", "percent", "20.00", 20, -30, "80.00", 25, True),  # active until a date
+    ("FIRSTFIVE", "fixed", "5.00", 100, None, None, 5, True),  # used up: the seed gives it all its uses
+    ("SPRING5", "fixed", "5.00", 90, 45, "30.00", None, True),  # expired
+    ("WINTER3", "fixed", "3.00", 200, 100, None, None, True),  # expired long ago
+    ("SUMMER25", "percent", "25.00", -14, -45, "40.00", None, True),  # scheduled: starts in two weeks
+    ("STAFFPICK12", "percent", "12.00", 30, None, None, None, False),  # switched off
 )
+#: The coupon the seed fills to its ``max_uses`` with the oldest orders it can take.
+USED_UP_COUPON = "FIRSTFIVE"

@@ -70,7 +70,7 @@ def test_missing_or_unknown_country_is_400_naming_it(api_client, methods, query)
 def test_the_data_migration_offers_standard_to_the_store_country(api_client, settings):
     ShippingMethod.objects.all().delete()
     settings.STORE_COUNTRY = "AT"
-    migration = importlib.import_module("orders.migrations.0004_default_shipping_method")
+    migration = importlib.import_module("orders.migrations.0006_default_shipping_method")
 
     migration.create_default_method(django_apps, None)
     migration.create_default_method(django_apps, None)  # running it again adds nothing

@@ -199,3 +199,36 @@ def test_seeded_books_are_searchable():
 
     assert book in book_search(Book.objects.all(), book.isbn)
     assert book in book_search(Book.objects.all(), f'"{author}"')
+
+
+def _coupon_states(now) -> dict[str, set[str]]:
+    """Each seeded coupon's state, judged from its fields and the orders that use it."""
+    states: dict[str, set[str]] = {}
+    for coupon in Coupon.objects.all():
+        uses = Order.objects.filter(coupon=coupon).exclude(status="cancelled").count()
+        if not coupon.is_active:
+            state = "inactive"
+        elif coupon.starts_at is not None and coupon.starts_at > now:
+            state = "scheduled"
+        elif coupon.ends_at is not None and coupon.ends_at <= now:
+            state = "expired"
+        elif coupon.max_uses is not None and uses >= coupon.max_uses:
+            state = "used up"
+        else:
+            state = "active"
+        states.setdefault(state, set()).add(coupon.code)
+    return states
+
+
+@pytest.mark.parametrize("orders", [20, 300])
+def test_coupons_cover_every_state(orders):
+    seed(books=100, orders=orders)
+    states = _coupon_states(timezone.now())
+    assert {"active", "expired", "scheduled", "used up", "inactive"} <= set(states), states
+    # Orders only ever carry a coupon that was valid when they were placed.
+    for order in Order.objects.exclude(coupon=None).select_related("coupon"):
+        coupon = order.coupon
+        assert coupon.is_active
+        assert coupon.starts_at is None or coupon.starts_at <= order.created_at
+        assert coupon.ends_at is None or order.created_at < coupon.ends_at
+        assert coupon.min_subtotal is None or order.subtotal >= coupon.min_subtotal

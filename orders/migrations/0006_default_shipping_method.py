@@ -20,6 +20,6 @@ def remove_default_method(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("orders", "0003_shipping_and_tax")]
+    dependencies = [("orders", "0005_shipping_and_tax")]
 
     operations = [migrations.RunPython(create_default_method, remove_default_method)]

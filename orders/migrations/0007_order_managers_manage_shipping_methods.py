@@ -27,6 +27,6 @@ def revoke(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("orders", "0004_default_shipping_method"), ("bookstore", "0001_staff_groups")]
+    dependencies = [("orders", "0006_default_shipping_method"), ("bookstore", "0001_staff_groups")]
 
     operations = [migrations.RunPython(grant, revoke)]

@@ -11,7 +11,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0002_default_discount_tiers"),
+        ("orders", "0004_payments_existing_orders_and_retry_job"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
