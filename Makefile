@@ -39,13 +39,14 @@ run: venv .env  ## Install, migrate, load demo data once, serve on 127.0.0.1:800
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) demo_setup --base-url http://127.0.0.1:$(PORT)
 	@echo "Serving the store on http://127.0.0.1:$(PORT)/  (API /api/v1/, docs /api/docs/, admin /admin/)"
-	@echo "Background worker with beat beside it (README: Background work); Ctrl-C stops both."
+	@echo "A Celery worker and the beat scheduler run beside it (README: Background work); Ctrl-C stops all three."
 	@rm -rf var/metrics && mkdir -p var/metrics
 	@export PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics; \
-	$(BIN)/celery -A bookstore worker --beat --concurrency=1 --loglevel=INFO --without-gossip --without-mingle & worker=$$!; \
+	$(BIN)/celery -A bookstore worker --concurrency=1 --loglevel=INFO --without-gossip --without-mingle & worker=$$!; \
+	$(BIN)/celery -A bookstore beat --loglevel=INFO & beat=$$!; \
 	$(BIN)/gunicorn bookstore.wsgi:application -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) & web=$$!; \
-	trap 'kill -TERM $$web $$worker 2>/dev/null' INT TERM; \
-	wait $$web; kill -TERM $$worker 2>/dev/null; wait $$worker; wait $$web
+	trap 'kill -TERM $$web $$worker $$beat 2>/dev/null' INT TERM; \
+	wait $$web; kill -TERM $$worker $$beat 2>/dev/null; wait $$worker; wait $$beat; wait $$web
 
 test: venv-dev lint  ## Lint, type-check and run the whole test suite (DATABASE_URL selects the database)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -1,4 +1,4 @@
-"""A real Celery worker with beat reports in, and the admin of a real server says so."""
+"""A real Celery worker, with beat beside it, reports in, and the admin of a real server says so."""
 
 from __future__ import annotations
 
@@ -44,28 +44,22 @@ def test_worker_with_beat_reports_in_and_the_dashboard_shows_it(tmp_path):
     assert django_exec(env, STATUS_CODE)["alive"] is False
 
     log = (tmp_path / "worker.log").open("wb")
-    worker = subprocess.Popen(
-        [
-            CELERY,
-            "-A",
-            "bookstore",
-            "worker",
-            "--beat",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "INFO",
-            "--schedule",
-            str(tmp_path / "beat-schedule"),
-            "--hostname",
-            "heartbeat-test@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    # Worker and beat as two processes, as `make run` and production run them.
+    commands = [
+        ["worker", "--pool", "solo", "--loglevel", "INFO", "--hostname", "heartbeat-test@%h"],
+        ["beat", "--loglevel", "INFO", "--schedule", str(tmp_path / "beat-schedule")],
+    ]
+    processes = [
+        subprocess.Popen(
+            [CELERY, "-A", "bookstore", *command],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for command in commands
+    ]
     server = AppServer(env=env, log_path=tmp_path / "gunicorn.log", workers=1)
     try:
         status = wait_until(
@@ -83,12 +77,14 @@ def test_worker_with_beat_reports_in_and_the_dashboard_shows_it(tmp_path):
         assert "heartbeat-test@" in html
     finally:
         server.stop()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(timeout=10)
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
         log.close()
         print((tmp_path / "worker.log").read_text(errors="replace")[-4000:])  # noqa: T201
