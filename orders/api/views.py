@@ -128,6 +128,9 @@ class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveM
         if self.action in {"pay", "ship", "deliver"}:
             # The admin's status actions need the same permission.
             return [StaffPermission("orders.change_order")]
+        if self.action == "quote":
+            # Anyone may price a basket before signing in; the quote throttles count them per address.
+            return [AllowAny()]
         return super().get_permissions()
 
     def get_throttles(self) -> list[BaseThrottle]:
@@ -209,13 +212,16 @@ class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveM
     @extend_schema(
         summary="Price an order without placing it",
         description=(
-            "Same body and rules as placing an order; nothing is written and stock is not touched. To price "
+            "Anyone, signed in or not; rate limited per user, or per client address when anonymous (`429` with "
+            "`Retry-After`), and coupon codes that could not be used spend a smaller budget of their own. "
+            "Same body and rules as placing an order (a saved `address_id` is the caller's own, so anonymous "
+            "callers send an address or `shipping_country`); nothing is written and stock is not touched. To price "
             "delivery before there is an address, send `shipping_country` with `shipping_method_id` (each needs the "
             "other; the method must deliver to the country). Answers `shipping`, `tax` (contained per rate) and "
             "`total` = items after discounts + shipping."
         ),
         request=OrderQuoteRequestSerializer,
-        responses={200: OrderQuoteSerializer, 400: _400_ORDER, 401: _401, 409: _409_STOCK, 429: _429},
+        responses={200: OrderQuoteSerializer, 400: _400_ORDER, 409: _409_STOCK, 429: _429},
     )
     @action(detail=False, methods=["post"])
     def quote(self, request: Request) -> Response:

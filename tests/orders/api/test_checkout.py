@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
 
 from accounts.services import address_create
 from catalog.models import Book
@@ -123,6 +124,85 @@ def test_quote_takes_the_orders_body_with_a_shipping_address(customer_client, bo
     )
     assert response.status_code == 200, response.content
     assert (response.json()["shipping"], response.json()["total"]) == ("4.95", "24.95")
+
+
+# --- the quote is open to anyone -------------------------------------------------
+
+
+def _anonymous(address="198.51.100.7"):
+    return APIClient(REMOTE_ADDR=address)
+
+
+def test_anonymous_quote_with_shipping_to_de(book, standard):
+    response = _anonymous().post(
+        QUOTE_URL,
+        {"items": items(book), "shipping_country": "DE", "shipping_method_id": standard.pk},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    data = response.json()
+    assert (data["subtotal"], data["shipping"], data["total"], data["fulfilment"]) == (
+        "20.00",
+        "4.95",
+        "24.95",
+        "delivery",
+    )
+    assert data["tax"] == [
+        {"rate": "7.00", "label": "VAT", "amount": "1.31"},
+        {"rate": "19.00", "label": "VAT", "amount": "0.79"},
+    ]
+    assert stock_of(book) == 20
+    assert not Order.objects.exists()
+
+
+def test_anonymous_quote_cannot_use_a_saved_address(book, standard):
+    saved = address_create(user=UserFactory(), **BERLIN)
+
+    response = _anonymous().post(
+        QUOTE_URL,
+        {"items": items(book), "shipping_address": {"address_id": saved.pk}, "shipping_method_id": standard.pk},
+        format="json",
+    )
+
+    assert_envelope(response, 400, "validation_error")
+    assert "shipping_address.address_id" in response.json()["error"]["details"]
+
+
+def test_anonymous_quotes_are_limited_per_address(settings, book):
+    settings.QUOTE_RATE_LIMIT = "3/minute"
+    first, second = _anonymous("198.51.100.7"), _anonymous("198.51.100.8")
+
+    statuses = [first.post(QUOTE_URL, {"items": items(book)}, format="json").status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 200, 429]
+    refused = first.post(QUOTE_URL, {"items": items(book)}, format="json")
+    assert_envelope(refused, 429, "throttled")
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    # Another address has its own allowance.
+    assert second.post(QUOTE_URL, {"items": items(book)}, format="json").status_code == 200
+
+
+def test_anonymous_coupon_guessing_spends_the_failure_budget(settings, book):
+    settings.COUPON_FAILURE_RATE_LIMIT = "3/hour"
+    CouponFactory(code="SPRING10")
+    guesser, neighbour = _anonymous("198.51.100.7"), _anonymous("198.51.100.8")
+
+    def quote(client, code=None):
+        body = {"items": items(book)} | ({"coupon_code": code} if code else {})
+        return client.post(QUOTE_URL, body, format="json")
+
+    guesses = [quote(guesser, f"GUESS{n}") for n in range(3)]
+    assert [response.json()["error"]["code"] for response in guesses] == ["invalid_coupon"] * 3
+
+    # Spent: a right code is refused exactly like a wrong one.
+    wrong, right = quote(guesser, "GUESS3"), quote(guesser, "SPRING10")
+    assert_envelope(wrong, 429, "throttled")
+    assert_envelope(right, 429, "throttled")
+    assert wrong.json() == right.json()
+    # Quotes without a code, and other addresses, are not affected.
+    assert quote(guesser).status_code == 200
+    assert quote(neighbour, "SPRING10").status_code == 200
 
 
 # --- placing ----------------------------------------------------------------------
