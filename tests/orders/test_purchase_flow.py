@@ -126,18 +126,24 @@ def test_a_customer_buys_a_book_pays_by_card_and_staff_ship_and_deliver_it(
     User.objects.filter(email="orders@example.com").update(is_staff=True, is_superuser=True)
     staff.sign_in("orders@example.com", PASSWORD)
 
+    items = [{"book_id": book.pk, "quantity": 2}]
+    delivery = {"shipping_country": "DE", "shipping_method_id": parcel.pk}
+    # Before signing up, the shopper prices the basket anonymously.
+    anonymous_quote = customer.post("/orders/quote", {"items": items, **delivery})
+    assert anonymous_quote.status_code == 200, anonymous_quote.text
+
     # 1. Register and save an address.
     registered = customer.post("/auth/register", {"email": "ada@example.com", "password": PASSWORD})
     assert registered.status_code == 201, registered.text
     customer.sign_in("ada@example.com", PASSWORD)
     saved = customer.post("/users/me/addresses", BERLIN)
     assert saved.status_code == 201, saved.text
-    items = [{"book_id": book.pk, "quantity": 2}]
 
     # 2. Quote with shipping to Germany: 36.00 + 4.95.
-    quote = customer.post("/orders/quote", {"items": items, "shipping_country": "DE", "shipping_method_id": parcel.pk})
+    quote = customer.post("/orders/quote", {"items": items, **delivery})
     assert quote.status_code == 200, quote.text
     assert (quote.json()["shipping"], quote.json()["total"]) == ("4.95", "40.95")
+    assert quote.json() == anonymous_quote.json()
 
     # 3. Place the order, to be paid by card, delivered to the saved address.
     placed = customer.post(
