@@ -302,8 +302,21 @@ class ShippingMethodAdmin(admin.ModelAdmin):
         return ", ".join(country.code for country in method.countries)
 
 
+class _RecordAdmin(admin.ModelAdmin):
+    """A log the store writes itself: staff read it, nobody adds, edits or deletes rows here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(IdempotencyKey)
-class IdempotencyKeyAdmin(admin.ModelAdmin):
+class IdempotencyKeyAdmin(_RecordAdmin):
     """Read-only: which request key produced which order, to answer "did my retry create a second order?"."""
 
     list_display = ("key", "user", "order", "response_status", "created_at")
@@ -315,19 +328,9 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
     fields = ("key", "user", "order", "fingerprint", "response_status", "response_body", "created_at")
     readonly_fields = fields
 
-    # Keys are written by order placement and purged by ``manage.py purge_idempotency_keys``.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(_RecordAdmin):
     """Read-only: every provider event received, by id, and what handling it did."""
 
     list_display = ("event_id", "provider", "type", "received_at", "processed_at", "result")
@@ -337,12 +340,3 @@ class WebhookEventAdmin(admin.ModelAdmin):
     ordering = ("-received_at", "-id")
     fields = ("provider", "event_id", "type", "received_at", "processed_at", "result", "payload")
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

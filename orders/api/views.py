@@ -188,10 +188,10 @@ class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveM
             return order, OrderSerializer(order_get(pk=order.pk)).data
 
         if key is None:
-            order_id = place().pk
+            order = place()
             # After the commit, never under the stock locks: ask the provider (a no-op once started).
-            payment_start(order_id=order_id)
-            body = OrderSerializer(order_get(pk=order_id)).data
+            payment_start(order_id=order.pk, payment=order.payment)
+            body = OrderSerializer(order_get(pk=order.pk)).data
             return Response(body, status=201, headers=self.get_success_headers(body))
         result = idempotent_run(
             user=request.user, key=key, fingerprint=request_fingerprint(request.data), action=place_and_serialize

@@ -62,15 +62,18 @@ def payment_record(*, order: Order, provider: str, by: Any) -> Payment:
     return payment
 
 
-def payment_start(*, order_id: int) -> Payment | None:
+def payment_start(*, order_id: int, payment: Payment | None = None) -> Payment | None:
     """Ask the provider to take the order's payment, after the placing transaction has committed.
 
     Stripe: creates the PaymentIntent and stores its id and client secret. If
     Stripe cannot be reached the order stays placed and the payment shows
     ``error`` with the reason; ``payment_retry`` asks again. Does nothing for a
     payment that has been started already, so callers may call it freely.
+    ``payment`` is the order's payment when the caller has it in hand (the
+    placing request does), which saves reading it back.
     """
-    payment = Payment.objects.select_related("order").filter(order_id=order_id).first()
+    if payment is None:
+        payment = Payment.objects.select_related("order").filter(order_id=order_id).first()
     if payment is None or payment.status not in (PayStatus.CREATING, PayStatus.ERROR):
         return payment
     Payment.objects.filter(pk=payment.pk).update(attempts=payment.attempts + 1)
