@@ -52,6 +52,42 @@ class CheckedChangeListMixin:
         return CheckedChangeList if changelist is ChangeList else changelist
 
 
+#: Models that serve the machinery rather than the shop: only superusers see them, whatever their permissions.
+TECHNICAL_MODELS = frozenset(
+    {
+        "auth.group",
+        "django_celery_beat.clockedschedule",
+        "django_celery_beat.crontabschedule",
+        "django_celery_beat.intervalschedule",
+        "django_celery_beat.periodictask",
+        "django_celery_beat.solarschedule",
+        "orders.idempotencykey",
+        "orders.webhookevent",
+        "token_blacklist.blacklistedtoken",
+        "token_blacklist.outstandingtoken",
+    }
+)
+
+
+class SuperuserOnlyMixin:
+    """A model admin whose pages and index entry exist for superusers only."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser) and super().has_module_permission(request)  # type: ignore[misc]
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser) and super().has_view_permission(request, obj)  # type: ignore[misc]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return bool(request.user.is_superuser) and super().has_add_permission(request, *args)  # type: ignore[misc]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser) and super().has_change_permission(request, obj)  # type: ignore[misc]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser) and super().has_delete_permission(request, obj)  # type: ignore[misc]
+
+
 class StoreAdminSite(admin.AdminSite):
     """Admin site named after the store, with a sales and stock dashboard and the worker status on its index."""
 
@@ -74,7 +110,16 @@ class StoreAdminSite(admin.AdminSite):
                 (CheckedChangeListMixin, admin_class),
                 {"__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__},
             )
-        super().register(model_or_iterable, admin_class, **options)
+        models = [model_or_iterable] if isinstance(model_or_iterable, type) else list(model_or_iterable)
+        for model in models:
+            model_admin = admin_class
+            if model._meta.label_lower in TECHNICAL_MODELS and not issubclass(model_admin, SuperuserOnlyMixin):
+                model_admin = type(
+                    model_admin.__name__,
+                    (SuperuserOnlyMixin, model_admin),
+                    {"__module__": model_admin.__module__, "__qualname__": model_admin.__qualname__},
+                )
+            super().register(model, model_admin, **options)
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         context = super().each_context(request)

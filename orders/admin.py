@@ -7,26 +7,33 @@ staff act.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from itertools import chain
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import QuerySet
-from django.http import HttpRequest, StreamingHttpResponse
+from django.contrib.admin import helpers
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from bookstore.exceptions import DomainError
+from bookstore.limits import money
 from catalog.spreadsheet import csv_lines
+from orders.admin_desk import OrderDeskMixin, log_status_change
 from orders.exceptions import CouponInvalid
 from orders.exporting import COLUMNS, order_csv_values, order_record
-from orders.models import BulkDiscountTier, Coupon, IdempotencyKey, Order, OrderItem, ShippingMethod, StatusChange
-from orders.payments.models import Payment, PaymentEvent, WebhookEvent
+from orders.models import BulkDiscountTier, Coupon, IdempotencyKey, Order, ShippingMethod
+from orders.payments.models import Payment, WebhookEvent
 from orders.payments.records import payment_refund
 from orders.selectors import coupon_list, order_list_with_details
 from orders.services import (
+    TRANSITIONS,
     coupon_code_clean,
     coupon_create,
     coupon_update,
@@ -40,94 +47,67 @@ from orders.services import (
 COUPON_FIELDS = ("code", "kind", "value", "starts_at", "ends_at", "min_subtotal", "max_uses", "is_active")
 
 
-class _ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
+class PaymentStatusFilter(admin.SimpleListFilter):
+    title = "payment"
+    parameter_name = "payment"
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [*Payment.Status.choices, ("none", "No payment")]
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class OrderItemInline(_ReadOnlyInline):
-    model = OrderItem
-    fields = ("book", "isbn", "title", "unit_price", "quantity", "line_total")
-    readonly_fields = fields
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[OrderItem]:
-        return super().get_queryset(request).select_related("book")
-
-
-class StatusChangeInline(_ReadOnlyInline):
-    model = StatusChange
-    verbose_name = "status change"
-    verbose_name_plural = "status history"
-    fields = ("at", "from_status", "to_status", "by")
-    readonly_fields = fields
-    ordering = ("at", "id")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[StatusChange]:
-        # ``order`` for each row's caption (StatusChange.__str__), ``by`` for the column.
-        return super().get_queryset(request).select_related("order", "by")
-
-
-class PaymentInline(_ReadOnlyInline):
-    model = Payment
-    verbose_name_plural = "payment"
-    fields = ("provider", "status", "amount", "currency", "provider_payment_id", "provider_refund_id", "last_error")
-    readonly_fields = fields
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
+        value = self.value()
+        if value == "none":
+            return queryset.filter(payment__isnull=True)
+        if value in Payment.Status.values:
+            return queryset.filter(payment__status=value)
+        return queryset
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
-    list_display = ("number", "user", "status", "total", "coupon_code", "created_at")
-    list_filter = ("status", ("created_at", admin.DateFieldListFilter))
+class OrderAdmin(OrderDeskMixin, admin.ModelAdmin):
+    """The order list (filters, totals of the filtered set, actions) and the order desk page."""
+
+    list_display = ("number", "user", "status", "payment_status", "total", "coupon_code", "created_at")
+    list_filter = ("status", PaymentStatusFilter, ("created_at", admin.DateFieldListFilter))
     search_fields = ("number", "user__email")
-    list_select_related = ("user",)
+    list_select_related = ("user", "payment")
     show_full_result_count = False
     ordering = ("-created_at", "-id")
-    fields = (
-        "number",
-        "user",
-        "status",
-        "subtotal",
-        "discounts",
-        "discount_total",
-        "fulfilment",
-        "shipping_method",
-        "shipping_method_name",
-        "shipping",
-        "total",
-        "tax_lines",
-        "shipping_address_text",
-        "billing_address_text",
-        "coupon",
-        "coupon_code",
-        "carrier",
-        "tracking_number",
-        "created_at",
-        "updated_at",
-        "payment_history",
-    )
-    readonly_fields = fields
-    inlines = (OrderItemInline, PaymentInline, StatusChangeInline)
+    date_hierarchy = None
+    change_list_template = "admin/orders/order/change_list.html"
     actions = ("mark_paid", "mark_shipped", "mark_delivered", "cancel_orders", "refund_payments", "export_csv")
 
-    @admin.display(description="payment history")
-    def payment_history(self, order: Order) -> str:
-        """Each payment status change: when, from, to, why (webhook event id or staff)."""
-        events = PaymentEvent.objects.filter(payment__order=order).select_related("by").order_by("at", "id")
-        return (
-            "\n".join(
-                f"{timezone.localtime(event.at):%Y-%m-%d %H:%M:%S} {event.from_status or '-'} → {event.to_status}"
-                f"{' by ' + str(event.by) if event.by else ''}{': ' + event.note if event.note else ''}"
-                f"{' (' + event.provider_event_id + ')' if event.provider_event_id else ''}"
-                for event in events
+    class Media:
+        css = {"all": ("bookstore/admin/backoffice.css",)}
+
+    def get_urls(self) -> list[Any]:
+        return [*self.get_desk_urls(), *super().get_urls()]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The order desk: orders are read-only records moved on by the status buttons."""
+        return self.order_desk_view(request, object_id)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        changelist = context.get("cl") if context else None
+        if context is not None and changelist is not None:
+            totals = changelist.queryset.order_by().aggregate(
+                count=Count("pk"), revenue=Sum("total", filter=~Q(status=Order.Status.CANCELLED))
             )
-            or "-"
-        )
+            context["filtered_totals"] = {
+                "count": totals["count"],
+                "revenue": money(Decimal(totals["revenue"] or 0)),
+                "currency": settings.STORE_CURRENCY,
+            }
+        return response
+
+    @admin.display(description="payment", ordering="payment__status")
+    def payment_status(self, order: Order) -> str:
+        payment = self._payment(order)
+        return payment.get_status_display() if payment else "-"
 
     @admin.action(description="Refund the payment of selected orders", permissions=["change"])
     def refund_payments(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
@@ -142,40 +122,6 @@ class OrderAdmin(admin.ModelAdmin):
                     request, f"{order.number}: payment {payment.get_status_display().lower()}.", messages.SUCCESS
                 )
 
-    @admin.display(description="tax (contained in the total)")
-    def tax_lines(self, order: Order) -> SafeString | str:
-        """One line per rate, as recorded when the order was placed."""
-        if not order.tax:
-            return "-"
-        return format_html_join(
-            "",
-            "<div>{} {} %: {}</div>",
-            ((line["label"], line["rate"], line["amount"]) for line in order.tax),
-        )
-
-    @staticmethod
-    def _address(address: dict[str, str] | None) -> SafeString | str:
-        if not address:
-            return "-"
-        rows = [
-            address.get("name", ""),
-            address.get("line1", ""),
-            address.get("line2", ""),
-            f"{address.get('postal_code', '')} {address.get('city', '')}".strip(),
-            address.get("region", ""),
-            address.get("country", ""),
-            address.get("phone", ""),
-        ]
-        return format_html_join("", "<div>{}</div>", ((row,) for row in rows if row))
-
-    @admin.display(description="shipping address")
-    def shipping_address_text(self, order: Order) -> SafeString | str:
-        return self._address(order.shipping_address)
-
-    @admin.display(description="billing address")
-    def billing_address_text(self, order: Order) -> SafeString | str:
-        return self._address(order.billing_address)
-
     # Orders are placed through the API and never deleted: cancelling is the way out.
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -185,11 +131,13 @@ class OrderAdmin(admin.ModelAdmin):
 
     def _transition(self, request: HttpRequest, queryset: QuerySet[Order], to: str) -> None:
         for order in queryset.order_by("pk"):
+            before = order.status
             try:
-                order_transition(order=order, to=to, by=request.user)
+                changed = order_transition(order=order, to=to, by=request.user)
             except DomainError as exc:
                 self.message_user(request, f"{order.number}: not changed. {exc.message}", messages.ERROR)
             else:
+                log_status_change(request, self, changed, before)
                 self.message_user(request, f"{order.number}: now {Order.Status(to).label.lower()}.", messages.SUCCESS)
 
     @admin.action(description="Mark selected orders paid", permissions=["change"])
@@ -204,9 +152,24 @@ class OrderAdmin(admin.ModelAdmin):
     def mark_delivered(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self._transition(request, queryset, Order.Status.DELIVERED)
 
-    @admin.action(description="Cancel selected orders (items go back in stock)", permissions=["change"])
-    def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        self._transition(request, queryset, Order.Status.CANCELLED)
+    @admin.action(description="Cancel selected orders (items go back in stock)…", permissions=["change"])
+    def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> TemplateResponse | None:
+        """First a confirmation page listing what will and will not be cancelled; then the cancellations."""
+        if request.POST.get("confirm") == "yes":
+            self._transition(request, queryset, Order.Status.CANCELLED)
+            return None
+        orders = list(queryset.order_by("pk"))
+        cancellable = [o for o in orders if Order.Status.CANCELLED in TRANSITIONS.get(o.status, frozenset())]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Cancel orders?",
+            "opts": self.model._meta,
+            "queryset": orders,
+            "cancellable": cancellable,
+            "refused": [o for o in orders if o not in cancellable],
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/orders/order/cancel_confirmation.html", context)
 
     @admin.action(description="Export selected orders as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Order]) -> StreamingHttpResponse:
@@ -233,16 +196,65 @@ class CouponAdminForm(forms.ModelForm):
             raise forms.ValidationError(exc.details["code"]) from exc
 
 
+def coupon_status(coupon: Coupon, *, now: Any = None) -> str:
+    """Where a coupon stands now: disabled, scheduled, expired, used up or active."""
+    now = now or timezone.now()
+    if not coupon.is_active:
+        return "disabled"
+    if coupon.starts_at and coupon.starts_at > now:
+        return "scheduled"
+    if coupon.ends_at and coupon.ends_at <= now:
+        return "expired"
+    if coupon.max_uses is not None and getattr(coupon, "uses", 0) >= coupon.max_uses:
+        return "used_up"
+    return "active"
+
+
+COUPON_STATUS_LABELS = {
+    "active": "Active",
+    "scheduled": "Scheduled",
+    "expired": "Expired",
+    "used_up": "Used up",
+    "disabled": "Disabled",
+}
+
+
+class CouponStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "coupon_status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(COUPON_STATUS_LABELS.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Coupon]) -> QuerySet[Coupon]:
+        now = timezone.now()
+        live = Q(is_active=True) & (Q(starts_at__isnull=True) | Q(starts_at__lte=now))
+        live &= Q(ends_at__isnull=True) | Q(ends_at__gt=now)
+        used_up = Q(max_uses__isnull=False, uses__gte=F("max_uses"))
+        conditions = {
+            "disabled": Q(is_active=False),
+            "scheduled": Q(is_active=True, starts_at__gt=now),
+            "expired": Q(is_active=True, ends_at__lte=now) & ~Q(starts_at__gt=now),
+            "used_up": live & used_up,
+            "active": live & ~used_up,
+        }
+        value = self.value()
+        return queryset.filter(conditions[value]) if value in conditions else queryset
+
+
 @admin.register(Coupon)
 class CouponAdmin(admin.ModelAdmin):
     """Coupons are written by ``coupon_create``/``coupon_update``, the API's code path."""
 
     form = CouponAdminForm
-    list_display = ("code", "kind", "value", "starts_at", "ends_at", "min_subtotal", "max_uses", "uses", "is_active")
-    list_filter = ("kind", "is_active")
+    list_display = ("code", "coupon_status", "kind", "value", "starts_at", "ends_at", "min_subtotal", "uses_of_max")
+    list_filter = (CouponStatusFilter, "kind", "is_active")
     search_fields = ("code",)
     fields = (*COUPON_FIELDS, "uses")
     readonly_fields = ("uses",)
+
+    class Media:
+        css = {"all": ("bookstore/admin/backoffice.css",)}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Coupon]:
         return coupon_list()
@@ -255,10 +267,22 @@ class CouponAdmin(admin.ModelAdmin):
             obj.pk = coupon_create(**values).pk
         obj.refresh_from_db()
 
+    @admin.display(description="status")
+    def coupon_status(self, coupon: Coupon) -> SafeString:
+        status = coupon_status(coupon)
+        return format_html(
+            '<span class="coupon-status coupon-status-{}">{}</span>', status, COUPON_STATUS_LABELS[status]
+        )
+
     @admin.display(description="uses", ordering="uses")
     def uses(self, coupon: Coupon) -> int:
         """Orders using the coupon that are not cancelled (annotated by ``coupon_list``)."""
         return getattr(coupon, "uses", 0)
+
+    @admin.display(description="uses", ordering="uses")
+    def uses_of_max(self, coupon: Coupon) -> str:
+        uses = getattr(coupon, "uses", 0)
+        return f"{uses} / {coupon.max_uses}" if coupon.max_uses is not None else str(uses)
 
 
 @admin.register(BulkDiscountTier)

@@ -136,7 +136,7 @@ def test_status_actions_are_offered_only_with_the_change_permission(make_staff: 
     order = OrderFactory()
 
     page = client.get(CHANGELIST).content.decode()
-    client.post(CHANGELIST, {"action": "cancel_orders", "_selected_action": [order.pk]})
+    client.post(CHANGELIST, {"action": "cancel_orders", "_selected_action": [order.pk], "confirm": "yes"})
 
     assert 'value="export_csv"' in page
     assert 'value="cancel_orders"' not in page
@@ -157,7 +157,7 @@ def test_every_status_action_calls_order_transition_with_the_staff_user(
     order = OrderFactory()
 
     for action in ("mark_paid", "mark_shipped", "mark_delivered", "cancel_orders"):
-        admin_client.post(CHANGELIST, {"action": action, "_selected_action": [order.pk]})
+        admin_client.post(CHANGELIST, {"action": action, "_selected_action": [order.pk], "confirm": "yes"})
 
     assert calls == [
         (order.pk, "paid", superuser),
@@ -173,8 +173,12 @@ def test_cancel_in_the_admin_restores_stock_once_like_the_api(admin_client: Clie
     order = order_place(user=UserFactory(), items=[OrderLine(book_id=book.pk, quantity=3)])
     assert Book.objects.get(pk=book.pk).stock == 1
 
-    first = admin_client.post(CHANGELIST, {"action": "cancel_orders", "_selected_action": [order.pk]}, follow=True)
-    again = admin_client.post(CHANGELIST, {"action": "cancel_orders", "_selected_action": [order.pk]}, follow=True)
+    first = admin_client.post(
+        CHANGELIST, {"action": "cancel_orders", "_selected_action": [order.pk], "confirm": "yes"}, follow=True
+    )
+    again = admin_client.post(
+        CHANGELIST, {"action": "cancel_orders", "_selected_action": [order.pk], "confirm": "yes"}, follow=True
+    )
 
     assert Book.objects.get(pk=book.pk).stock == 4
     assert [str(m) for m in get_messages(first.wsgi_request)] == [f"{order.number}: now cancelled."]

@@ -19,7 +19,11 @@ CHANGELIST = "/admin/orders/order/"
 def run_action(admin_client, action, *orders):
     response = admin_client.post(
         CHANGELIST,
-        {"action": action, "_selected_action": [str(o["id"] if isinstance(o, dict) else o.pk) for o in orders]},
+        {
+            "action": action,
+            "_selected_action": [str(o["id"] if isinstance(o, dict) else o.pk) for o in orders],
+            "confirm": "yes",  # cancelling asks first; the other actions ignore it
+        },
         follow=True,
     )
     assert response.status_code == 200
