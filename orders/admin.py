@@ -67,7 +67,7 @@ class PaymentStatusFilter(admin.SimpleListFilter):
 class OrderAdmin(OrderDeskMixin, admin.ModelAdmin):
     """The order list (filters, totals of the filtered set, actions) and the order desk page."""
 
-    list_display = ("number", "user", "status", "payment_status", "total", "coupon_code", "created_at")
+    list_display = ("number", "user", "status", "payment_status", "total", "coupon_code", "placed")
     list_filter = ("status", PaymentStatusFilter, ("created_at", admin.DateFieldListFilter))
     search_fields = ("number", "user__email")
     list_select_related = ("user", "payment")
@@ -103,6 +103,10 @@ class OrderAdmin(OrderDeskMixin, admin.ModelAdmin):
                 "currency": settings.STORE_CURRENCY,
             }
         return response
+
+    @admin.display(description="placed", ordering="created_at")
+    def placed(self, order: Order) -> str:
+        return f"{timezone.localtime(order.created_at):%Y-%m-%d %H:%M}"
 
     @admin.display(description="payment", ordering="payment__status")
     def payment_status(self, order: Order) -> str:

@@ -100,13 +100,18 @@ def test_order_placed_through_the_api_is_cancelled_in_the_admin_and_stock_comes_
     page.locator("select[name='action']").select_option("cancel_orders")
     page.get_by_role("button", name="Go").click()
 
+    # Cancelling asks first: nothing has changed until staff confirm.
+    expect(page.locator("#cancel-list")).to_contain_text(number)
+    assert Order.objects.get(number=number).status == "pending"
+    page.get_by_role("button", name="Yes, cancel 1 order").click()
+
     expect(page.locator("ul.messagelist li.success")).to_have_text(f"{number}: now cancelled.")
     expect(page.locator("#result_list tbody tr", has_text=number)).to_contain_text("Cancelled")
     assert Order.objects.get(number=number).status == "cancelled"
     assert Book.objects.get(pk=book.pk).stock == 5
 
     page.locator("#result_list tbody tr", has_text=number).get_by_role("link", name=number).click()
-    expect(page.locator("#status_changes-group")).to_contain_text("Cancelled")
+    expect(page.locator("#desk-history")).to_contain_text("Pending → Cancelled")
     page.goto(f"/admin/catalog/book/{book.pk}/change/")
     expect(page.locator("#id_stock")).to_have_value("5")
 
