@@ -21,7 +21,8 @@ from django.utils import timezone
 from catalog import services
 from catalog.fields import BOOK_COLUMN_FIELDS, BOOK_FIELDS_BY_NAME, REQUIRED_FIELDS
 from catalog.importing import BookRow, Format, ImportFormatError, RowError, book_record, read_books
-from catalog.models import Author, Book, BookAuthor, Genre
+from catalog.ledger import StockNote, stock_movements_record
+from catalog.models import Author, Book, BookAuthor, Genre, StockMovement
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -149,16 +150,24 @@ def _in_list(values: Sequence[Any]) -> tuple[str, list[Any] | str]:
     return "IN (SELECT value FROM json_each(%s))", json.dumps(list(values))
 
 
-def _isbn_ids(isbns: Sequence[str]) -> dict[str, int]:
-    """Ids of the stored books among ``isbns``."""
-    table, isbn, pk = (
+def _isbn_ids(isbns: Sequence[str], *, lock: bool) -> dict[str, tuple[int, int]]:
+    """Id and stock of the stored books among ``isbns``; ``lock``: rows locked (id order) until the commit.
+
+    The lock is taken when the import sets stock, so the ledger's delta is
+    against the stock the upsert replaces, not one an order changed meanwhile.
+    """
+    table, isbn, pk, stock = (
         connection.ops.quote_name(name)
-        for name in (Book._meta.db_table, _field(Book, "isbn").column, Book._meta.pk.column)
+        for name in (Book._meta.db_table, _field(Book, "isbn").column, Book._meta.pk.column, "stock")
     )
     condition, parameter = _in_list(isbns)
+    locking = " ORDER BY 2 FOR UPDATE" if lock and connection.features.has_select_for_update else ""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {isbn}, {pk} FROM {table} WHERE {isbn} {condition}", [parameter])  # noqa: S608
-        return dict(cursor.fetchall())
+        cursor.execute(
+            f"SELECT {isbn}, {pk}, {stock} FROM {table} WHERE {isbn} {condition}{locking}",  # noqa: S608
+            [parameter],
+        )
+        return {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
 
 
 def _links_delete(model: type[models.Model], book_ids: Sequence[int]) -> None:
@@ -226,7 +235,7 @@ def _books_write(rows: Sequence[BookRow]) -> dict[str, int]:
     return ids
 
 
-def books_upsert(*, rows: Sequence[BookRow]) -> UpsertResult:
+def books_upsert(*, rows: Sequence[BookRow], note: StockNote | None = None) -> UpsertResult:
     """Create or update ``rows`` by ISBN in one set-based pass, then refresh their search entries.
 
     Authors (by name) and genres (by slug) are created as needed. A book's
@@ -239,6 +248,8 @@ def books_upsert(*, rows: Sequence[BookRow]) -> UpsertResult:
     are checked by ``services.book_rows_check`` (``IsbnInvalid``, ``IsbnTaken``,
     ``BookAuthorsInvalid``, nothing written) and every write is followed by
     ``services.books_written``, as ``book_create`` and ``book_update`` are.
+    Stock the rows set is written to the ledger as one INSERT of movements
+    (``note``, default: kind ``import``).
     """
     if not rows:
         return UpsertResult(created=0, updated=0, book_ids=[])
@@ -247,8 +258,17 @@ def books_upsert(*, rows: Sequence[BookRow]) -> UpsertResult:
     with transaction.atomic():
         author_ids = authors_get_or_create(names=(name for row in rows for name in row.authors))
         genre_ids = genres_get_or_create(slugs=(slug for row in rows for slug in row.genres))
-        existing = _isbn_ids(isbns)
+        sets_stock = [row for row in rows if "stock" in row.present]
+        found = _isbn_ids(isbns, lock=bool(sets_stock))
+        existing = {isbn: pk for isbn, (pk, _stock) in found.items()}
         book_ids = _books_write(rows)
+        stock_movements_record(
+            note=note or StockNote(kind=StockMovement.Kind.IMPORT),
+            changes={
+                book_ids[row.isbn]: (row.values["stock"] - found.get(row.isbn, (0, 0))[1], row.values["stock"])
+                for row in sets_stock
+            },
+        )
 
         _links_delete(BookAuthor, list(existing.values()))
         _insert_rows(
@@ -282,6 +302,7 @@ def _batches(rows: Iterable[BookRow], size: int) -> Iterable[list[BookRow]]:
 def books_import(
     *,
     open_lines: Callable[[], Iterable[bytes]],
+    note: StockNote | None = None,
     fmt: Format,
     dry_run: bool = False,
     skip_invalid: bool = False,
@@ -321,7 +342,7 @@ def books_import(
 
     with transaction.atomic():
         for batch in _batches(valid_rows(), batch_size):
-            upserted = books_upsert(rows=batch)
+            upserted = books_upsert(rows=batch, note=note)
             result.created += upserted.created
             result.updated += upserted.updated
         if result.rejected and not skip_invalid:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
+from django.utils import timezone
 
 from catalog.languages import Language
 
@@ -136,3 +138,64 @@ class BookSearchEntry(models.Model):
 
     def __str__(self) -> str:
         return f"Search entry of book {self.pk}"
+
+
+class StockMovement(models.Model):
+    """One change of a book's stock: what moved it, by how much, who, when, why.
+
+    The ledger of ``Book.stock``: every path that changes stock writes its
+    movements in the same transaction (``catalog.ledger``), so a book's stock
+    always equals the sum of its movements' ``delta``. Rows are never changed.
+    """
+
+    class Kind(models.TextChoices):
+        OPENING = "opening", "Opening balance"
+        SALE = "sale", "Sale"
+        CANCELLATION = "cancellation", "Order cancelled"
+        EXPIRY = "expiry", "Unpaid order expired"
+        GOODS_IN = "goods_in", "Goods in"
+        STOCKTAKE = "stocktake", "Stock-take correction"
+        IMPORT = "import", "Import"
+        PREORDER_RELEASE = "preorder_release", "Preorder release"
+        ADJUSTMENT = "adjustment", "Edited by staff"
+
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="stock_movements")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    delta = models.IntegerField(help_text="Copies added (positive) or taken (negative).")
+    stock_after = models.IntegerField(help_text="The book's stock right after this movement.")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="stock_movements"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=255, blank=True)
+    reference = models.CharField(max_length=100, blank=True, help_text="An order number, import or batch.")
+
+    class Meta:
+        db_table = "stock_movements"
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(delta=0), name="stock_movements_delta_not_zero"),
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=[
+                        "opening",
+                        "sale",
+                        "cancellation",
+                        "expiry",
+                        "goods_in",
+                        "stocktake",
+                        "import",
+                        "preorder_release",
+                        "adjustment",
+                    ]
+                ),
+                name="stock_movements_kind_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["book", "-at", "-id"], name="stock_movements_book_at_idx"),
+            models.Index(fields=["-at", "-id"], name="stock_movements_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.delta:+d} → {self.stock_after}"

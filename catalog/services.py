@@ -31,7 +31,8 @@ from catalog.exceptions import (
 )
 from catalog.fields import BOOK_COLUMN_FIELDS, INDEXED_FIELDS, book_values
 from catalog.importing import BookRow
-from catalog.models import Author, Book, BookAuthor, Genre
+from catalog.ledger import StockNote, stock_movements_record
+from catalog.models import Author, Book, BookAuthor, Genre, StockMovement
 from catalog.search import search_index_update
 
 #: Book fields whose text is in the search index (with the author names).
@@ -59,6 +60,11 @@ def stock_reserve(*, quantities: Mapping[int, int]) -> dict[int, Book]:
     inside the caller's transaction (the lock lasts until it commits). Returns
     the locked books by id, their ``stock`` already reduced. Two queries
     whatever the number of lines.
+
+    The caller records the movements (``catalog.ledger.stock_movements_record``,
+    kind ``sale``, ``stock_after`` from the returned books) in the same
+    transaction, once it knows what the stock was taken for (an order's number
+    exists only after its insert); the ledger invariant tests hold it to that.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("stock_reserve() must run inside transaction.atomic().")
@@ -82,18 +88,24 @@ def stock_reserve(*, quantities: Mapping[int, int]) -> dict[int, Book]:
     return books
 
 
-def stock_release(*, quantities: Mapping[int, int]) -> None:
-    """Put ``quantities`` ({book_id: n}) back in stock, e.g. when an order is cancelled.
+def stock_release(*, quantities: Mapping[int, int], note: StockNote) -> None:
+    """Put ``quantities`` ({book_id: n}) back in stock, e.g. when an order is cancelled; ``note`` says why.
 
     The rows are locked in id order first, as ``stock_reserve`` does: a bare
     UPDATE locks them in whatever order the scan meets them, which can deadlock
-    against a reservation of the same books.
+    against a reservation of the same books. The movements go to the ledger.
     """
     if not quantities:
         return
     with transaction.atomic():
-        list(Book.objects.select_for_update().filter(pk__in=sorted(quantities)).order_by("pk").values_list("pk"))
+        stock = dict(
+            Book.objects.select_for_update().filter(pk__in=sorted(quantities)).order_by("pk").values_list("pk", "stock")
+        )
         _stock_apply(dict(quantities))
+        stock_movements_record(
+            note=note,
+            changes={pk: (quantities[pk], current + quantities[pk]) for pk, current in stock.items()},
+        )
 
 
 # --- Authors ----------------------------------------------------------------------
@@ -278,13 +290,14 @@ def _book_set_authors(book: Book, authors: Sequence[Author]) -> None:
     )
 
 
-def book_create(*, authors: Sequence[Author], genres: Iterable[Genre] = (), **fields: Any) -> Book:
+def book_create(*, authors: Sequence[Author], genres: Iterable[Genre] = (), by: Any = None, **fields: Any) -> Book:
     """Create a book crediting ``authors`` in order (at least one), and index it.
 
     ``fields`` are the book's columns of ``catalog.fields`` (``isbn``, ``title``
     and ``price`` required, the others default as declared). ``isbn`` may be
     any accepted ISBN-10/13 spelling; it is stored as ISBN-13 and must be
-    unique (``IsbnInvalid`` / ``IsbnTaken`` otherwise).
+    unique (``IsbnInvalid`` / ``IsbnTaken`` otherwise). Its first stock is
+    the opening movement of its ledger, made ``by`` the given user.
     """
     values = book_values(given=fields, names=BOOK_COLUMN_FIELDS)
     values["isbn"] = _isbn13(values["isbn"])
@@ -293,6 +306,10 @@ def book_create(*, authors: Sequence[Author], genres: Iterable[Genre] = (), **fi
         _book_save(book)
         _book_set_authors(book, authors)
         book.genres.set(list(genres))
+        stock_movements_record(
+            note=StockNote(kind=StockMovement.Kind.OPENING, by=by, reason="New book"),
+            changes={book.pk: (book.stock, book.stock)},
+        )
         books_written(book_ids=[book.pk], reindex=True)
     return book
 
@@ -302,13 +319,15 @@ def book_update(
     book: Book,
     authors: Sequence[Author] | None = None,
     genres: Iterable[Genre] | None = None,
+    by: Any = None,
     **changes: Any,
 ) -> Book:
     """Change a book's fields (any columns of ``catalog.fields``), and replace its authors or genres when given.
 
     Only the given fields are written, so a concurrent stock change by an
     order is never overwritten. The book is re-indexed when indexed text or
-    its authors change.
+    its authors change. A new stock is a movement ``by`` the given user
+    (kind ``adjustment``), against the stock read under a row lock.
     """
     changes = book_values(given=changes, names=tuple(name for name in BOOK_COLUMN_FIELDS if name in changes))
     if "isbn" in changes:
@@ -319,6 +338,12 @@ def book_update(
             setattr(book, name, value)
             changed.append(name)
     with transaction.atomic():
+        if "stock" in changed:
+            before = Book.objects.select_for_update().filter(pk=book.pk).values_list("stock", flat=True).get()
+            stock_movements_record(
+                note=StockNote(kind=StockMovement.Kind.ADJUSTMENT, by=by),
+                changes={book.pk: (book.stock - before, book.stock)},
+            )
         if changed:
             _book_save(book, update_fields=[*changed, "updated_at"])
         if authors is not None:

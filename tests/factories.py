@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from factory.django import DjangoModelFactory
 
 from catalog.isbn import isbn13_check_digit
-from catalog.models import Author, Book, BookAuthor, Genre
+from catalog.models import Author, Book, BookAuthor, Genre, StockMovement
 from catalog.search import search_index_update
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
@@ -82,6 +82,12 @@ class BookFactory(DjangoModelFactory):
     def genres(obj, create, extracted, **kwargs):
         if create and extracted:
             obj.genres.set(extracted)
+
+    @factory.post_generation
+    def opening_stock(obj, create, extracted, **kwargs):
+        """The book's stock as its ledger's opening movement, as ``book_create`` records it."""
+        if create and obj.stock:
+            StockMovement.objects.create(book=obj, kind="opening", delta=obj.stock, stock_after=obj.stock)
 
     @factory.post_generation
     def search_index(obj, create, extracted, **kwargs):

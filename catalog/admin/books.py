@@ -17,7 +17,10 @@ from django.db.models import QuerySet
 from django.forms import BaseFormSet, BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from bookstore.exceptions import DomainError
 from catalog import selectors, services
@@ -26,9 +29,12 @@ from catalog.admin.forms import BookAdminForm, BookAuthorFormSet, BookChangeList
 from catalog.bulk import book_export_records
 from catalog.fields import BOOK_COLUMN_FIELDS
 from catalog.importing import COLUMNS, csv_values
-from catalog.models import Book, BookAuthor
+from catalog.models import Book, BookAuthor, StockMovement
 from catalog.search import book_search
 from catalog.spreadsheet import csv_lines
+
+#: Movements shown on a book's page; the ledger list has them all.
+MOVEMENTS_SHOWN = 20
 
 
 class BookAuthorInline(admin.TabularInline):
@@ -52,11 +58,50 @@ class BookAdmin(admin.ModelAdmin):
     search_fields = ["title"]
     search_help_text = "Words in title, authors, description or publisher; an ISBN in any form."
     autocomplete_fields = ["genres"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at", "stock_movements"]
     ordering = ["title", "id"]
     list_per_page = 50
     show_full_result_count = False
     actions = ["activate", "deactivate", "change_price", "export_csv"]
+
+    @admin.display(description="stock movements")
+    def stock_movements(self, book: Book) -> SafeString | str:
+        """The latest movements of the book's stock ledger, newest first, and a link to all of them."""
+        if not book.pk:
+            return "-"
+        movements = list(
+            StockMovement.objects.filter(book=book).select_related("by").order_by("-at", "-id")[:MOVEMENTS_SHOWN]
+        )
+        if not movements:
+            return "No movements yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td class='desk-num'>{}</td><td class='desk-num'>{}</td>"
+            "<td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{timezone.localtime(m.at):%Y-%m-%d %H:%M}",
+                    m.get_kind_display(),
+                    f"{m.delta:+d}",
+                    m.stock_after,
+                    m.by or "",
+                    m.reference,
+                    m.reason,
+                )
+                for m in movements
+            ),
+        )
+        more = format_html(
+            '<p><a href="{}?book__id__exact={}">All movements of this book</a></p>',
+            reverse("admin:catalog_stockmovement_changelist"),
+            book.pk,
+        )
+        return format_html(
+            '<table id="stock-movements"><thead><tr><th>When</th><th>What</th><th>Change</th><th>Stock</th>'
+            "<th>By</th><th>Reference</th><th>Reason</th></tr></thead><tbody>{}</tbody></table>{}",
+            rows,
+            more,
+        )
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         # The same bounds as the API (and the database constraints), reported on the field.
@@ -89,7 +134,7 @@ class BookAdmin(admin.ModelAdmin):
         """A row of the list saves what was edited; the book form is saved with its authors in ``save_related``."""
         if isinstance(form, BookChangeListForm):
             edited = {name: form.cleaned_data[name] for name in form.changed_data}
-            services.book_update(book=Book.objects.get(pk=obj.pk), **edited)
+            services.book_update(book=Book.objects.get(pk=obj.pk), by=request.user, **edited)
             obj.refresh_from_db()
 
     def save_related(
@@ -112,9 +157,11 @@ class BookAdmin(admin.ModelAdmin):
         genres = list(form.cleaned_data["genres"])
         fields = {name: form.cleaned_data[name] for name in BOOK_COLUMN_FIELDS}
         if change:
-            services.book_update(book=Book.objects.get(pk=form.instance.pk), authors=authors, genres=genres, **fields)
+            services.book_update(
+                book=Book.objects.get(pk=form.instance.pk), authors=authors, genres=genres, by=request.user, **fields
+            )
         else:
-            form.instance.pk = services.book_create(authors=authors, genres=genres, **fields).pk
+            form.instance.pk = services.book_create(authors=authors, genres=genres, by=request.user, **fields).pk
         form.instance.refresh_from_db()
 
     def construct_change_message(
@@ -181,3 +228,26 @@ class BookAdmin(admin.ModelAdmin):
         response = StreamingHttpResponse(csv_lines(rows, lineterminator="\n"), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="books-{timezone.localtime():%Y%m%d-%H%M%S}.csv"'
         return response
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(admin.ModelAdmin):
+    """The stock ledger, read-only: movements are written by the stock services, never by hand."""
+
+    list_display = ["at", "book", "kind", "delta", "stock_after", "by", "reference", "reason"]
+    list_filter = ["kind", ("at", admin.DateFieldListFilter)]
+    list_select_related = ["book", "by"]
+    search_fields = ["=book__isbn", "=reference"]
+    show_full_result_count = False
+    ordering = ["-at", "-id"]
+    fields = ("at", "book", "kind", "delta", "stock_after", "by", "reference", "reason")
+    readonly_fields = ("at", "book", "kind", "delta", "stock_after", "by", "reference", "reason")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -213,7 +213,7 @@ class BookViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Book]):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = BookWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        book = services.book_create(**serializer.validated_data)
+        book = services.book_create(by=request.user, **serializer.validated_data)
         data = self._read(book)
         return Response(data, status=status.HTTP_201_CREATED, headers=self.get_success_headers(data))
 
@@ -221,7 +221,7 @@ class BookViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Book]):
         book = self.get_object()
         serializer = BookWriteSerializer(book, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        book = services.book_update(book=book, **serializer.validated_data)
+        book = services.book_update(book=book, by=request.user, **serializer.validated_data)
         return Response(self._read(book))
 
     def perform_destroy(self, instance: Book) -> None:

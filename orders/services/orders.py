@@ -30,7 +30,8 @@ from accounts.access import CHANGE, staff_may
 from accounts.selectors import address_get_for_user
 from accounts.services import ADDRESS_FIELDS, address_clean
 from catalog.exceptions import InsufficientStock
-from catalog.models import Book
+from catalog.ledger import StockNote, stock_movements_record
+from catalog.models import Book, StockMovement
 from catalog.services import stock_release, stock_reserve
 from notifications.services import email_queue
 from orders import pricing
@@ -426,6 +427,10 @@ def order_place(
             ]
         )
         StatusChange.objects.create(order=order, from_status="", to_status=Status.PENDING, by=user)
+        stock_movements_record(
+            note=StockNote(kind=StockMovement.Kind.SALE, by=user, reference=order.number),
+            changes={book_id: (-quantity, books[book_id].stock) for book_id, quantity in quantities.items()},
+        )
         payment_record(order=order, provider=provider, by=user)
         count_on_commit(ORDERS_PLACED)
         _order_placed_email(order, quote, provider=provider)
@@ -485,7 +490,14 @@ def order_transition(*, order: Order, to: str, by: Any, only_from: str | None = 
             )
         refund = False
         if to == Status.CANCELLED:
-            stock_release(quantities=dict(locked.items.values_list("book_id", "quantity")))
+            stock_release(
+                quantities=dict(locked.items.values_list("book_id", "quantity")),
+                note=StockNote(
+                    kind=StockMovement.Kind.EXPIRY if by is None else StockMovement.Kind.CANCELLATION,
+                    by=by,
+                    reference=locked.number,
+                ),
+            )
             refund = payment_on_order_cancelled(order=locked, by=by)
         elif to == Status.PAID:
             payment_on_order_paid(order=locked, by=by)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -19,12 +19,21 @@ from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from catalog.ledger import ledger_mismatches
 from catalog.models import Book
 from orders.models import IdempotencyKey, Order, OrderItem
 from orders.services import OrderLine, order_place
 from tests.factories import BookFactory, CouponFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _stock_equals_its_ledger() -> Iterator[None]:
+    """After every concurrent run, each book's stock is still the sum of its movements."""
+    yield
+    assert ledger_mismatches() == []
+
 
 URL = "/api/v1/orders"
 START_TIMEOUT = 30

@@ -58,7 +58,7 @@ SEED_CODE = """
 from decimal import Decimal
 from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.models import User
-from catalog.models import Author, Book, BookAuthor
+from catalog.models import Author, Book, BookAuthor, StockMovement
 
 def token(user):
     return str(RefreshToken.for_user(user).access_token)
@@ -70,6 +70,7 @@ for index, stock in enumerate(params["stocks"]):
         isbn=f"978{index:09d}0"[:13], title=f"Reliability book {index}", price=Decimal(params["price"]), stock=stock
     )
     BookAuthor.objects.create(book=book, author=author, position=0)
+    StockMovement.objects.create(book=book, kind="opening", delta=stock, stock_after=stock)
     books.append({"id": book.pk, "stock": stock, "price": str(book.price)})
 customers = []
 for index in range(params["customers"]):

@@ -39,6 +39,7 @@ INITIAL_STOCK = 60
 RETRIES = 6
 
 STATE_CODE = """
+from catalog.ledger import ledger_mismatches
 from catalog.models import Book
 from orders.models import IdempotencyKey, Order
 orders = []
@@ -55,6 +56,7 @@ result = {
     "stock": {str(b.pk): b.stock for b in Book.objects.all()},
     "orders": orders,
     "keys": list(IdempotencyKey.objects.values_list("key", "order_id", "response_status")),
+    "ledger_mismatches": ledger_mismatches(),
 }
 """
 
@@ -228,6 +230,8 @@ def test_chaos_orders_and_cancels_while_workers_are_killed(stack):
                 held[item["book_id"]] += item["quantity"]
     for book_id in book_ids:
         assert state["stock"][str(book_id)] + held[book_id] == INITIAL_STOCK, book_id
+    # ... and equals its ledger: every sale and cancellation that committed wrote its movements.
+    assert state["ledger_mismatches"] == []
 
     # Every order's totals match its lines.
     for order in orders.values():
