@@ -108,6 +108,56 @@ def stock_release(*, quantities: Mapping[int, int], note: StockNote) -> None:
         )
 
 
+def _stock_locked(book_ids: Iterable[int]) -> dict[int, int]:
+    """Lock the books in id order (as ``stock_reserve`` does) and read their stock."""
+    return dict(
+        Book.objects.select_for_update().filter(pk__in=sorted(book_ids)).order_by("pk").values_list("pk", "stock")
+    )
+
+
+def stock_receive(*, counts: Mapping[int, int], by: Any, reference: str = "", reason: str = "") -> dict[int, int]:
+    """Goods in: add ``counts`` ({book_id: copies > 0}) to stock in one transaction; returns the new stock by id.
+
+    Unknown book ids are ignored (the caller lists what it could not match).
+    Each book's addition is a ``goods_in`` movement of the ledger.
+    """
+    if any(count <= 0 for count in counts.values()):
+        raise ValueError("Goods in adds at least one copy per book.")
+    with transaction.atomic():
+        stock = _stock_locked(counts)
+        added = {pk: counts[pk] for pk in stock}
+        if added:
+            _stock_apply(added)
+        after = {pk: stock[pk] + added[pk] for pk in stock}
+        stock_movements_record(
+            note=StockNote(kind=StockMovement.Kind.GOODS_IN, by=by, reference=reference, reason=reason),
+            changes={pk: (added[pk], after[pk]) for pk in stock},
+        )
+    return after
+
+
+def stock_take(
+    *, counts: Mapping[int, int], by: Any, reference: str = "", reason: str = ""
+) -> dict[int, tuple[int, int]]:
+    """Stock-take: set each counted book's stock to ``counts`` ({book_id: copies >= 0}) in one transaction.
+
+    Books not counted keep their stock. A difference is a ``stocktake``
+    movement. Returns {book_id: (stock before, counted)} for every counted book.
+    """
+    if any(count < 0 for count in counts.values()):
+        raise ValueError("A count cannot be negative.")
+    with transaction.atomic():
+        stock = _stock_locked(counts)
+        deltas = {pk: counts[pk] - stock[pk] for pk in stock if counts[pk] != stock[pk]}
+        if deltas:
+            _stock_apply(deltas)
+        stock_movements_record(
+            note=StockNote(kind=StockMovement.Kind.STOCKTAKE, by=by, reference=reference, reason=reason),
+            changes={pk: (delta, counts[pk]) for pk, delta in deltas.items()},
+        )
+    return {pk: (stock[pk], counts[pk]) for pk in stock}
+
+
 # --- Authors ----------------------------------------------------------------------
 
 

@@ -26,6 +26,7 @@ from bookstore.exceptions import DomainError
 from catalog import selectors, services
 from catalog.admin.filters import BookGenreFilter, LanguageFilter, StockLevelFilter
 from catalog.admin.forms import BookAdminForm, BookAuthorFormSet, BookChangeListForm, PriceChangeForm
+from catalog.admin.scanning import BookScanMixin
 from catalog.bulk import book_export_records
 from catalog.fields import BOOK_COLUMN_FIELDS
 from catalog.importing import COLUMNS, csv_values
@@ -48,7 +49,7 @@ class BookAuthorInline(admin.TabularInline):
 
 
 @admin.register(Book)
-class BookAdmin(admin.ModelAdmin):
+class BookAdmin(BookScanMixin, admin.ModelAdmin):
     form = BookAdminForm
     inlines = [BookAuthorInline]
     list_display = ["title", "isbn", "author_names", "price", "stock", "is_active", "updated_at"]
@@ -102,6 +103,13 @@ class BookAdmin(admin.ModelAdmin):
             rows,
             more,
         )
+
+    def get_urls(self) -> list[Any]:
+        return [*self.get_scan_urls(), *super().get_urls()]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        extra = {"may_scan": self.has_change_permission(request), **(extra_context or {})}
+        return super().changelist_view(request, extra)
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         # The same bounds as the API (and the database constraints), reported on the field.
