@@ -107,6 +107,12 @@ class BookAdmin(BookScanMixin, admin.ModelAdmin):
     def get_urls(self) -> list[Any]:
         return [*self.get_scan_urls(), *super().get_urls()]
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, Any, Any]:
+        """A book's ledger goes with it: nobody deletes movements by hand, so they need no permission here."""
+        to_delete, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed = {name for name in perms_needed if name != StockMovement._meta.verbose_name}
+        return to_delete, counts, perms_needed, protected
+
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         extra = {"may_scan": self.has_change_permission(request), **(extra_context or {})}
         return super().changelist_view(request, extra)
