@@ -26,6 +26,7 @@ from bookstore.exceptions import DomainError
 from bookstore.limits import money
 from catalog.spreadsheet import csv_lines
 from orders.admin_desk import OrderDeskMixin, log_status_change
+from orders.admin_reports import SalesReportMixin
 from orders.exceptions import CouponInvalid
 from orders.exporting import COLUMNS, order_csv_values, order_record
 from orders.models import BulkDiscountTier, Coupon, IdempotencyKey, Order, ShippingMethod
@@ -64,7 +65,7 @@ class PaymentStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(OrderDeskMixin, admin.ModelAdmin):
+class OrderAdmin(OrderDeskMixin, SalesReportMixin, admin.ModelAdmin):
     """The order list (filters, totals of the filtered set, actions) and the order desk page."""
 
     list_display = ("number", "user", "status", "payment_status", "total", "coupon_code", "placed")
@@ -81,7 +82,7 @@ class OrderAdmin(OrderDeskMixin, admin.ModelAdmin):
         css = {"all": ("bookstore/admin/backoffice.css",)}
 
     def get_urls(self) -> list[Any]:
-        return [*self.get_desk_urls(), *super().get_urls()]
+        return [*self.get_report_urls(), *self.get_desk_urls(), *super().get_urls()]
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
