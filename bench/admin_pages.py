@@ -23,7 +23,7 @@ import os
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +46,17 @@ def _setup_django() -> None:
 
 def _pages() -> list[tuple[str, str, bool]]:
     """(name, url, clear the dashboard cache before each request)."""
+    from django.utils import timezone
+
     from orders.models import Order
 
     order = Order.objects.order_by("id").only("number").first()
     number = order.number if order else "BK-0000-000000"
+    order_id = order.pk if order else 0
+    today = timezone.localdate()
+    last_month_end = today.replace(day=1) - timedelta(days=1)
+    last_month = f"start={last_month_end.replace(day=1)}&end={last_month_end}&granularity=day"
+    year = f"start={today - timedelta(days=364)}&end={today}&granularity=month"
     return [
         ("dashboard (cold, computed)", "/admin/", True),
         ("dashboard (warm, cached)", "/admin/", False),
@@ -59,6 +66,19 @@ def _pages() -> list[tuple[str, str, bool]]:
         ("order changelist", "/admin/orders/order/", False),
         ("order changelist, status filter", "/admin/orders/order/?status__exact=paid", False),
         ("order changelist, search by number", f"/admin/orders/order/?q={number}", False),
+        (
+            "order changelist, paid, one month (totals)",
+            f"/admin/orders/order/?payment=succeeded&{last_month.replace('start', 'created_at__gte').replace('end', 'created_at__lt').split('&granularity')[0]}",
+            False,
+        ),
+        ("order desk page", f"/admin/orders/order/{order_id}/change/", False),
+        ("packing slip", f"/admin/orders/order/{order_id}/packing-slip/", False),
+        ("sales report, last 30 days by day", "/admin/orders/order/reports/", False),
+        ("sales report, last month by day", f"/admin/orders/order/reports/?{last_month}", False),
+        ("sales report, last 365 days by month", f"/admin/orders/order/reports/?{year}", False),
+        ("sales report CSV, last month top books", f"/admin/orders/order/reports/?{last_month}&export=books", False),
+        ("stock ledger changelist", "/admin/catalog/stockmovement/", False),
+        ("coupon changelist", "/admin/orders/coupon/", False),
         ("author changelist", "/admin/catalog/author/", False),
         (
             "author autocomplete (book form)",
@@ -97,6 +117,8 @@ def measure(runs: int) -> dict[str, Any]:
                 dashboard_get()  # the warm case: cached by an earlier request
             start = time.perf_counter()
             response = client.get(url)
+            if response.streaming:
+                b"".join(response.streaming_content)  # type: ignore[union-attr]
             timings.append((time.perf_counter() - start) * 1000)
             if response.status_code != 200:
                 raise SystemExit(f"{url} answered {response.status_code}")
