@@ -94,7 +94,14 @@ class OrderAdmin(OrderDeskMixin, SalesReportMixin, admin.ModelAdmin):
         response = super().changelist_view(request, extra_context)
         context = getattr(response, "context_data", None)
         changelist = context.get("cl") if context else None
-        if context is not None and changelist is not None:
+        if (
+            context is not None
+            and changelist is not None
+            and not any(k.startswith("created_at__") for k in request.GET)
+        ):
+            # All time on a big store is a scan of every order: the totals wait for a period.
+            context["filtered_totals"] = {"needs_period": True}
+        elif context is not None and changelist is not None:
             totals = changelist.queryset.order_by().aggregate(
                 count=Count("pk"), revenue=Sum("total", filter=~Q(status=Order.Status.CANCELLED))
             )
