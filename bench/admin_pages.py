@@ -88,7 +88,7 @@ def _pages() -> list[tuple[str, str, bool]]:
     ]
 
 
-def measure(runs: int) -> dict[str, Any]:
+def measure(runs: int, only: str = "") -> dict[str, Any]:
     from django.contrib.auth import get_user_model
     from django.core.cache import cache
     from django.db import connection
@@ -109,6 +109,8 @@ def measure(runs: int) -> dict[str, Any]:
     load_before = os.getloadavg()
     results = []
     for name, url, cold in _pages():
+        if only and only not in name:
+            continue
         timings = []
         for _ in range(runs + 1):
             if cold:
@@ -174,9 +176,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10, help="Measured runs per page (after one warm-up).")
     parser.add_argument("--output", type=Path, help="Write the results as JSON to this file.")
+    parser.add_argument("--only", default="", help="Measure only the pages whose name contains this.")
     args = parser.parse_args()
     _setup_django()
-    report = measure(args.runs)
+    report = measure(args.runs, args.only)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(report, indent=2) + "\n")
