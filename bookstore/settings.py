@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_countries",
     "django_celery_beat",
+    "corsheaders",
     "bookstore",
     "notifications",
     "accounts",
@@ -86,6 +87,8 @@ MIDDLEWARE = [
     "bookstore.metrics.MetricsMiddleware",
     "bookstore.middleware.RequestIdMiddleware",
     "bookstore.middleware.NoStoreForAuthenticatedMiddleware",
+    # Before anything that may answer on its own, so refusals carry CORS headers too.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bookstore.middleware.BodySizeLimitMiddleware",
@@ -214,6 +217,33 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
+# Browser frontends on other origins (django-cors-headers), for the API only. The API
+# authenticates with the Authorization header, so credentials (cookies) stay off unless asked for.
+CORS_ALLOWED_ORIGINS = [
+    origin.strip() for origin in env.str("CORS_ALLOWED_ORIGINS", default="").split(",") if origin.strip()
+]
+CORS_ALLOW_CREDENTIALS = envbool("CORS_ALLOW_CREDENTIALS", default=False)
+if "*" in CORS_ALLOWED_ORIGINS:
+    if CORS_ALLOW_CREDENTIALS:
+        sys.exit(
+            "Refusing to start: CORS_ALLOWED_ORIGINS=* with CORS_ALLOW_CREDENTIALS=true lets any site act as the user."
+        )
+    if len(CORS_ALLOWED_ORIGINS) > 1:
+        sys.exit("Refusing to start: CORS_ALLOWED_ORIGINS is either * or a list of origins, not both.")
+    CORS_ALLOWED_ORIGINS = []
+    CORS_ALLOW_ALL_ORIGINS = True
+CORS_URLS_REGEX = r"^/api/"
+CORS_EXPOSE_HEADERS = [
+    "Location",
+    "Retry-After",
+    "ETag",
+    "X-Request-ID",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+]
+CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=3600)
+
 # --- Store --------------------------------------------------------------------
 
 STORE_CURRENCY = env.str("STORE_CURRENCY", default="EUR")
@@ -221,6 +251,13 @@ STORE_NAME = env.str("STORE_NAME", default="Bookstore")
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 AUTH_RATE_LIMIT = env.str("AUTH_RATE_LIMIT", default="10/minute")
+# Password reset requests per target email address (besides AUTH_RATE_LIMIT per client address).
+PASSWORD_RESET_EMAIL_RATE_LIMIT = env.str("PASSWORD_RESET_EMAIL_RATE_LIMIT", default="3/hour")
+# How long a password reset link works (seconds), and where it points: FRONTEND_URL + PASSWORD_RESET_PATH
+# + "?uid=...&token=...". The frontend page posts uid, token and the new password to the API.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:8000").rstrip("/")
+PASSWORD_RESET_PATH = "/" + env.str("PASSWORD_RESET_PATH", default="/reset-password").lstrip("/")
 ORDER_RATE_LIMIT = env.str("ORDER_RATE_LIMIT", default="30/minute")
 QUOTE_RATE_LIMIT = env.str("QUOTE_RATE_LIMIT", default="60/minute")
 COUPON_FAILURE_RATE_LIMIT = env.str("COUPON_FAILURE_RATE_LIMIT", default="10/hour")

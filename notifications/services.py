@@ -208,3 +208,32 @@ def email_resend(*, email: Email) -> bool:
             transaction.on_commit(lambda: email_dispatch(email_id=email_id), robust=True)
             count_on_commit(EMAILS_QUEUED)
     return bool(updated)
+
+
+def email_list_to(*, to: str) -> list[dict[str, Any]]:
+    """Every email the outbox holds for the address ``to``, oldest first (a personal data export)."""
+    emails = Email.objects.filter(to__iexact=to).order_by("created_at", "id")
+    return [
+        {
+            "subject": email.subject,
+            "template": email.template,
+            "state": email.state,
+            "created_at": email.created_at,
+            "sent_at": email.sent_at,
+            "body_text": email.body_text,
+        }
+        for email in emails
+    ]
+
+
+def emails_erase(*, to: str, replacement: str) -> int:
+    """Erase what the outbox holds on the address ``to``; returns how many emails it touched.
+
+    The rows stay (as a count of what was sent) with ``replacement`` as the
+    address and no body; emails not yet sent are not sent any more (``failed``).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        pending = Email.objects.filter(to__iexact=to, state__in=[Email.State.QUEUED, Email.State.SENDING])
+        pending.update(state=Email.State.FAILED, last_error="Recipient's personal data erased.", updated_at=now)
+        return Email.objects.filter(to__iexact=to).update(to=replacement, body_text="", body_html="", updated_at=now)
