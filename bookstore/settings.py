@@ -233,6 +233,18 @@ if "*" in CORS_ALLOWED_ORIGINS:
     CORS_ALLOWED_ORIGINS = []
     CORS_ALLOW_ALL_ORIGINS = True
 CORS_URLS_REGEX = r"^/api/"
+# django-cors-headers' defaults (accept, authorization, content-type, ...) plus the API's own request headers.
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "user-agent",
+    "x-csrftoken",
+    "x-requested-with",
+    "idempotency-key",
+    "if-none-match",
+    "x-request-id",
+]
 CORS_EXPOSE_HEADERS = [
     "Location",
     "Retry-After",
