@@ -27,8 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.services import address_create
@@ -100,6 +103,11 @@ def _address(world: World) -> int:
     return address_create(user=world.customer, **_BERLIN).pk
 
 
+def _reset_link(user: Any) -> dict[str, str]:
+    """The uid and token of a password reset link for ``user``, as the email carries them."""
+    return {"uid": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)}
+
+
 def _paid(world: World) -> None:
     Order.objects.filter(pk=world.order.pk).update(status="paid")
 
@@ -132,7 +140,24 @@ ROWS = [
         SIGNED_IN_NO_CONTENT,
         body=lambda w, p: {"refresh": str(RefreshToken.for_user(_user_of(w, p)))},
     ),
+    Row("POST", "/api/v1/auth/logout-all", SIGNED_IN_NO_CONTENT),
+    # Open to anyone, the same answer whether the email is known or not.
+    Row("POST", "/api/v1/auth/password-reset", (204,) * 10, body=lambda w, p: {"email": w.customer.email}),
+    Row(
+        "POST",
+        "/api/v1/auth/password-reset/confirm",
+        (204,) * 10,
+        body=lambda w, p: {**_reset_link(w.customer), "new_password": "An0ther-Long-Passphrase!"},
+    ),
     Row("GET", "/api/v1/users/me", SIGNED_IN),
+    Row("GET", "/api/v1/users/me/export", SIGNED_IN),
+    # Closing the account needs the password and a JWT: an API key acting for its owner is refused.
+    Row(
+        "DELETE",
+        "/api/v1/users/me",
+        (401, 204, 204, 204, 403, 401, 401, 204, 204, 204),
+        body=lambda w, p: {"password": DEFAULT_PASSWORD},
+    ),
     Row("PATCH", "/api/v1/users/me", SIGNED_IN, body=lambda w, p: {"first_name": "Ada"}),
     Row(
         "POST",
