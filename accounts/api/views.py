@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from django.db.models import QuerySet
@@ -12,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.serializers import BaseSerializer
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from accounts import personal_data, services
@@ -272,12 +274,12 @@ class MeView(APIView):
         personal_data.user_close(user=_user(request), **serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    def get_permissions(self) -> list[Any]:
+    def get_permissions(self) -> Sequence[Any]:
         if self.request.method == "DELETE":
             return [IsAuthenticated(), SignedInWithPassword()]
         return super().get_permissions()
 
-    def get_throttles(self) -> list[Any]:
+    def get_throttles(self) -> list[BaseThrottle]:
         # Closing the account checks a password: limited like the other ways of trying one.
         if self.request.method == "DELETE":
             return [AuthRateThrottle()]
