@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 
 import pytest
-from django.core.cache import cache
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.revocation import access_token_deny, access_token_is_denied
@@ -125,22 +125,21 @@ def test_the_denial_is_stored_in_redis_with_the_tokens_remaining_lifetime(settin
     import redis as redis_client
 
     url = settings.REDIS_URL or "redis://127.0.0.1:6379/2"
+    prefix = f"bookstore-test-revocation-{uuid.uuid4().hex}"
     settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": url,
-            "KEY_PREFIX": "bookstore-test-revocation",
-        }
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": prefix}
     }
-    cache.clear()
-    tokens = obtain_tokens(user)
-    access = AccessToken(tokens["access"])
-    assert bearer(tokens["access"]).post(LOGOUT, {"refresh": tokens["refresh"]}).status_code == 204
+    redis = redis_client.Redis.from_url(url)
+    try:
+        tokens = obtain_tokens(user)
+        access = AccessToken(tokens["access"])
+        assert bearer(tokens["access"]).post(LOGOUT, {"refresh": tokens["refresh"]}).status_code == 204
 
-    keys = redis_client.Redis.from_url(url).keys(f"bookstore-test-revocation:*jwt:denied:{access['jti']}")
-    assert len(keys) == 1
-    ttl = redis_client.Redis.from_url(url).ttl(keys[0])
-    remaining = access["exp"] - time.time()
-    assert remaining < ttl <= remaining + 61
-    assert bearer(tokens["access"]).get(ME).status_code == 401
-    cache.clear()
+        [key] = redis.keys(f"{prefix}:*jwt:denied:{access['jti']}")
+        remaining = access["exp"] - time.time()
+        assert remaining < redis.ttl(key) <= remaining + 61
+        assert bearer(tokens["access"]).get(ME).status_code == 401
+    finally:
+        # Only this test's keys: the database may be shared.
+        for key in redis.scan_iter(f"{prefix}:*"):
+            redis.delete(key)
