@@ -1,0 +1,154 @@
+"""Catalog reads against a real streaming replica (a ``pg_basebackup -R`` copy of the primary).
+
+To tell which server answered, the tests pause WAL replay on the replica
+(``pg_wal_replay_pause()``): from then on the replica shows the catalog as it
+was, while writes change the primary. A read that shows the old value came
+from the replica; one that shows the new value came from the primary.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from tests.replica.conftest import PRIMARY_PORT, REPLICA_PORT, Cluster, Seed, sql, url
+
+pytestmark = [pytest.mark.replica, pytest.mark.slow]
+
+PIN_SECONDS = 3
+
+
+def _replicated_server(cluster: Cluster, **extra: str):
+    return cluster.start_server(
+        DATABASE_REPLICA_URLS=url(REPLICA_PORT),
+        DATABASE_REPLICA_PIN_SECONDS=str(PIN_SECONDS),
+        DATABASE_REPLICA_RETRY_SECONDS="2",
+        **extra,
+    )
+
+
+def _title(server, book_id: int, **kwargs) -> str:
+    response = requests.get(f"{server.url}/api/v1/books/{book_id}", timeout=10, **kwargs)
+    assert response.status_code == 200, response.text
+    return response.json()["title"]
+
+
+def _stock(server, book_id: int, **kwargs) -> int:
+    response = requests.get(f"{server.url}/api/v1/books/{book_id}", timeout=10, **kwargs)
+    assert response.status_code == 200, response.text
+    return response.json()["stock"]
+
+
+def _rename_on_primary(book_id: int, title: str) -> None:
+    sql(PRIMARY_PORT, "UPDATE books SET title = %s WHERE id = %s", title, book_id)
+
+
+def test_the_harness_replica_is_a_streaming_standby(cluster: Cluster):
+    assert sql(REPLICA_PORT, "SELECT pg_is_in_recovery()")[0][0] is True
+    assert sql(PRIMARY_PORT, "SELECT pg_is_in_recovery()")[0][0] is False
+    states = sql(PRIMARY_PORT, "SELECT state FROM pg_stat_replication")
+    assert states == [("streaming",)]
+
+
+def test_catalog_reads_land_on_the_replica(cluster: Cluster):
+    seed = cluster.seed()
+    book = seed.books[0]
+    server = _replicated_server(cluster)
+    assert _title(server, book).startswith("Replica book")
+
+    cluster.pause_replay()
+    _rename_on_primary(book, "Renamed on the primary")
+
+    # Anonymous readers (nothing written) are answered by the replica, which has not replayed the rename.
+    for _ in range(4):  # both workers, list and detail
+        assert _title(server, book).startswith("Replica book")
+        listing = requests.get(f"{server.url}/api/v1/books", params={"page_size": 100}, timeout=10)
+        assert listing.status_code == 200
+        titles = {item["id"]: item["title"] for item in listing.json()["results"]}
+        assert titles[book].startswith("Replica book")
+    # The app holds its (persistent) connections on the replica.
+    assert cluster.replica_sessions() >= 1
+
+    cluster.resume_replay()
+    assert _title(server, seed.books[1]).startswith("Replica book")
+
+
+def test_writes_go_to_the_primary_and_the_writer_reads_its_own_writes(cluster: Cluster):
+    seed = cluster.seed()
+    book, other = seed.books
+    server = _replicated_server(cluster)
+    staff = Seed.auth(seed.staff)
+    customer = Seed.auth(seed.customers[0])
+    cluster.pause_replay()
+
+    # A write through the API succeeds: it ran on the primary (the replica is read-only and would refuse it).
+    response = requests.patch(
+        f"{server.url}/api/v1/books/{book}", json={"title": "Edited by staff"}, headers=staff, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["title"] == "Edited by staff"
+    assert sql(PRIMARY_PORT, "SELECT title FROM books WHERE id = %s", book) == [("Edited by staff",)]
+    assert sql(REPLICA_PORT, "SELECT title FROM books WHERE id = %s", book)[0][0].startswith("Replica book")
+
+    # The writer's next reads (same credentials, no cookies kept) go to the primary, on every worker ...
+    for _ in range(4):
+        assert _title(server, book, headers=staff) == "Edited by staff"
+    # ... while a caller who wrote nothing still reads the replica.
+    assert _title(server, book).startswith("Replica book")
+
+    # A customer's order takes stock on the primary; the customer sees it at once, others see the replica.
+    order = requests.post(
+        f"{server.url}/api/v1/orders", json={"items": [{"book_id": other, "quantity": 3}]}, headers=customer, timeout=10
+    )
+    assert order.status_code == 201, order.text
+    assert _stock(server, other, headers=customer) == 97
+    assert _stock(server, other) == 100
+
+    # A browser-like client that wrote is pinned by a cookie.
+    browser = requests.Session()
+    response = browser.patch(
+        f"{server.url}/api/v1/books/{book}", json={"title": "Edited again"}, headers=staff, timeout=10
+    )
+    assert response.status_code == 200
+    assert "db_primary_until" in browser.cookies
+    _rename_on_primary(other, "Renamed behind the API")
+    assert _title(server, other, cookies=browser.cookies) == "Renamed behind the API"
+    assert _title(server, other).startswith("Replica book")
+
+    # The pin lasts DATABASE_REPLICA_PIN_SECONDS; then the writer reads the replica again.
+    time.sleep(PIN_SECONDS + 0.5)
+    assert _title(server, book, headers=staff).startswith("Replica book")
+
+    # Nothing was ever written on the replica: it is still a standby, and replays the primary's state.
+    cluster.resume_replay()
+    assert sql(REPLICA_PORT, "SELECT title FROM books WHERE id = %s", book) == [("Edited again",)]
+    assert sql(REPLICA_PORT, "SELECT stock FROM books WHERE id = %s", other) == [(97,)]
+
+
+def test_reads_fall_back_to_the_primary_when_the_replica_stops(cluster: Cluster):
+    seed = cluster.seed()
+    book = seed.books[0]
+    server = _replicated_server(cluster)
+    for _ in range(4):  # every worker holds a connection to the replica
+        assert _title(server, book).startswith("Replica book")
+    assert cluster.replica_sessions() >= 1
+
+    cluster.stop_replica()
+    _rename_on_primary(book, "Written while the replica is down")
+    statuses = []
+    for _ in range(10):
+        detail = requests.get(f"{server.url}/api/v1/books/{book}", timeout=10)
+        listing = requests.get(f"{server.url}/api/v1/books", timeout=10)
+        statuses += [detail.status_code, listing.status_code]
+        assert detail.json()["title"] == "Written while the replica is down"
+    assert statuses == [200] * 20
+
+    # Back up: after DATABASE_REPLICA_RETRY_SECONDS the replica serves reads again.
+    cluster.start_replica()
+    cluster.wait_replica_caught_up()
+    time.sleep(2.5)
+    for _ in range(4):
+        assert _title(server, book) == "Written while the replica is down"
+    assert cluster.replica_sessions() >= 1
