@@ -177,7 +177,9 @@ class Cluster:
 
 
 @pytest.fixture(scope="session")
-def _cluster_running() -> Iterator[None]:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """The primary, its replica and PgBouncer, with the store's database migrated; deleted at the end."""
+    the_cluster = Cluster(tmp_path=tmp_path_factory.mktemp("replica-cluster"))
     script("start")
     try:
         with psycopg.connect(
@@ -185,25 +187,25 @@ def _cluster_running() -> Iterator[None]:
         ) as conn:
             conn.execute(f'CREATE DATABASE "{DB_NAME}"')
         manage("migrate", "--noinput", env=server_env(database=url(PRIMARY_PORT), redis=""))
-        yield
-    finally:
-        script("stop")
-
-
-@pytest.fixture
-def cluster(_cluster_running: None, tmp_path: Path) -> Iterator[Cluster]:
-    the_cluster = Cluster(tmp_path=tmp_path)
-    try:
         yield the_cluster
     finally:
+        client = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
         for server in the_cluster.servers:
             server.stop()
             print(f"--- gunicorn on port {server.port} ---\n{server.log_tail(100)}")  # noqa: T201
-        if not the_cluster.is_replica_up():
-            the_cluster.start_replica()
-        sql(REPLICA_PORT, "SELECT pg_wal_replay_resume()")
-        client = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
-        for server in the_cluster.servers:
             keys = list(client.scan_iter(f"{server.env['CACHE_KEY_PREFIX']}:*"))
             if keys:
                 client.delete(*keys)
+        script("stop")
+
+
+@pytest.fixture(autouse=True)
+def _replica_restored(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Whatever a test did to the replica (stopped it, paused replay), the next test finds it streaming."""
+    yield
+    if "cluster" not in request.fixturenames:
+        return
+    the_cluster: Cluster = request.getfixturevalue("cluster")
+    if not the_cluster.is_replica_up():
+        the_cluster.start_replica()
+    sql(REPLICA_PORT, "SELECT pg_wal_replay_resume()")

@@ -13,6 +13,7 @@ import time
 import pytest
 import requests
 
+from tests.reliability.harness import AppServer
 from tests.replica.conftest import PRIMARY_PORT, REPLICA_PORT, Cluster, Seed, sql, url
 
 pytestmark = [pytest.mark.replica, pytest.mark.slow]
@@ -20,13 +21,20 @@ pytestmark = [pytest.mark.replica, pytest.mark.slow]
 PIN_SECONDS = 3
 
 
-def _replicated_server(cluster: Cluster, **extra: str):
+@pytest.fixture(scope="module")
+def server(cluster: Cluster) -> AppServer:
+    """Two gunicorn workers reading the catalog from the replica, writing to the primary."""
     return cluster.start_server(
+        workers=2,
         DATABASE_REPLICA_URLS=url(REPLICA_PORT),
         DATABASE_REPLICA_PIN_SECONDS=str(PIN_SECONDS),
         DATABASE_REPLICA_RETRY_SECONDS="2",
-        **extra,
     )
+
+
+@pytest.fixture(scope="module")
+def seeded(cluster: Cluster) -> Seed:
+    return cluster.seed(books=5, customers=1)
 
 
 def _title(server, book_id: int, **kwargs) -> str:
@@ -52,10 +60,8 @@ def test_the_harness_replica_is_a_streaming_standby(cluster: Cluster):
     assert states == [("streaming",)]
 
 
-def test_catalog_reads_land_on_the_replica(cluster: Cluster):
-    seed = cluster.seed()
-    book = seed.books[0]
-    server = _replicated_server(cluster)
+def test_catalog_reads_land_on_the_replica(cluster: Cluster, server: AppServer, seeded: Seed):
+    book = seeded.books[0]
     assert _title(server, book).startswith("Replica book")
 
     cluster.pause_replay()
@@ -72,15 +78,14 @@ def test_catalog_reads_land_on_the_replica(cluster: Cluster):
     assert cluster.replica_sessions() >= 1
 
     cluster.resume_replay()
-    assert _title(server, seed.books[1]).startswith("Replica book")
 
 
-def test_writes_go_to_the_primary_and_the_writer_reads_its_own_writes(cluster: Cluster):
-    seed = cluster.seed()
-    book, other = seed.books
-    server = _replicated_server(cluster)
-    staff = Seed.auth(seed.staff)
-    customer = Seed.auth(seed.customers[0])
+def test_writes_go_to_the_primary_and_the_writer_reads_its_own_writes(
+    cluster: Cluster, server: AppServer, seeded: Seed
+):
+    book, other = seeded.books[1:3]
+    staff = Seed.auth(seeded.staff)
+    customer = Seed.auth(seeded.customers[0])
     cluster.pause_replay()
 
     # A write through the API succeeds: it ran on the primary (the replica is read-only and would refuse it).
@@ -127,10 +132,8 @@ def test_writes_go_to_the_primary_and_the_writer_reads_its_own_writes(cluster: C
     assert sql(REPLICA_PORT, "SELECT stock FROM books WHERE id = %s", other) == [(97,)]
 
 
-def test_reads_fall_back_to_the_primary_when_the_replica_stops(cluster: Cluster):
-    seed = cluster.seed()
-    book = seed.books[0]
-    server = _replicated_server(cluster)
+def test_reads_fall_back_to_the_primary_when_the_replica_stops(cluster: Cluster, server: AppServer, seeded: Seed):
+    book = seeded.books[3]
     for _ in range(4):  # every worker holds a connection to the replica
         assert _title(server, book).startswith("Replica book")
     assert cluster.replica_sessions() >= 1
