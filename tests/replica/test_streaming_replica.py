@@ -8,13 +8,17 @@ from the replica; one that shows the new value came from the primary.
 
 from __future__ import annotations
 
+import contextlib
+import selectors
+import socket
+import struct
 import time
 
 import pytest
 import requests
 
-from tests.reliability.harness import AppServer
-from tests.replica.conftest import PRIMARY_PORT, REPLICA_PORT, Cluster, Seed, sql, url
+from tests.reliability.harness import AppServer, TcpProxy
+from tests.replica.conftest import DB_NAME, PRIMARY_PORT, REPLICA_PORT, Cluster, Seed, sql, url
 
 pytestmark = [pytest.mark.replica, pytest.mark.slow]
 
@@ -155,3 +159,66 @@ def test_reads_fall_back_to_the_primary_when_the_replica_stops(cluster: Cluster,
     for _ in range(4):
         assert _title(server, book) == "Written while the replica is down"
     assert cluster.replica_sessions() >= 1
+
+
+class QueryKillingProxy(TcpProxy):
+    """A proxy to the replica that, once armed, resets the connection carrying the next query on ``books``.
+
+    The connection checks (``SELECT 1``) pass, so the replica looks healthy when the
+    request picks it and dies under the catalog query: a replica lost mid-request.
+    """
+
+    armed = False
+
+    def _pump(self, a: socket.socket, b: socket.socket) -> None:
+        peers = {a: b, b: a}
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(a, selectors.EVENT_READ)
+                selector.register(b, selectors.EVENT_READ)
+                while True:
+                    for key, _ in selector.select(timeout=1.0):
+                        source: socket.socket = key.fileobj  # type: ignore[assignment]
+                        data = source.recv(65536)
+                        if not data:
+                            return
+                        if self.armed and source is a and b'"books"' in data:
+                            for sock in (a, b):
+                                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                            return
+                        peers[source].sendall(data)
+        except (OSError, ValueError):
+            return
+        finally:
+            for sock in (a, b):
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+
+def test_a_replica_lost_during_a_request_is_answered_from_the_primary(cluster: Cluster, seeded: Seed):
+    book = seeded.books[4]
+    proxy = QueryKillingProxy("127.0.0.1", REPLICA_PORT)
+    proxy.start()
+    try:
+        server = cluster.start_server(
+            workers=1,
+            DATABASE_REPLICA_URLS=f"postgres://postgres@127.0.0.1:{proxy.port}/{DB_NAME}",
+            DATABASE_REPLICA_RETRY_SECONDS="30",
+        )
+        assert _title(server, book).startswith("Replica book")  # the worker now holds a replica connection
+        cluster.pause_replay()
+        _rename_on_primary(book, "Read from the primary after the replica died")
+        assert _title(server, book).startswith("Replica book")  # still the replica
+
+        proxy.armed = True
+        response = requests.get(f"{server.url}/api/v1/books/{book}", timeout=10)
+        assert response.status_code == 200, response.text
+        assert response.json()["title"] == "Read from the primary after the replica died"
+        assert any(r.get("message") == "replica failed during a request; serving it from the primary"
+                   for r in server.log_records())  # fmt: skip
+        # The replica is left alone for DATABASE_REPLICA_RETRY_SECONDS: no further failures, no 5xx.
+        for _ in range(3):
+            assert _title(server, book) == "Read from the primary after the replica died"
+        server.stop()
+    finally:
+        proxy.stop()
