@@ -19,7 +19,7 @@ import requests
 from tests.reliability.harness import PYTHON, ROOT, AppServer, wait_until
 from tests.replica.conftest import DB_NAME, PGBOUNCER_PORT, PRIMARY_PORT, Cluster, Seed, sql, url
 
-pytestmark = [pytest.mark.replica, pytest.mark.slow]
+pytestmark = [pytest.mark.replica, pytest.mark.slow, pytest.mark.requires_redis]
 
 
 def _bouncer_servers() -> int:

@@ -20,7 +20,7 @@ import requests
 from tests.reliability.harness import AppServer, TcpProxy
 from tests.replica.conftest import DB_NAME, PRIMARY_PORT, REPLICA_PORT, Cluster, Seed, sql, url
 
-pytestmark = [pytest.mark.replica, pytest.mark.slow]
+pytestmark = [pytest.mark.replica, pytest.mark.slow, pytest.mark.requires_redis]
 
 PIN_SECONDS = 3
 
