@@ -133,16 +133,22 @@ def _choose_replica(state: RoutingState) -> str | None:
 class ReplicaRouter:
     """Catalog reads of read-only requests to a replica; every other query to the primary (``None``)."""
 
+    # With replicas configured the primary is named explicitly: left to Django, a query about an
+    # object read from a replica (saving it, following its relations) would go to that replica.
+
     def db_for_read(self, model: type[Model], **hints: Any) -> str | None:
+        if not replica_aliases():
+            return None
         state = _state.get()
         if state is None or state.pinned or model._meta.app_label not in REPLICA_READ_APPS:
-            return None
+            return DEFAULT_DB_ALIAS
         if connections[DEFAULT_DB_ALIAS].in_atomic_block:
-            return None
+            return DEFAULT_DB_ALIAS
         if state.alias is None or state.alias in state.failed:
             state.alias = _choose_replica(state)
             if state.alias is None:
                 state.pinned = True  # no replica answers: the rest of the request reads the primary
+                return DEFAULT_DB_ALIAS
         return state.alias
 
     def db_for_write(self, model: type[Model], **hints: Any) -> str | None:
@@ -150,7 +156,7 @@ class ReplicaRouter:
         if state is not None:
             state.pinned = True
             state.wrote = True
-        return None
+        return DEFAULT_DB_ALIAS if replica_aliases() else None
 
     def allow_relation(self, obj1: Model, obj2: Model, **hints: Any) -> bool | None:
         # Replicas hold the primary's rows: an object read from one may be related to one from the primary.

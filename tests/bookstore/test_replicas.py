@@ -137,9 +137,9 @@ def _route(state: RoutingState, model=Book) -> str | None:
 @pytest.mark.django_db(transaction=True)
 def test_catalog_reads_of_a_read_only_request_go_to_the_replica(one_replica):
     assert _route(RoutingState()) == "replica1"
-    assert _route(RoutingState(), model=User) is None  # only the catalog
-    assert _route(RoutingState(pinned=True)) is None
-    assert ReplicaRouter().db_for_read(Book) is None  # outside a request: jobs, commands
+    assert _route(RoutingState(), model=User) == "default"  # only the catalog
+    assert _route(RoutingState(pinned=True)) == "default"
+    assert ReplicaRouter().db_for_read(Book) == "default"  # outside a request: jobs, commands
 
 
 @pytest.mark.django_db(transaction=True)
@@ -148,9 +148,10 @@ def test_a_write_pins_the_rest_of_the_request_to_the_primary(one_replica):
     token = replicas._state.set(state)
     try:
         assert ReplicaRouter().db_for_read(Book) == "replica1"
-        assert ReplicaRouter().db_for_write(Book) is None
-        assert state.wrote and state.pinned
-        assert ReplicaRouter().db_for_read(Book) is None
+        assert ReplicaRouter().db_for_write(Book) == "default"
+        assert state.wrote
+        assert state.pinned
+        assert ReplicaRouter().db_for_read(Book) == "default"
     finally:
         replicas._state.reset(token)
 
@@ -158,14 +159,22 @@ def test_a_write_pins_the_rest_of_the_request_to_the_primary(one_replica):
 @pytest.mark.django_db(transaction=True)
 def test_reads_inside_a_transaction_stay_on_the_primary(one_replica):
     with transaction.atomic():
-        assert _route(RoutingState()) is None
+        assert _route(RoutingState()) == "default"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_object_read_from_a_replica_is_saved_on_the_primary(one_replica):
+    book = BookFactory()
+    book._state.db = "replica1"  # as if a read-only request had loaded it from the replica
+    assert router.db_for_write(Book, instance=book) == "default"
+    assert router.db_for_read(Book, instance=book) == "default"  # outside a request
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_replica_that_failed_is_skipped_until_the_retry_time(one_replica, monkeypatch):
     replicas.health.mark_down("replica1")
     state = RoutingState()
-    assert _route(state) is None
+    assert _route(state) == "default"
     assert state.pinned  # no replica: the rest of the request reads the primary
     monkeypatch.setattr(time, "monotonic", lambda: 10**9)  # the retry time has passed
     assert _route(RoutingState()) == "replica1"
@@ -192,7 +201,8 @@ def test_a_caller_who_wrote_is_pinned_by_cookie_and_by_credentials():
     response = HttpResponse()
     replicas._pin_caller(writer, response)
     cookie = response.cookies[PIN_COOKIE]
-    assert cookie["max-age"] == 30 and cookie["httponly"]
+    assert cookie["max-age"] == 30
+    assert cookie["httponly"]
 
     # The same credentials, without the cookie (an API client), are pinned by the cache marker ...
     assert replicas._pinned_by_earlier_write(factory.get("/", HTTP_AUTHORIZATION="Bearer token-of-the-writer"))
