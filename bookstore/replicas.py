@@ -233,12 +233,11 @@ class ReplicaRoutingMiddleware:
         return response
 
     def _serve(self, request: HttpRequest, state: RoutingState) -> HttpResponse:
+        for alias in replica_aliases():
+            _watch_failures(alias)
         token = _state.set(state)
         try:
-            with contextlib.ExitStack() as stack:
-                for alias in replica_aliases():
-                    stack.enter_context(connections[alias].execute_wrapper(_FailureWatch(alias, state)))
-                return self.get_response(request)
+            return self.get_response(request)
         finally:
             _state.reset(token)
 
@@ -246,17 +245,30 @@ class ReplicaRoutingMiddleware:
 class _FailureWatch:
     """An execute wrapper on a replica's connection: a lost replica is recorded before the error goes on."""
 
-    def __init__(self, alias: str, state: RoutingState) -> None:
+    def __init__(self, alias: str) -> None:
         self.alias = alias
-        self.state = state
 
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
         try:
             return execute(sql, params, many, context)
         except (OperationalError, InterfaceError):
-            self.state.failed.add(self.alias)
             health.mark_down(self.alias)
+            state = _state.get()
+            if state is not None:
+                state.failed.add(self.alias)
             raise
+
+
+def _watch_failures(alias: str) -> None:
+    """Install the failure watch on this thread's connection to ``alias``, once.
+
+    Installed for good rather than per request: ``connection.execute_wrapper()``
+    pops the last wrapper on exit, which would be another one (the metrics'
+    query counter) whenever the connection was opened inside the block.
+    """
+    wrappers = connections[alias].execute_wrappers
+    if not any(isinstance(wrapper, _FailureWatch) for wrapper in wrappers):
+        wrappers.append(_FailureWatch(alias))
 
 
 def current_state() -> RoutingState | None:

@@ -9,10 +9,12 @@ from the replica; one that shows the new value came from the primary.
 from __future__ import annotations
 
 import contextlib
+import re
 import selectors
 import socket
 import struct
 import time
+from collections import Counter
 
 import pytest
 import requests
@@ -23,6 +25,7 @@ from tests.replica.conftest import DB_NAME, PRIMARY_PORT, REPLICA_PORT, Cluster,
 pytestmark = [pytest.mark.replica, pytest.mark.slow, pytest.mark.requires_redis]
 
 PIN_SECONDS = 3
+METRICS_TOKEN = "replica-tests-metrics-token"
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +36,20 @@ def server(cluster: Cluster) -> AppServer:
         DATABASE_REPLICA_URLS=url(REPLICA_PORT),
         DATABASE_REPLICA_PIN_SECONDS=str(PIN_SECONDS),
         DATABASE_REPLICA_RETRY_SECONDS="2",
+        METRICS_TOKEN=METRICS_TOKEN,
     )
+
+
+def _queries(server: AppServer) -> Counter[tuple[str, str]]:
+    """Statements run so far by the server's workers, by database alias and kind (its /metrics)."""
+    response = requests.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10)
+    assert response.status_code == 200
+    counts: Counter[tuple[str, str]] = Counter()
+    for match in re.finditer(
+        r'^bookstore_db_queries_total\{alias="([^"]+)",statement="([^"]+)"\} ([0-9.e+]+)$', response.text, re.M
+    ):
+        counts[(match[1], match[2])] += float(match[3])
+    return counts
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +86,7 @@ def test_catalog_reads_land_on_the_replica(cluster: Cluster, server: AppServer, 
 
     cluster.pause_replay()
     _rename_on_primary(book, "Renamed on the primary")
+    before = _queries(server)
 
     # Anonymous readers (nothing written) are answered by the replica, which has not replayed the rename.
     for _ in range(4):  # both workers, list and detail
@@ -78,8 +95,10 @@ def test_catalog_reads_land_on_the_replica(cluster: Cluster, server: AppServer, 
         assert listing.status_code == 200
         titles = {item["id"]: item["title"] for item in listing.json()["results"]}
         assert titles[book].startswith("Replica book")
-    # The app holds its (persistent) connections on the replica.
+    # The app holds its (persistent) connections on the replica, and counts its catalog queries there.
     assert cluster.replica_sessions() >= 1
+    after = _queries(server)
+    assert after[("replica1", "select")] - before[("replica1", "select")] >= 8, (before, after)
 
     cluster.resume_replay()
 
@@ -130,7 +149,11 @@ def test_writes_go_to_the_primary_and_the_writer_reads_its_own_writes(
     time.sleep(PIN_SECONDS + 0.5)
     assert _title(server, book, headers=staff).startswith("Replica book")
 
-    # Nothing was ever written on the replica: it is still a standby, and replays the primary's state.
+    # Nothing was ever written on the replica: no statement but SELECT ran there, and it replays the primary.
+    counts = _queries(server)
+    assert counts[("default", "update")] >= 3
+    assert counts[("default", "insert")] >= 1
+    assert {kind for alias, kind in counts if alias == "replica1"} == {"select"}
     cluster.resume_replay()
     assert sql(REPLICA_PORT, "SELECT title FROM books WHERE id = %s", book) == [("Edited again",)]
     assert sql(REPLICA_PORT, "SELECT stock FROM books WHERE id = %s", other) == [(97,)]
