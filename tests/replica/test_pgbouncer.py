@@ -55,6 +55,11 @@ def pooled_server(cluster: Cluster, warm_pool: None) -> AppServer:
     return cluster.start_server(workers=2, DATABASE_URL=url(PGBOUNCER_PORT), DATABASE_POOLER="pgbouncer")
 
 
+@pytest.fixture(scope="module")
+def seeded(cluster: Cluster) -> Seed:
+    return cluster.seed(books=2, customers=4)
+
+
 def _export(cluster: Cluster, **extra: str) -> subprocess.CompletedProcess[str]:
     env = cluster.env(DATABASE_URL=url(PGBOUNCER_PORT), **extra)
     return subprocess.run(
@@ -63,8 +68,8 @@ def _export(cluster: Cluster, **extra: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_http_flows_behind_pgbouncer(cluster: Cluster, pooled_server: AppServer):
-    seed = cluster.seed(books=2, customers=4)
+def test_http_flows_behind_pgbouncer(cluster: Cluster, pooled_server: AppServer, seeded: Seed):
+    seed = seeded
     server = pooled_server
 
     def shop(token: str) -> list[int]:
@@ -93,14 +98,13 @@ def test_http_flows_behind_pgbouncer(cluster: Cluster, pooled_server: AppServer)
     assert _bouncer_servers() == 2
 
 
-def test_streaming_export_behind_pgbouncer(cluster: Cluster, warm_pool: None):
+def test_streaming_export_behind_pgbouncer(cluster: Cluster, warm_pool: None, seeded: Seed):
     """``iterator()`` (export_books, the admin's CSV export) reads through PgBouncer with DATABASE_POOLER set."""
-    cluster.seed(books=3, customers=0)
     expected = sql(PRIMARY_PORT, "SELECT count(*) FROM books")[0][0]
 
     exported = _export(cluster, DATABASE_POOLER="pgbouncer")
     assert exported.returncode == 0, exported.stderr
-    assert len(exported.stdout.splitlines()) == expected
+    assert len(exported.stdout.splitlines()) == expected >= 2
 
     # Without it Django reads through a server-side cursor declared WITH HOLD in one
     # transaction and fetched in the next: on another server connection, where it does not exist.
