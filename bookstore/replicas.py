@@ -220,7 +220,8 @@ class ReplicaRoutingMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        read_only = request.method in SAFE_METHODS and not request.path.startswith("/admin/")
+        safe = request.method in SAFE_METHODS
+        read_only = safe and not request.path.startswith("/admin/")
         state = RoutingState(pinned=not read_only or _pinned_by_earlier_write(request))
         response = self._serve(request, state)
         if state.failed and read_only and not state.wrote and response.status_code >= 500:
@@ -228,7 +229,7 @@ class ReplicaRoutingMiddleware:
             logger.warning("replica failed during a request; serving it from the primary")
             state = RoutingState(pinned=True)
             response = self._serve(request, state)
-        if not read_only or state.wrote:
+        if not safe or state.wrote:
             _pin_caller(request, response)
         return response
 

@@ -218,3 +218,69 @@ def test_a_caller_who_wrote_is_pinned_by_cookie_and_by_credentials():
     forged = factory.get("/")
     forged.COOKIES[PIN_COOKIE] = "not-a-time"
     assert not replicas._pinned_by_earlier_write(forged)
+
+
+# --- the middleware --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def middleware_with_replica(monkeypatch):
+    monkeypatch.setattr(replicas, "_watch_failures", lambda alias: None)  # no replica connection here
+    with override_settings(DATABASE_REPLICAS=["replica1"], DATABASE_REPLICA_PIN_SECONDS=10):
+        yield
+
+
+def _run(method: str, path: str, view) -> tuple[HttpResponse, list[RoutingState]]:
+    seen: list[RoutingState] = []
+
+    def get_response(request):
+        state = replicas.current_state()
+        seen.append(state)
+        return view(state)
+
+    response = ReplicaRoutingMiddleware(get_response)(RequestFactory().generic(method, path))
+    return response, seen
+
+
+def test_middleware_pins_unsafe_methods_and_requests_that_wrote(middleware_with_replica):
+    response, (state,) = _run("GET", "/api/v1/books", lambda state: HttpResponse())
+    assert not state.pinned
+    assert PIN_COOKIE not in response.cookies
+
+    response, (state,) = _run("POST", "/api/v1/orders", lambda state: HttpResponse(status=201))
+    assert state.pinned
+    assert PIN_COOKIE in response.cookies
+
+    def writes(state):
+        ReplicaRouter().db_for_write(Book)
+        return HttpResponse()
+
+    response, _ = _run("GET", "/api/v1/books", writes)
+    assert PIN_COOKIE in response.cookies
+
+    # The admin reads the primary, and merely looking at it pins nobody.
+    response, (state,) = _run("GET", "/admin/catalog/book/", lambda state: HttpResponse())
+    assert state.pinned
+    assert PIN_COOKIE not in response.cookies
+
+
+def test_middleware_answers_from_the_primary_when_the_replica_failed_mid_request(middleware_with_replica):
+    def view(state):
+        if not state.pinned:
+            state.failed.add("replica1")  # what the failure watch records when a replica query fails
+            return HttpResponse(status=503)
+        return HttpResponse("from the primary")
+
+    response, seen = _run("GET", "/api/v1/books", view)
+    assert response.status_code == 200
+    assert [state.pinned for state in seen] == [False, True]
+
+    # A request that wrote is never run twice.
+    def wrote_then_failed(state):
+        state.wrote = True
+        state.failed.add("replica1")
+        return HttpResponse(status=503)
+
+    response, seen = _run("GET", "/api/v1/books", wrote_then_failed)
+    assert response.status_code == 503
+    assert len(seen) == 1
