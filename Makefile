@@ -9,7 +9,7 @@ MANAGE := $(BIN)/python manage.py
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck fmt services openapi migrate superuser staff-password e2e fuzz bench venv venv-dev clean
+.PHONY: help run test lint typecheck fmt services openapi migrate superuser staff-password e2e test-replica fuzz bench venv venv-dev clean
 
 # Every target has a `## help text` on its rule line (tests/bookstore/test_makefile.py checks it).
 help:  ## List the targets
@@ -79,6 +79,9 @@ staff-password: venv .env  ## Give the demo staff account of `make run` a new ra
 
 e2e: venv-dev  ## Browser tests (needs /usr/bin/chromium)
 	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+test-replica: venv-dev  ## Tests against a real streaming replica and PgBouncer (own clusters on ports 5441, 5442, 6441)
+	$(BIN)/pytest -m replica tests/replica $(PYTEST_ARGS)
 
 FUZZ_EXAMPLES ?= 300
 

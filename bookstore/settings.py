@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bookstore.middleware.BodySizeLimitMiddleware",
     "bookstore.middleware.DatabaseUnavailableMiddleware",
+    # Without DATABASE_REPLICA_URLS this one removes itself.
+    "bookstore.replicas.ReplicaRoutingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -139,6 +141,44 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _db.setdefault("OPTIONS", {})
     _db["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+
+# Read replicas (README, "Read replicas"): catalog reads of read-only requests go to
+# one of these streaming replicas of the primary; bookstore/replicas.py routes them.
+DATABASE_REPLICAS: list[str] = []
+for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    _replica = environ.Env.db_url_config(_url.strip())
+    if _replica["ENGINE"] != _db["ENGINE"] or _db["ENGINE"] == "django.db.backends.sqlite3":
+        sys.exit("Refusing to start: DATABASE_REPLICA_URLS must name PostgreSQL replicas of a PostgreSQL DATABASE_URL.")
+    _replica["CONN_MAX_AGE"] = _db["CONN_MAX_AGE"]
+    _replica["CONN_HEALTH_CHECKS"] = True
+    # Small: a replica that does not answer costs a read this much once, then is skipped for a while.
+    _replica["OPTIONS"] = {
+        **_replica.get("OPTIONS", {}),
+        "connect_timeout": env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=1),
+    }
+    # The test suite reads replicas through the test database's own connection.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica{_number}"] = _replica
+    DATABASE_REPLICAS.append(f"replica{_number}")
+# After a write a caller reads only from the primary for this long (more than the replication lag).
+DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=10)
+# A replica that refused or timed out is not tried again for this long.
+DATABASE_REPLICA_RETRY_SECONDS = env.int("DATABASE_REPLICA_RETRY_SECONDS", default=5)
+DATABASE_ROUTERS = ["bookstore.replicas.ReplicaRouter"]
+
+# A transaction-pooling PgBouncer in front of PostgreSQL (README, "PgBouncer"): a server
+# connection changes between transactions, so nothing may outlive one. No server-side
+# cursors (iterator() would DECLARE ... WITH HOLD on one server and FETCH on another)
+# and no prepared statements (psycopg would prepare on one server and execute on another).
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="").strip().lower()
+if DATABASE_POOLER not in ("", "pgbouncer"):
+    sys.exit(f"Refusing to start: DATABASE_POOLER={DATABASE_POOLER!r} (use pgbouncer, or leave it empty).")
+if DATABASE_POOLER:
+    if _db["ENGINE"] == "django.db.backends.sqlite3":
+        sys.exit("Refusing to start: DATABASE_POOLER=pgbouncer needs a PostgreSQL DATABASE_URL.")
+    for _alias in DATABASES.values():
+        _alias["DISABLE_SERVER_SIDE_CURSORS"] = True
+        _alias["OPTIONS"]["prepare_threshold"] = None
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
