@@ -255,6 +255,7 @@ class BookViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Book]):
             202: BookSerializer,
             400: OpenApiResponse(description="`validation_error`: `image` is missing or not an acceptable image."),
             413: OpenApiResponse(description="`payload_too_large`: the body is over 11 MB."),
+            415: OpenApiResponse(description="`unsupported_media_type`: send `multipart/form-data`."),
         },
     )
     @extend_schema(
