@@ -246,10 +246,17 @@ def cover_set(*, book: Book, upload: IO[bytes], size: int | None = None) -> Book
     """Check ``upload`` and make it ``book``'s cover, replacing any other; thumbnails follow after the commit.
 
     ``CoverInvalid`` (nothing stored) when the upload is not an acceptable image.
-    The old cover's files are deleted once the change has committed; the new
-    original is deleted again if the transaction rolls back.
     """
-    checked = image_check(upload, size=size)
+    return cover_store(book=book, checked=image_check(upload, size=size))
+
+
+def cover_store(*, book: Book, checked: CheckedImage) -> BookCover:
+    """Store an image ``image_check`` accepted as ``book``'s cover, replacing any other.
+
+    The old cover's files are deleted once the change has committed; the new
+    original is deleted again if this transaction fails. The thumbnail task is
+    sent after the commit.
+    """
     name = storage().save(f"covers/{secrets.token_hex(16)}/original.{checked.extension}", ContentFile(checked.content))
     try:
         with transaction.atomic():
