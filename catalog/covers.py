@@ -19,6 +19,7 @@ deleted only once the transaction that dropped them has committed.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import secrets
@@ -388,13 +389,36 @@ def demo_cover_png(*, title: str, author: str, seed: int) -> bytes:
     band = tuple(min(255, channel + 40) for channel in background)
     draw.rectangle((0, 380 + (seed % 5) * 20, 400, 440 + (seed % 5) * 20), fill=band)
     draw.rectangle((16, 16, 384, 584), outline=ink, width=3)
-    title_font = ImageFont.load_default(size=40)
-    author_font = ImageFont.load_default(size=24)
+    title_font, author_font = _demo_fonts()
     y = 70
     for line in _wrapped(title, title_font, draw, 340):
         draw.text((200, y), line, font=title_font, fill=ink, anchor="ma")
         y += 50
     draw.text((200, 520), author[:40], font=author_font, fill=ink, anchor="ma")
     out = io.BytesIO()
-    image.save(out, "PNG")
+    image.save(out, "PNG", compress_level=1)
     return out.getvalue()
+
+
+@functools.cache
+def _demo_fonts() -> tuple[Any, Any]:
+    """Pillow's built-in scalable font (no system font needed), at the title and author sizes."""
+    return ImageFont.load_default(size=40), ImageFont.load_default(size=24)
+
+
+def demo_covers_write(*, limit: int, seed: int = 0) -> int:
+    """Give the first ``limit`` books (in list order) without a cover a drawn one; returns how many.
+
+    Only the originals are drawn here (a few milliseconds each); the thumbnail
+    tasks are sent after the commit, so a worker makes them in the background.
+    """
+    books = list(
+        Book.objects.filter(is_active=True, cover__isnull=True)
+        .order_by("title", "id")
+        .prefetch_related("author_links__author")[:limit]
+    )
+    for book in books:
+        names = [link.author.name for link in book.author_links.all()]
+        png = demo_cover_png(title=book.title, author=", ".join(names[:2]), seed=seed + book.pk)
+        cover_store(book=book, checked=CheckedImage(content=png, extension="png", width=400, height=600))
+    return len(books)
