@@ -13,7 +13,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -21,6 +20,7 @@ from rest_framework.serializers import BaseSerializer
 from accounts.access import CHANGE, VIEW, perm_name, staff_may
 from accounts.api.mixins import CreatedLocationMixin
 from accounts.permissions import StaffModelPermissionOrReadOnly, StaffPermission
+from bookstore.parsers import MultiPartParser
 from catalog import covers, selectors, services
 from catalog.api.filters import AuthorFilter, BookFilter, GenreFilter
 from catalog.api.serializers import (

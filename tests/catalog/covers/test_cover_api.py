@@ -242,3 +242,41 @@ def test_the_stored_original_is_the_re_encoded_image(staff_client, book, media_r
     with Image.open(io.BytesIO(stored)) as image:
         assert image.size == (450, 300)
         assert not image.getexif()
+
+
+def _raw_put(client: APIClient, book_id: int, body: bytes, content_type: str) -> Any:
+    return client.generic("PUT", f"/api/v1/books/{book_id}/cover", body, content_type=content_type)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'--x\r\nContent-Disposition: form-data; name="image"', "multipart/form-data"),  # no boundary given
+        (
+            b'--x\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n\x89PNG',
+            "multipart/form-data; boundary=x",
+        ),
+        (b"garbage without any boundary", "multipart/form-data; boundary=x"),
+        (b"", "multipart/form-data; boundary=x"),
+        (b"--" + b"x" * 100 + b"\r\n", "multipart/form-data; boundary=" + "x" * 100),
+        (
+            b"".join(
+                b'--x\r\nContent-Disposition: form-data; name="f%d"; filename="f.png"\r\n\r\n1\r\n' % i
+                for i in range(150)
+            )
+            + b"--x--\r\n",
+            "multipart/form-data; boundary=x",
+        ),  # more files than Django accepts in one request
+        (
+            b'--x\r\nContent-Disposition: form-data; name="image"; filename="../../\x00evil.png"\r\n'
+            b"Content-Type: image/png\r\n\r\nnot a png\r\n--x--\r\n",
+            "multipart/form-data; boundary=x",
+        ),
+    ],
+    ids=["no-boundary", "truncated", "no-parts", "empty", "long-boundary", "too-many-files", "hostile-filename"],
+)
+def test_hostile_multipart_bodies_are_400_never_500(staff_client, book, media_root, body, content_type):
+    response = _raw_put(staff_client, book.pk, body, content_type)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "validation_error"
+    assert stored_files(media_root) == []
