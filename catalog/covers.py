@@ -261,7 +261,9 @@ def cover_store(*, book: Book, checked: CheckedImage) -> BookCover:
     name = storage().save(f"covers/{secrets.token_hex(16)}/original.{checked.extension}", ContentFile(checked.content))
     try:
         with transaction.atomic():
-            previous = BookCover.objects.select_for_update().filter(book=book).first()
+            # The book's row is the lock: two uploads for one book take turns, so neither leaves files behind.
+            list(Book.objects.select_for_update().filter(pk=book.pk).values_list("pk", flat=True))
+            previous = BookCover.objects.filter(book=book).first()
             old_names = previous.names() if previous else []
             cover, _ = BookCover.objects.update_or_create(
                 book=book,
