@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from celery import current_app
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
@@ -280,3 +282,18 @@ def test_hostile_multipart_bodies_are_400_never_500(staff_client, book, media_ro
     assert response.status_code == 400, response.content
     assert response.json()["error"]["code"] == "validation_error"
     assert stored_files(media_root) == []
+
+
+def test_the_sweep_queues_the_task_again_for_covers_left_without_thumbnails(
+    staff_client, book, queued_thumbnail_tasks, run_thumbnail_tasks
+):
+    put_cover(staff_client, book.pk, images.png())  # its task never reached the broker (no commit here)
+    assert queued_thumbnail_tasks() == []
+    sweep = current_app.tasks["catalog.cover_sweep"]
+
+    assert sweep.apply().get() == 0  # too recent: its task may still be on its way
+    BookCover.objects.filter(book=book).update(uploaded_at=timezone.now() - covers.SWEEP_GRACE * 2)
+    assert sweep.apply().get() == 1
+    assert run_thumbnail_tasks() == ["made"]
+    assert sweep.apply().get() == 0
+    assert BookCover.objects.get(book=book).is_ready

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -30,6 +31,7 @@ from tests.factories import BookFactory
 
 pytestmark = pytest.mark.django_db
 
+ROOT = Path(__file__).resolve().parents[3]
 BUCKET = "bookstore-covers"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
 
@@ -165,7 +167,7 @@ def test_the_bucket_settings_come_from_the_environment(tmp_path):
         "AWS_ACCESS_KEY_ID": "key-id",
     }
     code = "import json, bookstore.settings as s; print(json.dumps(s.STORAGES['default']))"
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     storage = json.loads(result.stdout.strip().splitlines()[-1])
     assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
     assert storage["OPTIONS"]["bucket_name"] == "shop-media"
@@ -175,5 +177,5 @@ def test_the_bucket_settings_come_from_the_environment(tmp_path):
     assert storage["OPTIONS"]["querystring_auth"] is False
 
     del env["AWS_STORAGE_BUCKET_NAME"]
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     assert "FileSystemStorage" in result.stdout
