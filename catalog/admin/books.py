@@ -46,6 +46,7 @@ class BookAuthorInline(admin.TabularInline):
 class BookAdmin(BookCoverAdminMixin, admin.ModelAdmin):
     form = BookAdminForm
     inlines = [BookAuthorInline]
+    list_display_links = ["cover_thumbnail", "title"]
     list_display = ["cover_thumbnail", "title", "isbn", "author_names", "price", "stock", "is_active", "updated_at"]
     list_editable = ["price", "stock"]
     list_filter = ["is_active", StockLevelFilter, BookGenreFilter, LanguageFilter]
