@@ -93,10 +93,15 @@ def _image_end(data: bytes, image_format: str) -> int:
         # RIFF header: "RIFF", the size of what follows, "WEBP"; chunks are padded to even sizes.
         (size,) = struct.unpack("<I", data[4:8])
         return 8 + size + (size & 1)
-    return _jpeg_end(data)
+    # JPEG: where its End Of Image marker is; a multi-picture JPEG's further pictures
+    # follow back to back, each a whole JPEG of its own, and nothing else may.
+    end = _jpeg_end(data)
+    while image_format == "MPO" and end < len(data) and data[end : end + 3] == b"\xff\xd8\xff":
+        end = _jpeg_end(data, end)
+    return end
 
 
-def _jpeg_end(data: bytes) -> int:
+def _jpeg_end(data: bytes, start: int = 0) -> int:
     """The offset just past a JPEG's End Of Image marker, walking its segments and scans.
 
     Segments carry their length (an EXIF thumbnail's own end marker inside one
@@ -104,7 +109,7 @@ def _jpeg_end(data: bytes) -> int:
     that is not a stuffed byte or a restart marker.
     """
     size = len(data)
-    offset = 2  # past Start Of Image
+    offset = start + 2  # past Start Of Image
     while offset < size:
         if data[offset] != 0xFF:
             raise CoverInvalid("The JPEG image is malformed.")
@@ -150,12 +155,13 @@ def image_check(upload: IO[bytes], *, size: int | None = None) -> CheckedImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image_format, width, height = _header(data)
+            container, width, height = _header(data)
+            image_format = "JPEG" if container == "MPO" else container  # MPO: its first picture is kept
             if width * height > MAX_PIXELS:
                 raise CoverInvalid(f"The image has more than {MAX_PIXELS // 1_000_000} megapixels.")
             if max(width, height) > MAX_ASPECT * min(width, height):
                 raise CoverInvalid(f"One side of the image is more than {MAX_ASPECT} times the other.")
-            if _image_end(data, image_format) != len(data):
+            if _image_end(data, container) != len(data):
                 raise CoverInvalid("The file carries data after the end of the image.")
             with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
                 image.verify()  # structure and checksums, without decoding
@@ -174,10 +180,14 @@ def image_check(upload: IO[bytes], *, size: int | None = None) -> CheckedImage:
 
 
 def _header(data: bytes) -> tuple[str, int, int]:
-    """Format and size from the header alone (no pixel decoded); only JPEG, PNG and WebP are tried."""
+    """Format and size from the header alone (no pixel decoded); only JPEG, PNG and WebP are tried.
+
+    A camera's multi-picture JPEG (MPO: the photo, then e.g. a depth map) is a
+    JPEG; its first picture is the one kept.
+    """
     try:
         with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
-            if image.format not in FORMATS:  # pragma: no cover - ``formats`` already restricts it
+            if image.format not in (*FORMATS, "MPO"):
                 raise CoverInvalid()
             return str(image.format), image.width, image.height
     except Image.UnidentifiedImageError as exc:

@@ -97,3 +97,11 @@ def gif() -> bytes:
 
 def bmp() -> bytes:
     return encode("BMP")
+
+
+def mpo() -> bytes:
+    """A camera's multi-picture JPEG: the photo (red), then a second picture (blue) right after it."""
+    out = io.BytesIO()
+    first, second = Image.new("RGB", (300, 450), (220, 20, 20)), Image.new("RGB", (300, 450), (20, 20, 220))
+    first.save(out, "MPO", save_all=True, append_images=[second])
+    return out.getvalue()

@@ -135,3 +135,30 @@ def test_decompression_bombs_are_refused_without_decoding(side):
 def test_an_extreme_aspect_ratio_is_refused():
     with pytest.raises(CoverInvalid, match="4 times"):
         check(images.png((100, 5000)))
+
+
+def test_a_multi_picture_jpeg_from_a_camera_keeps_only_its_first_picture():
+    data = images.mpo()
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "MPO"
+    checked = check(data)
+    assert checked.extension == "jpg"
+    with Image.open(io.BytesIO(checked.content)) as image:
+        assert image.format == "JPEG"
+        assert getattr(image, "n_frames", 1) == 1
+        red, _, blue = image.getpixel((10, 10))
+        assert red > 180
+        assert blue < 60
+
+
+@pytest.mark.parametrize(
+    "tail", [lambda: images.zip_archive(), lambda: b"<script>alert(1)</script>", lambda: b"\xff\xd8\xff junk"]
+)
+def test_a_multi_picture_jpeg_with_anything_else_appended_is_refused(tail):
+    with pytest.raises(CoverInvalid):
+        check(images.mpo() + tail())
+
+
+def test_two_plain_jpegs_back_to_back_are_refused():
+    with pytest.raises(CoverInvalid, match="after the end"):
+        check(images.jpeg() + images.jpeg())
