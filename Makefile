@@ -41,7 +41,7 @@ run: venv .env  ## Install, migrate, load demo data once, serve on 127.0.0.1:800
 	@echo "Serving the store on http://127.0.0.1:$(PORT)/  (API /api/v1/, docs /api/docs/, admin /admin/)"
 	@echo "A Celery worker and the beat scheduler run beside it (README: Background work); Ctrl-C stops all three."
 	@rm -rf var/metrics && mkdir -p var/metrics
-	@export PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics; \
+	@export PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics SERVE_MEDIA=$${SERVE_MEDIA:-true}; \
 	$(BIN)/celery -A bookstore worker --concurrency=1 --loglevel=INFO --without-gossip --without-mingle & worker=$$!; \
 	$(BIN)/celery -A bookstore beat --loglevel=INFO & beat=$$!; \
 	$(BIN)/gunicorn bookstore.wsgi:application -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) & web=$$!; \

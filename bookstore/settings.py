@@ -234,8 +234,39 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 WHITENOISE_AUTOREFRESH = DEBUG
+# --- Media files (book covers) ---------------------------------------------------
+
+# The filesystem under MEDIA_ROOT by default; an S3-compatible bucket (django-storages) when
+# AWS_STORAGE_BUCKET_NAME is set. Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the
+# usual boto3 sources: an instance role, ~/.aws). README: "Covers and media files".
+MEDIA_URL = env.str("MEDIA_URL", default="/media/")
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    MEDIA_STORAGE: dict[str, object] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "access_key": _secret("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": _secret("AWS_SECRET_ACCESS_KEY") or None,
+            "custom_domain": env.str("AWS_S3_CUSTOM_DOMAIN", default="") or None,
+            # Covers are public: plain URLs (a public-read bucket or a CDN) unless signed URLs are asked for.
+            "querystring_auth": envbool("AWS_QUERYSTRING_AUTH", default=False),
+            "default_acl": env.str("AWS_DEFAULT_ACL", default="") or None,
+            "location": env.str("AWS_LOCATION", default=""),
+            "file_overwrite": False,
+        },
+    }
+else:
+    MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# `make run` (or any server with SERVE_MEDIA=true) serves MEDIA_ROOT itself at MEDIA_URL; production leaves
+# that to the web server or the bucket.
+SERVE_MEDIA = envbool("SERVE_MEDIA", default=False)
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
@@ -302,6 +333,8 @@ STORE_CURRENCY = env.str("STORE_CURRENCY", default="EUR")
 STORE_NAME = env.str("STORE_NAME", default="Bookstore")
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+# A cover upload (10 MB at most, checked on the file) with room for the multipart envelope and the admin form.
+MAX_UPLOAD_REQUEST_BYTES = env.int("MAX_UPLOAD_REQUEST_BYTES", default=11 * 1024 * 1024)
 AUTH_RATE_LIMIT = env.str("AUTH_RATE_LIMIT", default="10/minute")
 # Password reset requests per target email address (besides AUTH_RATE_LIMIT per client address).
 PASSWORD_RESET_EMAIL_RATE_LIMIT = env.str("PASSWORD_RESET_EMAIL_RATE_LIMIT", default="3/hour")
@@ -441,6 +474,8 @@ CELERY_BEAT_SCHEDULE = {
         # A heartbeat nobody ran in time is worthless later: it must not pile up while workers are down.
         "options": {"expires": 20},
     },
+    # Covers whose thumbnail task was lost (broker down at upload) get it queued again.
+    "catalog.cover_sweep": {"task": "catalog.cover_sweep", "schedule": 300.0, "options": {"expires": 300}},
 }
 
 # /metrics answers only requests with "Authorization: Bearer <METRICS_TOKEN>";
