@@ -1,14 +1,17 @@
 """Order writes: quoting, placing, and moving orders through fulfilment.
 
 ``order_place`` first resolves where the order goes (the saved or given
-address, the shipping method and whether it serves the country), without any
-lock. Then, in one transaction: books are locked and their stock taken by
-``catalog.services.stock_reserve`` (id order, so no deadlocks), the coupon row
-is locked before its uses are counted (so ``max_uses`` holds under
-concurrency), the order is priced (pure code: items, shipping, tax), and the
-order, its items and its first status change are written. Any failure rolls
-all of it back. ``order_transition`` is the only
-way an order's status changes, for the API and the admin alike.
+address, the shipping method and whether it serves the country) and prices
+it from the books as read, without any lock. Then, in one transaction: the
+order, its first status change, its payment record and its confirmation email
+are inserted; the books are locked and their stock taken by
+``catalog.services.stock_reserve`` (id order, so no deadlocks); a book or
+coupon that changed since it was read rolls the attempt back to be priced
+again; the coupon row is locked before its uses are counted (so ``max_uses``
+holds under concurrency); and the items are inserted. Any failure rolls all of
+it back. The locked section is therefore only the stock, the coupon's count
+and the items. ``order_transition`` is the only way an order's status
+changes, for the API and the admin alike.
 """
 
 from __future__ import annotations
