@@ -76,7 +76,16 @@ class StatusChangeInline(_ReadOnlyInline):
 class PaymentInline(_ReadOnlyInline):
     model = Payment
     verbose_name_plural = "payment"
-    fields = ("provider", "status", "amount", "currency", "provider_payment_id", "provider_refund_id", "last_error")
+    fields = (
+        "provider",
+        "status",
+        "amount",
+        "currency",
+        "provider_payment_id",
+        "provider_refund_id",
+        "provider_cancel_pending",
+        "last_error",
+    )
     readonly_fields = fields
 
 

@@ -10,3 +10,4 @@ class OrdersConfig(AppConfig):
         from orders import personal_data
 
         personal_data.register()
+        from orders import signals  # noqa: F401  (connects the receivers)
