@@ -6,8 +6,8 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self) -> None:
-        # The orders' part of a user's personal data export and erasure.
-        from orders import personal_data
+        # ``signals`` connects the receivers; ``personal_data`` adds the orders' part of a
+        # user's personal data export and erasure.
+        from orders import personal_data, signals  # noqa: F401
 
         personal_data.register()
-        from orders import signals  # noqa: F401  (connects the receivers)
