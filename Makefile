@@ -9,7 +9,7 @@ MANAGE := $(BIN)/python manage.py
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck fmt services openapi migrate superuser staff-password e2e fuzz bench venv venv-dev clean
+.PHONY: help run test lint typecheck fmt services openapi migrate superuser staff-password e2e test-replica fuzz bench venv venv-dev clean
 
 # Every target has a `## help text` on its rule line (tests/bookstore/test_makefile.py checks it).
 help:  ## List the targets
@@ -41,7 +41,7 @@ run: venv .env  ## Install, migrate, load demo data once, serve on 127.0.0.1:800
 	@echo "Serving the store on http://127.0.0.1:$(PORT)/  (API /api/v1/, docs /api/docs/, admin /admin/)"
 	@echo "A Celery worker and the beat scheduler run beside it (README: Background work); Ctrl-C stops all three."
 	@rm -rf var/metrics && mkdir -p var/metrics
-	@export PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics; \
+	@export PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/metrics SERVE_MEDIA=$${SERVE_MEDIA:-true}; \
 	$(BIN)/celery -A bookstore worker --concurrency=1 --loglevel=INFO --without-gossip --without-mingle & worker=$$!; \
 	$(BIN)/celery -A bookstore beat --loglevel=INFO & beat=$$!; \
 	$(BIN)/gunicorn bookstore.wsgi:application -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) & web=$$!; \
@@ -79,6 +79,9 @@ staff-password: venv .env  ## Give the demo staff account of `make run` a new ra
 
 e2e: venv-dev  ## Browser tests (needs /usr/bin/chromium)
 	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+test-replica: venv-dev  ## Tests against a real streaming replica and PgBouncer (own clusters on ports 5441, 5442, 6441)
+	$(BIN)/pytest -m replica tests/replica $(PYTEST_ARGS)
 
 FUZZ_EXAMPLES ?= 300
 

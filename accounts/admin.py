@@ -6,16 +6,19 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import forms as auth_forms
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from accounts import services
+from accounts import personal_data, services
 from accounts.exceptions import FieldInvalid
 from accounts.models import ApiKey, User, normalize_email
+from bookstore.exceptions import DomainError
 
 # --- Users --------------------------------------------------------------------
 
@@ -73,7 +76,7 @@ class UserAdmin(auth_admin.UserAdmin):
     list_filter = ("is_staff", "is_superuser", "is_active", "groups")
     search_fields = ("email", "first_name", "last_name")
     ordering = ("email",)
-    actions = ["sign_out_everywhere"]
+    actions = ["sign_out_everywhere", "erase_personal_data"]
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -85,6 +88,43 @@ class UserAdmin(auth_admin.UserAdmin):
     def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         revoked = sum(services.user_tokens_revoke(user=user) for user in queryset)
         self.message_user(request, f"Revoked {revoked} refresh token(s) of {queryset.count()} user(s).")
+
+    @admin.action(description="Erase personal data of selected users (close their accounts)", permissions=["change"])
+    def erase_personal_data(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+        """On a customer's request: a confirmation page, then ``personal_data.user_erase`` for each user.
+
+        Each erasure is logged in the user's admin history. Users that cannot
+        be erased now (orders in fulfilment) and the acting staff member
+        themselves are skipped with a message.
+        """
+        users = list(queryset.order_by("email"))
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Erase personal data",
+                "opts": self.model._meta,
+                "users": users,
+                "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+                "select_across": request.POST.get("select_across", "0"),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/accounts/user/erase_personal_data.html", context)
+        erased = 0
+        for user in users:
+            if user.pk == request.user.pk:
+                self.message_user(request, "You cannot erase your own account here.", messages.ERROR)
+                continue
+            label = user.email
+            try:
+                personal_data.user_erase(user=user, by=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"{label} was not erased: {exc.message}", messages.ERROR)
+                continue
+            self.log_change(request, user, "Personal data erased on request; account closed.")
+            erased += 1
+        if erased:
+            self.message_user(request, f"Erased the personal data of {erased} user(s).", messages.SUCCESS)
+        return None
 
 
 # --- API keys -----------------------------------------------------------------

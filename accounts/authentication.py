@@ -8,10 +8,12 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt import authentication as jwt_authentication
 from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.exceptions import ApiKeyRejected
 from accounts.models import ApiKey, User
+from accounts.revocation import access_token_is_denied
 from accounts.selectors import user_get_for_token
 from accounts.services import api_key_authenticate
 
@@ -22,14 +24,19 @@ class JWTAuthentication(jwt_authentication.JWTAuthentication):
     """simplejwt's bearer authentication, strict about the user behind the token.
 
     A token stops working at once when its user is deleted or deactivated or
-    changes their password; every failure is one plain 401 message.
+    changes their password or signs out everywhere, and when it was signed out
+    itself (``accounts.revocation``: one cache read); every failure is one
+    plain 401 message.
     """
 
     def get_validated_token(self, raw_token: bytes) -> Token:
         try:
-            return super().get_validated_token(raw_token)
+            token = super().get_validated_token(raw_token)
         except InvalidToken as exc:
             raise exceptions.AuthenticationFailed(INVALID_JWT_MESSAGE, code="token_not_valid") from exc
+        if access_token_is_denied(jti=token.get(jwt_settings.JTI_CLAIM)):
+            raise exceptions.AuthenticationFailed(INVALID_JWT_MESSAGE, code="token_not_valid")
+        return token
 
     def get_user(self, validated_token: Token) -> Any:
         user = user_get_for_token(token=validated_token)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bookstore.exceptions import DomainError
+from bookstore.exceptions import Conflict, DomainError
 
 
 class FieldInvalid(DomainError):
@@ -77,3 +77,16 @@ class PostalCodeRejected(FieldInvalid):
 
     field = "postal_code"
     default_message = "Enter a valid postal code for this country."
+
+
+class PasswordResetTokenInvalid(FieldInvalid):
+    """A reset link that is malformed, used already, expired or for an account that is closed."""
+
+    field = "token"
+    default_message = "This password reset link is invalid or has expired; ask for a new one."
+
+
+class AccountHasOpenOrders(Conflict):
+    """The account cannot be erased while orders are paid but not yet delivered."""
+
+    default_message = "The account has orders that are paid and not yet delivered; it can be closed once they arrive."

@@ -31,12 +31,30 @@ def user_get_for_token(*, token: Token) -> User | None:
         user.password
     ):
         return None
-    if user.tokens_revoked_at is not None:
-        issued_at = token.get("iat")
-        # ``iat`` has whole seconds: a token from the second of the revocation is refused too.
-        if not isinstance(issued_at, int | float) or issued_at <= user.tokens_revoked_at.timestamp():
-            return None
+    if user.tokens_revoked_at is not None and token_issued_at(token) <= user.tokens_revoked_at.timestamp():
+        return None
     return user
+
+
+#: Milliseconds since the epoch at which the store issued a token pair (``services.token_pair_for``).
+ISSUED_AT_MS_CLAIM = "iat_ms"
+
+
+def token_issued_at(token: Token) -> float:
+    """When ``token`` was issued, in seconds since the epoch (``-inf`` if it does not say).
+
+    Tokens the store issues carry ``iat_ms``, so a pair issued right after a
+    revocation (sign out everywhere, then sign in again) is told apart from
+    those before it. Otherwise ``iat`` has whole seconds, and a token from the
+    second of the revocation is refused too.
+    """
+    precise = token.get(ISSUED_AT_MS_CLAIM)
+    if isinstance(precise, int) and not isinstance(precise, bool):
+        return precise / 1000
+    issued_at = token.get("iat")
+    if isinstance(issued_at, int | float) and not isinstance(issued_at, bool):
+        return float(issued_at)
+    return float("-inf")
 
 
 def api_key_list_for_owner(*, owner: User) -> QuerySet[ApiKey]:

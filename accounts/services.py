@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
+from urllib.parse import urlencode
 
+from celery import current_app
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -27,13 +35,18 @@ from accounts.exceptions import (
     EmailAlreadyRegistered,
     InvalidCredentials,
     PasswordRejected,
+    PasswordResetTokenInvalid,
     PostalCodeRejected,
     RefreshTokenRejected,
     TokenRejected,
 )
 from accounts.models import Address, ApiKey, User, normalize_email
 from accounts.postal_codes import PostalCodeInvalid, postal_code_normalize
-from accounts.selectors import api_key_get_by_prefix, user_get_for_token
+from accounts.revocation import access_token_deny
+from accounts.selectors import ISSUED_AT_MS_CLAIM, api_key_get_by_prefix, user_get_for_token
+from notifications.services import email_queue
+
+logger = logging.getLogger(__name__)
 
 # ``last_used_at`` is informational; writing it on every request would turn
 # each authenticated read into a write.
@@ -151,6 +164,8 @@ def user_tokens_revoke(*, user: User) -> int:
 
 def _token_pair_for(user: User) -> TokenPair:
     refresh = RefreshToken.for_user(user)
+    # Copied into the access token; lets a sign-out-everywhere tell this pair from older ones.
+    refresh[ISSUED_AT_MS_CLAIM] = int(refresh.current_time.timestamp() * 1000)
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
 
 
@@ -199,8 +214,13 @@ def token_pair_refresh(*, refresh: str) -> TokenPair:
         return _token_pair_for(user)
 
 
-def refresh_token_revoke(*, user: User, refresh: str) -> None:
-    """Log out: blacklist ``refresh``, which must be a valid refresh token of ``user``."""
+def refresh_token_revoke(*, user: User, refresh: str, access: Any = None) -> None:
+    """Log out: blacklist ``refresh``, which must be a valid refresh token of ``user``.
+
+    ``access``, the validated access token the request came with (if any), is
+    denied from now until it expires (``accounts.revocation``), so the session
+    ends on every server at once and not when the token runs out.
+    """
     try:
         token = _refresh_token_parse(refresh)
     except TokenRejected as exc:
@@ -209,6 +229,22 @@ def refresh_token_revoke(*, user: User, refresh: str) -> None:
         raise RefreshTokenRejected()
     with transaction.atomic():
         token.blacklist()
+    if access is not None:
+        access_token_deny(token=access)
+
+
+def user_sign_out_everywhere(*, user: User) -> int:
+    """End every session of ``user``: refresh tokens blacklisted, access tokens issued so far refused.
+
+    Access tokens are refused through ``tokens_revoked_at``, which
+    authentication reads from the user row it loads anyway (no extra query);
+    the tokens issued after this call work. API keys are not sessions and
+    stay. Returns how many refresh tokens were revoked.
+    """
+    with transaction.atomic():
+        user.tokens_revoked_at = timezone.now()
+        user.save(update_fields=["tokens_revoked_at"])
+        return user_tokens_revoke(user=user)
 
 
 # --- API keys -----------------------------------------------------------------
@@ -358,3 +394,87 @@ def address_update(*, address: Address, is_default: bool | None = None, **fields
 def address_delete(*, address: Address) -> None:
     """Delete a saved address; orders keep their own copy of it."""
     address.delete()
+
+
+# --- Password reset -------------------------------------------------------------
+
+PASSWORD_RESET_TASK = "accounts.password_reset_email"  # noqa: S105 (a task name)
+PASSWORD_RESET_TEMPLATE = "accounts/email/password_reset"  # noqa: S105 (a template name)
+
+
+def password_reset_request(*, email: str) -> None:
+    """Start a password reset for ``email``: the same work whether or not an account has it.
+
+    The request only hands the address to a background task
+    (``password_reset_email_send``), which looks the account up and queues the
+    email. So the answer, and the time it takes, say nothing about whether the
+    address is registered. If the broker cannot be reached, nothing is sent
+    (logged); the customer asks again.
+    """
+    try:
+        current_app.send_task(PASSWORD_RESET_TASK, kwargs={"email": normalize_email(email)})
+    except Exception:
+        logger.warning("password reset not started: broker unavailable", exc_info=True)
+
+
+def password_reset_link(*, user: User) -> str:
+    """The frontend's reset page for ``user`` with a fresh one-time token (``FRONTEND_URL`` + ``PASSWORD_RESET_PATH``)."""
+    query = urlencode(
+        {"uid": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)}
+    )
+    return f"{settings.FRONTEND_URL}{settings.PASSWORD_RESET_PATH}?{query}"
+
+
+def password_reset_email_send(*, email: str) -> bool:
+    """Queue the reset email for the active account with ``email``; False when there is none (nothing sent)."""
+    user = User.objects.filter(email__iexact=normalize_email(email), is_active=True).first()
+    if user is None:
+        return False
+    link = password_reset_link(user=user)
+    with transaction.atomic():
+        email_queue(
+            to=user.email,
+            template=PASSWORD_RESET_TEMPLATE,
+            context={
+                "user": user,
+                "link": link,
+                "valid_minutes": max(settings.PASSWORD_RESET_TIMEOUT // 60, 1),
+            },
+            # The same link twice (a task run again) is one email.
+            key=f"password-reset:{hashlib.sha256(link.encode()).hexdigest()}",
+        )
+    return True
+
+
+_UID_MAX_DIGITS = 18  # fits a 64-bit primary key on every database
+
+
+def _password_reset_user(uid: str) -> User | None:
+    try:
+        decoded = urlsafe_base64_decode(uid).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not decoded.isdigit() or len(decoded) > _UID_MAX_DIGITS:
+        return None
+    return User.objects.select_for_update().filter(pk=int(decoded), is_active=True).first()
+
+
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+    """Set a new password with an emailed token; the token works once and expires.
+
+    Django's ``PasswordResetTokenGenerator``: the token is an HMAC over the
+    user's password hash, last login and the time it was made, so setting the
+    password spends it, and it expires after ``PASSWORD_RESET_TIMEOUT``. The
+    user's row is locked, so of two concurrent uses exactly one succeeds.
+    Every refresh token of the user is revoked; access tokens issued before
+    stop working because they carry a hash of the old password.
+    """
+    with transaction.atomic():
+        user = _password_reset_user(uid)
+        if user is None or not default_token_generator.check_token(user, token):
+            raise PasswordResetTokenInvalid()
+        _password_check(password=new_password, user=user, field="new_password")
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        user_tokens_revoke(user=user)
+    return user

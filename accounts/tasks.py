@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError
 
-from accounts.services import jwt_tokens_flush_expired
+from accounts.services import PASSWORD_RESET_TASK, jwt_tokens_flush_expired, password_reset_email_send
 
 logger = logging.getLogger(__name__)
 # A database hiccup retries the job with exponential backoff (jittered, at most 10 min apart).
@@ -20,3 +20,9 @@ def flush_expired_tokens() -> int:
     deleted = jwt_tokens_flush_expired()
     logger.info("JWT token flush: %s expired token(s) deleted", deleted)
     return deleted
+
+
+@shared_task(name=PASSWORD_RESET_TASK, acks_late=True, **RETRY)
+def password_reset_email(email: str) -> bool:
+    """Queue the password reset email for ``email`` if an active account has it (the outbox delivers it)."""
+    return password_reset_email_send(email=email)

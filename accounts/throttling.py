@@ -20,6 +20,7 @@ cache must not take logins down with it.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 from typing import Any
@@ -153,3 +154,23 @@ class AuthRateThrottle(SharedCacheRateThrottle):
     def get_rate(self) -> str:
         # Read per request (throttles are instantiated per request), not at import.
         return str(settings.AUTH_RATE_LIMIT)
+
+
+class PasswordResetEmailThrottle(SharedCacheRateThrottle):
+    """``settings.PASSWORD_RESET_EMAIL_RATE_LIMIT`` (e.g. ``3/hour``) per target email address.
+
+    Counts requests for an address whether or not an account has it, so the
+    limit itself tells nothing. The address is hashed into the cache key.
+    """
+
+    scope = "password-reset-email"
+
+    def get_rate(self) -> str:
+        return str(settings.PASSWORD_RESET_EMAIL_RATE_LIMIT)
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        data = getattr(request, "data", None)
+        email = data.get("email") if isinstance(data, dict) else None
+        subject = str(email).strip().lower() if isinstance(email, str) else ""
+        digest = hashlib.sha256(subject.encode()).hexdigest()
+        return f"throttle:{self.scope}:{digest}"

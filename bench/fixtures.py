@@ -25,6 +25,7 @@ import django
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Count, Max, Min, Sum  # noqa: E402
@@ -36,6 +37,7 @@ from accounts.models import ApiKey, User  # noqa: E402
 from accounts.services import api_key_create  # noqa: E402
 from catalog.models import Author, Book, Genre  # noqa: E402
 from orders.models import Order, OrderItem  # noqa: E402
+from orders.selectors import shipping_method_list  # noqa: E402
 
 STAFF_EMAIL = "bench-staff@bench.bookstore.local"
 LOGIN_EMAIL = "bench-login@bench.bookstore.local"
@@ -44,6 +46,8 @@ PASSWORD = "bench-Password-2026!"
 MARKER = "BENCH_FIXTURE_JSON "
 ORDER_BOOKS = 10
 ORDER_STOCK = 1000
+# A postal code of the right form for the store's country, for the delivered orders of the order scenario.
+BENCH_POSTAL_CODES = {"DE": "10117", "FR": "75005", "GB": "SW1A 1AA", "NL": "1012 AB", "US": "10001", "CA": "K1A 0B1"}
 _STOPWORDS_TEXT = (
     "a about above after again against all also among an and any are as at be because been before being "
     "below between both but by can could did do does doing down during each few for from further had has "
@@ -154,7 +158,18 @@ def orders_reset(args: argparse.Namespace) -> dict[str, Any]:
     with transaction.atomic():
         Book.objects.filter(id__in=ids).update(stock=ORDER_STOCK)
     customers = User.objects.filter(email__startswith="bench-customer-").order_by("id")
+    country = settings.STORE_COUNTRY
+    method = shipping_method_list(country=country).first()
+    address = {
+        "name": "Bench Customer",
+        "line1": "1 Bench Street",
+        "city": "Bench",
+        "postal_code": BENCH_POSTAL_CODES.get(country, "12345"),
+        "country": country,
+    }
     return {
+        # Delivered orders go to a shop-country address by the cheapest method serving it (none: pickup only).
+        "shipping": {"shipping_address": address, "shipping_method_id": method.pk} if method else None,
         "book_ids": ids,
         "stock": ORDER_STOCK,
         "since_order_id": Order.objects.aggregate(m=Max("id"))["m"] or 0,

@@ -62,6 +62,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=2, help="seconds of unmeasured warm-up before each run")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections for throughput scenarios")
     parser.add_argument("--order-connections", type=int, default=50)
+    parser.add_argument(
+        "--order-delivery-share",
+        type=float,
+        default=0.5,
+        help="share of the placed orders sent with a shipping address and method (the rest are collected)",
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers per server")
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--db-name", default="bookstore_bench", help="PostgreSQL database to create and drop")
@@ -428,9 +434,16 @@ class BenchRun:
         book_ids = reset["book_ids"]
         rng = random.Random(self.args.seed)
         bodies = []
+        # As a shop's clients send them: collected in the shop, or delivered to an address with a shipping method.
+        shipping = reset.get("shipping") if self.args.order_delivery_share > 0 else None
+        delivered = 0
         for _ in range(500):
             lines = rng.sample(book_ids, rng.randint(1, 3))
-            bodies.append(json.dumps({"items": [{"book_id": b, "quantity": rng.randint(1, 2)} for b in lines]}))
+            body: dict[str, Any] = {"items": [{"book_id": b, "quantity": rng.randint(1, 2)} for b in lines]}
+            if shipping and rng.random() < self.args.order_delivery_share:
+                body.update(shipping)
+                delivered += 1
+            bodies.append(json.dumps(body))
         load = Load(
             paths=["/api/v1/orders"],
             method="POST",
@@ -457,6 +470,7 @@ class BenchRun:
             rejected_409=result.status.get("409", 0),
             placed_201=result.status.get("201", 0),
         )
+        check["delivery_share"] = delivered / len(bodies)
         self.record("orders", "place order (50 clients)", result, load, headline_ok=True, check=check)
 
     def scenario_apikey(self) -> None:
@@ -673,6 +687,7 @@ class BenchRun:
             "warmup_s": self.args.warmup,
             "connections": self.args.connections,
             "order_connections": self.args.order_connections,
+            "order_delivery_share": self.args.order_delivery_share,
             "scenarios": self.args.scenario_list,
             "django_settings": "bookstore.settings, DEBUG=false, ALLOWED_HOSTS=127.0.0.1, CONN_MAX_AGE default",
             "wrk": loadgen.wrk_version(self.wrk),

@@ -95,14 +95,19 @@ def is_api_path(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+#: Where files are uploaded (a book's cover, through the API or the admin book form): ``MAX_UPLOAD_REQUEST_BYTES``.
+_UPLOAD_PATH_RE = re.compile(r"^/(?:api/v1/books/[^/]+/cover|admin/catalog/book/(?:add|[^/]+/change)/)$")
+
+
 class BodySizeLimitMiddleware:
-    """Reject bodies over ``MAX_REQUEST_BYTES`` before anything reads them (413)."""
+    """Reject bodies over ``MAX_REQUEST_BYTES`` (uploads: ``MAX_UPLOAD_REQUEST_BYTES``) before anything reads them (413)."""
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        limit = settings.MAX_REQUEST_BYTES
+        upload = request.method in ("POST", "PUT") and _UPLOAD_PATH_RE.match(request.path) is not None
+        limit = settings.MAX_UPLOAD_REQUEST_BYTES if upload else settings.MAX_REQUEST_BYTES
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

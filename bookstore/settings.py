@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_countries",
     "django_celery_beat",
+    "corsheaders",
     "bookstore",
     "notifications",
     "accounts",
@@ -86,10 +87,14 @@ MIDDLEWARE = [
     "bookstore.metrics.MetricsMiddleware",
     "bookstore.middleware.RequestIdMiddleware",
     "bookstore.middleware.NoStoreForAuthenticatedMiddleware",
+    # Before anything that may answer on its own, so refusals carry CORS headers too.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bookstore.middleware.BodySizeLimitMiddleware",
     "bookstore.middleware.DatabaseUnavailableMiddleware",
+    # Without DATABASE_REPLICA_URLS this one removes itself.
+    "bookstore.replicas.ReplicaRoutingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -136,6 +141,44 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _db.setdefault("OPTIONS", {})
     _db["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+
+# Read replicas (README, "Read replicas"): catalog reads of read-only requests go to
+# one of these streaming replicas of the primary; bookstore/replicas.py routes them.
+DATABASE_REPLICAS: list[str] = []
+for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    _replica = environ.Env.db_url_config(_url.strip())
+    if _replica["ENGINE"] != _db["ENGINE"] or _db["ENGINE"] == "django.db.backends.sqlite3":
+        sys.exit("Refusing to start: DATABASE_REPLICA_URLS must name PostgreSQL replicas of a PostgreSQL DATABASE_URL.")
+    _replica["CONN_MAX_AGE"] = _db["CONN_MAX_AGE"]
+    _replica["CONN_HEALTH_CHECKS"] = True
+    # Small: a replica that does not answer costs a read this much once, then is skipped for a while.
+    _replica["OPTIONS"] = {
+        **_replica.get("OPTIONS", {}),
+        "connect_timeout": env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=1),
+    }
+    # The test suite reads replicas through the test database's own connection.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica{_number}"] = _replica
+    DATABASE_REPLICAS.append(f"replica{_number}")
+# After a write a caller reads only from the primary for this long (more than the replication lag).
+DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=10)
+# A replica that refused or timed out is not tried again for this long.
+DATABASE_REPLICA_RETRY_SECONDS = env.int("DATABASE_REPLICA_RETRY_SECONDS", default=5)
+DATABASE_ROUTERS = ["bookstore.replicas.ReplicaRouter"]
+
+# A transaction-pooling PgBouncer in front of PostgreSQL (README, "PgBouncer"): a server
+# connection changes between transactions, so nothing may outlive one. No server-side
+# cursors (iterator() would DECLARE ... WITH HOLD on one server and FETCH on another)
+# and no prepared statements (psycopg would prepare on one server and execute on another).
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="").strip().lower()
+if DATABASE_POOLER not in ("", "pgbouncer"):
+    sys.exit(f"Refusing to start: DATABASE_POOLER={DATABASE_POOLER!r} (use pgbouncer, or leave it empty).")
+if DATABASE_POOLER:
+    if _db["ENGINE"] == "django.db.backends.sqlite3":
+        sys.exit("Refusing to start: DATABASE_POOLER=pgbouncer needs a PostgreSQL DATABASE_URL.")
+    for _alias in DATABASES.values():
+        _alias["DISABLE_SERVER_SIDE_CURSORS"] = True
+        _alias["OPTIONS"]["prepare_threshold"] = None
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -191,8 +234,39 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 WHITENOISE_AUTOREFRESH = DEBUG
+# --- Media files (book covers) ---------------------------------------------------
+
+# The filesystem under MEDIA_ROOT by default; an S3-compatible bucket (django-storages) when
+# AWS_STORAGE_BUCKET_NAME is set. Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the
+# usual boto3 sources: an instance role, ~/.aws). README: "Covers and media files".
+MEDIA_URL = env.str("MEDIA_URL", default="/media/")
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    MEDIA_STORAGE: dict[str, object] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "access_key": _secret("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": _secret("AWS_SECRET_ACCESS_KEY") or None,
+            "custom_domain": env.str("AWS_S3_CUSTOM_DOMAIN", default="") or None,
+            # Covers are public: plain URLs (a public-read bucket or a CDN) unless signed URLs are asked for.
+            "querystring_auth": envbool("AWS_QUERYSTRING_AUTH", default=False),
+            "default_acl": env.str("AWS_DEFAULT_ACL", default="") or None,
+            "location": env.str("AWS_LOCATION", default=""),
+            "file_overwrite": False,
+        },
+    }
+else:
+    MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# `make run` (or any server with SERVE_MEDIA=true) serves MEDIA_ROOT itself at MEDIA_URL; production leaves
+# that to the web server or the bucket.
+SERVE_MEDIA = envbool("SERVE_MEDIA", default=False)
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
@@ -214,13 +288,61 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
+# Browser frontends on other origins (django-cors-headers), for the API only. The API
+# authenticates with the Authorization header, so credentials (cookies) stay off unless asked for.
+CORS_ALLOWED_ORIGINS = [
+    origin.strip() for origin in env.str("CORS_ALLOWED_ORIGINS", default="").split(",") if origin.strip()
+]
+CORS_ALLOW_CREDENTIALS = envbool("CORS_ALLOW_CREDENTIALS", default=False)
+if "*" in CORS_ALLOWED_ORIGINS:
+    if CORS_ALLOW_CREDENTIALS:
+        sys.exit(
+            "Refusing to start: CORS_ALLOWED_ORIGINS=* with CORS_ALLOW_CREDENTIALS=true lets any site act as the user."
+        )
+    if len(CORS_ALLOWED_ORIGINS) > 1:
+        sys.exit("Refusing to start: CORS_ALLOWED_ORIGINS is either * or a list of origins, not both.")
+    CORS_ALLOWED_ORIGINS = []
+    CORS_ALLOW_ALL_ORIGINS = True
+CORS_URLS_REGEX = r"^/api/"
+# django-cors-headers' defaults (accept, authorization, content-type, ...) plus the API's own request headers.
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "user-agent",
+    "x-csrftoken",
+    "x-requested-with",
+    "idempotency-key",
+    "if-none-match",
+    "x-request-id",
+]
+CORS_EXPOSE_HEADERS = [
+    "Location",
+    "Retry-After",
+    "ETag",
+    "X-Request-ID",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+]
+CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=3600)
+
 # --- Store --------------------------------------------------------------------
 
 STORE_CURRENCY = env.str("STORE_CURRENCY", default="EUR")
 STORE_NAME = env.str("STORE_NAME", default="Bookstore")
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+# A cover upload (10 MB at most, checked on the file) with room for the multipart envelope and the admin form.
+MAX_UPLOAD_REQUEST_BYTES = env.int("MAX_UPLOAD_REQUEST_BYTES", default=11 * 1024 * 1024)
 AUTH_RATE_LIMIT = env.str("AUTH_RATE_LIMIT", default="10/minute")
+# Password reset requests per target email address (besides AUTH_RATE_LIMIT per client address).
+PASSWORD_RESET_EMAIL_RATE_LIMIT = env.str("PASSWORD_RESET_EMAIL_RATE_LIMIT", default="3/hour")
+# How long a password reset link works (seconds), and where it points: FRONTEND_URL + PASSWORD_RESET_PATH
+# + "?uid=...&token=...". The frontend page posts uid, token and the new password to the API.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:8000").rstrip("/")
+PASSWORD_RESET_PATH = "/" + env.str("PASSWORD_RESET_PATH", default="/reset-password").lstrip("/")
 ORDER_RATE_LIMIT = env.str("ORDER_RATE_LIMIT", default="30/minute")
 QUOTE_RATE_LIMIT = env.str("QUOTE_RATE_LIMIT", default="60/minute")
 COUPON_FAILURE_RATE_LIMIT = env.str("COUPON_FAILURE_RATE_LIMIT", default="10/hour")
@@ -352,6 +474,8 @@ CELERY_BEAT_SCHEDULE = {
         # A heartbeat nobody ran in time is worthless later: it must not pile up while workers are down.
         "options": {"expires": 20},
     },
+    # Covers whose thumbnail task was lost (broker down at upload) get it queued again.
+    "catalog.cover_sweep": {"task": "catalog.cover_sweep", "schedule": 300.0, "options": {"expires": 300}},
 }
 
 # /metrics answers only requests with "Authorization: Bearer <METRICS_TOKEN>";

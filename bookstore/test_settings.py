@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghijkl")
 
@@ -21,6 +22,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if not REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
 
+# Covers written by the tests land in a folder of this test run's own, never in var/media.
+MEDIA_ROOT = Path(tempfile.gettempdir()) / f"bookstore-test-media-{os.getpid()}"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

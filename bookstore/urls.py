@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from bookstore import admin_login, health, metrics, start
 from bookstore.docs import SwaggerView
+from bookstore.media import media_urlpatterns
 
 handler400 = "bookstore.errors.handler400"
 handler403 = "bookstore.errors.handler403"
@@ -23,4 +24,5 @@ urlpatterns = [
     path("api/v1/", include("bookstore.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SwaggerView.as_view(url_name="schema"), name="docs"),
+    *media_urlpatterns(),
 ]

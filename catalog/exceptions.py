@@ -56,3 +56,10 @@ class GenreSlugTaken(CatalogInvalid):
 class PriceChangeInvalid(CatalogInvalid):
     field = "percent"
     default_message = "Enter a change above -100 % and at most +1000 %, not 0."
+
+
+class CoverInvalid(CatalogInvalid):
+    """An uploaded cover that is not a JPEG, PNG or WebP image within the limits (400 naming ``image``)."""
+
+    field = "image"
+    default_message = "Upload a JPEG, PNG or WebP image."

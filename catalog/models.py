@@ -199,3 +199,38 @@ class StockMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.delta:+d} → {self.stock_after}"
+
+
+class BookCover(models.Model):
+    """A book's cover: the stored original and its WebP thumbnails, by storage name.
+
+    All names of one upload share a random folder (``covers/<token>/``); the
+    thumbnail names stay empty until the background task has made them. One
+    row per book, joined into book reads (``select_related("cover")``), so
+    covers cost no extra query on a list page.
+    """
+
+    book = models.OneToOneField(Book, primary_key=True, on_delete=models.CASCADE, related_name="cover")
+    original = models.CharField(max_length=255)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    small = models.CharField(max_length=255, blank=True, help_text="160 px wide WebP; empty while pending.")
+    medium = models.CharField(max_length=255, blank=True, help_text="320 px wide WebP; empty while pending.")
+    large = models.CharField(max_length=255, blank=True, help_text="640 px wide WebP; empty while pending.")
+    uploaded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "book_covers"
+        ordering = ["book_id"]
+        constraints = [models.CheckConstraint(condition=~Q(original=""), name="book_covers_original_not_blank")]
+
+    def __str__(self) -> str:
+        return f"Cover of book {self.pk}"
+
+    @property
+    def is_ready(self) -> bool:
+        return bool(self.small and self.medium and self.large)
+
+    def names(self) -> list[str]:
+        """Every stored file of this cover."""
+        return [name for name in (self.original, self.small, self.medium, self.large) if name]

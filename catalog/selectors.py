@@ -40,9 +40,9 @@ def book_list(*, include_inactive: bool = False) -> QuerySet[Book]:
 
     Inactive books are left out unless ``include_inactive`` (staff). Listing
     any number of books costs the same three queries (books, credits with
-    authors, genres).
+    authors, genres); the cover is joined into the first.
     """
-    queryset = Book.objects.prefetch_related(
+    queryset = Book.objects.select_related("cover").prefetch_related(
         Prefetch("author_links", queryset=BookAuthor.objects.select_related("author").order_by("position", "id")),
         "genres",
     )

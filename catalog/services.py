@@ -51,7 +51,7 @@ def _stock_apply(deltas: Mapping[int, int]) -> None:
     )
 
 
-def stock_reserve(*, quantities: Mapping[int, int]) -> dict[int, Book]:
+def stock_reserve(*, quantities: Mapping[int, int], fields: Sequence[str] = ()) -> dict[int, Book]:
     """Take ``quantities`` ({book_id: n}) out of stock, all or nothing.
 
     Books are locked with ``SELECT ... FOR UPDATE`` in id order, so two orders
@@ -59,7 +59,8 @@ def stock_reserve(*, quantities: Mapping[int, int]) -> dict[int, Book]:
     decremented, and ``InsufficientStock`` lists every short line. Must run
     inside the caller's transaction (the lock lasts until it commits). Returns
     the locked books by id, their ``stock`` already reduced. Two queries
-    whatever the number of lines.
+    whatever the number of lines. ``fields``: only these columns (and id and
+    stock) are read under the lock.
 
     The caller records the movements (``catalog.ledger.stock_movements_record``,
     kind ``sale``, ``stock_after`` from the returned books) in the same
@@ -69,7 +70,10 @@ def stock_reserve(*, quantities: Mapping[int, int]) -> dict[int, Book]:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("stock_reserve() must run inside transaction.atomic().")
     ids = sorted(quantities)
-    books = {book.pk: book for book in Book.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    locked = Book.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    if fields:
+        locked = locked.only("pk", "stock", *fields)
+    books = {book.pk: book for book in locked}
     short = [
         {
             "book_id": book_id,

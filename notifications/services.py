@@ -72,14 +72,18 @@ def email_dispatch(*, email_id: int) -> bool:
     return True
 
 
-def email_queue(*, to: str, template: str, context: Mapping[str, Any], key: str | None = None) -> Email:
+def email_queue(
+    *, to: str, template: str, context: Mapping[str, Any], key: str | None = None, key_is_new: bool = False
+) -> Email:
     """Render ``template`` for ``to`` and record it in the outbox; send it after the commit.
 
     Call it inside the transaction of the change that causes the email. The
     template name is a prefix: ``<template>.subject.txt``, ``<template>.txt``
     and ``<template>.html`` (the last two usually extend
     ``notifications/email/base.*`` for the store's name and address). With
-    ``key``, queuing the same key again returns the first email and adds none.
+    ``key``, queuing the same key again returns the first email and adds none;
+    ``key_is_new`` skips that lookup when the caller knows no email can have
+    the key yet (it names a row inserted in the same transaction).
     """
     full_context = {**store_context(), **context}
     subject = " ".join(render_to_string(f"{template}.subject.txt", full_context).split())
@@ -87,7 +91,7 @@ def email_queue(*, to: str, template: str, context: Mapping[str, Any], key: str 
     body_html = render_to_string(f"{template}.html", full_context)
     # No savepoint: inside the caller's transaction this adds no queries of its own.
     with transaction.atomic(savepoint=False):
-        if key is not None and (existing := Email.objects.filter(key=key).first()) is not None:
+        if key is not None and not key_is_new and (existing := Email.objects.filter(key=key).first()) is not None:
             return existing
         email = Email.objects.create(
             key=key,
@@ -208,3 +212,32 @@ def email_resend(*, email: Email) -> bool:
             transaction.on_commit(lambda: email_dispatch(email_id=email_id), robust=True)
             count_on_commit(EMAILS_QUEUED)
     return bool(updated)
+
+
+def email_list_to(*, to: str) -> list[dict[str, Any]]:
+    """Every email the outbox holds for the address ``to``, oldest first (a personal data export)."""
+    emails = Email.objects.filter(to__iexact=to).order_by("created_at", "id")
+    return [
+        {
+            "subject": email.subject,
+            "template": email.template,
+            "state": email.state,
+            "created_at": email.created_at,
+            "sent_at": email.sent_at,
+            "body_text": email.body_text,
+        }
+        for email in emails
+    ]
+
+
+def emails_erase(*, to: str, replacement: str) -> int:
+    """Erase what the outbox holds on the address ``to``; returns how many emails it touched.
+
+    The rows stay (as a count of what was sent) with ``replacement`` as the
+    address and no body; emails not yet sent are not sent any more (``failed``).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        pending = Email.objects.filter(to__iexact=to, state__in=[Email.State.QUEUED, Email.State.SENDING])
+        pending.update(state=Email.State.FAILED, last_error="Recipient's personal data erased.", updated_at=now)
+        return Email.objects.filter(to__iexact=to).update(to=replacement, body_text="", body_html="", updated_at=now)

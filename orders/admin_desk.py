@@ -23,6 +23,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from bookstore.exceptions import DomainError
+from catalog import covers
 from orders.models import Order, OrderItem, StatusChange
 from orders.payments.models import Payment, PaymentEvent
 from orders.services import TRANSITIONS, order_ship, order_transition
@@ -53,14 +54,9 @@ def transitions_allowed(order: Order) -> list[str]:
 
 
 def cover_url(book: Any) -> str | None:
-    """The URL of the book's cover image when it has one (books without a cover field or image: None)."""
-    cover = getattr(book, "cover", None)
-    if not cover:
-        return None
-    try:
-        return str(cover.url)
-    except ValueError:  # a file field with no file
-        return None
+    """The small thumbnail's URL of the book's cover (``book.cover`` joined); None without one or while pending."""
+    urls = covers.cover_urls(book) if book is not None else None
+    return urls["small"] if urls else None
 
 
 def discount_lines(order: Order) -> list[tuple[str, str]]:
@@ -140,7 +136,7 @@ class OrderDeskMixin(_AdminBase):
         order = (
             Order.objects.select_related("user", "shipping_method", "payment")
             .prefetch_related(
-                Prefetch("items", queryset=OrderItem.objects.select_related("book").order_by("id")),
+                Prefetch("items", queryset=OrderItem.objects.select_related("book__cover").order_by("id")),
                 Prefetch("status_changes", queryset=StatusChange.objects.select_related("by").order_by("at", "id")),
             )
             .filter(pk=unquote(object_id))

@@ -165,3 +165,33 @@ class AddressSerializer(serializers.ModelSerializer[Address]):
             },
             "is_default": {"help_text": "At most one default address; setting it here clears it on the others."},
         }
+
+
+class PasswordResetRequestSerializer(serializers.Serializer[Any]):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer[Any]):
+    uid = serializers.CharField(max_length=64, help_text="`uid` from the emailed link.")
+    token = serializers.CharField(max_length=128, help_text="`token` from the emailed link.")
+    new_password = _password_field()
+
+
+class AccountCloseSerializer(serializers.Serializer[Any]):
+    password = _password_field(help_text="The account's current password, to confirm.")
+
+
+def _records(help_text: str) -> serializers.ListField:
+    return serializers.ListField(child=serializers.DictField(), help_text=help_text)
+
+
+class PersonalDataExportSerializer(serializers.Serializer[Any]):
+    """The shape of ``GET /users/me/export`` (documentation; the data comes from ``accounts.personal_data``)."""
+
+    exported_at = serializers.DateTimeField()
+    account = serializers.DictField(help_text="id, email, first_name, last_name, is_staff, is_active, dates, groups.")
+    addresses = _records("The saved addresses.")
+    sessions = _records("Refresh tokens issued: created_at, expires_at, revoked.")
+    api_keys = _records("API keys (staff): everything but the secret, which the shop never stores.")
+    emails = _records("Emails the shop queued or sent to the caller: subject, template, state, dates, text.")
+    orders = _records("Orders with their lines, status history, address copies and payment (no secrets).")

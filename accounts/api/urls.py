@@ -14,6 +14,10 @@ urlpatterns: list[URLPattern] = [
     path("auth/token", views.TokenObtainView.as_view(), name="auth-token"),
     path("auth/token/refresh", views.TokenRefreshView.as_view(), name="auth-token-refresh"),
     path("auth/logout", views.LogoutView.as_view(), name="auth-logout"),
+    path("auth/logout-all", views.LogoutAllView.as_view(), name="auth-logout-all"),
+    path("auth/password-reset", views.PasswordResetView.as_view(), name="auth-password-reset"),
+    path("auth/password-reset/confirm", views.PasswordResetConfirmView.as_view(), name="auth-password-reset-confirm"),
     path("users/me", views.MeView.as_view(), name="user-me"),
     path("users/me/password", views.PasswordChangeView.as_view(), name="user-me-password"),
+    path("users/me/export", views.PersonalDataExportView.as_view(), name="user-me-export"),
 ]

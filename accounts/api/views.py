@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from django.db.models import QuerySet
@@ -12,17 +13,22 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.serializers import BaseSerializer
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from accounts import services
+from accounts import personal_data, services
 from accounts.api.mixins import CreatedLocationMixin
 from accounts.api.serializers import (
+    AccountCloseSerializer,
     AddressSerializer,
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
     ApiKeySerializer,
     LogoutSerializer,
     PasswordChangeSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetRequestSerializer,
+    PersonalDataExportSerializer,
     RegisterSerializer,
     TokenObtainSerializer,
     TokenPairSerializer,
@@ -33,7 +39,7 @@ from accounts.api.serializers import (
 from accounts.models import Address, ApiKey, User
 from accounts.permissions import SignedInWithJWT, StaffModelPermission
 from accounts.selectors import address_list, api_key_list_for_owner
-from accounts.throttling import AuthRateThrottle
+from accounts.throttling import AuthRateThrottle, PasswordResetEmailThrottle
 
 TAG = "auth"
 
@@ -44,6 +50,23 @@ _403 = OpenApiResponse(
 )
 _404 = OpenApiResponse(description="`not_found`: no such key among the caller's keys.")
 _429 = OpenApiResponse(description="`throttled`: too many requests from this address; see `Retry-After`.")
+
+
+_403_JWT = OpenApiResponse(description="`permission_denied`: signed in with an API key; this needs a JWT.")
+_409_OPEN_ORDERS = OpenApiResponse(
+    description="`conflict`: orders paid or shipped and not yet delivered; `details.orders` lists their numbers."
+)
+
+
+class SignedInWithPassword(SignedInWithJWT):
+    """A JWT (from a password or a provider sign-in), never an API key acting for its owner."""
+
+    message = "An API key cannot close its owner's account; sign in and use a JWT (POST /api/v1/auth/token)."
+
+
+def _access_token(request: Request) -> Any:
+    """The validated access token the request was authenticated with, or ``None`` (e.g. an API key)."""
+    return None if isinstance(request.auth, ApiKey) else request.auth
 
 
 def _user(request: Request) -> User:
@@ -133,7 +156,70 @@ class LogoutView(APIView):
     def post(self, request: Request) -> Response:
         serializer = LogoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.refresh_token_revoke(user=_user(request), **serializer.validated_data)
+        services.refresh_token_revoke(user=_user(request), access=_access_token(request), **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutAllView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Sign out everywhere: revoke every refresh and access token of the caller",
+        description=(
+            "Authenticated. Every refresh token of the caller stops working, and so does every access token issued "
+            "before this call, on every server, including the one sent with it. API keys are not sessions and keep "
+            "working (revoke them at `/api-keys`). Sign in again for a new pair."
+        ),
+        request=None,
+        responses={204: None, 401: _401},
+    )
+    def post(self, request: Request) -> Response:
+        services.user_sign_out_everywhere(user=_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetView(PublicAuthView):
+    throttle_classes = [AuthRateThrottle, PasswordResetEmailThrottle]
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Ask for a password reset link by email",
+        description=(
+            "Open to anyone. Always `204`, whether or not an account has this email, and in the same time: the "
+            "email with a one-time link (valid for `PASSWORD_RESET_TIMEOUT`, default 1 hour) is sent in the "
+            "background, to an active account only. Rate limited per client address (with the other auth "
+            "endpoints) and per email address (`429`)."
+        ),
+        request=PasswordResetRequestSerializer,
+        responses={204: None, 400: _400, 429: _429},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PasswordResetRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_reset_request(**serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetConfirmView(PublicAuthView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Set a new password with the emailed link's uid and token",
+        description=(
+            "Open to anyone holding a reset link, rate limited per client address. The token works once and "
+            "expires; an invalid, used or expired one is `400` naming `token`, a password the rules refuse `400` "
+            "naming `new_password`. On success every refresh token of the user stops working, and so do access "
+            "tokens issued before."
+        ),
+        request=PasswordResetConfirmSerializer,
+        responses={204: None, 400: _400, 429: _429},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_reset_confirm(**serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -167,6 +253,56 @@ class MeView(APIView):
         serializer.is_valid(raise_exception=True)
         user = services.user_update(user=_user(request), **serializer.validated_data)
         return Response(UserSerializer(user).data)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Close the caller's account and erase their personal data",
+        description=(
+            "Signed in with a JWT (an API key is `403`), confirmed with the account's password (wrong: `400` naming "
+            "`password`; rate limited like the auth endpoints). The account is closed for good: name and email are "
+            "erased (the email becomes an anonymous placeholder), saved addresses deleted, every token and API key "
+            "revoked, emails to it blanked. Orders stay for the accounts with their addresses anonymised; pending "
+            "(unpaid) orders are cancelled first. While an order is paid or shipped and not yet delivered the "
+            "account cannot be closed: `409 conflict` with `details.orders` listing them."
+        ),
+        request=AccountCloseSerializer,
+        responses={204: None, 400: _400, 401: _401, 403: _403_JWT, 409: _409_OPEN_ORDERS, 429: _429},
+    )
+    def delete(self, request: Request) -> Response:
+        serializer = AccountCloseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        personal_data.user_close(user=_user(request), **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def get_permissions(self) -> Sequence[Any]:
+        if self.request.method == "DELETE":
+            return [IsAuthenticated(), SignedInWithPassword()]
+        return super().get_permissions()
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        # Closing the account checks a password: limited like the other ways of trying one.
+        if self.request.method == "DELETE":
+            return [AuthRateThrottle()]
+        return super().get_throttles()
+
+
+class PersonalDataExportView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Everything the shop holds on the caller, as JSON",
+        description=(
+            "Authenticated. The account, saved addresses, sessions (refresh tokens issued), API keys (never the "
+            "secret), the emails sent to the caller, and every order with its lines, status history, addresses and "
+            "payment (provider and status; no secrets)."
+        ),
+        responses={200: PersonalDataExportSerializer, 401: _401},
+    )
+    def get(self, request: Request) -> Response:
+        data = personal_data.user_export(user=_user(request))
+        filename = f"personal-data-{_user(request).pk}.json"
+        return Response(data, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 class PasswordChangeView(APIView):

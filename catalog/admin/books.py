@@ -24,6 +24,7 @@ from django.utils.safestring import SafeString
 
 from bookstore.exceptions import DomainError
 from catalog import selectors, services
+from catalog.admin.covers import BookCoverAdminMixin
 from catalog.admin.filters import BookGenreFilter, LanguageFilter, StockLevelFilter
 from catalog.admin.forms import BookAdminForm, BookAuthorFormSet, BookChangeListForm, PriceChangeForm
 from catalog.admin.scanning import BookScanMixin
@@ -49,17 +50,18 @@ class BookAuthorInline(admin.TabularInline):
 
 
 @admin.register(Book)
-class BookAdmin(BookScanMixin, admin.ModelAdmin):
+class BookAdmin(BookScanMixin, BookCoverAdminMixin, admin.ModelAdmin):
     form = BookAdminForm
     inlines = [BookAuthorInline]
-    list_display = ["title", "isbn", "author_names", "price", "stock", "is_active", "updated_at"]
+    list_display_links = ["cover_thumbnail", "title"]
+    list_display = ["cover_thumbnail", "title", "isbn", "author_names", "price", "stock", "is_active", "updated_at"]
     list_editable = ["price", "stock"]
     list_filter = ["is_active", StockLevelFilter, BookGenreFilter, LanguageFilter]
     # The box runs the catalog's full-text search (get_search_results); titles are just the hint.
     search_fields = ["title"]
     search_help_text = "Words in title, authors, description or publisher; an ISBN in any form."
     autocomplete_fields = ["genres"]
-    readonly_fields = ["created_at", "updated_at", "stock_movements"]
+    readonly_fields = ["cover_preview", "created_at", "updated_at", "stock_movements"]
     ordering = ["title", "id"]
     list_per_page = 50
     show_full_result_count = False
@@ -177,6 +179,7 @@ class BookAdmin(BookScanMixin, admin.ModelAdmin):
         else:
             form.instance.pk = services.book_create(authors=authors, genres=genres, by=request.user, **fields).pk
         form.instance.refresh_from_db()
+        self.cover_save(form)
 
     def construct_change_message(
         self, request: HttpRequest, form: forms.Form, formsets: Iterable[BaseFormSet[Any]], add: bool = False

@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString
 
 from catalog import isbn as isbn_rules
 from catalog import services
+from catalog.admin.covers import CoverFormFields
 from catalog.fields import BOOK_COLUMN_FIELDS
 from catalog.models import Book
 
@@ -106,7 +107,7 @@ class PriceChangeForm(forms.Form):
         return percent
 
 
-class BookAdminForm(forms.ModelForm):
+class BookAdminForm(CoverFormFields, forms.ModelForm):
     # Longer than the stored 13 digits: hyphens and spaces are accepted, as in the API.
     isbn = forms.CharField(
         label="ISBN",

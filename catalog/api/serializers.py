@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from bookstore.limits import MAX_ID
+from catalog import covers
 from catalog import isbn as isbn_rules
 from catalog.fields import BOOK_FIELD_NAMES, BOOK_FIELDS, Kind
 from catalog.models import Author, Book, BookAuthor, Genre
@@ -55,15 +56,40 @@ class BookAuthorSerializer(serializers.Serializer[BookAuthor]):
     name = serializers.CharField(source="author.name", read_only=True)
 
 
+class CoverSerializer(serializers.Serializer[dict[str, str]]):
+    """A book's cover thumbnails (WebP), absolute URLs."""
+
+    small = serializers.URLField(read_only=True, help_text="160 px wide.")
+    medium = serializers.URLField(read_only=True, help_text="320 px wide.")
+    large = serializers.URLField(read_only=True, help_text="640 px wide.")
+
+
+@extend_schema_field(CoverSerializer(allow_null=True))
+class CoverField(serializers.Field):
+    """The book's cover thumbnail URLs; null without a cover or while its thumbnails are being made."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value: Book) -> dict[str, str] | None:
+        return covers.cover_urls(value, self.context.get("request"))
+
+
 class BookSerializer(serializers.ModelSerializer[Book]):
     """A book as read: authors (in cover order) and genres nested."""
 
     authors = BookAuthorSerializer(source="author_links", many=True, read_only=True)
     genres = GenreSerializer(many=True, read_only=True)
+    cover = CoverField(
+        help_text=(
+            "WebP thumbnails 160, 320 and 640 px wide; null when the book has no cover "
+            "or while the thumbnails of a new upload are being made."
+        )
+    )
 
     class Meta:
         model = Book
-        fields = ["id", *BOOK_FIELD_NAMES, "created_at", "updated_at"]
+        fields = ["id", *BOOK_FIELD_NAMES, "cover", "created_at", "updated_at"]
         read_only_fields = fields
 
     def to_representation(self, instance: Book) -> dict[str, Any]:
@@ -85,6 +111,7 @@ class BookSerializer(serializers.ModelSerializer[Book]):
             else:
                 value = getattr(instance, name)
                 data[name] = render(value) if render is not None and value is not None else value
+        data["cover"] = covers.cover_urls(instance, self.context.get("request"))
         data["created_at"] = _DATETIME.to_representation(instance.created_at)
         data["updated_at"] = _DATETIME.to_representation(instance.updated_at)
         return data
@@ -158,3 +185,13 @@ class BookWriteSerializer(serializers.ModelSerializer[Book]):
 
     def validate_genre_ids(self, ids: list[int]) -> list[Genre]:
         return _resolve_ids(Genre, ids, "genre")
+
+
+class CoverUploadSerializer(serializers.Serializer[Any]):
+    """A cover upload: one file in the multipart field ``image``."""
+
+    image = serializers.FileField(
+        allow_empty_file=False,
+        use_url=False,
+        help_text="JPEG, PNG or WebP, at most 10 MB and 40 megapixels; checked by its content, not its name.",
+    )

@@ -12,25 +12,35 @@ from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from accounts.access import VIEW, staff_may
+from accounts.access import CHANGE, VIEW, perm_name, staff_may
 from accounts.api.mixins import CreatedLocationMixin
-from accounts.permissions import StaffModelPermissionOrReadOnly
-from catalog import selectors, services
+from accounts.permissions import StaffModelPermissionOrReadOnly, StaffPermission
+from bookstore.parsers import MultiPartParser
+from catalog import covers, selectors, services
 from catalog.api.filters import AuthorFilter, BookFilter, GenreFilter
 from catalog.api.serializers import (
     AuthorSerializer,
     BookSerializer,
     BookWriteSerializer,
+    CoverUploadSerializer,
     GenreSerializer,
     GenreWriteSerializer,
 )
 from catalog.models import Author, Book, Genre
 
 _WRITE_ACTIONS = {"create", "update", "partial_update"}
+
+
+class _CoverPermission(StaffPermission):
+    """Uploading or removing a cover changes the book: staff holding ``catalog.change_book``."""
+
+    def __init__(self) -> None:
+        super().__init__(perm_name(Book, CHANGE))
 
 
 @extend_schema_view(
@@ -208,7 +218,8 @@ class BookViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Book]):
         return super().filter_queryset(queryset)
 
     def _read(self, book: Book) -> dict[str, Any]:
-        return BookSerializer(selectors.book_get(book_id=book.pk, include_inactive=True)).data
+        book = selectors.book_get(book_id=book.pk, include_inactive=True)
+        return BookSerializer(book, context=self.get_serializer_context()).data
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = BookWriteSerializer(data=request.data)
@@ -226,3 +237,48 @@ class BookViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Book]):
 
     def perform_destroy(self, instance: Book) -> None:
         services.book_delete(book=instance)
+
+    @extend_schema(
+        methods=["PUT"],
+        summary="Upload a book's cover",
+        description=(
+            "Staff who may change books. A multipart body with one file in the field `image`: a JPEG, PNG or WebP "
+            "image of at most 10 MB and 40 megapixels, neither side more than 4 times the other. The file is "
+            "checked by its content (not its name or content type), decoded in full and stored re-encoded without "
+            "any metadata (EXIF orientation applied); a file with data after the image's end, a decompression bomb "
+            "or anything else is `400 validation_error` naming `image`, and nothing is stored. A body over 11 MB "
+            "is `413`. Replaces any earlier cover. Answers `202` with the book: its `cover` stays `null` until the "
+            "160, 320 and 640 px wide WebP thumbnails have been made in the background, usually within seconds."
+        ),
+        request={"multipart/form-data": CoverUploadSerializer},
+        responses={
+            202: BookSerializer,
+            400: OpenApiResponse(description="`validation_error`: `image` is missing or not an acceptable image."),
+            413: OpenApiResponse(description="`payload_too_large`: the body is over 11 MB."),
+            415: OpenApiResponse(description="`unsupported_media_type`: send `multipart/form-data`."),
+        },
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Remove a book's cover",
+        description="Staff who may change books. Answers `204`, also when the book had no cover.",
+        request=None,
+        responses={204: None},
+    )
+    @action(
+        detail=True,
+        methods=["put", "delete"],
+        url_path="cover",
+        parser_classes=[MultiPartParser],
+        permission_classes=[_CoverPermission],
+    )
+    def cover(self, request: Request, pk: str | None = None) -> Response:
+        book = self.get_object()
+        if request.method == "DELETE":
+            covers.cover_delete(book=book)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        serializer = CoverUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["image"]
+        covers.cover_set(book=book, upload=upload, size=upload.size)
+        return Response(self._read(book), status=status.HTTP_202_ACCEPTED)

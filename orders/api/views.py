@@ -180,34 +180,42 @@ class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveM
         serializer = OrderCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
 
-        def place() -> Order:
-            return order_place(user=request.user, **serializer.checkout())
+        placed: list[Order] = []
 
-        def place_and_serialize() -> tuple[Order, Any]:
-            order = place()
-            return order, OrderSerializer(order_get(pk=order.pk)).data
+        def place() -> tuple[Order, Any]:
+            # The order comes back with its items, history and payment: the body needs no read-back.
+            order = order_place(user=request.user, **serializer.checkout())
+            placed.append(order)
+            return order, OrderSerializer(order).data
 
         if key is None:
-            order = place()
+            order, body = place()
             # After the commit, never under the stock locks: ask the provider (a no-op once started).
-            payment_start(order_id=order.pk, payment=order.payment)
-            body = OrderSerializer(order_get(pk=order.pk)).data
+            body = self._with_payment_started(order, body)
             return Response(body, status=201, headers=self.get_success_headers(body))
-        result = idempotent_run(
-            user=request.user, key=key, fingerprint=request_fingerprint(request.data), action=place_and_serialize
-        )
+        result = idempotent_run(user=request.user, key=key, fingerprint=request_fingerprint(request.data), action=place)
         headers = self.get_success_headers(result.body) if result.status == 201 else {}
         if result.status != 201:
             return Response(result.body, status=result.status, headers=headers)
-        payment = payment_start(order_id=result.body["id"])
         body = result.body
         if result.replayed:
+            payment_start(order_id=result.body["id"])
             headers["Idempotent-Replayed"] = "true"
-        elif payment is not None and payment.status != (body.get("payment") or {}).get("status"):
-            # The response sent, with the provider's answer, is the one replays return.
-            body = OrderSerializer(order_get(pk=result.body["id"])).data
-            idempotency_response_store(user=request.user, key=key, body=body)
+        else:
+            body = self._with_payment_started(placed[-1], body)
+            if body is not result.body:
+                # The response sent, with the provider's answer, is the one replays return.
+                idempotency_response_store(user=request.user, key=key, body=body)
         return Response(body, status=201, headers=headers)
+
+    @staticmethod
+    def _with_payment_started(order: Order, body: Any) -> Any:
+        """Ask the provider to take the payment; the body again if its answer changed the payment."""
+        payment = payment_start(order_id=order.pk, payment=order.payment)
+        if payment is None or payment.status == order.payment.status:
+            return body
+        order.payment = payment
+        return OrderSerializer(order).data
 
     @extend_schema(
         summary="Price an order without placing it",

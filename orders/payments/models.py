@@ -50,6 +50,10 @@ class Payment(models.Model):
     provider_refund_id = models.CharField(max_length=255, blank=True)
     last_error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Calls made to the provider to create it.")
+    provider_cancel_pending = models.BooleanField(
+        default=False,
+        help_text="Cancelled here; the provider's payment (Stripe's PaymentIntent) is still to be cancelled there.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

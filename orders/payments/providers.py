@@ -23,7 +23,15 @@ if TYPE_CHECKING:
 
 
 class ProviderError(Exception):
-    """The provider could not be reached or refused the request; the message is safe to show staff."""
+    """The provider could not be reached or refused the request; the message is safe to show staff.
+
+    ``refused``: the provider answered no (asking again would not help), as
+    opposed to an outage or a timeout.
+    """
+
+    def __init__(self, message: str, *, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,10 @@ class PaymentProvider(Protocol):
         """Give ``payment`` back in full; safe to call again for the same payment."""
         ...
 
+    def cancel(self, payment: Payment) -> str:
+        """Withdraw the unpaid ``payment`` at the provider so it can no longer be paid; a note for the record."""
+        ...
+
 
 class ManualProvider:
     """Bank transfer or payment in the shop: staff mark the order paid, and pay refunds back themselves."""
@@ -70,6 +82,9 @@ class ManualProvider:
 
     def refund(self, payment: Payment) -> Refunded:
         return Refunded(note="Manual payment: staff pay the amount back (bank transfer or in the shop).")
+
+    def cancel(self, payment: Payment) -> str:
+        return "Manual payment: nothing to withdraw."
 
 
 def cents(amount: Decimal) -> int:
@@ -123,6 +138,18 @@ class StripeProvider:
         except stripe.StripeError as exc:
             raise ProviderError(_stripe_message(exc)) from exc
         return Refunded(provider_refund_id=refund.id, note=f"Stripe refund {refund.status}.")
+
+    def cancel(self, payment: Payment) -> str:
+        try:
+            intent = self._client().v1.payment_intents.cancel(
+                payment.provider_payment_id, options={"idempotency_key": f"cancel-payment-{payment.pk}"}
+            )
+        except stripe.InvalidRequestError as exc:
+            # Already paid (the webhook refunds it), or cancelled before: Stripe's answer is final.
+            raise ProviderError(_stripe_message(exc), refused=True) from exc
+        except stripe.StripeError as exc:
+            raise ProviderError(_stripe_message(exc)) from exc
+        return f"Stripe: PaymentIntent {intent.id} {intent.status}."
 
 
 def _stripe_message(exc: stripe.StripeError) -> str:

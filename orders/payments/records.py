@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from orders.exceptions import PaymentNotRefundable
@@ -98,9 +99,12 @@ def payment_start(*, order_id: int, payment: Payment | None = None) -> Payment |
                 last_error="",
             )
         elif not locked.provider_payment_id and started.provider_payment_id:
-            # Cancelled meanwhile (expired): the intent id is kept anyway, so a late payment can be refunded.
+            # Cancelled meanwhile (expired): the intent id is kept, so a late payment can be refunded,
+            # and the intent is cancelled at the provider like any other of a cancelled order.
             locked.provider_payment_id = started.provider_payment_id
             locked.save(update_fields=["provider_payment_id", "updated_at"])
+            if locked.status == PayStatus.CANCELLED:
+                _provider_cancel_request(locked)
     return locked
 
 
@@ -124,7 +128,47 @@ def payment_on_order_cancelled(*, order: Order, by: Any) -> bool:
         return True
     if payment.status in UNPAID:
         payment_set_status(payment, PayStatus.CANCELLED, note="Order cancelled before payment.", by=by)
+        if payment.provider_payment_id:
+            _provider_cancel_request(payment)
     return False
+
+
+def _provider_cancel_request(payment: Payment) -> None:
+    """Record that the provider's payment is to be cancelled (in the caller's transaction); cancel after the commit."""
+    Payment.objects.filter(pk=payment.pk).update(provider_cancel_pending=True, updated_at=timezone.now())
+    payment.provider_cancel_pending = True
+    payment_id = payment.pk
+    transaction.on_commit(lambda: payment_cancel_run(payment_id=payment_id), robust=True)
+
+
+def payment_cancel_run(*, payment_id: int) -> Payment | None:
+    """Cancel a cancelled order's payment at the provider (Stripe: the PaymentIntent), and record the answer.
+
+    An outage is kept in ``last_error`` and ``payment_retry`` asks again. A
+    refusal is final and recorded: the intent was paid meanwhile (its webhook
+    refunds the money) or was cancelled already.
+    """
+    payment = Payment.objects.filter(pk=payment_id, provider_cancel_pending=True).first()
+    if payment is None:
+        return None
+    try:
+        note = provider_get(payment.provider).cancel(payment)
+    except ProviderError as exc:
+        logger.warning("payment %s: cancel at the provider failed: %s", payment.pk, exc)
+        if not exc.refused:
+            Payment.objects.filter(pk=payment.pk).update(last_error=str(exc), updated_at=timezone.now())
+            return payment
+        note = f"The provider did not cancel it: {exc}"
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        if locked.provider_cancel_pending:
+            locked.provider_cancel_pending = False
+            locked.last_error = ""
+            locked.save(update_fields=["provider_cancel_pending", "last_error", "updated_at"])
+            PaymentEvent.objects.create(
+                payment=locked, from_status=locked.status, to_status=locked.status, note=note[:500]
+            )
+    return locked
 
 
 def payment_refund_request(*, payment: Payment, by: Any, note: str, provider_event_id: str = "") -> None:
@@ -159,22 +203,27 @@ def payment_refund_run(*, payment_id: int) -> Payment | None:
 
 
 def payment_retry(*, now: datetime | None = None, limit: int = 100) -> int:
-    """Finish provider calls left undone (Stripe unreachable, a crash): create intents, carry out refunds.
+    """Finish provider calls left undone (Stripe unreachable, a crash): create intents, refunds, cancellations.
 
     Returns how many records it tried. Safe to run at any time, twice at once included.
     """
     cutoff = (now or timezone.now()) - RETRY_AFTER
     stuck = list(
         Payment.objects.filter(
-            status__in=[PayStatus.CREATING, PayStatus.ERROR, PayStatus.REFUND_PENDING],
+            Q(
+                status__in=[PayStatus.CREATING, PayStatus.ERROR, PayStatus.REFUND_PENDING],
+                order__status__in=[Order.Status.PENDING, Order.Status.PAID, Order.Status.CANCELLED],
+            )
+            | Q(provider_cancel_pending=True),
             updated_at__lt=cutoff,
-            order__status__in=[Order.Status.PENDING, Order.Status.PAID, Order.Status.CANCELLED],
         )
         .order_by("updated_at")
-        .values_list("pk", "order_id", "status")[:limit]
+        .values_list("pk", "order_id", "status", "provider_cancel_pending")[:limit]
     )
-    for payment_id, order_id, status in stuck:
-        if status == PayStatus.REFUND_PENDING:
+    for payment_id, order_id, status, cancel_pending in stuck:
+        if cancel_pending:
+            payment_cancel_run(payment_id=payment_id)
+        elif status == PayStatus.REFUND_PENDING:
             payment_refund_run(payment_id=payment_id)
         else:
             payment_start(order_id=order_id)

@@ -1,18 +1,22 @@
 """Order writes: quoting, placing, and moving orders through fulfilment.
 
 ``order_place`` first resolves where the order goes (the saved or given
-address, the shipping method and whether it serves the country), without any
-lock. Then, in one transaction: books are locked and their stock taken by
-``catalog.services.stock_reserve`` (id order, so no deadlocks), the coupon row
-is locked before its uses are counted (so ``max_uses`` holds under
-concurrency), the order is priced (pure code: items, shipping, tax), and the
-order, its items and its first status change are written. Any failure rolls
-all of it back. ``order_transition`` is the only
-way an order's status changes, for the API and the admin alike.
+address, the shipping method and whether it serves the country) and prices
+it from the books as read, without any lock. Then, in one transaction: the
+order, its first status change, its payment record and its confirmation email
+are inserted; the books are locked and their stock taken by
+``catalog.services.stock_reserve`` (id order, so no deadlocks); a book or
+coupon that changed since it was read rolls the attempt back to be priced
+again; the coupon row is locked before its uses are counted (so ``max_uses``
+holds under concurrency); and the items are inserted. Any failure rolls all of
+it back. The locked section is therefore only the stock, the coupon's count
+and the items. ``order_transition`` is the only way an order's status
+changes, for the API and the admin alike.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +25,8 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.conf import settings
-from django.db import transaction
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -59,7 +64,13 @@ from orders.tax import TaxRate, TaxRates
 from orders.totals import order_totals
 from telemetry.metrics import ORDERS_CANCELLED, ORDERS_PLACED, count_on_commit
 
+logger = logging.getLogger(__name__)
+
 Status = Order.Status
+# The bulk discount tiers, cached for every placement and quote; cleared by ``orders.signals`` on any tier write.
+TIERS_CACHE_KEY = "orders:bulk-discount-tiers"
+# Also the bound on staleness if the cache was unreachable when a tier changed.
+TIERS_CACHE_SECONDS = 60
 Fulfilment = Order.Fulfilment
 
 # Allowed moves; everything else is an invalid transition.
@@ -160,18 +171,20 @@ def _check_books(items: Sequence[OrderLine], available: Mapping[int, bool]) -> N
 def _coupon_find(code: str, *, lock: bool) -> Coupon:
     queryset = Coupon.objects.alias(code_lower=Lower("code")).filter(code_lower=Lower(Value(code)))
     if lock:
-        queryset = queryset.select_for_update()
+        # NO KEY UPDATE: orders inserted before their books are locked hold KEY SHARE on the coupon row.
+        queryset = queryset.select_for_update(no_key=True)
     coupon = queryset.first()
     if coupon is None:
         raise InvalidCoupon("Unknown coupon code.", details={"coupon_code": ["Unknown coupon code."]})
     return coupon
 
 
-def _coupon_check(coupon: Coupon, *, subtotal: Decimal, now: datetime) -> None:
+def _coupon_check(coupon: Coupon, *, subtotal: Decimal, now: datetime, placing: Order | None = None) -> None:
     """Raise ``InvalidCoupon`` unless ``coupon`` may be used now on an order of ``subtotal``.
 
     Placement calls this with the coupon row locked, so the use count cannot
-    change between counting and inserting the order.
+    change between counting and committing the order. ``placing``: the order
+    being placed, already inserted in this transaction, which is not counted.
     """
     reason: str | None = None
     if not coupon.is_active:
@@ -183,7 +196,10 @@ def _coupon_check(coupon: Coupon, *, subtotal: Decimal, now: datetime) -> None:
     elif coupon.min_subtotal is not None and subtotal < coupon.min_subtotal:
         reason = f"This coupon needs a subtotal of at least {coupon.min_subtotal}."
     elif coupon.max_uses is not None:
-        uses = Order.objects.filter(coupon=coupon).exclude(status=Status.CANCELLED).count()
+        used = Order.objects.filter(coupon=coupon).exclude(status=Status.CANCELLED)
+        if placing is not None:
+            used = used.exclude(pk=placing.pk)
+        uses = used.count()
         if uses >= coupon.max_uses:
             reason = "This coupon has been used up."
     if reason:
@@ -191,10 +207,22 @@ def _coupon_check(coupon: Coupon, *, subtotal: Decimal, now: datetime) -> None:
 
 
 def _tiers() -> list[pricing.Tier]:
-    return [
-        pricing.Tier(min_quantity=min_quantity, percent=percent)
-        for min_quantity, percent in BulkDiscountTier.objects.order_by().values_list("min_quantity", "percent")
-    ]
+    """The bulk discount tiers, from the cache (``orders.signals`` clears it whenever a tier is written)."""
+    try:
+        cached = cache.get(TIERS_CACHE_KEY)
+    except Exception:  # the cache is down: read the tiers, as without a cache
+        logger.warning("discount tiers: cache unavailable, read from the database", exc_info=True)
+        cached, cache_up = None, False
+    else:
+        cache_up = True
+    if cached is None:
+        cached = list(BulkDiscountTier.objects.order_by().values_list("min_quantity", "percent"))
+        if cache_up:
+            try:
+                cache.set(TIERS_CACHE_KEY, cached, TIERS_CACHE_SECONDS)
+            except Exception:
+                logger.warning("discount tiers: cache write failed", exc_info=True)
+    return [pricing.Tier(min_quantity=min_quantity, percent=percent) for min_quantity, percent in cached]
 
 
 def tax_rates() -> TaxRates:
@@ -375,66 +403,217 @@ def order_place(
     The payment is recorded with the order (``payment_provider``, default
     ``PAYMENT_PROVIDER``); the provider is called after the commit by
     ``orders.payments.records.payment_start``, never under the stock locks.
+
+    The order is priced, and its rows (order, first status change, payment,
+    confirmation email) are written, before the books are locked; the locked
+    section then only takes the stock, confirms the coupon's uses and adds the
+    items. If a book or the coupon changed between the reading and the locking,
+    the transaction is rolled back and placed again; after ``PLACE_ATTEMPTS``
+    such retries it prices under the locks. The returned order carries its
+    items, history and payment, so the response needs no read-back.
     """
     provider = _payment_provider(payment_provider)
     quantities = _quantities(items)
     # Addresses and the shipping method are read before any lock is taken.
     delivery = _delivery(user=user, shipping_address=shipping_address, shipping_method_id=shipping_method_id)
     billing = _address_copy(user=user, value=billing_address, field_name="billing_address") if billing_address else None
-    rates = tax_rates()
-    # Unknown and inactive books are a 400 on their line, which the stock check
-    # would otherwise report as "insufficient stock".
-    _check_books(items, dict(Book.objects.filter(pk__in=quantities).order_by().values_list("pk", "is_active")))
+    placing = _Placing(
+        user=user,
+        items=items,
+        quantities=quantities,
+        coupon_code=_normalize_code(coupon_code),
+        delivery=delivery,
+        billing=billing,
+        rates=tax_rates(),
+        provider=provider,
+    )
+    for _attempt in range(PLACE_ATTEMPTS):
+        try:
+            return _place_priced_first(placing)
+        except _ChangedMeanwhile:
+            continue
+    return _place_locked_first(placing)
+
+
+# Optimistic attempts before pricing under the locks (a book's price or the coupon changed meanwhile).
+PLACE_ATTEMPTS = 3
+
+
+class _ChangedMeanwhile(Exception):
+    """A book or the coupon read before the lock differs from the locked row: price the order again."""
+
+
+@dataclass(frozen=True)
+class _Placing:
+    user: Any
+    items: Sequence[OrderLine]
+    quantities: dict[int, int]
+    coupon_code: str | None
+    delivery: Delivery | None
+    billing: dict[str, str] | None
+    rates: TaxRates
+    provider: str
+
+
+# What an order copies from a book and prices it by; the locked row must still show the same.
+_BOOK_TERMS = ("price", "is_active", "isbn", "title")
+_COUPON_TERMS = ("code", "kind", "value", "is_active", "starts_at", "ends_at", "min_subtotal", "max_uses")
+
+
+def _place_priced_first(placing: _Placing) -> Order:
+    """Price and write the order from the books as read, then lock them: the locked section is short."""
+    books = {
+        book.pk: book
+        for book in Book.objects.filter(pk__in=placing.quantities).order_by().only("pk", "stock", *_BOOK_TERMS)
+    }
+    # Unknown and inactive books are a 400 on their line, which the stock check would report as "insufficient".
+    _check_books(placing.items, {pk: book.is_active for pk, book in books.items()})
+    short = [
+        {"book_id": book_id, "requested": quantity, "available": books[book_id].stock}
+        for book_id, quantity in sorted(placing.quantities.items())
+        if books[book_id].stock < quantity
+    ]
+    if short:
+        raise InsufficientStock(details={"items": short})
+    quote = _price(
+        placing.items,
+        books,
+        coupon_code=placing.coupon_code,
+        lock_coupon=False,
+        delivery=placing.delivery,
+        rates=placing.rates,
+    )
+    number = _order_number_reserved()
     with transaction.atomic():
-        books = stock_reserve(quantities=quantities)
-        # The rows are locked now; a book deactivated since the check above is refused too.
-        _check_books(items, {pk: book.is_active for pk, book in books.items()})
-        quote = _price(
-            items, books, coupon_code=_normalize_code(coupon_code), lock_coupon=True, delivery=delivery, rates=rates
-        )
-        order = Order.objects.create(
-            # The real number derives from the id, known only after the insert.
-            number=f"new-{uuid.uuid4().hex}",
-            user=user,
-            subtotal=quote.subtotal,
-            discount_total=quote.discount_total,
-            total=quote.total,
-            coupon=quote.coupon,
-            coupon_code=quote.coupon.code if quote.coupon else "",
-            discounts=quote.discounts,
-            fulfilment=quote.fulfilment,
-            shipping_method=delivery.method if delivery else None,
-            shipping_method_name=delivery.method.name if delivery else "",
-            shipping=quote.shipping,
-            shipping_address=delivery.address if delivery else None,
-            billing_address=billing,
-            tax=quote.tax,
-        )
-        order.number = Order.format_number(order.pk, order.created_at.year)
-        Order.objects.filter(pk=order.pk).update(number=order.number)
-        OrderItem.objects.bulk_create(
-            [
-                OrderItem(
-                    order=order,
-                    book_id=line.book_id,
-                    isbn=line.isbn,
-                    title=line.title,
-                    unit_price=line.unit_price,
-                    quantity=line.quantity,
-                    line_total=line.line_total,
-                )
-                for line in quote.items
-            ]
-        )
-        StatusChange.objects.create(order=order, from_status="", to_status=Status.PENDING, by=user)
-        stock_movements_record(
-            note=StockNote(kind=StockMovement.Kind.SALE, by=user, reference=order.number),
-            changes={book_id: (-quantity, books[book_id].stock) for book_id, quantity in quantities.items()},
-        )
-        payment_record(order=order, provider=provider, by=user)
-        count_on_commit(ORDERS_PLACED)
-        _order_placed_email(order, quote, provider=provider)
+        order = _order_write(placing, quote, number=number)
+        locked = stock_reserve(quantities=placing.quantities, fields=_BOOK_TERMS)
+        if any(getattr(locked[pk], name) != getattr(books[pk], name) for pk in books for name in _BOOK_TERMS):
+            raise _ChangedMeanwhile()
+        if quote.coupon is not None:
+            coupon = Coupon.objects.select_for_update(no_key=True).filter(pk=quote.coupon.pk).first()
+            if coupon is None or any(getattr(coupon, name) != getattr(quote.coupon, name) for name in _COUPON_TERMS):
+                raise _ChangedMeanwhile()
+            _coupon_check(coupon, subtotal=quote.subtotal, now=timezone.now(), placing=order)
+        _items_write(order, quote)
+        _sales_record(order, placing, locked)
     return order
+
+
+def _place_locked_first(placing: _Placing) -> Order:
+    """Lock the books and the coupon, then price and write the order (prices keep changing meanwhile)."""
+    _check_books(
+        placing.items, dict(Book.objects.filter(pk__in=placing.quantities).order_by().values_list("pk", "is_active"))
+    )
+    with transaction.atomic():
+        books = stock_reserve(quantities=placing.quantities, fields=_BOOK_TERMS)
+        # The rows are locked now; a book deactivated since the check above is refused too.
+        _check_books(placing.items, {pk: book.is_active for pk, book in books.items()})
+        quote = _price(
+            placing.items,
+            books,
+            coupon_code=placing.coupon_code,
+            lock_coupon=True,
+            delivery=placing.delivery,
+            rates=placing.rates,
+        )
+        order = _order_write(placing, quote, number=None)
+        _items_write(order, quote)
+        _sales_record(order, placing, books)
+    return order
+
+
+def _sales_record(order: Order, placing: _Placing, locked: Mapping[int, Book]) -> None:
+    """The stock ledger's sale movements of ``order``: one INSERT, in the placing transaction.
+
+    It has to follow ``stock_reserve``: each movement carries the stock right
+    after it (``stock_after``), known only from the locked, decremented rows;
+    written earlier, a concurrent placement could slip in between and make it
+    wrong. It needs the order's number too. A retried attempt rolls it back
+    with the rest, so ``Book.stock`` stays the sum of its movements.
+    """
+    stock_movements_record(
+        note=StockNote(kind=StockMovement.Kind.SALE, by=placing.user, reference=order.number),
+        changes={book_id: (-quantity, locked[book_id].stock) for book_id, quantity in placing.quantities.items()},
+    )
+
+
+def _order_number_reserved() -> tuple[int, str] | None:
+    """PostgreSQL: the next order id and its number, taken from the id sequence before the transaction.
+
+    The order is then inserted with its final number (no second ``UPDATE``).
+    SQLite has no sequences: ``None``, and the number is set after the insert.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Order._meta.db_table])
+        (pk,) = cursor.fetchone()
+    return pk, Order.format_number(pk, timezone.now().year)
+
+
+def _order_write(placing: _Placing, quote: OrderQuote, *, number: tuple[int, str] | None) -> Order:
+    """Insert the order, its first status change, its payment record and the confirmation email."""
+    delivery = placing.delivery
+    order = Order.objects.create(
+        # Without a reserved number, the real one derives from the id, known only after the insert.
+        pk=number[0] if number else None,
+        number=number[1] if number else f"new-{uuid.uuid4().hex}",
+        user=placing.user,
+        subtotal=quote.subtotal,
+        discount_total=quote.discount_total,
+        total=quote.total,
+        coupon=quote.coupon,
+        coupon_code=quote.coupon.code if quote.coupon else "",
+        discounts=quote.discounts,
+        fulfilment=quote.fulfilment,
+        shipping_method=delivery.method if delivery else None,
+        shipping_method_name=delivery.method.name if delivery else "",
+        shipping=quote.shipping,
+        shipping_address=delivery.address if delivery else None,
+        billing_address=placing.billing,
+        tax=quote.tax,
+    )
+    expected = Order.format_number(order.pk, order.created_at.year)
+    if order.number != expected:
+        # SQLite, or a reserved number whose year turned before the insert.
+        order.number = expected
+        Order.objects.filter(pk=order.pk).update(number=order.number)
+    change = StatusChange.objects.create(order=order, from_status="", to_status=Status.PENDING, by=placing.user)
+    payment_record(order=order, provider=placing.provider, by=placing.user)
+    _order_placed_email(order, quote, provider=placing.provider)
+    count_on_commit(ORDERS_PLACED)
+    _in_hand(order, "status_changes", [change])
+    return order
+
+
+def _in_hand(order: Order, relation: str, rows: list[Any]) -> None:
+    """Give ``order`` its just-written ``relation`` as if prefetched: the response needs no read-back."""
+    queryset = getattr(order, relation).get_queryset()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    cache = getattr(order, "_prefetched_objects_cache", None)
+    if cache is None:
+        cache = order._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+    cache[relation] = queryset
+
+
+def _items_write(order: Order, quote: OrderQuote) -> None:
+    """Insert the order's lines (one statement), under the stock locks."""
+    items = OrderItem.objects.bulk_create(
+        [
+            OrderItem(
+                order=order,
+                book_id=line.book_id,
+                isbn=line.isbn,
+                title=line.title,
+                unit_price=line.unit_price,
+                quantity=line.quantity,
+                line_total=line.line_total,
+            )
+            for line in quote.items
+        ]
+    )
+    _in_hand(order, "items", items)
 
 
 def _order_placed_email(order: Order, quote: OrderQuote, *, provider: str) -> None:
@@ -455,6 +634,8 @@ def _order_placed_email(order: Order, quote: OrderQuote, *, provider: str) -> No
             else None,
         },
         key=f"order-placed:{order.pk}",
+        # The order was inserted in this transaction: no email can carry its key yet.
+        key_is_new=True,
     )
 
 

@@ -2,10 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from celery import current_app
 from rest_framework.test import APIClient
+
+from tests.smtp import SmtpServer
 
 
 def bearer(access: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
     return client
+
+
+@pytest.fixture
+def smtp_server(settings: Any) -> Iterator[SmtpServer]:
+    """A real SMTP server, and Django's SMTP backend pointed at it."""
+    with SmtpServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = server.port
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_USE_SSL = False
+        yield server
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """Tasks the code under test sends to the broker, recorded on their way (they are still sent)."""
+    app = current_app._get_current_object()
+    original = app.send_task
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def recording(name: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append((name, dict(kwargs.get("kwargs") or {})))
+        return original(name, *args, **kwargs)
+
+    monkeypatch.setattr(app, "send_task", recording)
+    return sent

@@ -95,3 +95,24 @@ def test_a_shipping_method_orders_use_cannot_be_deleted(admin_client: Client) ->
 
     assert response.status_code == 200  # the page explains what protects it
     assert ShippingMethod.objects.filter(pk=method.pk).exists()
+
+
+def test_order_page_shows_the_payment_its_history_and_the_tracking(admin_client: Client) -> None:
+    from orders.models import Order
+    from orders.services import order_ship, order_transition
+
+    staff = UserFactory(email="shipper@example.com", is_staff=True, is_superuser=True)
+    order = order_place(user=UserFactory(), items=[OrderLine(book_id=BookFactory(price="20.00").pk, quantity=1)])
+    order_transition(order=order, to=Order.Status.PAID, by=staff)
+    order_ship(order=order, by=staff, carrier="DHL Paket", tracking_number="JJD0001234567")
+
+    page = admin_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+
+    for text in (
+        "DHL Paket",
+        "JJD0001234567",
+        "Manual (bank transfer, pay in shop)",  # the payment inline: provider and status
+        "Succeeded",
+        "awaiting → succeeded by shipper@example.com: Marked paid.",  # the payment history
+    ):
+        assert text in page, text

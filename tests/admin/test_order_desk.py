@@ -262,3 +262,39 @@ def test_technical_models_are_for_superusers_only(
     assert admin_client.get(url).status_code == 200
     assert client.get(url).status_code == 403
     assert f'href="{url}"' not in client.get("/admin/").content.decode()
+
+
+def test_order_page_shows_each_line_s_cover_thumbnail_once_it_is_made(admin_client: Client) -> None:
+    from catalog.models import BookCover
+
+    order = OrderFactory()
+    ready, pending, bare = BookFactory(), BookFactory(), BookFactory()
+    BookCover.objects.create(
+        book=ready,
+        original="covers/abc/original.jpg",
+        width=800,
+        height=1200,
+        small="covers/abc/small.webp",
+        medium="covers/abc/medium.webp",
+        large="covers/abc/large.webp",
+    )
+    BookCover.objects.create(book=pending, original="covers/def/original.jpg", width=800, height=1200)
+    for book in (ready, pending, bare):
+        OrderItemFactory(order=order, book=book, title=book.title)
+
+    page = desk(admin_client, order)
+
+    assert page.count('class="desk-cover"') == 1
+    assert "covers/abc/small.webp" in page
+    assert f'alt="Cover of {ready.title}"' in page
+
+
+def test_order_page_says_when_cancelling_the_payment_at_the_provider_is_still_pending(admin_client: Client) -> None:
+    from orders.payments.models import Payment
+
+    order = OrderFactory(status="cancelled")
+    payment = Payment.objects.create(order=order, provider="stripe", status="cancelled", amount=order.total)
+    assert 'id="payment-cancel-pending"' not in desk(admin_client, order)
+
+    Payment.objects.filter(pk=payment.pk).update(provider_cancel_pending=True)
+    assert 'id="payment-cancel-pending"' in desk(admin_client, order)

@@ -237,3 +237,55 @@ def test_staff_refund_a_paid_order_from_the_admin_through_the_service(
     assert payment.status == Payment.Status.REFUNDED
     assert payment.events.get(to_status="refund_pending").by == superuser
     assert Payment.objects.get(order=unpaid).status == Payment.Status.AWAITING
+
+
+def test_export_csv_has_shipping_tax_fulfilment_address_and_payment(admin_client: Client, settings: Any) -> None:
+    from orders.services import order_ship, order_transition
+    from tests.factories import ShippingMethodFactory
+
+    settings.BOOK_TAX_RATE, settings.SHIPPING_TAX_RATE = "7", "19"
+    settings.BOOK_TAX_LABEL = settings.SHIPPING_TAX_LABEL = "VAT"
+    customer = UserFactory()
+    book = BookFactory(price=Decimal("20.00"), stock=5)
+    parcel = ShippingMethodFactory(name="Parcel", countries=["DE"], price="4.95")
+    address = {
+        "name": "=HYPERLINK(1)",
+        "line1": "Unter den Linden 1",
+        "city": "Berlin",
+        "postal_code": "10117",
+        "country": "DE",
+    }
+    delivered = order_place(
+        user=customer,
+        items=[OrderLine(book_id=book.pk, quantity=1)],
+        shipping_address=address,
+        shipping_method_id=parcel.pk,
+        billing_address={**address, "name": "Ada Lovelace"},
+    )
+    order_transition(order=delivered, to=Order.Status.PAID, by=None)
+    order_ship(order=delivered, by=None, carrier="DHL", tracking_number="00340434")
+    collected = order_place(user=customer, items=[OrderLine(book_id=book.pk, quantity=1)])
+
+    _response, rows = _export(admin_client, delivered, collected)
+
+    first, second = (dict(zip(COLUMNS, row, strict=True)) for row in rows[1:])
+    assert {name: first[name] for name in COLUMNS[COLUMNS.index("fulfilment") :]} == {
+        "fulfilment": "delivery",
+        "shipping_method": "Parcel",
+        "shipping": "4.95",
+        "tax": "7.00% VAT 1.31;19.00% VAT 0.79",
+        # The whole cell starts with the name, so the formula neutraliser applies to it.
+        "shipping_address": "'=HYPERLINK(1), Unter den Linden 1, 10117, Berlin, DE",
+        "billing_address": "Ada Lovelace, Unter den Linden 1, 10117, Berlin, DE",
+        "carrier": "DHL",
+        "tracking_number": "00340434",
+        "payment_provider": "manual",
+        "payment_status": "succeeded",
+    }
+    assert first["total"] == "24.95"
+    assert (second["fulfilment"], second["shipping"], second["shipping_address"], second["tax"]) == (
+        "pickup",
+        "0.00",
+        "",
+        "7.00% VAT 1.31",
+    )

@@ -21,17 +21,25 @@ client out of logging in again.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from PIL import Image
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.services import address_create
+from catalog.models import BookCover
 from orders.models import Order
 from tests.factories import DEFAULT_PASSWORD, AuthorFactory, GenreFactory
 from tests.security.conftest import PRINCIPALS, World
@@ -61,6 +69,7 @@ class Row:
     body: Callable[[World, str], dict[str, Any] | None] = lambda world, principal: None
     prepare: Callable[[World], None] = lambda world: None
     query: str = ""  # appended to the path, e.g. "?country=DE"
+    files: Callable[[World], dict[str, Any]] | None = None  # a multipart body instead of the JSON one
 
 
 #          anon customer other staff key  revoked deact no-perms catalog orders
@@ -82,6 +91,7 @@ ORDER_STAFF_DELETED = (401, 403, 403, 204, 204, 401, 401, 403, 403, 204)
 OWNER_ONLY = (401, 200, 404, 404, 404, 401, 401, 404, 404, 404)
 OWNER_ONLY_DELETED = (401, 204, 404, 404, 404, 401, 401, 404, 404, 404)
 SIGNED_IN_CREATED = (401, 201, 201, 201, 201, 401, 401, 201, 201, 201)
+CATALOG_ACCEPTED = (401, 403, 403, 202, 202, 401, 401, 403, 202, 403)
 
 
 def _book(world: World, principal: str) -> dict[str, Any]:
@@ -98,6 +108,21 @@ _BERLIN = {"name": "Ada", "line1": "Unter den Linden 1", "city": "Berlin", "post
 def _address(world: World) -> int:
     """A saved address of the customer's; only they may see or change it."""
     return address_create(user=world.customer, **_BERLIN).pk
+
+
+def _reset_link(user: Any) -> dict[str, str]:
+    """The uid and token of a password reset link for ``user``, as the email carries them."""
+    return {"uid": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)}
+
+
+def _cover(world: World) -> dict[str, Any]:
+    image = io.BytesIO()
+    Image.new("RGB", (200, 300), (40, 80, 120)).save(image, "PNG")
+    return {"image": SimpleUploadedFile("cover.png", image.getvalue(), content_type="image/png")}
+
+
+def _with_cover(world: World) -> None:
+    BookCover.objects.create(book=world.book, original="covers/matrix/original.png", width=200, height=300)
 
 
 def _paid(world: World) -> None:
@@ -132,7 +157,24 @@ ROWS = [
         SIGNED_IN_NO_CONTENT,
         body=lambda w, p: {"refresh": str(RefreshToken.for_user(_user_of(w, p)))},
     ),
+    Row("POST", "/api/v1/auth/logout-all", SIGNED_IN_NO_CONTENT),
+    # Open to anyone, the same answer whether the email is known or not.
+    Row("POST", "/api/v1/auth/password-reset", (204,) * 10, body=lambda w, p: {"email": w.customer.email}),
+    Row(
+        "POST",
+        "/api/v1/auth/password-reset/confirm",
+        (204,) * 10,
+        body=lambda w, p: {**_reset_link(w.customer), "new_password": "An0ther-Long-Passphrase!"},
+    ),
     Row("GET", "/api/v1/users/me", SIGNED_IN),
+    Row("GET", "/api/v1/users/me/export", SIGNED_IN),
+    # Closing the account needs the password and a JWT: an API key acting for its owner is refused.
+    Row(
+        "DELETE",
+        "/api/v1/users/me",
+        (401, 204, 204, 204, 403, 401, 401, 204, 204, 204),
+        body=lambda w, p: {"password": DEFAULT_PASSWORD},
+    ),
     Row("PATCH", "/api/v1/users/me", SIGNED_IN, body=lambda w, p: {"first_name": "Ada"}),
     Row(
         "POST",
@@ -168,6 +210,9 @@ ROWS = [
     Row("PUT", "/api/v1/books/{}", CATALOG, target=lambda w: w.book.pk, body=_book),
     Row("PATCH", "/api/v1/books/{}", CATALOG, target=lambda w: w.book.pk, body=lambda w, p: {"price": "12.50"}),
     Row("DELETE", "/api/v1/books/{}", CATALOG_DELETED, target=lambda w: w.book.pk),
+    # A cover is part of the book: uploading and removing it take the change permission.
+    Row("PUT", "/api/v1/books/{}/cover", CATALOG_ACCEPTED, target=lambda w: w.book.pk, files=_cover),
+    Row("DELETE", "/api/v1/books/{}/cover", CATALOG_DELETED, target=lambda w: w.book.pk, prepare=_with_cover),
     # --- coupons and tiers (staff only, even to read) ---
     Row("GET", "/api/v1/coupons", ORDER_STAFF),
     Row(
@@ -254,7 +299,11 @@ def test_permission_matrix(world, row):
             path += row.query
             body = row.body(world, principal)
             data = json.dumps(body) if body is not None else ""
-            response = world.client(principal).generic(row.method, path, data, content_type="application/json")
+            if row.files is not None:
+                multipart = encode_multipart(BOUNDARY, row.files(world))
+                response = world.client(principal).generic(row.method, path, multipart, content_type=MULTIPART_CONTENT)
+            else:
+                response = world.client(principal).generic(row.method, path, data, content_type="application/json")
             actual[principal] = response.status_code
             if response.status_code in ERROR_CODES:
                 assert response.json()["error"]["code"] == ERROR_CODES[response.status_code], response.content

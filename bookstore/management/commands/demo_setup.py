@@ -19,12 +19,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--books", type=int, default=2000, help="Books to generate on first run.")
         parser.add_argument("--orders", type=int, default=500, help="Orders to generate on first run.")
+        parser.add_argument("--covers", type=int, default=100, help="Books that get a drawn cover on first run.")
         parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="Where the store is served.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not Book.objects.exists():
             self.stdout.write("Empty catalog: loading demo data ...")
-            call_command("seed_demo", books=options["books"], orders=options["orders"], stdout=self.stdout)
+            call_command(
+                "seed_demo",
+                books=options["books"],
+                orders=options["orders"],
+                covers=options["covers"],
+                stdout=self.stdout,
+            )
         if demo_staff_exists():
             self.stdout.write(
                 f"Demo staff account {DEMO_STAFF_EMAIL} exists; its password was printed on first run.\n"

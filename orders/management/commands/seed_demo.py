@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.covers import demo_covers_write
 from catalog.models import Book
 from orders.management.commands._demo_store import (
     DEMO_CUSTOMER_PASSWORD,
@@ -34,6 +35,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force", action="store_true", help="Wipe the catalog, orders, coupons and demo users first."
         )
+        parser.add_argument(
+            "--covers",
+            type=int,
+            default=0,
+            help="Draw covers (title and author) for this many books, the first in list order (default 0: none).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         books, orders = options["books"], options["orders"]
@@ -50,9 +57,11 @@ class Command(BaseCommand):
             if options["force"]:
                 demo_store_wipe()
             counts = store.write()
+            # Thumbnail tasks go out at the commit; a worker makes them in the background.
+            drawn = demo_covers_write(limit=options["covers"], seed=options["seed"]) if options["covers"] > 0 else 0
         elapsed = time.monotonic() - started
         self.stdout.write(
             f"Seeded {counts['books']:,} books by {counts['authors']:,} authors in {counts['genres']} genres, "
-            f"{counts['customers']:,} customers, {counts['orders']:,} orders and {counts['coupons']} coupons "
-            f"in {elapsed:.1f} s (seed {options['seed']}; customer password: {DEMO_CUSTOMER_PASSWORD})."
+            f"{counts['customers']:,} customers, {counts['orders']:,} orders, {counts['coupons']} coupons "
+            f"and {drawn:,} covers in {elapsed:.1f} s (seed {options['seed']}; customer password: {DEMO_CUSTOMER_PASSWORD})."
         )

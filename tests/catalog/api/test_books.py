@@ -16,7 +16,7 @@ from tests.helpers import assert_envelope
 
 pytestmark = pytest.mark.django_db
 
-BOOK_KEYS = {"id", *BOOK_FIELD_NAMES, "created_at", "updated_at"}
+BOOK_KEYS = {"id", *BOOK_FIELD_NAMES, "cover", "created_at", "updated_at"}
 
 
 def payload(**overrides: Any) -> dict[str, Any]:

@@ -217,16 +217,17 @@ def test_invalid_coupon_is_400_invalid_coupon(customer_client, coupon_kwargs, us
 
 
 def test_query_count_is_bounded_whatever_the_line_count(customer_client):
-    def count(n):
+    def count(n, key=""):
         books = BookFactory.create_batch(n, stock=3)
         with CaptureQueriesContext(connection) as queries:
             response = customer_client.post(
-                URL, body(*[(b.pk, 1) for b in books]), format="json", HTTP_IDEMPOTENCY_KEY=f"lines-{n}"
+                URL, body(*[(b.pk, 1) for b in books]), format="json", HTTP_IDEMPOTENCY_KEY=f"lines-{n}{key}"
             )
         assert response.status_code == 201, response.content
         assert len(response.json()["items"]) == n
         return len(queries)
 
+    count(1, "warm-up")  # the first placement caches the discount tiers
     assert count(1) == count(50)
 
 

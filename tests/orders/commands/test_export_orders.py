@@ -94,3 +94,42 @@ def test_streams_in_chunks_with_constant_queries(orders, django_assert_max_num_q
     # One cursor over the orders plus two prefetches per chunk of 1000.
     with django_assert_max_num_queries(3):
         export("--format", "jsonl")
+
+
+def test_records_carry_shipping_tax_fulfilment_addresses_and_payment(db, settings):
+    from decimal import Decimal
+
+    from orders.services import OrderLine, order_place
+    from tests.factories import BookFactory, ShippingMethodFactory, UserFactory
+
+    settings.BOOK_TAX_RATE, settings.SHIPPING_TAX_RATE = "7", "19"
+    settings.BOOK_TAX_LABEL = settings.SHIPPING_TAX_LABEL = "VAT"
+    book = BookFactory(price=Decimal("20.00"), stock=5)
+    parcel = ShippingMethodFactory(name="Parcel", countries=["FR"], price="4.95")
+    address = {"name": "Marie Curie", "line1": "1 rue Cuvier", "city": "Paris", "postal_code": "75005", "country": "FR"}
+    order_place(
+        user=UserFactory(),
+        items=[OrderLine(book_id=book.pk, quantity=1)],
+        shipping_address=address,
+        shipping_method_id=parcel.pk,
+    )
+
+    [record] = [json.loads(line) for line in export("--format", "jsonl").splitlines()]
+    assert record["fulfilment"] == "delivery"
+    assert (record["shipping_method"], record["shipping"], record["total"]) == ("Parcel", "4.95", "24.95")
+    assert record["tax"] == [
+        {"rate": "7.00", "label": "VAT", "amount": "1.31"},
+        {"rate": "19.00", "label": "VAT", "amount": "0.79"},
+    ]
+    assert record["shipping_address"]["city"] == "Paris"
+    assert record["billing_address"] is None
+    assert (record["carrier"], record["tracking_number"]) == ("", "")
+    assert record["payment"] == {"provider": "manual", "status": "awaiting"}
+
+    [row] = list(csv.DictReader(io.StringIO(export())))
+    assert row["shipping_address"] == "Marie Curie, 1 rue Cuvier, 75005, Paris, FR"
+    assert (row["tax"], row["payment_provider"], row["payment_status"]) == (
+        "7.00% VAT 1.31;19.00% VAT 0.79",
+        "manual",
+        "awaiting",
+    )

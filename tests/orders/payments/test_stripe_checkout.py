@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
+import requests
 from django.utils import timezone
 
 from catalog.models import Book
@@ -13,6 +14,7 @@ from notifications.models import Email
 from orders.expiry import order_expire_unpaid
 from orders.models import Order, StatusChange
 from orders.payments.models import Payment, PaymentEvent, WebhookEvent
+from orders.payments.records import payment_start
 from orders.tasks import retry_payments
 from tests.factories import BookFactory
 
@@ -255,3 +257,119 @@ def test_the_placed_email_names_the_payment_window_of_the_provider(stripe_order,
 
     assert "cancelled after 30 minutes" in Email.objects.get(key=f"order-placed:{card['id']}").body_text
     assert "cancelled after 7 days" in Email.objects.get(key=f"order-placed:{manual.json()['id']}").body_text
+
+
+# --- an unpaid order's PaymentIntent is cancelled on Stripe ----------------------------------
+
+
+def _intent(stripe_settings, intent_id):
+    return stripe_settings.get(f"/v1/payment_intents/{intent_id}")
+
+
+def _notes(payment):
+    return list(PaymentEvent.objects.filter(payment=payment).order_by("id").values_list("to_status", "note"))
+
+
+def test_cancelling_an_unpaid_stripe_order_cancels_its_payment_intent(
+    stripe_order, stripe_settings, customer_client, django_capture_on_commit_callbacks
+):
+    order = stripe_order()
+    payment = Payment.objects.get(order_id=order["id"])
+    assert _intent(stripe_settings, payment.provider_payment_id)["status"] == "requires_payment_method"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = customer_client.post(f"/api/v1/orders/{order['id']}/cancel")
+
+    assert response.status_code == 200
+    assert _intent(stripe_settings, payment.provider_payment_id)["status"] == "canceled"
+    payment.refresh_from_db()
+    assert (payment.status, payment.provider_cancel_pending, payment.last_error) == ("cancelled", False, "")
+    assert _notes(payment)[-2:] == [
+        ("cancelled", "Order cancelled before payment."),
+        ("cancelled", f"Stripe: PaymentIntent {payment.provider_payment_id} canceled."),
+    ]
+    # The customer's browser can no longer pay it.
+    with pytest.raises(requests.HTTPError):
+        stripe_settings.pay(payment.provider_payment_id)
+
+
+def test_expiry_cancels_the_payment_intent_on_stripe(stripe_order, stripe_settings, django_capture_on_commit_callbacks):
+    order = stripe_order()
+    payment = Payment.objects.get(order_id=order["id"])
+    Order.objects.filter(pk=order["id"]).update(created_at=timezone.now() - timedelta(minutes=31))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert order_expire_unpaid() == 1
+
+    assert _intent(stripe_settings, payment.provider_payment_id)["status"] == "canceled"
+    payment.refresh_from_db()
+    assert not payment.provider_cancel_pending
+    assert _notes(payment)[-1][1].endswith("canceled.")
+
+
+def test_a_cancel_stripe_could_not_take_is_retried_by_the_job(
+    stripe_order, stripe_settings, settings, customer_client, django_capture_on_commit_callbacks
+):
+    order = stripe_order()
+    payment = Payment.objects.get(order_id=order["id"])
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"
+    settings.STRIPE_TIMEOUT = 2.0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_client.post(f"/api/v1/orders/{order['id']}/cancel")
+
+    payment.refresh_from_db()
+    assert payment.provider_cancel_pending
+    assert "APIConnectionError" in payment.last_error
+    assert _intent(stripe_settings, payment.provider_payment_id)["status"] == "requires_payment_method"
+
+    settings.STRIPE_API_BASE = stripe_settings.url
+    Payment.objects.filter(pk=payment.pk).update(updated_at=timezone.now() - timedelta(minutes=1))
+    assert retry_payments() == 1
+    assert _intent(stripe_settings, payment.provider_payment_id)["status"] == "canceled"
+    payment.refresh_from_db()
+    assert (payment.provider_cancel_pending, payment.last_error) == (False, "")
+    assert retry_payments() == 0
+
+
+def test_an_intent_paid_before_the_cancel_reached_stripe_is_refused_there_and_refunded(
+    stripe_order, stripe_settings, api_client, deliver, django_capture_on_commit_callbacks
+):
+    order = stripe_order()
+    payment = Payment.objects.get(order_id=order["id"])
+    stripe_settings.pay(payment.provider_payment_id)  # the customer pays as the order expires
+    Order.objects.filter(pk=order["id"]).update(created_at=timezone.now() - timedelta(minutes=31))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        order_expire_unpaid()
+    payment.refresh_from_db()
+    assert not payment.provider_cancel_pending  # Stripe's "no" is final: not asked again
+    assert _notes(payment)[-1][1].startswith("The provider did not cancel it: InvalidRequestError")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(api_client, stripe_settings.event_for(payment.provider_payment_id, "payment_intent.succeeded"))
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.REFUNDED
+    assert len(stripe_settings.refunds(payment.provider_payment_id)) == 1
+
+
+def test_an_intent_created_after_its_order_was_cancelled_is_cancelled_too(
+    stripe_order, stripe_settings, settings, customer_client, django_capture_on_commit_callbacks
+):
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"
+    settings.STRIPE_TIMEOUT = 2.0
+    order = stripe_order()
+    payment = Payment.objects.select_related("order").get(order_id=order["id"])
+    assert (payment.status, payment.provider_payment_id) == ("error", "")
+    # The retry job read the payment, then the customer cancelled, then Stripe answered the job.
+    customer_client.post(f"/api/v1/orders/{order['id']}/cancel")
+    settings.STRIPE_API_BASE = stripe_settings.url
+
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_start(order_id=order["id"], payment=payment)
+
+    payment.refresh_from_db()
+    assert payment.status == "cancelled"
+    assert payment.provider_payment_id.startswith("pi_")
+    assert _intent(stripe_settings, payment.provider_payment_id)["status"] == "canceled"
+    assert not payment.provider_cancel_pending

@@ -74,3 +74,32 @@ def test_a_quantity_stored_by_a_concurrent_request_after_the_check_is_still_take
         discount_tier_create(min_quantity=5, percent=D("7"))
     assert isinstance(caught.value.__cause__, IntegrityError)
     assert tiers() == [(5, D("5.00"))]
+
+
+def test_every_tier_write_reaches_the_next_quote_through_the_cache(no_tiers, django_capture_on_commit_callbacks):
+    """Placement and quotes read the tiers from the cache; each write clears it, now and after the commit."""
+    from django.core.cache import cache
+
+    from orders.services import OrderLine, order_quote
+    from orders.services.orders import TIERS_CACHE_KEY
+    from tests.factories import BookFactory
+
+    book = BookFactory(price="10.00", stock=10)
+
+    def discount() -> Decimal:
+        return order_quote(items=[OrderLine(book_id=book.pk, quantity=4)]).discount_total
+
+    assert discount() == D("0.00")
+    assert cache.get(TIERS_CACHE_KEY) == []
+    with django_capture_on_commit_callbacks(execute=True):
+        tier = discount_tier_create(min_quantity=4, percent=D("10"))
+    assert cache.get(TIERS_CACHE_KEY) is None
+    assert discount() == D("4.00")
+    with django_capture_on_commit_callbacks(execute=True):
+        discount_tier_update(tier=tier, percent=D("25"))
+    assert discount() == D("10.00")
+    BulkDiscountTier.objects.filter(pk=tier.pk).delete()  # a queryset delete (the admin's bulk action) too
+    assert discount() == D("0.00")
+    # Cached without the database: the quote that follows reads no tiers.
+    cache.set(TIERS_CACHE_KEY, [(1, D("50.00"))])
+    assert discount() == D("20.00")

@@ -148,12 +148,143 @@ def _count_place_queries(user, books) -> int:
 
 def test_query_count_does_not_depend_on_line_count(user):
     CouponFactory(code="BULK", max_uses=1000)
+    _count_place_queries(user, BookFactory.create_batch(1, stock=5))  # caches the discount tiers
     one = _count_place_queries(user, BookFactory.create_batch(1, stock=5))
     fifty = _count_place_queries(user, BookFactory.create_batch(50, stock=5))
     assert one == fifty
-    # + the confirmation email (a lookup by its key and the insert) + the payment record and its first event
-    # + the stock ledger's movements (one INSERT for every line)
-    assert fifty <= 17
+
+
+def _statement(sql: str) -> str:
+    """``SELECT books``, ``SELECT books FOR UPDATE``, ``INSERT orders``, ``UPDATE orders``, ``nextval`` ..."""
+    if "nextval(" in sql:
+        return "nextval"
+    words = sql.split()
+    verb = words[0].upper()
+    table = words[words.index("FROM") + 1] if verb == "SELECT" else words[2] if verb == "INSERT" else words[1]
+    locked = " FOR UPDATE" if "FOR UPDATE" in sql else " FOR NO KEY UPDATE" if "FOR NO KEY UPDATE" in sql else ""
+    return f"{verb} {table.strip(chr(34))}{locked}"
+
+
+def _statements(user, items, **kwargs) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        order_place(user=user, items=items, **kwargs)
+    return [
+        _statement(query["sql"]) for query in queries if not query["sql"].upper().startswith(("SAVEPOINT", "RELEASE"))
+    ]
+
+
+def test_statements_per_placement_are_pinned(user):
+    """Every statement of a placement, in order; under the stock locks only the stock and the items.
+
+    The order, its history, payment and confirmation email are written before
+    the books are locked; the ledger's movements follow the items (their
+    ``stock_after`` is the locked row's); the tiers come from the cache; PostgreSQL takes the
+    order number from the id sequence, before the transaction, instead of a
+    second UPDATE.
+    """
+    CouponFactory(code="TEN", max_uses=100)
+    books = BookFactory.create_batch(3, stock=9)
+    order_place(user=user, items=lines((books[0].pk, 1)))  # caches the discount tiers
+    number = ["nextval"] if connection.vendor == "postgresql" else []
+    set_number = [] if connection.vendor == "postgresql" else ["UPDATE orders"]
+    before_lock = [
+        "INSERT orders",
+        *set_number,
+        "INSERT order_status_changes",
+        "INSERT payments",
+        "INSERT payment_events",
+        "INSERT emails",
+    ]
+    locked = [
+        "SELECT books FOR UPDATE" if connection.features.has_select_for_update else "SELECT books",
+        "UPDATE books",
+    ]
+
+    # The ledger's sale movements (one INSERT for all lines) need the stock left by the locked UPDATE.
+    ledger = "INSERT stock_movements"
+
+    plain = _statements(user, lines(*[(book.pk, 1) for book in books]))
+    assert plain == ["SELECT books", *number, *before_lock, *locked, "INSERT order_items", ledger]
+
+    with_coupon = _statements(user, lines((books[0].pk, 1)), coupon_code="ten")
+    coupon_lock = "SELECT coupons FOR NO KEY UPDATE" if connection.features.has_select_for_update else "SELECT coupons"
+    assert with_coupon == [
+        "SELECT books",
+        "SELECT coupons",
+        "SELECT orders",  # the coupon's uses, before the lock: an early 400 writes nothing
+        *number,
+        *before_lock,
+        *locked,
+        coupon_lock,
+        "SELECT orders",  # and counted again under the coupon's lock
+        "INSERT order_items",
+        ledger,
+    ]
+
+
+def test_book_repriced_between_reading_and_locking_is_placed_at_the_locked_price(user, no_tiers, monkeypatch):
+    """The optimistic write is rolled back and the order priced again when the locked row differs."""
+    from catalog import services as catalog_services
+    from orders.services import orders as placing
+
+    book = BookFactory(price="10.00", stock=5)
+    reserve = catalog_services.stock_reserve
+
+    def reserve_after_a_price_change(**kwargs):
+        # Staff change the price after the order was priced, before its books are locked (the first times).
+        if Book.objects.get(pk=book.pk).price == D("10.00"):
+            Book.objects.filter(pk=book.pk).update(price="12.00")
+        return reserve(**kwargs)
+
+    monkeypatch.setattr(placing, "stock_reserve", reserve_after_a_price_change)
+    order = order_place(user=user, items=lines((book.pk, 2)))
+    assert order.total == D("24.00")
+    assert [(item.unit_price, item.line_total) for item in order.items.all()] == [(D("12.00"), D("24.00"))]
+    assert Order.objects.count() == 1
+    assert order.payment.amount == D("24.00")
+    assert Book.objects.get(pk=book.pk).stock == 3
+
+
+def test_book_repriced_on_every_attempt_is_priced_under_the_locks(user, no_tiers, monkeypatch):
+    from catalog import services as catalog_services
+    from orders.services import orders as placing
+
+    book = BookFactory(price="10.00", stock=5)
+    reserve = catalog_services.stock_reserve
+    calls = []
+
+    def reserve_after_a_price_change(**kwargs):
+        calls.append(1)
+        Book.objects.filter(pk=book.pk).update(price=D("10.00") + len(calls))
+        return reserve(**kwargs)
+
+    monkeypatch.setattr(placing, "stock_reserve", reserve_after_a_price_change)
+    order = order_place(user=user, items=lines((book.pk, 1)))
+    assert len(calls) == placing.PLACE_ATTEMPTS + 1
+    # The last attempt locks first and prices what it locked.
+    assert order.total == D("10.00") + len(calls)
+    assert Order.objects.count() == 1
+    assert OrderItem.objects.get().unit_price == order.total
+
+
+def test_coupon_changed_between_reading_and_locking_is_checked_again(user, no_tiers, monkeypatch):
+    from catalog import services as catalog_services
+    from orders.models import Coupon
+    from orders.services import orders as placing
+
+    coupon = CouponFactory(code="ONCE", kind="fixed", value="1.00")
+    book = BookFactory(price="10.00", stock=5)
+    reserve = catalog_services.stock_reserve
+
+    def reserve_after_the_coupon_is_switched_off(**kwargs):
+        Coupon.objects.filter(pk=coupon.pk).update(is_active=False)
+        return reserve(**kwargs)
+
+    monkeypatch.setattr(placing, "stock_reserve", reserve_after_the_coupon_is_switched_off)
+    with pytest.raises(InvalidCoupon):
+        order_place(user=user, items=lines((book.pk, 1)), coupon_code="once")
+    assert nothing_written()
+    assert Book.objects.get(pk=book.pk).stock == 5
 
 
 # --- coupons --------------------------------------------------------------------
