@@ -47,6 +47,16 @@ class ApiKeyExpiryInvalid(FieldInvalid):
     default_message = "The expiry must be in the future."
 
 
+class ApiKeyScopesInvalid(FieldInvalid):
+    field = "scopes"
+    default_message = "Unknown scope."
+
+
+class ApiKeyQuotaInvalid(FieldInvalid):
+    field = "daily_quota"
+    default_message = "The daily quota must be at least 1 call."
+
+
 class ApiKeyOwnerNotAllowed(FieldInvalid):
     field = "owner"
     default_message = "API keys can only belong to active staff members."

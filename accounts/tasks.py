@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError
 
-from accounts.services import jwt_tokens_flush_expired
+from accounts.services import api_key_usage_flush, jwt_tokens_flush_expired
 
 logger = logging.getLogger(__name__)
 # A database hiccup retries the job with exponential backoff (jittered, at most 10 min apart).
@@ -20,3 +20,11 @@ def flush_expired_tokens() -> int:
     deleted = jwt_tokens_flush_expired()
     logger.info("JWT token flush: %s expired token(s) deleted", deleted)
     return deleted
+
+
+@shared_task(name="accounts.api_key_usage_flush", acks_late=True, **RETRY)
+def flush_api_key_usage() -> int:
+    """Copy the API keys' live daily call counters into the usage table (the 30-day report)."""
+    written = api_key_usage_flush()
+    logger.info("API key usage flush: %s day count(s) written", written)
+    return written

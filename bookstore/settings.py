@@ -85,6 +85,7 @@ MIDDLEWARE = [
     # Outermost, so every response is counted, including those other middleware make.
     "bookstore.metrics.MetricsMiddleware",
     "bookstore.middleware.RequestIdMiddleware",
+    "accounts.middleware.ApiKeyRateLimitHeadersMiddleware",
     "bookstore.middleware.NoStoreForAuthenticatedMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -7,6 +7,7 @@ from typing import Any, cast
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +22,7 @@ from accounts.api.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
     ApiKeySerializer,
+    ApiKeyUsageSerializer,
     LogoutSerializer,
     PasswordChangeSerializer,
     RegisterSerializer,
@@ -32,7 +34,7 @@ from accounts.api.serializers import (
 )
 from accounts.models import Address, ApiKey, User
 from accounts.permissions import SignedInWithJWT, StaffModelPermission
-from accounts.selectors import address_list, api_key_list_for_owner
+from accounts.selectors import address_list, api_key_list_for_owner, api_key_usage
 from accounts.throttling import AuthRateThrottle
 
 TAG = "auth"
@@ -224,7 +226,11 @@ class ApiKeyViewSet(
         summary="Create an API key; the response is the only time the key is shown",
         description=(
             "Staff only. The key acts as the caller, until `expires_at` (optional) or until it is revoked; it is "
-            "stored hashed, so `key` in this response is the only copy. The key's URL is in `Location`."
+            "stored hashed, so `key` in this response is the only copy. The key's URL is in `Location`. "
+            "`scopes` (default: every scope) limit what it may do: a call outside them is `403`. `daily_quota` "
+            "(default: none) limits its calls per UTC day: over it, `429` with `Retry-After` until midnight UTC. "
+            "Every response to a call made with a key carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` "
+            "(`unlimited` for a key without quota) and `X-RateLimit-Reset` (Unix time of the next midnight UTC)."
         ),
         request=ApiKeyCreateSerializer,
         responses={201: ApiKeyCreatedSerializer, 400: _400, 401: _401, 403: _403},
@@ -245,6 +251,23 @@ class ApiKeyViewSet(
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.api_key_revoke(api_key=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        tags=["api-keys"],
+        summary="Calls made with one of the caller's API keys, per UTC day, for the last 30 days",
+        description=(
+            "Staff only, the key's owner, signed in with a JWT. Today first; a day without calls is `0`. Calls "
+            "refused for the quota or the scopes do not count. Today's count is live."
+        ),
+        responses={200: ApiKeyUsageSerializer, 401: _401, 403: _403, 404: _404},
+    )
+    @action(detail=True, methods=["get"])
+    def usage(self, request: Request, pk: str | None = None) -> Response:
+        api_key = self.get_object()
+        days = [day._asdict() for day in api_key_usage(api_key=api_key)]
+        return Response(
+            ApiKeyUsageSerializer({"id": api_key.pk, "daily_quota": api_key.daily_quota, "days": days}).data
+        )
 
 
 _404_ADDRESS = OpenApiResponse(description="`not_found`: no such address among the caller's own.")
