@@ -87,3 +87,26 @@ class PostalCodeRejected(FieldInvalid):
 
     field = "postal_code"
     default_message = "Enter a valid postal code for this country."
+
+
+class OidcProviderUnknown(DomainError):
+    """Sign-in with a provider that is not configured: ``404 not_found``."""
+
+    status_code = 404
+    code = "not_found"
+    default_message = "No sign-in provider of that name."
+
+
+class OidcSignInRejected(FieldInvalid):
+    """A sign-in the provider or its ID token does not vouch for (bad state, code, token or unverified email)."""
+
+    field = "code"
+    default_message = "The sign-in could not be completed."
+
+
+class OidcProviderUnavailable(DomainError):
+    """The provider cannot be reached or answers nonsense: ``503 service_unavailable``; the client may retry."""
+
+    status_code = 503
+    code = "service_unavailable"
+    default_message = "The sign-in provider is unavailable. Try again shortly."

@@ -170,6 +170,33 @@ def token_pair_obtain(*, email: str, password: str, request: HttpRequest | None 
         return _token_pair_for(user)
 
 
+def token_pair_for_oidc(*, email: str, first_name: str = "", last_name: str = "") -> TokenPair:
+    """Sign in someone whose email an OpenID Connect provider verified: their account, created if new.
+
+    The account is matched by the email, ignoring case. A new account is a
+    customer with no password (``set_unusable_password``); they can keep
+    signing in with the provider. A deactivated account stays closed
+    (``InvalidCredentials``).
+    """
+    email = normalize_email(email)
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        candidate = User(email=email, first_name=first_name, last_name=last_name)
+        candidate.set_unusable_password()
+        try:
+            with transaction.atomic():
+                candidate.save()
+            user = candidate
+        except IntegrityError:  # a concurrent first sign-in created it
+            user = User.objects.get(email__iexact=email)
+    if not user.is_active:
+        raise InvalidCredentials("This account is closed.")
+    with transaction.atomic():
+        user.last_login = timezone.now()
+        user.save(update_fields=["last_login"])
+        return _token_pair_for(user)
+
+
 def _refresh_token_parse(raw: str) -> RefreshToken:
     """A refresh token whose signature, expiry and type are valid and that is not blacklisted."""
     try:

@@ -90,6 +90,11 @@ class TokenPairSerializer(serializers.Serializer[Any]):
     refresh = serializers.CharField(read_only=True, help_text="Refresh token; single use, rotated on refresh.")
 
 
+class OidcCallbackSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField(max_length=2048, help_text="The `code` the provider sent back.")
+    state = serializers.CharField(max_length=128, help_text="The `state` the provider sent back.")
+
+
 class LogoutSerializer(serializers.Serializer[Any]):
     refresh = serializers.CharField(write_only=True, help_text="The refresh token to revoke; must be the caller's.")
 

@@ -14,6 +14,8 @@ urlpatterns: list[URLPattern] = [
     path("auth/token", views.TokenObtainView.as_view(), name="auth-token"),
     path("auth/token/refresh", views.TokenRefreshView.as_view(), name="auth-token-refresh"),
     path("auth/logout", views.LogoutView.as_view(), name="auth-logout"),
+    path("auth/oidc/<str:provider>/start", views.OidcStartView.as_view(), name="auth-oidc-start"),
+    path("auth/oidc/<str:provider>/callback", views.OidcCallbackView.as_view(), name="auth-oidc-callback"),
     path("users/me", views.MeView.as_view(), name="user-me"),
     path("users/me/password", views.PasswordChangeView.as_view(), name="user-me-password"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.db.models import QuerySet
+from django.http import HttpResponseRedirect
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -15,7 +16,7 @@ from rest_framework.reverse import reverse
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from accounts import services
+from accounts import oidc, services
 from accounts.api.mixins import CreatedLocationMixin
 from accounts.api.serializers import (
     AddressSerializer,
@@ -24,6 +25,7 @@ from accounts.api.serializers import (
     ApiKeySerializer,
     ApiKeyUsageSerializer,
     LogoutSerializer,
+    OidcCallbackSerializer,
     PasswordChangeSerializer,
     RegisterSerializer,
     TokenObtainSerializer,
@@ -119,6 +121,64 @@ class TokenRefreshView(PublicAuthView):
         serializer = TokenRefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         pair = services.token_pair_refresh(**serializer.validated_data)
+        return Response(TokenPairSerializer(pair._asdict()).data)
+
+
+_404_PROVIDER = OpenApiResponse(description="`not_found`: no sign-in provider of that name is configured.")
+_503_PROVIDER = OpenApiResponse(
+    description="`service_unavailable`: the provider cannot be reached or answered nonsense; try again."
+)
+
+
+class OidcStartView(PublicAuthView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Sign in with an OpenID Connect provider: redirect to the provider",
+        description=(
+            "Open to anyone, rate limited per client address. `302` to the provider's authorization endpoint "
+            "(authorization code flow with PKCE S256, `state` and `nonce`). The provider sends the browser back to "
+            "the frontend's configured redirect URI with `code` and `state`, which the frontend posts to "
+            "`/api/v1/auth/oidc/{provider}/callback` within 10 minutes."
+        ),
+        responses={
+            302: OpenApiResponse(description="Redirect to the provider; the URL is in `Location`."),
+            404: _404_PROVIDER,
+            429: _429,
+            503: _503_PROVIDER,
+        },
+        auth=[],
+    )
+    def get(self, request: Request, provider: str) -> HttpResponseRedirect:
+        url = oidc.oidc_authorization_url(provider=oidc.provider_get(provider))
+        response = HttpResponseRedirect(url)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class OidcCallbackView(PublicAuthView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Sign in with an OpenID Connect provider: exchange the code for the store's tokens",
+        description=(
+            "Open to anyone, rate limited per client address. `code` and `state` are the values the provider "
+            "sent back; a state works once. The code is exchanged with the provider, and its ID token checked "
+            "(signature against the provider's keys, issuer, audience, expiry, nonce). The account with the "
+            "provider's *verified* email signs in, or a customer account is created for it. Answers the same "
+            "token pair as `/auth/token`. A bad state, refused code, invalid ID token or unverified email is "
+            "`400 validation_error` naming `state` or `code`; a closed account `401`."
+        ),
+        request=OidcCallbackSerializer,
+        responses={200: TokenPairSerializer, 400: _400, 401: _401, 404: _404_PROVIDER, 429: _429, 503: _503_PROVIDER},
+        auth=[],
+    )
+    def post(self, request: Request, provider: str) -> Response:
+        config = oidc.provider_get(provider)
+        serializer = OidcCallbackSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        identity = oidc.oidc_identity(provider=config, **serializer.validated_data)
+        pair = services.token_pair_for_oidc(
+            email=identity.email, first_name=identity.first_name, last_name=identity.last_name
+        )
         return Response(TokenPairSerializer(pair._asdict()).data)
 
 
