@@ -230,6 +230,15 @@ def test_an_unverified_email_is_refused_even_for_an_existing_account(idp):
     assert victim.last_login is None
 
 
+@pytest.mark.parametrize(("fault", "claim"), [("wrong_issuer", "iss"), ("wrong_audience", "aud")])
+def test_an_id_token_for_another_issuer_or_client_is_refused(idp, fault, claim):
+    username = provider_user(idp)
+    idp.set_fault(fault)
+    error = assert_envelope(sign_in(idp, username), 400, "validation_error")
+    assert f"claim “{claim}”" in error["message"]
+    assert not User.objects.filter(email=f"{username}@idp.example").exists()
+
+
 @pytest.mark.parametrize("body", [{}, {"code": "x"}, {"state": "y"}, {"code": "", "state": ""}, {"code": ["x"]}])
 def test_callback_validates_its_body(idp, body):
     assert_envelope(APIClient().post(CALLBACK, body, format="json"), 400, "validation_error")

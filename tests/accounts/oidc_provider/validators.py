@@ -11,7 +11,8 @@ from jwcrypto import jwk, jwt
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 #: Faults for the next ID tokens, set through POST /test/mode: "foreign_key" (signed by another key, same kid),
-#: "foreign_kid" (another key with its own kid), "expired", "wrong_nonce". Empty: a correct token.
+#: "foreign_kid" (another key with its own kid), "expired", "wrong_nonce", "wrong_issuer", "wrong_audience".
+#: Empty: a correct token.
 MODE: dict[str, Any] = {"fault": ""}
 #: Usernames whose email the provider has not verified.
 UNVERIFIED: set[str] = set()
@@ -46,6 +47,10 @@ class TestProviderValidator(OAuth2Validator):
             id_token.update(iat=now - 7200, auth_time=now - 7200, exp=now - 3600)
         elif fault == "wrong_nonce":
             id_token["nonce"] = "not-the-nonce-the-store-sent"
+        elif fault == "wrong_issuer":
+            id_token["iss"] = "http://127.0.0.1:1/another-issuer"
+        elif fault == "wrong_audience":
+            id_token["aud"] = "another-client"
         signed = jwt.JWT(header=json.dumps(header), claims=json.dumps(id_token, default=str))
         signed.make_signed_token(key)
         request.id_token = self._save_id_token(id_token["jti"], request, expiration_time)
