@@ -44,7 +44,6 @@ logger = logging.getLogger(__name__)
 ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
 #: Clock skew tolerated on ``exp``, ``iat`` and ``nbf``, in seconds.
 CLOCK_LEEWAY_SECONDS = 60
-_STATE_PREFIX = "oidc-state:"
 
 
 @dataclass(frozen=True)
@@ -77,6 +76,11 @@ def provider_get(name: str) -> OidcProvider:
 
 def _cache_key(kind: str, value: str) -> str:
     return f"oidc-{kind}:{hashlib.sha256(value.encode()).hexdigest()}"
+
+
+def _state_key(state: str) -> str:
+    # Hashed: the state comes from the client and may hold anything.
+    return _cache_key("state", state)
 
 
 def _get_json(url: str) -> dict[str, Any]:
@@ -135,7 +139,7 @@ def oidc_authorization_url(*, provider: OidcProvider) -> str:
     nonce = secrets.token_urlsafe(32)
     verifier = generate_token(64)
     cache.set(
-        _STATE_PREFIX + state,
+        _state_key(state),
         {"provider": provider.name, "nonce": nonce, "verifier": verifier},
         timeout=settings.OIDC_STATE_SECONDS,
     )
@@ -147,7 +151,7 @@ def oidc_authorization_url(*, provider: OidcProvider) -> str:
 
 def _attempt_take(*, provider: OidcProvider, state: str) -> dict[str, str]:
     """The sign-in attempt ``state`` stands for, used up: a state works once, for its own provider."""
-    key = _STATE_PREFIX + state
+    key = _state_key(state)
     attempt = cache.get(key)
     # delete() tells whether this request removed it: of two concurrent callbacks only one goes on.
     if not isinstance(attempt, dict) or not cache.delete(key) or attempt.get("provider") != provider.name:

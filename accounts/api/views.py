@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -125,6 +125,13 @@ class TokenRefreshView(PublicAuthView):
 
 
 _404_PROVIDER = OpenApiResponse(description="`not_found`: no sign-in provider of that name is configured.")
+_PROVIDER_PARAMETER = OpenApiParameter(
+    "provider",
+    str,
+    OpenApiParameter.PATH,
+    description="The provider's configured name (`OIDC_PROVIDERS`), e.g. `google`.",
+    pattern=r"^[a-z0-9][a-z0-9-]{0,31}$",
+)
 _503_PROVIDER = OpenApiResponse(
     description="`service_unavailable`: the provider cannot be reached or answered nonsense; try again."
 )
@@ -146,6 +153,7 @@ class OidcStartView(PublicAuthView):
             429: _429,
             503: _503_PROVIDER,
         },
+        parameters=[_PROVIDER_PARAMETER],
         auth=[],
     )
     def get(self, request: Request, provider: str) -> HttpResponseRedirect:
@@ -169,6 +177,7 @@ class OidcCallbackView(PublicAuthView):
         ),
         request=OidcCallbackSerializer,
         responses={200: TokenPairSerializer, 400: _400, 401: _401, 404: _404_PROVIDER, 429: _429, 503: _503_PROVIDER},
+        parameters=[_PROVIDER_PARAMETER],
         auth=[],
     )
     def post(self, request: Request, provider: str) -> Response:

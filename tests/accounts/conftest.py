@@ -2,110 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-
-import pytest
-import requests
 from rest_framework.test import APIClient
+
+# The OpenID Connect provider the sign-in tests run against (a process of its own, per session).
+from tests.accounts.oidc_provider.harness import oidc_provider as oidc_provider
 
 
 def bearer(access: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
     return client
-
-
-# --- A real OpenID Connect provider (tests/accounts/oidc_provider/) ----------------
-
-OIDC_CLIENT_ID = "bookstore"
-OIDC_CLIENT_SECRET = "provider-test-secret-0123456789abcdef"
-OIDC_REDIRECT_URI = "http://frontend.test/auth/oidc/testidp/callback"
-_REPO = Path(__file__).resolve().parents[2]
-
-
-@dataclass(frozen=True)
-class OidcProviderProcess:
-    url: str
-
-    @property
-    def issuer(self) -> str:
-        return f"{self.url}/o"
-
-    def settings(self) -> dict[str, str]:
-        """The store's configuration of this provider (one entry of ``OIDC_PROVIDERS``)."""
-        return {
-            "issuer": self.issuer,
-            "client_id": OIDC_CLIENT_ID,
-            "client_secret": OIDC_CLIENT_SECRET,
-            "scopes": "openid email profile",
-            "redirect_uri": OIDC_REDIRECT_URI,
-        }
-
-    def add_user(self, **fields: object) -> None:
-        response = requests.post(f"{self.url}/test/users", json=fields, timeout=10)
-        assert response.status_code == 201, response.text
-
-    def set_fault(self, fault: str) -> None:
-        requests.post(f"{self.url}/test/mode", json={"fault": fault}, timeout=10).raise_for_status()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def oidc_provider() -> Iterator[OidcProviderProcess]:
-    """django-oauth-toolkit with OpenID Connect, in its own process on a free port, for the whole session."""
-    with tempfile.TemporaryDirectory(prefix="oidc-provider-") as folder:
-        port = _free_port()
-        log = open(Path(folder) / "provider.log", "w+b")  # noqa: SIM115
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_URL"))}
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.accounts.oidc_provider.serve",
-                str(port),
-                str(Path(folder) / "provider.sqlite3"),
-                OIDC_CLIENT_SECRET,
-                OIDC_REDIRECT_URI,
-            ],
-            cwd=_REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        provider = OidcProviderProcess(url=f"http://127.0.0.1:{port}")
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if process.poll() is not None:
-                    log.seek(0)
-                    pytest.fail(f"the OIDC test provider exited: {log.read().decode(errors='replace')[-3000:]}")
-                try:
-                    if requests.get(f"{provider.issuer}/.well-known/openid-configuration", timeout=2).ok:
-                        break
-                except requests.RequestException:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail("the OIDC test provider did not start within 60 s")
-                time.sleep(0.2)
-            yield provider
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()

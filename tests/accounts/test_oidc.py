@@ -12,12 +12,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from tests.accounts.conftest import OIDC_CLIENT_ID, OIDC_REDIRECT_URI, OidcProviderProcess, bearer
+from tests.accounts.conftest import bearer
+from tests.accounts.oidc_provider import harness
+from tests.accounts.oidc_provider.harness import OIDC_CLIENT_ID, OIDC_REDIRECT_URI, OidcProviderProcess
 from tests.factories import UserFactory
 from tests.helpers import assert_envelope
 
@@ -59,16 +60,7 @@ def start(client: APIClient | None = None) -> str:
 
 
 def authorize(idp: OidcProviderProcess, authorization_url: str, username: str) -> dict[str, str]:
-    """The browser at the provider: sign in, open the authorization URL, come back with code and state."""
-    browser = requests.Session()
-    assert browser.post(f"{idp.url}/login", data={"username": username, "password": PASSWORD}, timeout=10).ok
-    response = browser.get(authorization_url, allow_redirects=False, timeout=10)
-    assert response.status_code == 302, response.text
-    back = urlsplit(response.headers["Location"])
-    assert f"{back.scheme}://{back.netloc}{back.path}" == OIDC_REDIRECT_URI
-    query = parse_qs(back.query)
-    assert "code" in query, query
-    return {"code": query["code"][0], "state": query["state"][0]}
+    return harness.authorize(idp, authorization_url, username, PASSWORD)
 
 
 def sign_in(idp: OidcProviderProcess, username: str) -> Any:
