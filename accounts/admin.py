@@ -98,8 +98,9 @@ class ApiKeyAddForm(forms.ModelForm):
         choices=ApiKeyScope.choices,
         initial=list(ALL_API_KEY_SCOPES),
         widget=forms.CheckboxSelectMultiple,
-        help_text="What the key may do; never more than its owner may. Only a key with every scope may use "
-        "the account's own routes.",
+        required=False,
+        help_text="What the key may do; never more than its owner may. None ticked: every scope. Only a key "
+        "with every scope may use the account's own routes.",
     )
 
     class Meta:

@@ -181,9 +181,9 @@ class OidcCallbackView(PublicAuthView):
         auth=[],
     )
     def post(self, request: Request, provider: str) -> Response:
-        config = oidc.provider_get(provider)
         serializer = OidcCallbackSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        config = oidc.provider_get(provider)
         identity = oidc.oidc_identity(provider=config, **serializer.validated_data)
         pair = services.token_pair_for_oidc(
             email=identity.email, first_name=identity.first_name, last_name=identity.last_name

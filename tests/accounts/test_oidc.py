@@ -110,6 +110,12 @@ def test_an_unreachable_provider_is_503_without_details(settings):
     assert "Traceback" not in error["message"]
 
 
+def test_a_discovery_document_naming_another_issuer_is_refused(idp, settings):
+    """The provider's metadata must name the issuer the shop configured, or nothing it says is used."""
+    settings.OIDC_PROVIDERS = {"testidp": {**idp.settings(), "issuer": idp.issuer + "/"}}
+    assert_envelope(APIClient().get(START), 503, "service_unavailable")
+
+
 # --- Happy paths -------------------------------------------------------------------------
 
 
