@@ -24,6 +24,7 @@ from typing import Any
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import NoScriptError
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,19 @@ if ARGV[1] ~= '' and count > tonumber(ARGV[1]) then
 end
 return {count, 1}
 """
-_scripts: dict[str, Any] = {}
+_script_sha: list[str] = []  # the script's SHA once loaded into Redis
+
+
+def _run_count_script(client: Any, key: str, quota: int | str, expire_at: int) -> tuple[int, int]:
+    """EVALSHA of the count script, loading it first when Redis does not know it (first call, restart)."""
+    if not _script_sha:
+        _script_sha.append(client.script_load(_COUNT_SCRIPT))
+    try:
+        count, allowed = client.execute_command("EVALSHA", _script_sha[0], 1, key, quota, expire_at)
+    except NoScriptError:
+        _script_sha[:] = [client.script_load(_COUNT_SCRIPT)]
+        count, allowed = client.execute_command("EVALSHA", _script_sha[0], 1, key, quota, expire_at)
+    return int(count), int(allowed)
 
 
 @dataclass(frozen=True)
@@ -83,12 +96,19 @@ def counter_key(api_key_id: int, day: date) -> str:
 
 
 def _redis_client_and_key(key: str) -> tuple[Any, str] | None:
-    """The raw Redis client and the full key name when the default cache is Redis, else ``None``."""
+    """The raw Redis client and the full key name when the default cache is Redis, else ``None``.
+
+    The client is made once per cache backend (Django keeps one per thread)
+    and kept on it: building a client per call costs more than the round trip.
+    """
     backend = caches["default"]
     if not isinstance(backend, RedisCache):
         return None
-    full_key = backend.make_and_validate_key(key)
-    return backend._cache.get_client(full_key, write=True), full_key  # type: ignore[attr-defined]
+    client = getattr(backend, "_api_key_quota_client", None)
+    if client is None:
+        client = backend._cache.get_client(write=True)  # type: ignore[attr-defined]
+        backend._api_key_quota_client = client  # type: ignore[attr-defined]
+    return client, backend.make_key(key)
 
 
 def count_call(*, api_key_id: int, quota: int | None, now: datetime) -> QuotaState | None:
@@ -100,11 +120,8 @@ def count_call(*, api_key_id: int, quota: int | None, now: datetime) -> QuotaSta
         redis_target = _redis_client_and_key(key)
         if redis_target is not None:
             client, full_key = redis_target
-            script = _scripts.get("count")
-            if script is None:  # the script object only caches its SHA; any client may run it
-                script = _scripts["count"] = client.register_script(_COUNT_SCRIPT)
             expire_at = reset_at + int(COUNTER_RETENTION.total_seconds())
-            count, allowed = script(keys=[full_key], args=["" if quota is None else quota, expire_at], client=client)
+            count, allowed = _run_count_script(client, full_key, "" if quota is None else quota, expire_at)
             return QuotaState(limit=quota, used=int(count), reset_at=reset_at, allowed=bool(allowed))
         return _count_in_cache(key=key, quota=quota, reset_at=reset_at, now=now)
     except Exception:  # the counters are down or misbehaving: fail open

@@ -247,6 +247,9 @@ def test_the_quota_is_counted_in_redis_shared_by_every_server(db, settings):
         ttl = other_server.ttl(raw_key)
         expected = quotas.day_end(quotas.utc_day(now)) + quotas.COUNTER_RETENTION.total_seconds() - now.timestamp()
         assert abs(ttl - expected) <= 2
+        # Redis restarted (its script cache empty): the script is loaded again, the call still counted.
+        quotas._script_sha[:] = ["0" * 40]
+        assert quotas.count_call(api_key_id=9001, quota=5, now=now).used == 4
         other_server.set(raw_key, 5)  # another server used the rest
         assert quotas.count_call(api_key_id=9001, quota=5, now=now).allowed is False
         assert int(other_server.get(raw_key)) == 5
