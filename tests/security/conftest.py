@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.services import api_key_create, api_key_revoke
+from tests.accounts.oidc_provider.harness import oidc_provider as oidc_provider
 from tests.factories import (
     AuthorFactory,
     BookFactory,
@@ -64,6 +65,7 @@ class World:
     api_key_id: int
     revoked_key: str
     deactivated_token: str
+    oidc: Any = None  # the test OpenID Connect provider, for the rows that sign in with it
 
     def client(self, principal: str) -> APIClient:
         client = APIClient()
