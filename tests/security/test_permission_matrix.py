@@ -317,6 +317,14 @@ def oidc_world(request: pytest.FixtureRequest, world: World, settings: Any) -> W
     return world
 
 
+def _send(client: APIClient, row: Row, world: World, path: str, data: str) -> Any:
+    """The row's request: its multipart body when it has files, else the JSON ``data``."""
+    if row.files is not None:
+        multipart = encode_multipart(BOUNDARY, row.files(world))
+        return client.generic(row.method, path, multipart, content_type=MULTIPART_CONTENT)
+    return client.generic(row.method, path, data, content_type="application/json")
+
+
 @pytest.mark.parametrize("row", ROWS, ids=lambda row: f"{row.method} {row.path}")
 def test_permission_matrix(oidc_world, row):
     """One row: the operation once per caller, each in a savepoint rolled back afterwards."""
@@ -330,11 +338,7 @@ def test_permission_matrix(oidc_world, row):
             path += row.query
             body = row.body(world, principal)
             data = json.dumps(body) if body is not None else ""
-            if row.files is not None:
-                multipart = encode_multipart(BOUNDARY, row.files(world))
-                response = world.client(principal).generic(row.method, path, multipart, content_type=MULTIPART_CONTENT)
-            else:
-                response = world.client(principal).generic(row.method, path, data, content_type="application/json")
+            response = _send(world.client(principal), row, world, path, data)
             actual[principal] = response.status_code
             if response.status_code in ERROR_CODES:
                 assert response.json()["error"]["code"] == ERROR_CODES[response.status_code], response.content
@@ -348,7 +352,14 @@ def test_permission_matrix(oidc_world, row):
 SCOPES = ("catalog:read", "catalog:write", "orders:read", "orders:write")
 _KEY_COLUMN = PRINCIPALS.index("api_key")
 #: Routes open to anyone ignore credentials, so a key's scopes do not matter there.
-_OPEN_PATHS = ("/api/v1/", "/api/v1/auth/register", "/api/v1/auth/token", "/api/v1/auth/token/refresh")
+_OPEN_PATHS = (
+    "/api/v1/",
+    "/api/v1/auth/register",
+    "/api/v1/auth/token",
+    "/api/v1/auth/token/refresh",
+    "/api/v1/auth/password-reset",
+    "/api/v1/auth/password-reset/confirm",
+)
 _OPEN_PREFIXES = ("/api/v1/auth/oidc/", "/api/v1/payments/")
 
 
@@ -387,7 +398,7 @@ def test_permission_matrix_for_keys_with_one_scope(oidc_world, row):
             client = APIClient()
             client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
             data = json.dumps(body) if body is not None else ""
-            response = client.generic(row.method, path + row.query, data, content_type="application/json")
+            response = _send(client, row, world, path + row.query, data)
             actual[scope] = response.status_code
             if response.status_code in ERROR_CODES:
                 assert response.json()["error"]["code"] == ERROR_CODES[response.status_code], response.content
