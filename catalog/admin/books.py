@@ -328,7 +328,7 @@ class SeriesAdmin(admin.ModelAdmin):
 class WorkEditionInline(admin.TabularInline):
     model = Book
     fields = ["book", "isbn", "format", "price", "is_active"]
-    readonly_fields = fields
+    readonly_fields = ["book", "isbn", "format", "price", "is_active"]
     extra = 0
     can_delete = False
     verbose_name = "edition"

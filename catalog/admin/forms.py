@@ -133,7 +133,7 @@ class BookAdminForm(forms.ModelForm):
         fields = [*BOOK_COLUMN_FIELDS, "genres", "series"]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         other = cleaned.get("same_work_as")
         if other is not None and self.instance.pk is not None and other.pk == self.instance.pk:
             self.add_error("same_work_as", "Pick another edition, not this book.")

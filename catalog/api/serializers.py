@@ -61,7 +61,7 @@ class SeriesSerializer(serializers.ModelSerializer[Series]):
     class Meta:
         model = Series
         fields = ["id", "name", "book_count"]
-        extra_kwargs = {"name": {"validators": []}}  # uniqueness is the service's rule (SeriesNameTaken)
+        extra_kwargs: dict[str, dict[str, Any]] = {"name": {"validators": []}}  # unique: the service's rule
 
 
 class BookAuthorSerializer(serializers.Serializer[BookAuthor]):
@@ -246,7 +246,8 @@ class BookWriteSerializer(serializers.ModelSerializer[Book]):
         max_length=MAX_LINKS,
         help_text="Author ids in cover order (role `author`); at least one. Or give `contributors`.",
     )
-    contributors = ContributorWriteSerializer(
+    # many=True makes a ListSerializer, which takes min_length and max_length (the stubs do not know).
+    contributors = ContributorWriteSerializer(  # type: ignore[call-arg]
         many=True,
         required=False,
         min_length=1,
@@ -277,9 +278,10 @@ class BookWriteSerializer(serializers.ModelSerializer[Book]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        data = kwargs.get("data")
         # A new or replaced book names its credits one way or the other: author_ids unless contributors are given.
-        if not self.partial and not (isinstance(data, Mapping) and "contributors" in data):
+        # (Only on input: the schema shows the two as alternatives, neither required.)
+        data = kwargs.get("data")
+        if "data" in kwargs and not self.partial and not (isinstance(data, Mapping) and "contributors" in data):
             self.fields["author_ids"].required = True
 
     def validate_author_ids(self, ids: list[int]) -> list[Author]:
