@@ -21,6 +21,7 @@ from tests.factories import (
     GenreFactory,
     OrderFactory,
     OrderItemFactory,
+    SeriesFactory,
     UserFactory,
 )
 
@@ -64,6 +65,7 @@ class World:
     api_key_id: int
     revoked_key: str
     deactivated_token: str
+    series: Any = None
 
     def client(self, principal: str) -> APIClient:
         client = APIClient()
@@ -137,6 +139,7 @@ def world(db: Any) -> World:
         api_key_id=created.api_key.pk,
         revoked_key=revoked.key,
         deactivated_token=deactivated_token,
+        series=SeriesFactory(),
     )
 
 
