@@ -299,7 +299,8 @@ class BookWriteSerializer(serializers.ModelSerializer[Book]):
         return series
 
     def validate_contributors(self, credits: list[dict[str, Any]]) -> list[Credit]:
-        keys = [(credit["author_id"], credit["role"]) for credit in credits]
+        # A partial update skips the nested defaults: a credit without a role is an author's.
+        keys = [(credit["author_id"], credit.get("role", ContributorRole.AUTHOR.value)) for credit in credits]
         if len(set(keys)) != len(keys):
             raise serializers.ValidationError("Each contributor may be credited only once per role.")
         found = Author.objects.in_bulk({author_id for author_id, _ in keys})

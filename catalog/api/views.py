@@ -158,7 +158,7 @@ class GenreViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Genre]):
         description="Staff only. `name` is required and unique. The new series' URL is in `Location`.",
     ),
     retrieve=extend_schema(summary="One series", description="Anyone may read."),
-    update=extend_schema(summary="Rename a series", description="Staff only."),
+    update=extend_schema(summary="Replace a series", description="Staff only. Send every field (`name`)."),
     partial_update=extend_schema(summary="Rename a series", description="Staff only."),
     destroy=extend_schema(
         summary="Delete a series",

@@ -313,3 +313,14 @@ def test_search_finds_every_contributor_role(api_client: APIClient) -> None:
         contributors=[(AuthorFactory(name="John Tolkien"), "author"), (AuthorFactory(name="Rob Inglis"), "narrator")],
     )
     assert titles(api_client, search="Inglis") == ["The Hobbit"]
+
+
+def test_a_credit_without_a_role_is_an_author_also_on_patch(staff_client: APIClient) -> None:
+    book, author = BookFactory(), AuthorFactory()
+    credits = [{"author_id": author.pk}, {"author_id": author.pk, "role": "narrator"}]
+    response = staff_client.patch(f"/api/v1/books/{book.pk}", {"contributors": credits}, format="json")
+    assert response.status_code == 200, response.content
+    assert [c["role"] for c in response.json()["contributors"]] == ["author", "narrator"]
+    twice = [{"author_id": author.pk}, {"author_id": author.pk, "role": "author"}]
+    response = staff_client.patch(f"/api/v1/books/{book.pk}", {"contributors": twice}, format="json")
+    assert "contributors" in assert_envelope(response, 400, "validation_error")["details"]
