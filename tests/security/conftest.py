@@ -22,6 +22,7 @@ from tests.factories import (
     GenreFactory,
     OrderFactory,
     OrderItemFactory,
+    SeriesFactory,
     UserFactory,
 )
 
@@ -66,6 +67,7 @@ class World:
     revoked_key: str
     deactivated_token: str
     oidc: Any = None  # the test OpenID Connect provider, for the rows that sign in with it
+    series: Any = None
 
     def client(self, principal: str) -> APIClient:
         client = APIClient()
@@ -139,6 +141,7 @@ def world(db: Any) -> World:
         api_key_id=created.api_key.pk,
         revoked_key=revoked.key,
         deactivated_token=deactivated_token,
+        series=SeriesFactory(),
     )
 
 

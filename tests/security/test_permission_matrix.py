@@ -44,7 +44,7 @@ from accounts.services import address_create, api_key_create
 from catalog.models import BookCover
 from orders.models import Order
 from tests.accounts.oidc_provider.harness import authorize
-from tests.factories import DEFAULT_PASSWORD, AuthorFactory, GenreFactory
+from tests.factories import DEFAULT_PASSWORD, AuthorFactory, BookFactory, GenreFactory, SeriesFactory
 from tests.security.conftest import PRINCIPALS, World
 from tests.security.routes import api_operations
 
@@ -225,6 +225,14 @@ ROWS = [
     Row("PUT", "/api/v1/genres/{}", CATALOG, target=lambda w: w.genre.pk, body=lambda w, p: {"name": "G", "slug": "g"}),
     Row("PATCH", "/api/v1/genres/{}", CATALOG, target=lambda w: w.genre.pk, body=lambda w, p: {"name": "Genre"}),
     Row("DELETE", "/api/v1/genres/{}", CATALOG_DELETED, target=lambda w: GenreFactory().pk),
+    Row("GET", "/api/v1/series", READ),
+    Row("POST", "/api/v1/series", CATALOG_CREATED, body=lambda w, p: {"name": "Earthsea"}),
+    Row("GET", "/api/v1/series/{}", READ, target=lambda w: SeriesFactory().pk),
+    Row("PUT", "/api/v1/series/{}", CATALOG, target=lambda w: SeriesFactory().pk, body=lambda w, p: {"name": "S"}),
+    Row("PATCH", "/api/v1/series/{}", CATALOG, target=lambda w: SeriesFactory().pk, body=lambda w, p: {"name": "T"}),
+    Row("DELETE", "/api/v1/series/{}", CATALOG_DELETED, target=lambda w: SeriesFactory().pk),
+    Row("POST", "/api/v1/books/{}/notify", SIGNED_IN_NO_CONTENT, target=lambda w: BookFactory(stock=0).pk),
+    Row("DELETE", "/api/v1/books/{}/notify", SIGNED_IN_NO_CONTENT, target=lambda w: BookFactory(stock=0).pk),
     Row("GET", "/api/v1/books", READ),
     Row("POST", "/api/v1/books", CATALOG_CREATED, body=_book),
     Row("GET", "/api/v1/books/{}", READ, target=lambda w: w.book.pk),
