@@ -375,7 +375,7 @@ def _scope_needed(row: Row) -> str | None:
     """The scope a row needs, written out from API.md; ``None``: the account's own routes (every scope)."""
     area = row.path.removeprefix("/api/v1/").split("/")[0]
     kind = "read" if row.method == "GET" or (row.path == "/api/v1/orders/quote") else "write"
-    if area in ("authors", "genres", "books"):
+    if area in ("authors", "genres", "books", "series"):
         return f"catalog:{kind}"
     if area in ("orders", "coupons", "discount-tiers", "shipping-methods"):
         return f"orders:{kind}"
