@@ -626,22 +626,29 @@ def read_onix(chunks: Iterable[bytes], *, currency: str) -> Iterator[OnixProduct
     depth = 0
     product_line = 0
 
+    def unreadable(exc: etree.XMLSyntaxError) -> ImportFormatError:
+        if root is None and not seen_text:
+            return ImportFormatError("the file is empty: an ONIX message starts with <ONIXMessage>")
+        return ImportFormatError(f"line {exc.lineno}: not well-formed XML: {exc.msg}")
+
     def events(final: bool) -> Iterator[tuple[str, Any]]:
         try:
             if final:
                 parser.close()
             yield from parser.read_events()
         except etree.XMLSyntaxError as exc:
-            raise ImportFormatError(f"not well-formed XML: {exc}") from exc
+            raise unreadable(exc) from exc
 
     def feed(chunk: bytes) -> None:
         try:
             parser.feed(chunk)
         except etree.XMLSyntaxError as exc:
-            raise ImportFormatError(f"not well-formed XML: {exc}") from exc
+            raise unreadable(exc) from exc
 
+    seen_text = False
     for final, chunk in _with_end(chunks):
         if chunk:
+            seen_text = seen_text or bool(chunk.strip())
             feed(chunk)
         for event, element in events(final):
             if event == "start":
