@@ -264,7 +264,8 @@ def test_series_from_a_collection_level_title_element_and_a_roman_part_number() 
     (item,) = products_of(message(product(descriptive=descriptive)))
     assert (item.values["series"], item.values["series_number"]) == ("Dune Chronicles", 3)
     (item,) = products_of(message(product(descriptive=descriptive.replace(">3<", ">III<"))))
-    assert item.values["series"] == "Dune Chronicles" and "series_number" not in item.values
+    assert item.values["series"] == "Dune Chronicles"
+    assert "series_number" not in item.values
     assert "PartNumber 'III' is not a whole number; series number left out" in item.notices
 
 
@@ -299,7 +300,7 @@ def test_unreadable_files(text: str, reason: str) -> None:
 
 def test_malformed_xml_after_good_products_names_the_line() -> None:
     text = message(product("a") + "<Product><RecordReference>b</Record></Product>")
-    with pytest.raises(ImportFormatError, match="^line 7: not well-formed XML: Opening and ending tag mismatch"):
+    with pytest.raises(ImportFormatError, match=r"^line 7: not well-formed XML: Opening and ending tag mismatch"):
         products_of(text)
 
 
@@ -333,7 +334,7 @@ def http_server() -> Iterator[list[str]]:
     requests: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             requests.append(self.path)
             self.send_response(200)
             self.end_headers()
