@@ -113,6 +113,102 @@ def write_book_file(path: Path, rows: int, *, seed: int = 1) -> None:
             )
 
 
+ONIX_FORMS = [("BB", ""), ("BC", ""), ("BC", "B104"), ("BH", ""), ("AC", "")]
+ONIX_ROLES = ["B01", "B06", "A12", "E07", "A23"]
+ONIX_LANGUAGES = ["eng"] * 6 + ["fre", "ger", "spa", "ita"]
+ONIX_SERIES = [f"The {word.capitalize()} Cycle" for word in WORDS]
+
+
+def write_onix_file(path: Path, products: int, *, seed: int = 1) -> None:
+    """An ONIX 3.0 message (reference tags) of ``products`` distinct, valid products, about 2.4 KB each.
+
+    Each product carries what a publisher's feed does: ISBN-13 and GTIN, title
+    and subtitle, one or two authors plus another contributor role on some,
+    a series with its number on two in three, format, language, page count,
+    description, publisher, status and date, stock, and an EUR price (with a
+    GBP price beside it on some, which the store reports and leaves out).
+    """
+    rng = random.Random(seed)
+    firsts = ["Ann", "Ben", "Cleo", "Dara", "Emil", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kit", "Lena", "Milo", "Nia"]
+    lasts = ["Moreau", "Okafor", "Silva", "Tanaka", "Novak", "Berg", "Quinn", "Rossi", "Haddad", "Walsh", "Kowal"]
+    with path.open("w", encoding="utf-8") as file:
+        file.write(
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<ONIXMessage release="3.0" xmlns="http://ns.editeur.org/onix/3.0/reference">\n'
+            "<Header><Sender><SenderName>Bench Press</SenderName></Sender><SentDateTime>20261130</SentDateTime>"
+            "<DefaultCurrencyCode>EUR</DefaultCurrencyCode></Header>\n"
+        )
+        for n in range(products):
+            body = f"979{n:09d}"
+            isbn = body + isbn13_check_digit(body)
+            author = f"{firsts[n // 10 % len(firsts)]} {lasts[n // 140 % len(lasts)]} {n // 1540}"
+            title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 5))).capitalize()
+            form, detail = ONIX_FORMS[n % len(ONIX_FORMS)]
+            status, year = ("02", 2031) if n % 20 == 3 else ("07", 1990) if n % 20 == 7 else ("04", rng.randint(1950, 2025))
+            credits = [
+                "<Contributor><SequenceNumber>1</SequenceNumber><ContributorRole>A01</ContributorRole>"
+                f"<NamesBeforeKey>{author.split(' ', 1)[0]}</NamesBeforeKey><KeyNames>{author.split(' ', 1)[1]}</KeyNames>"
+                "</Contributor>"
+            ]
+            if n % 7 == 0:
+                credits.append(
+                    "<Contributor><SequenceNumber>2</SequenceNumber><ContributorRole>A01</ContributorRole>"
+                    f"<PersonName>{firsts[n % len(firsts)]} Coauthor</PersonName></Contributor>"
+                )
+            if n % 3 == 0:
+                credits.append(
+                    f"<Contributor><SequenceNumber>3</SequenceNumber><ContributorRole>{ONIX_ROLES[n % 5]}"
+                    f"</ContributorRole><PersonNameInverted>Helper, {firsts[n % len(firsts)]}</PersonNameInverted>"
+                    "</Contributor>"
+                )
+            collection = (
+                "<Collection><CollectionType>10</CollectionType><TitleDetail><TitleType>01</TitleType><TitleElement>"
+                f"<TitleElementLevel>02</TitleElementLevel><PartNumber>{n // 30 % 12 + 1}</PartNumber>"
+                f"<TitleText>{ONIX_SERIES[n % len(ONIX_SERIES)]} {n // 3000}</TitleText></TitleElement></TitleDetail>"
+                "</Collection>"
+                if n % 3 != 1
+                else ""
+            )
+            gbp = (
+                f"<Price><PriceType>02</PriceType><PriceAmount>{rng.randint(1, 50)}.99</PriceAmount>"
+                "<CurrencyCode>GBP</CurrencyCode></Price>"
+                if n % 10 == 0
+                else ""
+            )
+            file.write(
+                "<Product>\n"
+                f"<RecordReference>bench.{n}</RecordReference><NotificationType>03</NotificationType>\n"
+                f"<ProductIdentifier><ProductIDType>03</ProductIDType><IDValue>{isbn}</IDValue></ProductIdentifier>\n"
+                f"<ProductIdentifier><ProductIDType>15</ProductIDType><IDValue>{isbn}</IDValue></ProductIdentifier>\n"
+                "<DescriptiveDetail>\n"
+                f"<ProductComposition>00</ProductComposition><ProductForm>{form}</ProductForm>"
+                + (f"<ProductFormDetail>{detail}</ProductFormDetail>" if detail else "")
+                + f"\n{collection}\n"
+                "<TitleDetail><TitleType>01</TitleType><TitleElement><TitleElementLevel>01</TitleElementLevel>"
+                f"<TitleText>{title}</TitleText><Subtitle>A {rng.choice(WORDS)} story</Subtitle></TitleElement>"
+                "</TitleDetail>\n" + "\n".join(credits) + "\n"
+                f"<Language><LanguageRole>01</LanguageRole><LanguageCode>{rng.choice(ONIX_LANGUAGES)}</LanguageCode>"
+                "</Language>\n"
+                f"<Extent><ExtentType>00</ExtentType><ExtentValue>{rng.randint(50, 900)}</ExtentValue>"
+                "<ExtentUnit>03</ExtentUnit></Extent>\n"
+                "</DescriptiveDetail>\n"
+                "<CollateralDetail><TextContent><TextType>03</TextType><ContentAudience>00</ContentAudience>"
+                f"<Text>{' '.join(rng.choice(WORDS) for _ in range(30))}</Text></TextContent></CollateralDetail>\n"
+                "<PublishingDetail><Publisher><PublishingRole>01</PublishingRole><PublisherName>Bench Press"
+                f"</PublisherName></Publisher><PublishingStatus>{status}</PublishingStatus>"
+                "<PublishingDate><PublishingDateRole>01</PublishingDateRole>"
+                f"<Date>{year}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}</Date></PublishingDate>"
+                "</PublishingDetail>\n"
+                "<ProductSupply><SupplyDetail><Supplier><SupplierRole>01</SupplierRole><SupplierName>Bench Press"
+                "</SupplierName></Supplier><ProductAvailability>21</ProductAvailability>"
+                f"<Stock><OnHand>{0 if status == '02' else rng.randint(0, 100)}</OnHand></Stock>"
+                f"<Price><PriceType>02</PriceType><PriceAmount>{rng.randint(1, 60)}.{rng.choice(['00', '49', '99'])}"
+                f"</PriceAmount><CurrencyCode>EUR</CurrencyCode></Price>{gbp}</SupplyDetail></ProductSupply>\n"
+                "</Product>\n"
+            )
+        file.write("</ONIXMessage>\n")
+
+
 def run(args: list[str], env: dict[str, str]) -> dict[str, Any]:
     """Run a manage.py command as its own process: wall seconds, output and that process's peak RSS."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:

@@ -207,25 +207,22 @@ class OnixProduct:
 # --- element helpers ----------------------------------------------------------------------------
 
 
-def _children(element: Any) -> Iterator[tuple[str, Any]]:
-    """``(reference name, child)`` of the elements the reader knows; comments and other elements are passed over."""
-    for child in element:
-        name = _NAMES.get(child.tag) if isinstance(child.tag, str) else None
-        if name is not None:
-            yield name, child
-
-
 def _clean(text: str | None) -> str:
     return " ".join(text.split()) if text else ""
 
 
-def _leaves(element: Any) -> dict[str, str]:
-    """The text of each known child (the first of each name), whitespace normalised."""
-    leaves: dict[str, str] = {}
-    for name, child in _children(element):
-        if name not in leaves:
-            leaves[name] = _clean(child.text)
-    return leaves
+class _Tags:
+    """The tags of one message's flavour (reference or short names, its namespace), by reference name.
+
+    A message uses one flavour throughout, so each lookup is a single C-level
+    ``find`` / ``iterchildren`` on the exact tag.
+    """
+
+    def __init__(self, root_tag: str) -> None:
+        namespace, _, local = root_tag.rpartition("}")
+        prefix = namespace + "}" if namespace else ""
+        short = local == SHORT_TAGS["ONIXMessage"]
+        self.tag = {name: prefix + (short_tag if short else name) for name, short_tag in SHORT_TAGS.items()}
 
 
 class _HtmlText(HTMLParser):
@@ -277,7 +274,7 @@ def _onix_date(element: Any) -> date | None:
     """A ``<Date>`` in ONIX's default format YYYYMMDD (or YYYY-MM-DD); ``None`` for a partial or other date."""
     value = _clean(element.text)
     fmt = element.get("dateformat", "00")
-    match = re.fullmatch(r"(\d{4})-?(\d{2})-?(\d{2})", value)
+    match = _DATE_RE.fullmatch(value)
     if fmt != "00" or not match:
         return None
     try:
@@ -286,27 +283,20 @@ def _onix_date(element: Any) -> date | None:
         return None
 
 
-def _person(leaves: dict[str, str]) -> str:
-    if leaves.get("PersonName"):
-        return leaves["PersonName"]
-    before_key = " ".join(filter(None, (leaves.get("NamesBeforeKey"), leaves.get("KeyNames"))))
-    if leaves.get("KeyNames"):
-        return before_key
-    inverted = leaves.get("PersonNameInverted", "")
-    if inverted:
-        key, _, before = inverted.partition(",")
-        return _clean(f"{before} {key}")
-    return leaves.get("CorporateName", "")
+_DATE_RE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 
 
 class _Reader:
     """Reads one product's composites into an ``OnixProduct``."""
 
-    def __init__(self, product: OnixProduct, header: OnixHeader, currency: str) -> None:
+    def __init__(self, product: OnixProduct, header: OnixHeader, currency: str, tags: _Tags) -> None:
         self.product = product
         self.header = header
         self.currency = currency
+        self.tag = tags.tag
         self.series_from_title: tuple[str, str] | None = None
+        self._element: Any = None
+        self._texts: dict[Any, str | None] = {}
 
     def note(self, text: str) -> None:
         self.product.notices.append(text)
@@ -314,25 +304,38 @@ class _Reader:
     def error(self, text: str) -> None:
         self.product.errors.append(text)
 
+    def text(self, element: Any, name: str) -> str:
+        """The text of ``element``'s first ``name`` child, whitespace normalised ("" when absent)."""
+        if element is not self._element:
+            # One pass over the children (in C) serves every lookup on this element.
+            self._element = element
+            self._texts = {child.tag: child.text for child in reversed(element)}
+        return _clean(self._texts.get(self.tag[name]))
+
+    def has(self, element: Any, name: str) -> bool:
+        self.text(element, name)
+        return self.tag[name] in self._texts
+
+    def each(self, element: Any, name: str) -> Iterator[Any]:
+        return element.iterchildren(self.tag[name])  # type: ignore[no-any-return]
+
     def read(self, element: Any) -> None:
         product = self.product
-        for name, child in _children(element):
-            if name == "RecordReference":
-                product.record_reference = _clean(child.text)
-            elif name == "NotificationType":
-                product.notification_type = _clean(child.text)
-            elif name == "ProductIdentifier":
-                leaves = _leaves(child)
-                if leaves.get("ProductIDType") == ISBN13_TYPE and not product.isbn:
-                    product.isbn = leaves.get("IDValue", "")
-            elif name == "DescriptiveDetail":
-                self.descriptive_detail(child)
-            elif name == "CollateralDetail":
-                self.collateral_detail(child)
-            elif name == "PublishingDetail":
-                self.publishing_detail(child)
-            elif name == "ProductSupply":
-                self.product_supply(child)
+        product.record_reference = self.text(element, "RecordReference")
+        product.notification_type = self.text(element, "NotificationType")
+        for identifier in self.each(element, "ProductIdentifier"):
+            if self.text(identifier, "ProductIDType") == ISBN13_TYPE:
+                product.isbn = self.text(identifier, "IDValue")
+                break
+        for name, read in (
+            ("DescriptiveDetail", self.descriptive_detail),
+            ("CollateralDetail", self.collateral_detail),
+            ("PublishingDetail", self.publishing_detail),
+            ("ProductSupply", self.product_supply),
+        ):
+            block = element.find(self.tag[name])
+            if block is not None:
+                read(block)
         if not product.isbn:
             self.error("isbn: no ProductIdentifier of ProductIDType 15 (ISBN-13)")
         notification = product.notification_type
@@ -354,27 +357,21 @@ class _Reader:
     # DescriptiveDetail ---------------------------------------------------------------------------
 
     def descriptive_detail(self, element: Any) -> None:
-        form, details = "", []
+        for collection in self.each(element, "Collection"):
+            self.collection(collection)
+        for title_detail in self.each(element, "TitleDetail"):
+            self.title_detail(title_detail)
         credits: list[tuple[int, int, str, str]] = []
-        collections_seen = 0
-        for name, child in _children(element):
-            if name == "ProductForm":
-                form = _clean(child.text)
-            elif name == "ProductFormDetail":
-                details.append(_clean(child.text))
-            elif name == "TitleDetail":
-                self.title_detail(child)
-            elif name == "Collection":
-                collections_seen += 1
-                self.collection(child)
-            elif name == "Contributor":
-                credits += self.contributor(child, len(credits))
-            elif name == "Language":
-                self.language(child)
-            elif name == "Extent":
-                self.extent(child)
+        for index, contributor in enumerate(self.each(element, "Contributor")):
+            credits += self.contributor(contributor, index)
+        for language in self.each(element, "Language"):
+            self.language(language)
+        for extent in self.each(element, "Extent"):
+            self.extent(extent)
+        form = self.text(element, "ProductForm")
         if form:
             store_format = PRODUCT_FORMS.get(form)
+            details = [_clean(detail.text) for detail in self.each(element, "ProductFormDetail")]
             if store_format == "paperback" and MASS_MARKET_DETAIL in details:
                 store_format = "mass_market"
             if store_format is None:
@@ -388,29 +385,27 @@ class _Reader:
                 seen.add((person, role))
                 self.product.credits.append((person, role))
 
+    def title_text(self, title_element: Any) -> str:
+        return self.text(title_element, "TitleText") or " ".join(
+            filter(None, (self.text(title_element, "TitlePrefix"), self.text(title_element, "TitleWithoutPrefix")))
+        )
+
     def title_detail(self, element: Any) -> None:
-        leaves = _leaves(element)
-        if leaves.get("TitleType", "01") != "01":
+        if (self.text(element, "TitleType") or "01") != "01":
             return  # other title types (abbreviated, original-language titles) do not name the edition
-        for name, child in _children(element):
-            if name != "TitleElement":
-                continue
-            title = _leaves(child)
-            level = title.get("TitleElementLevel", PRODUCT_LEVEL)
-            text = title.get("TitleText") or " ".join(
-                filter(None, (title.get("TitlePrefix"), title.get("TitleWithoutPrefix")))
-            )
+        for title_element in self.each(element, "TitleElement"):
+            level = self.text(title_element, "TitleElementLevel") or PRODUCT_LEVEL
+            text = self.title_text(title_element)
             if level == PRODUCT_LEVEL:
                 if text:
                     self.product.values["title"] = text
-                if "Subtitle" in title:
-                    self.product.values["subtitle"] = title["Subtitle"]
+                if self.has(title_element, "Subtitle"):
+                    self.product.values["subtitle"] = self.text(title_element, "Subtitle")
             elif level == COLLECTION_LEVEL and text:
-                self.series_from_title = (text, title.get("PartNumber", ""))
+                self.series_from_title = (text, self.text(title_element, "PartNumber"))
 
     def collection(self, element: Any) -> None:
-        leaves = _leaves(element)
-        kind = leaves.get("CollectionType", "")
+        kind = self.text(element, "CollectionType")
         if kind != SERIES_COLLECTION_TYPE:
             self.note(f"Collection of CollectionType {kind or '(missing)'} is not a publisher series; left out")
             return
@@ -418,18 +413,10 @@ class _Reader:
             self.note("a second Collection of CollectionType 10; only the first is the book's series")
             return
         name, number = "", ""
-        for child_name, child in _children(element):
-            if child_name != "TitleDetail":
-                continue
-            for element_name, title_element in _children(child):
-                if element_name == "TitleElement":
-                    title = _leaves(title_element)
-                    name = (
-                        name
-                        or title.get("TitleText")
-                        or " ".join(filter(None, (title.get("TitlePrefix"), title.get("TitleWithoutPrefix"))))
-                    )
-                    number = number or title.get("PartNumber", "")
+        for title_detail in self.each(element, "TitleDetail"):
+            for title_element in self.each(title_detail, "TitleElement"):
+                name = name or self.title_text(title_element)
+                number = number or self.text(title_element, "PartNumber")
         if not name:
             self.note("Collection of CollectionType 10 without a TitleText; series left out")
             return
@@ -444,17 +431,29 @@ class _Reader:
         else:
             self.note(f"PartNumber {number!r} is not a whole number; series number left out")
 
+    def person(self, element: Any) -> str:
+        name = self.text(element, "PersonName")
+        if name:
+            return name
+        key = self.text(element, "KeyNames")
+        if key:
+            return " ".join(filter(None, (self.text(element, "NamesBeforeKey"), key)))
+        inverted = self.text(element, "PersonNameInverted")
+        if inverted:
+            key, _, before = inverted.partition(",")
+            return _clean(f"{before} {key}")
+        return self.text(element, "CorporateName")
+
     def contributor(self, element: Any, index: int) -> list[tuple[int, int, str, str]]:
-        leaves = _leaves(element)
-        roles = [_clean(child.text) for name, child in _children(element) if name == "ContributorRole"]
-        person = _person(leaves)
-        sequence = leaves.get("SequenceNumber", "")
+        person = self.person(element)
+        sequence = self.text(element, "SequenceNumber")
         order = int(sequence) if sequence.isdigit() else 1_000_000 + index
         if not person:
             self.note("a Contributor without PersonName, KeyNames, PersonNameInverted or CorporateName; left out")
             return []
         credits = []
-        for code in roles:
+        for role_element in self.each(element, "ContributorRole"):
+            code = _clean(role_element.text)
             role = CONTRIBUTOR_ROLES.get(code)
             if role is None:
                 self.note(f"ContributorRole {code or '(missing)'} of {person!r} is not a store role; credit left out")
@@ -463,8 +462,7 @@ class _Reader:
         return credits
 
     def language(self, element: Any) -> None:
-        leaves = _leaves(element)
-        role, code = leaves.get("LanguageRole", ""), leaves.get("LanguageCode", "").lower()
+        role, code = self.text(element, "LanguageRole"), self.text(element, "LanguageCode").lower()
         if role != TEXT_LANGUAGE_ROLE:
             self.note(f"Language of LanguageRole {role or '(missing)'} ({code}) is not the language of the text")
             return
@@ -477,88 +475,75 @@ class _Reader:
             self.product.values["language"] = store_code
 
     def extent(self, element: Any) -> None:
-        leaves = _leaves(element)
-        kind, unit, value = leaves.get("ExtentType", ""), leaves.get("ExtentUnit", ""), leaves.get("ExtentValue", "")
+        kind, unit = self.text(element, "ExtentType"), self.text(element, "ExtentUnit")
         if kind not in PAGE_EXTENT_TYPES or unit != PAGES_UNIT:
             self.note(f"Extent of ExtentType {kind} in ExtentUnit {unit} is not a page count; left out")
             return
         # Type 00 (main content) wins over 11 (content page count) whichever comes first.
         if kind == "00" or "page_count" not in self.product.values:
-            self.product.values["page_count"] = value
+            self.product.values["page_count"] = self.text(element, "ExtentValue")
 
     # CollateralDetail, PublishingDetail, ProductSupply ------------------------------------------
 
     def collateral_detail(self, element: Any) -> None:
-        for name, child in _children(element):
-            if name != "TextContent":
-                continue
-            kind = ""
-            for leaf_name, leaf in _children(child):
-                if leaf_name == "TextType":
-                    kind = _clean(leaf.text)
-                elif leaf_name == "Text" and kind == DESCRIPTION_TEXT_TYPE and "description" not in self.product.values:
-                    self.product.values["description"] = _text_content(leaf)
+        for content in self.each(element, "TextContent"):
+            kind = self.text(content, "TextType")
             if kind != DESCRIPTION_TEXT_TYPE:
                 self.note(f"TextContent of TextType {kind or '(missing)'} is not the description; left out")
+                continue
+            text = content.find(self.tag["Text"])
+            if text is not None and "description" not in self.product.values:
+                self.product.values["description"] = _text_content(text)
 
     def publishing_detail(self, element: Any) -> None:
         values = self.product.values
-        for name, child in _children(element):
-            if name == "Publisher":
-                leaves = _leaves(child)
-                if leaves.get("PublishingRole", PUBLISHER_ROLE) == PUBLISHER_ROLE and "publisher" not in values:
-                    values["publisher"] = leaves.get("PublisherName", "")
-            elif name == "PublishingStatus":
-                code = _clean(child.text)
-                status = PUBLISHING_STATUSES.get(code)
-                if status is None:
-                    self.note(f"PublishingStatus {code} is not a store publication status; left out")
-                else:
-                    values["publication_status"] = status
-            elif name == "PublishingDate":
-                self.publishing_date(child)
+        for publisher in self.each(element, "Publisher"):
+            role = self.text(publisher, "PublishingRole") or PUBLISHER_ROLE
+            if role == PUBLISHER_ROLE and "publisher" not in values:
+                values["publisher"] = self.text(publisher, "PublisherName")
+        if self.has(element, "PublishingStatus"):
+            code = self.text(element, "PublishingStatus")
+            status = PUBLISHING_STATUSES.get(code)
+            if status is None:
+                self.note(f"PublishingStatus {code} is not a store publication status; left out")
+            else:
+                values["publication_status"] = status
+        for publishing_date in self.each(element, "PublishingDate"):
+            self.publishing_date(publishing_date)
 
     def publishing_date(self, element: Any) -> None:
-        role, when = "", None
-        for name, child in _children(element):
-            if name == "PublishingDateRole":
-                role = _clean(child.text)
-            elif name == "Date":
-                when = _onix_date(child)
-                if when is None:
-                    raw = _clean(child.text)
-                    self.note(f"Date {raw!r} (dateformat {child.get('dateformat', '00')}) is not a full date; left out")
-                    return
+        role = self.text(element, "PublishingDateRole")
         if role != PUBLICATION_DATE_ROLE:
             self.note(f"PublishingDate of role {role or '(missing)'} is not the publication date; left out")
-        elif when is not None:
-            self.product.values["published_date"] = when.isoformat()
-            self.product.values["release_date"] = when.isoformat()
+            return
+        date_element = element.find(self.tag["Date"])
+        if date_element is None:
+            return
+        when = _onix_date(date_element)
+        if when is None:
+            raw = _clean(date_element.text)
+            self.note(f"Date {raw!r} (dateformat {date_element.get('dateformat', '00')}) is not a full date; left out")
+            return
+        self.product.values["published_date"] = when.isoformat()
+        self.product.values["release_date"] = when.isoformat()
 
     def product_supply(self, element: Any) -> None:
-        for name, child in _children(element):
-            if name == "SupplyDetail":
-                self.supply_detail(child)
+        for supply_detail in self.each(element, "SupplyDetail"):
+            self.supply_detail(supply_detail)
 
     def supply_detail(self, element: Any) -> None:
         values = self.product.values
-        on_hand: list[str] = []
         chosen = False
-        for name, child in _children(element):
-            if name == "Stock":
-                on_hand += [_clean(leaf.text) for leaf_name, leaf in _children(child) if leaf_name == "OnHand"]
-            elif name == "Price":
-                leaves = _leaves(child)
-                kind = leaves.get("PriceType") or self.header.default_price_type
-                currency = leaves.get("CurrencyCode") or self.header.default_currency
-                amount = leaves.get("PriceAmount", "")
-                if kind == STORE_PRICE_TYPE and currency == self.currency and "price" not in values:
-                    values["price"] = amount
-                    chosen = True
-                else:
-                    self.note(
-                        f"Price {amount} {currency or '(no currency)'} of PriceType {kind or '(missing)'} not used"
-                    )
+        for price in self.each(element, "Price"):
+            kind = self.text(price, "PriceType") or self.header.default_price_type
+            currency = self.text(price, "CurrencyCode") or self.header.default_currency
+            amount = self.text(price, "PriceAmount")
+            if kind == STORE_PRICE_TYPE and currency == self.currency and "price" not in values:
+                values["price"] = amount
+                chosen = True
+            else:
+                self.note(f"Price {amount} {currency or '(no currency)'} of PriceType {kind or '(missing)'} not used")
+        on_hand = [_clean(count.text) for stock in self.each(element, "Stock") for count in self.each(stock, "OnHand")]
         if chosen and on_hand:
             if all(count.lstrip("-").isdigit() for count in on_hand):
                 values["stock"] = str(sum(int(count) for count in on_hand))
@@ -586,23 +571,26 @@ def _check_root(root: Any) -> None:
         raise ImportFormatError("the message declares XML entities (<!ENTITY>); an ONIX feed needs none, refused")
 
 
-def _header(element: Any) -> OnixHeader:
+def _header(element: Any, tags: _Tags) -> OnixHeader:
+    tag = tags.tag
     header = OnixHeader()
-    for name, child in _children(element):
-        if name == "Sender":
-            header.sender = _leaves(child).get("SenderName", "")
-        elif name == "SentDateTime":
-            header.sent = _clean(child.text)
-        elif name == "DefaultCurrencyCode":
-            header.default_currency = _clean(child.text)
-        elif name == "DefaultPriceType":
-            header.default_price_type = _clean(child.text)
+    sender = element.find(tag["Sender"])
+    if sender is not None:
+        header.sender = _clean(sender.findtext(tag["SenderName"]))
+    header.sent = _clean(element.findtext(tag["SentDateTime"]))
+    header.default_currency = _clean(element.findtext(tag["DefaultCurrencyCode"]))
+    header.default_price_type = _clean(element.findtext(tag["DefaultPriceType"]))
     return header
+
+
+#: The elements the parser reports: only the message, its header and its products (any flavour).
+_EVENT_TAGS = sorted(tag for tag, name in _NAMES.items() if name in ("ONIXMessage", "Header", "Product"))
 
 
 def _parser() -> Any:
     return etree.XMLPullParser(
         events=("start", "end"),
+        tag=_EVENT_TAGS,
         resolve_entities=False,  # entity references stay references: no expansion bombs, no external files
         no_network=True,
         load_dtd=False,
@@ -623,58 +611,46 @@ def read_onix(chunks: Iterable[bytes], *, currency: str) -> Iterator[OnixProduct
     parser = _parser()
     header = OnixHeader()
     root: Any = None
-    depth = 0
-    product_line = 0
+    tags: _Tags | None = None
+    seen_text = False
 
     def unreadable(exc: etree.XMLSyntaxError) -> ImportFormatError:
         if root is None and not seen_text:
             return ImportFormatError("the file is empty: an ONIX message starts with <ONIXMessage>")
         return ImportFormatError(f"line {exc.lineno}: not well-formed XML: {exc.msg}")
 
-    def events(final: bool) -> Iterator[tuple[str, Any]]:
-        try:
-            if final:
-                parser.close()
-            yield from parser.read_events()
-        except etree.XMLSyntaxError as exc:
-            raise unreadable(exc) from exc
-
-    def feed(chunk: bytes) -> None:
-        try:
-            parser.feed(chunk)
-        except etree.XMLSyntaxError as exc:
-            raise unreadable(exc) from exc
-
-    seen_text = False
     for final, chunk in _with_end(chunks):
-        if chunk:
-            seen_text = seen_text or bool(chunk.strip())
-            feed(chunk)
-        for event, element in events(final):
-            if event == "start":
-                depth += 1
-                if root is None:
-                    root = element
-                    _check_root(root)
-                elif depth == 2 and _NAMES.get(element.tag) == "Product":
-                    product_line = element.sourceline or 0
+        try:
+            if chunk:
+                seen_text = seen_text or bool(chunk.strip())
+                parser.feed(chunk)
+            document = parser.close() if final else None
+            found = list(parser.read_events())
+        except etree.XMLSyntaxError as exc:
+            raise unreadable(exc) from exc
+        if final and root is None:
+            if document is None:
+                raise ImportFormatError("the file is empty: an ONIX message starts with <ONIXMessage>")
+            _check_root(document)  # not an ONIX message: the parser reported none of its elements
+        for event, element in found:
+            if root is None:
+                root = element
+                _check_root(root)
+                tags = _Tags(root.tag)
                 continue
-            depth -= 1
-            if depth != 1:
+            if event == "start" or element.getparent() is not root or tags is None:
                 continue
-            name = _NAMES.get(element.tag)
+            name = _NAMES[element.tag]
             if name == "Header":
-                header = _header(element)
+                header = _header(element, tags)
             elif name == "Product":
-                product = OnixProduct(line=product_line)
-                _Reader(product, header, currency).read(element)
+                product = OnixProduct(line=element.sourceline or 0)
+                _Reader(product, header, currency, tags).read(element)
                 yield product
             # Drop what has been read: the tree never holds more than one product.
             element.clear()
             while element.getprevious() is not None:
                 del root[0]
-    if root is None:
-        raise ImportFormatError("the file is empty: an ONIX message starts with <ONIXMessage>")
 
 
 def _with_end(chunks: Iterable[bytes]) -> Iterator[tuple[bool, bytes]]:
