@@ -392,6 +392,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "bookstore.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"auth": AUTH_RATE_LIMIT},
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # ``?format=`` is a book filter (API.md), not a renderer switch; clients choose a renderer with ``Accept``.
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 # Every app server must share JWT_SIGNING_KEY (default: SECRET_KEY).

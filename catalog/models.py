@@ -190,7 +190,9 @@ class BookAuthor(models.Model):
         indexes = [models.Index(fields=["author", "role"], name="book_authors_author_role_idx")]
 
     def __str__(self) -> str:
-        return f"{self.author} ({self.role}) on {self.book}"
+        if self.role == ContributorRole.AUTHOR:
+            return f"{self.author} on {self.book}"
+        return f"{self.author} ({self.get_role_display().lower()}) on {self.book}"
 
 
 class StockSubscription(models.Model):

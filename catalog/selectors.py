@@ -44,15 +44,29 @@ def book_list(*, include_inactive: bool = False) -> QuerySet[Book]:
     """Books with their credits (in cover order), genres, series and the editions of their work prefetched.
 
     Inactive books are left out unless ``include_inactive`` (staff). Listing
-    any number of books costs the same four queries (books with their series,
-    credits with authors, genres, editions of their works as ``editions``).
+    any number of books costs the same four queries (books with their series
+    and work, credits with authors, genres, editions of their works as ``editions``).
     """
-    queryset = Book.objects.select_related("series").prefetch_related(
+    queryset = Book.objects.select_related("series", "work").prefetch_related(
         Prefetch("author_links", queryset=BookAuthor.objects.select_related("author").order_by("position", "id")),
         "genres",
         Prefetch("work__books", queryset=_editions(), to_attr="editions"),
     )
     return queryset if include_inactive else queryset.filter(is_active=True)
+
+
+def book_list_with_waiting(*, include_inactive: bool = False) -> QuerySet[Book]:
+    """``book_list`` with ``waiting_subscribers``: customers waiting for each book to be back in stock (staff)."""
+    waiting = (
+        StockSubscription.objects.filter(book=OuterRef("pk"), notified_at__isnull=True)
+        .order_by()
+        .values("book")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return book_list(include_inactive=include_inactive).annotate(
+        waiting_subscribers=Coalesce(Subquery(waiting, output_field=IntegerField()), 0)
+    )
 
 
 def book_editions(*, book: Book) -> list[Book]:

@@ -94,9 +94,9 @@ def stock_reserve(*, quantities: Mapping[int, int]) -> dict[int, Book]:
     if out_of_print:
         raise BookNotOrderable(details={"book_id": [f"Book {book_id} is out of print." for book_id in out_of_print]})
     short = [
-        {"book_id": book_id, "requested": quantities[book_id], "available": _available(books.get(book_id))}
+        {"book_id": book_id, "requested": quantities[book_id], "available": book_available(books.get(book_id))}
         for book_id in ids
-        if book_id not in books or _available(books[book_id]) < quantities[book_id]
+        if book_id not in books or book_available(books[book_id]) < quantities[book_id]
     ]
     if short:
         raise InsufficientStock(details={"items": short})
@@ -117,7 +117,7 @@ def book_orderable(book: Book) -> bool:
     return bool(book.publication_status != PublicationStatus.OUT_OF_PRINT)
 
 
-def _available(book: Book | None) -> int:
+def book_available(book: Book | None) -> int:
     """What an order may take of ``book`` now: its stock, or for a forthcoming book its preorder allowance."""
     if book is None:
         return 0
@@ -549,6 +549,7 @@ def book_update(
     if "isbn" in changes:
         changes["isbn"] = _isbn13(changes["isbn"])
     changed: list[str] = []
+    was_out_of_stock = book.stock <= 0
     for name, value in changes.items():
         if getattr(book, name) != value:
             setattr(book, name, value)
@@ -573,7 +574,7 @@ def book_update(
             books_written(
                 book_ids=[book.pk], reindex=credits is not None or bool(INDEXED_BOOK_FIELDS.intersection(changed))
             )
-        if "stock" in changed:
+        if "stock" in changed and was_out_of_stock and book.stock > 0:
             stock_rose(book_ids=[book.pk])
     return book
 

@@ -53,7 +53,7 @@ class _ReadOnlyInline(admin.TabularInline):
 
 class OrderItemInline(_ReadOnlyInline):
     model = OrderItem
-    fields = ("book", "isbn", "title", "unit_price", "quantity", "line_total")
+    fields = ("book", "isbn", "title", "unit_price", "quantity", "line_total", "is_preorder")
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OrderItem]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from django.db.models import Model
@@ -55,6 +55,15 @@ class GenreWriteSerializer(serializers.ModelSerializer[Genre]):
 BOOK_READ_FIELD_NAMES = tuple(name for name in BOOK_FIELD_NAMES if name != "series_number")
 
 
+class SeriesSerializer(serializers.ModelSerializer[Series]):
+    book_count = serializers.IntegerField(read_only=True, help_text="Number of active books in this series.")
+
+    class Meta:
+        model = Series
+        fields = ["id", "name", "book_count"]
+        extra_kwargs = {"name": {"validators": []}}  # uniqueness is the service's rule (SeriesNameTaken)
+
+
 class BookAuthorSerializer(serializers.Serializer[BookAuthor]):
     """An author as credited on a book."""
 
@@ -101,8 +110,9 @@ def _series(book: Book) -> dict[str, Any] | None:
 
 
 def _other_formats(book: Book) -> list[dict[str, Any]]:
-    """The other active editions of the book's work (``selectors.book_list`` prefetches them as ``editions``)."""
-    editions = getattr(book, "editions", None)
+    """The other active editions of the book's work (``selectors.book_list`` prefetches them as ``work.editions``)."""
+    work = book.work if _WORK.is_cached(book) else None
+    editions = getattr(work, "editions", None)
     if editions is None:  # not shaped by the selector: one query
         editions = selectors.book_editions(book=book)
     return [
@@ -172,6 +182,7 @@ class BookSerializer(serializers.ModelSerializer[Book]):
         return data
 
 
+_WORK = Book._meta.get_field("work")
 # The formatting of BookSerializer's fast path: the field classes ModelSerializer maps the model fields to.
 _DATE = serializers.DateField()
 _DATETIME = serializers.DateTimeField()
@@ -264,6 +275,13 @@ class BookWriteSerializer(serializers.ModelSerializer[Book]):
         # Counts and prices are never negative (the database checks it too).
         extra_kwargs = {field.name: {"min_value": 0} for field in BOOK_FIELDS if field.kind in ("count", "price")}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        data = kwargs.get("data")
+        # A new or replaced book names its credits one way or the other: author_ids unless contributors are given.
+        if not self.partial and not (isinstance(data, Mapping) and "contributors" in data):
+            self.fields["author_ids"].required = True
+
     def validate_author_ids(self, ids: list[int]) -> list[Author]:
         return _resolve_ids(Author, ids, "author")
 
@@ -293,6 +311,4 @@ class BookWriteSerializer(serializers.ModelSerializer[Book]):
             raise serializers.ValidationError(
                 {"contributors": ["Give either `contributors` or `author_ids`, not both."]}
             )
-        if self.instance is None and "authors" not in attrs and "contributors" not in attrs:
-            raise serializers.ValidationError({"author_ids": ["Give `author_ids` or `contributors`."]})
         return attrs

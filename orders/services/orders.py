@@ -29,9 +29,10 @@ from django.utils import timezone
 from accounts.access import CHANGE, staff_may
 from accounts.selectors import address_get_for_user
 from accounts.services import ADDRESS_FIELDS, address_clean
+from catalog.choices import PublicationStatus
 from catalog.exceptions import InsufficientStock
 from catalog.models import Book
-from catalog.services import stock_release, stock_reserve
+from catalog.services import book_available, stock_release, stock_reserve
 from notifications.services import email_queue
 from orders import pricing
 from orders.exceptions import (
@@ -86,6 +87,7 @@ class QuotedLine:
     quantity: int
     unit_price: Decimal
     line_total: Decimal
+    is_preorder: bool = False  # the book is forthcoming: the copies come from its preorder allowance
 
 
 @dataclass(frozen=True)
@@ -144,16 +146,25 @@ def _quantities(items: Sequence[OrderLine]) -> dict[int, int]:
     return {line.book_id: line.quantity for line in items}
 
 
-def _check_books(items: Sequence[OrderLine], available: Mapping[int, bool]) -> None:
-    """Every line must name an existing, active book (``available``: {book_id: is_active})."""
+def _check_books(items: Sequence[OrderLine], available: Mapping[int, tuple[bool, str]]) -> None:
+    """Every line must name an existing, active book still in print.
+
+    ``available``: {book_id: (is_active, publication_status)}.
+    """
     errors: dict[str, list[str]] = {}
     for index, line in enumerate(items):
         if line.book_id not in available:
             errors[f"items.{index}.book_id"] = [f"Book {line.book_id} does not exist."]
-        elif not available[line.book_id]:
+        elif not available[line.book_id][0]:
             errors[f"items.{index}.book_id"] = [f"Book {line.book_id} is not available."]
+        elif available[line.book_id][1] == PublicationStatus.OUT_OF_PRINT:
+            errors[f"items.{index}.book_id"] = [f"Book {line.book_id} is out of print and cannot be ordered."]
     if errors:
         raise _invalid_order(errors)
+
+
+def _states(books: Mapping[int, Book]) -> dict[int, tuple[bool, str]]:
+    return {pk: (book.is_active, book.publication_status) for pk, book in books.items()}
 
 
 def _coupon_find(code: str, *, lock: bool) -> Coupon:
@@ -287,6 +298,7 @@ def _price(
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 line_total=line.line_total,
+                is_preorder=books[line.book_id].publication_status == PublicationStatus.FORTHCOMING,
             )
             for line in result.lines
         ),
@@ -332,11 +344,11 @@ def order_quote(
         shipping_country=shipping_country,
     )
     books = {book.pk: book for book in Book.objects.filter(pk__in=quantities).order_by()}
-    _check_books(items, {pk: book.is_active for pk, book in books.items()})
+    _check_books(items, _states(books))
     short = [
-        {"book_id": book_id, "requested": quantity, "available": books[book_id].stock}
+        {"book_id": book_id, "requested": quantity, "available": book_available(books[book_id])}
         for book_id, quantity in sorted(quantities.items())
-        if books[book_id].stock < quantity
+        if book_available(books[book_id]) < quantity
     ]
     if short:
         raise InsufficientStock(details={"items": short})
@@ -383,11 +395,12 @@ def order_place(
     rates = tax_rates()
     # Unknown and inactive books are a 400 on their line, which the stock check
     # would otherwise report as "insufficient stock".
-    _check_books(items, dict(Book.objects.filter(pk__in=quantities).order_by().values_list("pk", "is_active")))
+    states = Book.objects.filter(pk__in=quantities).order_by().values_list("pk", "is_active", "publication_status")
+    _check_books(items, {pk: (is_active, status) for pk, is_active, status in states})
     with transaction.atomic():
         books = stock_reserve(quantities=quantities)
         # The rows are locked now; a book deactivated since the check above is refused too.
-        _check_books(items, {pk: book.is_active for pk, book in books.items()})
+        _check_books(items, _states(books))
         quote = _price(
             items, books, coupon_code=_normalize_code(coupon_code), lock_coupon=True, delivery=delivery, rates=rates
         )
@@ -421,6 +434,8 @@ def order_place(
                     unit_price=line.unit_price,
                     quantity=line.quantity,
                     line_total=line.line_total,
+                    # A forthcoming book's copies came out of its preorder allowance (stock_reserve).
+                    is_preorder=line.is_preorder,
                 )
                 for line in quote.items
             ]
@@ -485,7 +500,11 @@ def order_transition(*, order: Order, to: str, by: Any, only_from: str | None = 
             )
         refund = False
         if to == Status.CANCELLED:
-            stock_release(quantities=dict(locked.items.values_list("book_id", "quantity")))
+            lines = list(locked.items.values_list("book_id", "quantity", "is_preorder"))
+            stock_release(
+                quantities={book_id: quantity for book_id, quantity, _ in lines},
+                preorders=[book_id for book_id, _, is_preorder in lines if is_preorder],
+            )
             refund = payment_on_order_cancelled(order=locked, by=by)
         elif to == Status.PAID:
             payment_on_order_paid(order=locked, by=by)

@@ -26,7 +26,7 @@ def _snapshot() -> set[tuple[str, str]]:
 
 @pytest.fixture
 def schema(api_client):
-    response = api_client.get("/api/schema/?format=json")
+    response = api_client.get("/api/schema/", HTTP_ACCEPT="application/json")
     assert response.status_code == 200
     return response.json()
 

@@ -11,8 +11,8 @@ from tests.factories import AuthorFactory, BookFactory, GenreFactory
 
 pytestmark = pytest.mark.django_db
 
-# COUNT, the page of books, their author credits with authors, their genres.
-BOOK_LIST_QUERIES = 4
+# COUNT, the page of books with series and works, their credits with authors, their genres, the editions of their works.
+BOOK_LIST_QUERIES = 5
 # Authenticating a JWT loads the user.
 AUTH_QUERIES = 1
 
@@ -55,7 +55,7 @@ def test_book_list_for_staff_with_filters(
 
 def test_book_detail(api_client: APIClient, catalog: None, django_assert_num_queries: Any) -> None:
     book_id = api_client.get("/api/v1/books").json()["results"][0]["id"]
-    with django_assert_num_queries(3):  # the book, its credits, its genres
+    with django_assert_num_queries(4):  # the book with series and work, its credits, its genres, its work's editions
         api_client.get(f"/api/v1/books/{book_id}")
 
 
