@@ -363,3 +363,30 @@ def test_external_dtd_and_entities_are_never_fetched(http_server: list[str]) -> 
     with pytest.raises(ImportFormatError):
         products_of(message(product(), prolog=parameter_entity))
     assert http_server == []
+
+
+MEMORY_PROBE = """
+import resource, sys
+from catalog.importing import read_onix
+from tests.catalog.onix.feeds import PRODUCTS, feed
+data = feed("short", PRODUCTS * int(sys.argv[1])).encode()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+count = sum(1 for _ in read_onix((data[i : i + 65536] for i in range(0, len(data), 65536)), currency="EUR"))
+print(count, len(data), (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_a_large_feed_is_read_in_constant_memory() -> None:
+    """100 copies of the feed (6,000 products, 13 MB): reading adds a few MB, not a tree of the whole file."""
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    probe = subprocess.run(
+        [sys.executable, "-c", MEMORY_PROBE, "100"], cwd=settings.BASE_DIR, capture_output=True, text=True, check=True
+    )
+    count, size, growth_mb = map(int, probe.stdout.split())
+    assert count == 100 * len(PRODUCTS)
+    assert size > 12_000_000
+    assert growth_mb < 20, f"reading {size} bytes raised peak memory by {growth_mb} MB"
