@@ -317,7 +317,7 @@ class _Reader:
         return self.tag[name] in self._texts
 
     def each(self, element: Any, name: str) -> Iterator[Any]:
-        return element.iterchildren(self.tag[name])  # type: ignore[no-any-return]
+        return element.iterchildren(self.tag[name])
 
     def read(self, element: Any) -> None:
         product = self.product
