@@ -88,22 +88,22 @@ class BookFactory(DjangoModelFactory):
     work = factory.SubFactory(WorkFactory, title=factory.SelfAttribute("..title"))
 
     @factory.post_generation
-    def authors(obj, create, extracted, **kwargs):
-        if not create:
-            return
-        authors = extracted if extracted is not None else [AuthorFactory()]
-        BookAuthor.objects.bulk_create(
-            [BookAuthor(book=obj, author=author, position=i) for i, author in enumerate(authors)]
-        )
-
-    @factory.post_generation
     def contributors(obj, create, extracted, **kwargs):
         """``contributors=[(author, role), ...]`` replaces the default author with these credits, in order."""
         if not create or extracted is None:
             return
-        BookAuthor.objects.filter(book=obj).delete()
+        obj._credited = True  # the authors hook (next) adds no default author
         BookAuthor.objects.bulk_create(
             [BookAuthor(book=obj, author=author, role=role, position=i) for i, (author, role) in enumerate(extracted)]
+        )
+
+    @factory.post_generation
+    def authors(obj, create, extracted, **kwargs):
+        if not create or getattr(obj, "_credited", False):
+            return
+        authors = extracted if extracted is not None else [AuthorFactory()]
+        BookAuthor.objects.bulk_create(
+            [BookAuthor(book=obj, author=author, position=i) for i, author in enumerate(authors)]
         )
 
     @factory.post_generation
