@@ -233,6 +233,8 @@ def run(args: list[str], env: dict[str, str]) -> dict[str, Any]:
         return {
             "seconds": round(elapsed, 1),
             "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # ru_maxrss is in KiB on Linux
+            # CPU time of the command itself: on a busy machine, wall time mostly measures the queue for the cores.
+            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
             "output": out.read().decode().strip(),
         }
 
