@@ -295,8 +295,9 @@ class _Reader:
         self.currency = currency
         self.tag = tags.tag
         self.series_from_title: tuple[str, str] | None = None
-        self._element: Any = None
-        self._texts: dict[Any, str | None] = {}
+        # Each composite's children grouped by tag, built in one pass the first time it is looked at:
+        # lxml makes a Python object per child visited, so every child is visited once per product.
+        self._children: dict[Any, dict[str, list[Any]]] = {}
 
     def note(self, text: str) -> None:
         self.product.notices.append(text)
@@ -304,20 +305,29 @@ class _Reader:
     def error(self, text: str) -> None:
         self.product.errors.append(text)
 
+    def children(self, element: Any) -> dict[str, list[Any]]:
+        groups = self._children.get(element)
+        if groups is None:
+            groups = {}
+            for child in element:
+                found = groups.get(child.tag)
+                if found is None:
+                    groups[child.tag] = [child]
+                else:
+                    found.append(child)
+            self._children[element] = groups
+        return groups
+
     def text(self, element: Any, name: str) -> str:
         """The text of ``element``'s first ``name`` child, whitespace normalised ("" when absent)."""
-        if element is not self._element:
-            # One pass over the children (in C) serves every lookup on this element.
-            self._element = element
-            self._texts = {child.tag: child.text for child in reversed(element)}
-        return _clean(self._texts.get(self.tag[name]))
+        found = self.children(element).get(self.tag[name])
+        return _clean(found[0].text) if found else ""
 
     def has(self, element: Any, name: str) -> bool:
-        self.text(element, name)
-        return self.tag[name] in self._texts
+        return self.tag[name] in self.children(element)
 
-    def each(self, element: Any, name: str) -> Iterator[Any]:
-        return element.iterchildren(self.tag[name])
+    def each(self, element: Any, name: str) -> list[Any]:
+        return self.children(element).get(self.tag[name], [])
 
     def read(self, element: Any) -> None:
         product = self.product
@@ -333,8 +343,7 @@ class _Reader:
             ("PublishingDetail", self.publishing_detail),
             ("ProductSupply", self.product_supply),
         ):
-            block = element.find(self.tag[name])
-            if block is not None:
+            for block in self.each(element, name)[:1]:
                 read(block)
         if not product.isbn:
             self.error("isbn: no ProductIdentifier of ProductIDType 15 (ISBN-13)")
@@ -491,9 +500,9 @@ class _Reader:
             if kind != DESCRIPTION_TEXT_TYPE:
                 self.note(f"TextContent of TextType {kind or '(missing)'} is not the description; left out")
                 continue
-            text = content.find(self.tag["Text"])
-            if text is not None and "description" not in self.product.values:
-                self.product.values["description"] = _text_content(text)
+            for text in self.each(content, "Text")[:1]:
+                if "description" not in self.product.values:
+                    self.product.values["description"] = _text_content(text)
 
     def publishing_detail(self, element: Any) -> None:
         values = self.product.values
@@ -516,9 +525,10 @@ class _Reader:
         if role != PUBLICATION_DATE_ROLE:
             self.note(f"PublishingDate of role {role or '(missing)'} is not the publication date; left out")
             return
-        date_element = element.find(self.tag["Date"])
-        if date_element is None:
+        dates = self.each(element, "Date")
+        if not dates:
             return
+        date_element = dates[0]
         when = _onix_date(date_element)
         if when is None:
             raw = _clean(date_element.text)
