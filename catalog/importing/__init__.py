@@ -14,6 +14,7 @@ from catalog.importing.reading import MAX_RECORD_LINES, read_csv, read_jsonl
 from catalog.importing.records import (
     COLUMNS,
     FORMATS,
+    IMPORT_FORMATS,
     LIST_SEPARATOR,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -31,6 +32,7 @@ from catalog.importing.validation import MAX_INT, MAX_PRICE, IsbnSet, onix_recor
 __all__ = [
     "COLUMNS",
     "FORMATS",
+    "IMPORT_FORMATS",
     "LIST_SEPARATOR",
     "MAX_INT",
     "MAX_PRICE",

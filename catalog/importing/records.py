@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from catalog.fields import BOOK_FIELD_NAMES, OPTIONAL_FIELDS, REQUIRED_FIELDS, book_values
 
 Format = Literal["csv", "jsonl", "onix"]
-FORMATS: tuple[Format, ...] = ("csv", "jsonl", "onix")
+#: The formats the store both writes (exports) and reads.
+FORMATS: tuple[Format, ...] = ("csv", "jsonl")
+#: The formats ``import_books`` reads: also ONIX for Books 3.0, which the store never writes.
+IMPORT_FORMATS: tuple[Format, ...] = (*FORMATS, "onix")
 
 #: Every column, in file order (the declared book fields). ``authors`` and ``genres`` hold ';'-separated lists in CSV.
 COLUMNS: tuple[str, ...] = BOOK_FIELD_NAMES

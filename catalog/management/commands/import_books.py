@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.bulk import DEFAULT_BATCH_SIZE, books_import
-from catalog.importing import FORMATS, ImportFormatError, RowError, RowNotice, format_for_path
+from catalog.importing import IMPORT_FORMATS, ImportFormatError, RowError, RowNotice, format_for_path
 from catalog.management.commands._progress import ProgressBar
 
 CHUNK_BYTES = 1 << 16
@@ -26,7 +26,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="Path of the .csv, .jsonl or .xml (ONIX) file.")
-        parser.add_argument("--format", choices=FORMATS, help="File format (default: from the file extension).")
+        parser.add_argument("--format", choices=IMPORT_FORMATS, help="File format (default: from the file extension).")
         parser.add_argument("--dry-run", action="store_true", help="Validate every row and write nothing.")
         parser.add_argument(
             "--skip-invalid", action="store_true", help="Import the valid rows and report the rejected ones."

@@ -166,3 +166,10 @@ def test_the_entry_point_takes_chunks_as_an_upload_gives_them() -> None:
     )
     assert (result.created, result.rejected, errors) == (len(PRODUCTS), 0, [])
     assert len(notices) == sum(1 for item in PRODUCTS if item.gbp_price)
+
+
+@pytest.mark.parametrize("command", ["export_books", "export_orders"])
+def test_exports_do_not_offer_onix(command: str) -> None:
+    """The store reads ONIX but never writes it."""
+    with pytest.raises(CommandError, match="invalid choice: 'onix'"):
+        call_command(command, "--format", "onix", stdout=io.StringIO(), stderr=io.StringIO())
