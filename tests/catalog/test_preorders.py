@@ -70,9 +70,7 @@ class TestPreorders:
         quote = customer_client.post(f"{URL}/quote", {"items": [{"book_id": book.pk, "quantity": 1}]}, format="json")
         assert quote.status_code == 200, quote.content
         assert quote.json()["items"][0]["is_preorder"] is True
-        too_many = customer_client.post(
-            f"{URL}/quote", {"items": [{"book_id": book.pk, "quantity": 2}]}, format="json"
-        )
+        too_many = customer_client.post(f"{URL}/quote", {"items": [{"book_id": book.pk, "quantity": 2}]}, format="json")
         assert_envelope(too_many, 409, "insufficient_stock")
 
     def test_an_out_of_print_book_is_400_on_its_line(self, customer_client: APIClient) -> None:
@@ -165,7 +163,9 @@ def test_thirty_concurrent_preorders_against_an_allowance_of_ten_sell_exactly_te
 
     statuses = Counter(status for status, _ in results)
     assert statuses == {201: 10, 409: 20}, statuses
-    assert all(response.json()["error"]["code"] == "insufficient_stock" for status, response in results if status == 409)
+    assert all(
+        response.json()["error"]["code"] == "insufficient_stock" for status, response in results if status == 409
+    )
     assert (fresh(book).preorder_allowance, fresh(book).stock) == (0, 100)
     assert Order.objects.count() == 10
     assert set(OrderItem.objects.values_list("quantity", "is_preorder")) == {(1, True)}

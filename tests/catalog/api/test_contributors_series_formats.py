@@ -37,9 +37,7 @@ def test_book_reads_contributors_series_format_and_other_formats(api_client: API
         format="paperback",
         work=work,
     )
-    hardcover = BookFactory(
-        title="Dune", isbn="9780593099322", format="hardcover", work=work, price=Decimal("25.00")
-    )
+    hardcover = BookFactory(title="Dune", isbn="9780593099322", format="hardcover", work=work, price=Decimal("25.00"))
     BookFactory(title="Dune", format="audio_cd", work=work, is_active=False)  # hidden editions are not offered
 
     body = api_client.get(f"/api/v1/books/{paperback.pk}").json()
@@ -183,9 +181,7 @@ def test_patch_replaces_contributors_and_leaves_the_series(staff_client: APIClie
     assert response.status_code == 200, response.content
     assert response.json()["contributors"] == [{"id": illustrator.pk, "name": "Pauline Baynes", "role": "illustrator"}]
     assert response.json()["series"]["number"] == 4
-    response = staff_client.patch(
-        f"/api/v1/books/{book.pk}", {"series_id": None, "series_number": None}, format="json"
-    )
+    response = staff_client.patch(f"/api/v1/books/{book.pk}", {"series_id": None, "series_number": None}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["series"] is None
 
