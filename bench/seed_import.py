@@ -95,7 +95,13 @@ def write_book_file(path: Path, rows: int, *, seed: int = 1) -> None:
     lasts = ["Moreau", "Okafor", "Silva", "Tanaka", "Novak", "Berg", "Quinn", "Rossi", "Haddad", "Walsh", "Kowal"]
     with path.open("w", encoding="utf-8", newline="") as file:
         writer = csv.writer(file, lineterminator="\n")
-        writer.writerow(COLUMNS)
+        # The columns of the original file format; the later optional ones (contributors, series, ...) are left out.
+        columns = [
+            "isbn", "title", "subtitle", "description", "authors", "genres", "publisher", "published_date",
+            "language", "page_count", "price", "stock", "is_active",
+        ]  # fmt: skip
+        assert set(columns) <= set(COLUMNS)
+        writer.writerow(columns)
         for n in range(rows):
             body = f"979{n:09d}"
             author = f"{firsts[n // 10 % len(firsts)]} {lasts[n // 140 % len(lasts)]} {n // 1540}"
