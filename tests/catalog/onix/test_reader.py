@@ -229,6 +229,16 @@ def test_header_default_currency_prices_a_product_without_currency_code() -> Non
     assert "price" not in item.values
 
 
+def test_header_default_price_type_applies_to_a_price_without_one() -> None:
+    supply = "<Price><PriceAmount>12.50</PriceAmount><CurrencyCode>EUR</CurrencyCode></Price>"
+    text = message(product(supply=supply))
+    (item,) = products_of(text.replace("</Header>", "<DefaultPriceType>02</DefaultPriceType></Header>"))
+    assert item.values["price"] == "12.50"
+    (item,) = products_of(text.replace("</Header>", "<DefaultPriceType>01</DefaultPriceType></Header>"))
+    assert "price" not in item.values
+    assert item.notices == ["Price 12.50 EUR of PriceType 01 not used"]
+
+
 def test_names_in_every_spelling_and_sequence_order() -> None:
     descriptive = (
         "<TitleDetail><TitleType>01</TitleType><TitleElement><TitleElementLevel>01</TitleElementLevel>"
