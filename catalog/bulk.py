@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from catalog import services
 from catalog.fields import AUTHOR_ROLE, BOOK_COLUMN_FIELDS, BOOK_FIELDS_BY_NAME, REQUIRED_FIELDS, Credit
-from catalog.importing import BookRow, Format, ImportFormatError, RowError, book_record, read_books
+from catalog.importing import BookRow, Format, ImportFormatError, RowError, RowNotice, book_record, read_books
 from catalog.models import Author, Book, BookAuthor, Genre, Series, Work
 
 DEFAULT_BATCH_SIZE = 1000
@@ -39,10 +40,14 @@ class UpsertResult:
 
 @dataclass(slots=True)
 class ImportResult:
-    """What an import saw and did; ``written`` is false for a dry run or a rejected file."""
+    """What an import saw and did; ``written`` is false for a dry run or a rejected file.
+
+    ``noticed``: values reported and left out (ONIX), counted on the last pass.
+    """
 
     valid: int = 0
     rejected: int = 0
+    noticed: int = 0
     created: int = 0
     updated: int = 0
     written: bool = False
@@ -324,24 +329,37 @@ def books_import(
     skip_invalid: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_error: Callable[[RowError], None] = lambda error: None,
+    on_notice: Callable[[RowNotice], None] = lambda notice: None,
 ) -> ImportResult:
     """Import a book file streamed from ``open_lines()`` (called once per pass).
 
     Memory stays flat whatever the file size: rows are validated one at a time
     and written in batches of ``batch_size``. Every rejected row goes to
-    ``on_error``.
+    ``on_error``. ``fmt="onix"``: ``open_lines()`` may yield chunks of any size;
+    prices are read in ``settings.STORE_CURRENCY``; what a product carries that
+    the store leaves out goes to ``on_notice`` (once, on the first pass).
 
     - ``dry_run``: one validating pass, nothing written.
     - ``skip_invalid``: one pass in one transaction writing the valid rows.
     - default, all or nothing: a validating pass; only when no row was
       rejected, a second pass writes every row inside one transaction.
+      ONIX: one pass writes the rows as they are checked, inside one
+      transaction that is rolled back if any row was rejected.
 
     Raises ``ImportFormatError`` for a file that cannot be read at all.
     """
     result = ImportResult()
+    passes = 0
+
+    def notice(found: RowNotice) -> None:
+        if passes == 1:
+            result.noticed += 1
+            on_notice(found)
 
     def valid_rows() -> Iterable[BookRow]:
-        for row in read_books(open_lines(), fmt=fmt):
+        nonlocal passes
+        passes += 1
+        for row in read_books(open_lines(), fmt=fmt, currency=settings.STORE_CURRENCY, on_notice=notice):
             if isinstance(row, RowError):
                 result.rejected += 1
                 on_error(row)
@@ -349,23 +367,36 @@ def books_import(
                 result.valid += 1
                 yield row
 
-    if dry_run or not skip_invalid:
+    # ONIX is parsed once: its rows are written as they are checked, and the transaction is rolled back
+    # if any was rejected. Parsing XML costs as much as the writes, so a second pass would nearly double it.
+    single_pass = fmt == "onix"
+    if dry_run or (not skip_invalid and not single_pass):
         for _ in valid_rows():
             pass
         if dry_run or result.rejected:
             return result
         result.valid = 0
 
-    with transaction.atomic():
-        for batch in _batches(valid_rows(), batch_size):
-            upserted = books_upsert(rows=batch)
-            result.created += upserted.created
-            result.updated += upserted.updated
-        if result.rejected and not skip_invalid:
-            # The file changed between the passes; roll back rather than write half of it.
-            raise ImportFormatError("the file changed while it was being imported; nothing was written")
+    try:
+        with transaction.atomic():
+            for batch in _batches(valid_rows(), batch_size):
+                upserted = books_upsert(rows=batch)
+                result.created += upserted.created
+                result.updated += upserted.updated
+            if result.rejected and not skip_invalid:
+                if single_pass:
+                    raise _RolledBack()
+                # The file changed between the passes; roll back rather than write half of it.
+                raise ImportFormatError("the file changed while it was being imported; nothing was written")
+    except _RolledBack:
+        result.created = result.updated = 0
+        return result
     result.written = True
     return result
+
+
+class _RolledBack(Exception):
+    """Leaves ``transaction.atomic`` of an all-or-nothing import that found a rejected row."""
 
 
 def book_export_records(*, queryset: QuerySet[Book] | None = None, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:

@@ -10,9 +10,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bookstore.limits import MAX_PRICE
-from catalog.fields import AUTHOR_ROLE, BOOK_FIELDS, CONTRIBUTOR_ROLES, BookField, Credit, Kind
+from catalog.fields import AUTHOR_ROLE, BOOK_FIELDS, BOOK_FIELDS_BY_NAME, CONTRIBUTOR_ROLES, BookField, Credit, Kind
+from catalog.importing.onix import OnixProduct, read_onix
 from catalog.importing.reading import read_csv, read_jsonl
-from catalog.importing.records import LIST_SEPARATOR, OPTIONAL_COLUMNS, BookRow, Format, RowError
+from catalog.importing.records import LIST_SEPARATOR, OPTIONAL_COLUMNS, BookRow, Format, RowError, RowNotice
 from catalog.isbn import InvalidIsbn, to_isbn13
 from catalog.languages import Language
 
@@ -335,14 +336,70 @@ class IsbnSet:
                 self.add(value)
 
 
-def read_books(raw_lines: Iterable[bytes], *, fmt: Format) -> Iterator[BookRow | RowError]:
+def onix_record(product: OnixProduct) -> dict[str, Any]:
+    """The import record of an ONIX product: its values under the store's field names.
+
+    A value for a field the store does not declare is reported on the product
+    (``notices``) and left out.
+    """
+    values = {name: value for name, value in product.values.items() if name in BOOK_FIELDS_BY_NAME}
+    for name in (name for name in product.values if name not in values):
+        product.notices.append(f"{name} {product.values[name]!r}: the store has no {name} field; left out")
+    values["isbn"] = product.isbn
+    values["contributors"] = [{"name": name, "role": role} for name, role in product.credits]
+    return values
+
+
+def _onix_records(
+    chunks: Iterable[bytes], *, currency: str, on_notice: Callable[[RowNotice], None]
+) -> Iterator[tuple[OnixProduct, BookRow | RowError]]:
+    for product in read_onix(chunks, currency=currency):
+        where = {"record": product.record_reference, "isbn": product.isbn}
+        row: BookRow | RowError | None = None
+        if product.applied and not product.errors:
+            row = validate_record(product.line, onix_record(product))
+        for notice in product.notices:
+            on_notice(RowNotice(product.line, notice, **where))
+        if not product.applied:
+            continue
+        if product.errors or isinstance(row, RowError):
+            reasons = [*product.errors, *([row.reason] if isinstance(row, RowError) else [])]
+            yield product, RowError(product.line, "; ".join(reasons), **where)
+        elif row is not None:
+            yield product, row
+
+
+def read_books(
+    raw_lines: Iterable[bytes],
+    *,
+    fmt: Format,
+    currency: str = "EUR",
+    on_notice: Callable[[RowNotice], None] = lambda notice: None,
+) -> Iterator[BookRow | RowError]:
     """Validated rows of a book file, in file order, one at a time.
 
     An ISBN seen on an earlier valid row of the same file makes the later row
     invalid. Raises ``ImportFormatError`` for a file that cannot be read at all.
+
+    ONIX (``fmt="onix"``): ``raw_lines`` may be chunks of any size; a product
+    is priced in ``currency``; what a product carries that the store leaves
+    out goes to ``on_notice``, and a product the store does not apply (a
+    deletion) is reported there and yields nothing. Errors name the product's
+    record reference and ISBN.
     """
-    records = read_csv(raw_lines) if fmt == "csv" else read_jsonl(raw_lines)
     seen = IsbnSet()
+    if fmt == "onix":
+        for product, row in _onix_records(raw_lines, currency=currency, on_notice=on_notice):
+            if isinstance(row, BookRow) and not seen.add(int(row.isbn)):
+                row = RowError(
+                    row.line,
+                    f"isbn: {row.isbn} appears in an earlier product of this file",
+                    record=product.record_reference,
+                    isbn=product.isbn,
+                )
+            yield row
+        return
+    records = read_csv(raw_lines) if fmt == "csv" else read_jsonl(raw_lines)
     for record in records:
         if isinstance(record, RowError):
             yield record
