@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt import authentication as jwt_authentication
@@ -11,11 +12,16 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import Token
 
+from accounts import quotas
 from accounts.exceptions import ApiKeyRejected
 from accounts.models import ApiKey, User
 from accounts.revocation import access_token_is_denied
+from accounts.scopes import key_may_call, required_scope
 from accounts.selectors import user_get_for_token
 from accounts.services import api_key_authenticate
+
+#: The attribute of the Django request that carries the key's quota state to ``ApiKeyRateLimitHeadersMiddleware``.
+QUOTA_STATE_ATTRIBUTE = "api_key_quota"
 
 INVALID_JWT_MESSAGE = "Token is invalid, expired or revoked."
 
@@ -49,7 +55,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     """``Authorization: Api-Key bk_<prefix>_<secret>`` authenticates as the key's owner.
 
     ``request.auth`` is the ``ApiKey``. One query per request (the key with its
-    owner), plus a ``last_used_at`` write at most once a minute per key.
+    owner), plus a ``last_used_at`` write at most once a minute per key, and
+    one Redis round trip that counts the call against the key's daily quota.
+
+    A call outside the key's scopes (``accounts.scopes``) is ``403``; a call
+    over its daily quota ``429`` with ``Retry-After`` (until midnight UTC).
+    Either way, and on success, the response carries the key's
+    ``X-RateLimit-*`` headers.
     """
 
     keyword = "Api-Key"
@@ -68,7 +80,25 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             api_key = api_key_authenticate(key=key)
         except ApiKeyRejected as exc:
             raise exceptions.AuthenticationFailed(exc.message) from exc
+        self._enforce_scope_and_quota(request, api_key)
         return api_key.owner, api_key
+
+    def _enforce_scope_and_quota(self, request: Request, api_key: ApiKey) -> None:
+        now = timezone.now()
+        view = (request.parser_context or {}).get("view")
+        needed = required_scope(view, request.method or "GET")
+        if not key_may_call(scopes=api_key.scopes or [], needed=needed, every_scope=api_key.has_every_scope):
+            state = quotas.peek(api_key_id=api_key.pk, quota=api_key.daily_quota, now=now)
+            setattr(request._request, QUOTA_STATE_ATTRIBUTE, state)
+            what = f"the scope “{needed}”" if needed else "every scope (this route is about the account itself)"
+            raise exceptions.PermissionDenied(f"This API key lacks {what}.")
+        state = quotas.count_call(api_key_id=api_key.pk, quota=api_key.daily_quota, now=now)
+        setattr(request._request, QUOTA_STATE_ATTRIBUTE, state)
+        if state is not None and not state.allowed:
+            raise exceptions.Throttled(
+                wait=state.retry_after(now),
+                detail=f"This API key's daily quota of {state.limit} calls is used up; it starts over at midnight UTC.",
+            )
 
     def authenticate_header(self, request: Request) -> str:
         return f'{self.keyword} realm="api"'

@@ -47,6 +47,16 @@ class ApiKeyExpiryInvalid(FieldInvalid):
     default_message = "The expiry must be in the future."
 
 
+class ApiKeyScopesInvalid(FieldInvalid):
+    field = "scopes"
+    default_message = "Unknown scope."
+
+
+class ApiKeyQuotaInvalid(FieldInvalid):
+    field = "daily_quota"
+    default_message = "The daily quota must be at least 1 call."
+
+
 class ApiKeyOwnerNotAllowed(FieldInvalid):
     field = "owner"
     default_message = "API keys can only belong to active staff members."
@@ -90,3 +100,26 @@ class AccountHasOpenOrders(Conflict):
     """The account cannot be erased while orders are paid but not yet delivered."""
 
     default_message = "The account has orders that are paid and not yet delivered; it can be closed once they arrive."
+
+
+class OidcProviderUnknown(DomainError):
+    """Sign-in with a provider that is not configured: ``404 not_found``."""
+
+    status_code = 404
+    code = "not_found"
+    default_message = "No sign-in provider of that name."
+
+
+class OidcSignInRejected(FieldInvalid):
+    """A sign-in the provider or its ID token does not vouch for (bad state, code, token or unverified email)."""
+
+    field = "code"
+    default_message = "The sign-in could not be completed."
+
+
+class OidcProviderUnavailable(DomainError):
+    """The provider cannot be reached or answers nonsense: ``503 service_unavailable``; the client may retry."""
+
+    status_code = 503
+    code = "service_unavailable"
+    default_message = "The sign-in provider is unavailable. Try again shortly."

@@ -123,6 +123,23 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.first_name or self.email
 
 
+class ApiKeyScope(models.TextChoices):
+    """What an API key may do, at most; the key never does more than its owner may."""
+
+    CATALOG_READ = "catalog:read", "Read the catalog"
+    CATALOG_WRITE = "catalog:write", "Change the catalog"
+    ORDERS_READ = "orders:read", "Read orders, coupons, discount tiers and shipping"
+    ORDERS_WRITE = "orders:write", "Place and run orders, change coupons and discount tiers"
+
+
+#: Every scope, in a stable order: the default of a new key.
+ALL_API_KEY_SCOPES: tuple[str, ...] = tuple(ApiKeyScope.values)
+
+
+def _all_scopes() -> list[str]:
+    return list(ALL_API_KEY_SCOPES)
+
+
 class ApiKey(models.Model):
     """A credential for an integration (warehouse system, storefront server) acting as its owner.
 
@@ -144,6 +161,16 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Leave empty for a key that does not expire.")
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    scopes = models.JSONField(
+        default=_all_scopes,
+        help_text="What the key may do (catalog:read, catalog:write, orders:read, orders:write); "
+        "never more than its owner may.",
+    )
+    daily_quota = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Calls allowed per UTC day; leave empty for no quota.",
+    )
 
     class Meta:
         db_table = "api_keys"
@@ -168,6 +195,32 @@ class ApiKey(models.Model):
 
     def is_expired(self, *, now: datetime | None = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    @property
+    def has_every_scope(self) -> bool:
+        return set(ALL_API_KEY_SCOPES) <= set(self.scopes or ())
+
+
+class ApiKeyDailyUsage(models.Model):
+    """How many calls a key made on one UTC day, copied from the shared counters by a periodic job.
+
+    The live count of the current day lives in Redis (``accounts.quotas``);
+    these rows keep the history for the usage report after the counters expire.
+    """
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="daily_usage")
+    day = models.DateField(help_text="The UTC day.")
+    calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "api_key_daily_usage"
+        ordering = ["api_key", "-day"]
+        verbose_name = "API key daily usage"
+        verbose_name_plural = "API key daily usage"
+        constraints = [models.UniqueConstraint(fields=["api_key", "day"], name="api_key_daily_usage_unique_day")]
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id} {self.day}: {self.calls}"
 
 
 class Address(models.Model):

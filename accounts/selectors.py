@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
+
 from django.db.models import QuerySet
+from django.utils import timezone
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from accounts.models import Address, ApiKey, User
+from accounts import quotas
+from accounts.models import Address, ApiKey, ApiKeyDailyUsage, User
+
+#: How many days the usage report of a key covers, today included.
+API_KEY_USAGE_DAYS = 30
+
+
+class DayUsage(NamedTuple):
+    date: date
+    calls: int
 
 
 def user_get_for_token(*, token: Token) -> User | None:
@@ -65,6 +78,30 @@ def api_key_list_for_owner(*, owner: User) -> QuerySet[ApiKey]:
 def api_key_get_by_prefix(*, prefix: str) -> ApiKey | None:
     """The key with this public prefix and its owner, in one query."""
     return ApiKey.objects.select_related("owner").filter(prefix=prefix).first()
+
+
+def api_key_usage(*, api_key: ApiKey, days: int = API_KEY_USAGE_DAYS, now: datetime | None = None) -> list[DayUsage]:
+    """Calls of the key per UTC day for the last ``days`` days, today first; days without calls are 0.
+
+    Past days come from ``ApiKeyDailyUsage``; today and the days whose
+    counters are still kept come from the live counters, whichever is higher
+    (the periodic flush may not have run since the last calls).
+    """
+    today = quotas.utc_day(now or timezone.now())
+    wanted = [today - timedelta(days=back) for back in range(days)]
+    counts = dict(
+        ApiKeyDailyUsage.objects.filter(api_key=api_key, day__gte=wanted[-1], day__lte=today).values_list(
+            "day", "calls"
+        )
+    )
+    live_days = wanted[: quotas.COUNTER_RETENTION.days + 1]
+    try:
+        live = quotas.counts_for(api_key_ids=[api_key.pk], days=live_days)
+    except Exception:  # the counters are unreachable: the stored history still answers
+        live = {}
+    for (_key_id, day), calls in live.items():
+        counts[day] = max(counts.get(day, 0), calls)
+    return [DayUsage(date=day, calls=counts.get(day, 0)) for day in wanted]
 
 
 def address_list(*, user: User) -> QuerySet[Address]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
@@ -26,11 +26,13 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import keys
+from accounts import keys, quotas
 from accounts.exceptions import (
     ApiKeyExpiryInvalid,
     ApiKeyOwnerNotAllowed,
+    ApiKeyQuotaInvalid,
     ApiKeyRejected,
+    ApiKeyScopesInvalid,
     CurrentPasswordIncorrect,
     EmailAlreadyRegistered,
     InvalidCredentials,
@@ -40,7 +42,7 @@ from accounts.exceptions import (
     RefreshTokenRejected,
     TokenRejected,
 )
-from accounts.models import Address, ApiKey, User, normalize_email
+from accounts.models import ALL_API_KEY_SCOPES, Address, ApiKey, ApiKeyDailyUsage, User, normalize_email
 from accounts.postal_codes import PostalCodeInvalid, postal_code_normalize
 from accounts.revocation import access_token_deny
 from accounts.selectors import ISSUED_AT_MS_CLAIM, api_key_get_by_prefix, user_get_for_token
@@ -183,6 +185,37 @@ def token_pair_obtain(*, email: str, password: str, request: HttpRequest | None 
         return _token_pair_for(user)
 
 
+def token_pair_for_oidc(*, email: str, first_name: str = "", last_name: str = "") -> TokenPair:
+    """Sign in someone whose email an OpenID Connect provider verified: their account, created if new.
+
+    The account is matched by the email, ignoring case. A new account is a
+    customer with no password (``set_unusable_password``); they can keep
+    signing in with the provider. A deactivated account stays closed, and a
+    staff account signs in with its password only (both ``InvalidCredentials``).
+    """
+    email = normalize_email(email)
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        candidate = User(email=email, first_name=first_name, last_name=last_name)
+        candidate.set_unusable_password()
+        try:
+            with transaction.atomic():
+                candidate.save()
+            user = candidate
+        except IntegrityError:  # a concurrent first sign-in created it
+            user = User.objects.get(email__iexact=email)
+    if not user.is_active:
+        raise InvalidCredentials("This account is closed.")
+    if user.is_staff or user.is_superuser:
+        # An account at an outside provider that happens to carry a staff member's email must
+        # not hand out the shop's staff rights: staff sign in with their password.
+        raise InvalidCredentials("Staff accounts sign in with their password.")
+    with transaction.atomic():
+        user.last_login = timezone.now()
+        user.save(update_fields=["last_login"])
+        return _token_pair_for(user)
+
+
 def _refresh_token_parse(raw: str) -> RefreshToken:
     """A refresh token whose signature, expiry and type are valid and that is not blacklisted."""
     try:
@@ -258,10 +291,36 @@ def api_key_validate(*, owner: User, expires_at: datetime | None, now: datetime 
         raise ApiKeyExpiryInvalid()
 
 
-def api_key_create(*, owner: User, name: str, expires_at: datetime | None = None) -> CreatedApiKey:
-    """Issue a key for a staff member; the full key is returned here and nowhere else."""
+def api_key_scopes_clean(scopes: list[str] | tuple[str, ...] | None) -> list[str]:
+    """The scopes of a new key, known and without repeats, in the canonical order; ``None``: every scope."""
+    if scopes is None:
+        return list(ALL_API_KEY_SCOPES)
+    unknown = sorted(set(scopes) - set(ALL_API_KEY_SCOPES))
+    if unknown:
+        raise ApiKeyScopesInvalid(f"Unknown scope(s): {', '.join(unknown)}. Scopes: {', '.join(ALL_API_KEY_SCOPES)}.")
+    if not scopes:
+        raise ApiKeyScopesInvalid("A key needs at least one scope.")
+    return [scope for scope in ALL_API_KEY_SCOPES if scope in scopes]
+
+
+def api_key_create(
+    *,
+    owner: User,
+    name: str,
+    expires_at: datetime | None = None,
+    scopes: list[str] | tuple[str, ...] | None = None,
+    daily_quota: int | None = None,
+) -> CreatedApiKey:
+    """Issue a key for a staff member; the full key is returned here and nowhere else.
+
+    ``scopes`` defaults to every scope (the key may do all its owner may);
+    ``daily_quota`` (calls per UTC day) to none.
+    """
     now = timezone.now()
     api_key_validate(owner=owner, expires_at=expires_at, now=now)
+    clean_scopes = api_key_scopes_clean(scopes)
+    if daily_quota is not None and daily_quota < 1:
+        raise ApiKeyQuotaInvalid()
     for attempt in range(_PREFIX_ATTEMPTS):
         generated = keys.generate_key()
         api_key = ApiKey(
@@ -271,6 +330,8 @@ def api_key_create(*, owner: User, name: str, expires_at: datetime | None = None
             digest=generated.digest,
             created_at=now,
             expires_at=expires_at,
+            scopes=clean_scopes,
+            daily_quota=daily_quota,
         )
         try:
             with transaction.atomic():
@@ -330,6 +391,39 @@ def api_key_authenticate(*, key: str) -> ApiKey:
         raise ApiKeyRejected()
     api_key_mark_used(api_key=api_key, now=now)
     return api_key
+
+
+def api_key_usage_flush(*, now: datetime | None = None) -> int:
+    """Copy the live daily call counters of recently used keys into ``ApiKeyDailyUsage``; returns rows written.
+
+    Covers today and the days whose counters are still kept
+    (``quotas.COUNTER_RETENTION``), so a day's final count is stored after it
+    ends. Counters only grow, so a row never goes down: running the job twice,
+    or after the counters were lost, changes nothing for the worse.
+    """
+    now = now or timezone.now()
+    today = quotas.utc_day(now)
+    days = [today - timedelta(days=back) for back in range(quotas.COUNTER_RETENTION.days + 1)]
+    # last_used_at is written at most once a minute, so it may lag a call by that much.
+    since = datetime.combine(days[-1], datetime.min.time(), tzinfo=UTC) - API_KEY_LAST_USED_RESOLUTION
+    key_ids = list(ApiKey.objects.filter(last_used_at__gte=since).values_list("pk", flat=True))
+    live = quotas.counts_for(api_key_ids=key_ids, days=days)
+    if not live:
+        return 0
+    stored = {
+        (row.api_key_id, row.day): row.calls
+        for row in ApiKeyDailyUsage.objects.filter(api_key_id__in=key_ids, day__in=days)
+    }
+    rows = [
+        ApiKeyDailyUsage(api_key_id=key_id, day=day, calls=calls)
+        for (key_id, day), calls in live.items()
+        if calls > stored.get((key_id, day), -1)
+    ]
+    with transaction.atomic():
+        ApiKeyDailyUsage.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["api_key", "day"], update_fields=["calls"]
+        )
+    return len(rows)
 
 
 def jwt_tokens_flush_expired(*, now: datetime | None = None) -> int:

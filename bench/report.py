@@ -124,6 +124,17 @@ def extra_lines(result: dict[str, Any]) -> str:
                 else "."
             )
         )
+    if "jwt" in s and "overhead_p50_ms" in s["jwt"]:
+        in_process = s.get("apikey", {}).get("in_process", {})
+        out.append(
+            f"- JWT overhead: p50 {s['jwt']['latency_ms']['p50']} ms with a JWT (wrk) = "
+            f"{s['jwt']['overhead_p50_ms']:+.2f} ms over anonymous"
+            + (
+                f"; interleaved in-process: {in_process['jwt_p50_ms']} ms = {in_process['jwt_overhead_p50_ms']:+.2f} ms."
+                if "jwt_p50_ms" in in_process
+                else "."
+            )
+        )
     if "orders" in s and "check" in s["orders"]:
         c = s["orders"]["check"]
         out.append(

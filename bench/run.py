@@ -477,17 +477,23 @@ class BenchRun:
         path = [f"/api/v1/books/{self.fixtures['apikey_book_id']}"]
         anon = Load(paths=path, connections=1)
         keyed = Load(paths=path, connections=1, headers={"Authorization": f"Api-Key {self.fixtures['api_key']}"})
+        bearer = Load(paths=path, connections=1, headers={"Authorization": f"Bearer {self.fixtures['staff_jwt']}"})
         a = self.measure("app", anon)
         k = self.measure("app", keyed)
+        j = self.measure("app", bearer)
         self.record("anonymous", "same request, anonymous (1 conn)", a, anon)
-        row = self.record("apikey", "API-key request (1 conn)", k, keyed)
+        row = self.record("apikey", "API-key request, quota counted (1 conn)", k, keyed)
+        jwt_row = self.record("jwt", "same request with a JWT (1 conn)", j, bearer)
         row["overhead_p50_ms"] = round(k.latency_ms["p50"] - a.latency_ms["p50"], 3)
+        jwt_row["overhead_p50_ms"] = round(j.latency_ms["p50"] - a.latency_ms["p50"], 3)
         row["in_process"] = self.fixture(
             "auth-overhead",
             "--book-id",
             str(self.fixtures["apikey_book_id"]),
             "--api-key",
             self.fixtures["api_key"],
+            "--jwt",
+            self.fixtures["staff_jwt"],
             "--n",
             "200",
         )
@@ -673,7 +679,8 @@ class BenchRun:
         # Ceilings first in the table.
         order = ["ceiling_j_before", "ceiling_p_before", *[k for k in s if not k.startswith("ceiling_")]]
         self.result["scenarios"] = {k: s[k] for k in [*order, "ceiling_j_after", "ceiling_p_after"] if k in s}
-        fixtures = {k: v for k, v in self.fixtures.items() if k not in ("detail_ids", "api_key", "password")}
+        secret = ("detail_ids", "api_key", "staff_jwt", "password")
+        fixtures = {k: v for k, v in self.fixtures.items() if k not in secret}
         self.result["settings"] = {
             "books": self.args.books,
             "orders_seeded": self.args.orders,

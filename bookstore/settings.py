@@ -7,6 +7,7 @@ README ("Configuration").
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -86,6 +87,7 @@ MIDDLEWARE = [
     # Outermost, so every response is counted, including those other middleware make.
     "bookstore.metrics.MetricsMiddleware",
     "bookstore.middleware.RequestIdMiddleware",
+    "accounts.middleware.ApiKeyRateLimitHeadersMiddleware",
     "bookstore.middleware.NoStoreForAuthenticatedMiddleware",
     # Before anything that may answer on its own, so refusals carry CORS headers too.
     "corsheaders.middleware.CorsMiddleware",
@@ -347,6 +349,40 @@ ORDER_RATE_LIMIT = env.str("ORDER_RATE_LIMIT", default="30/minute")
 QUOTE_RATE_LIMIT = env.str("QUOTE_RATE_LIMIT", default="60/minute")
 COUPON_FAILURE_RATE_LIMIT = env.str("COUPON_FAILURE_RATE_LIMIT", default="10/hour")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- OpenID Connect sign-in -----------------------------------------------------
+# OIDC_PROVIDERS=google,keycloak names the providers; each needs OIDC_<NAME>_ISSUER,
+# OIDC_<NAME>_CLIENT_ID and OIDC_<NAME>_CLIENT_SECRET (or _FILE), optionally
+# OIDC_<NAME>_SCOPES and OIDC_<NAME>_REDIRECT_URI (default: OIDC_REDIRECT_URI, where
+# "{provider}" stands for the name): the frontend page the provider sends the browser
+# back to, which posts code and state to /api/v1/auth/oidc/<name>/callback.
+OIDC_REDIRECT_URI = env.str("OIDC_REDIRECT_URI", default="http://localhost:3000/auth/oidc/{provider}/callback")
+
+
+def _oidc_providers() -> dict[str, dict[str, str]]:
+    providers: dict[str, dict[str, str]] = {}
+    for name in [part.strip().lower() for part in env.str("OIDC_PROVIDERS", default="").split(",") if part.strip()]:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,31}", name):
+            sys.exit(f"Refusing to start: OIDC provider name {name!r} must be letters, digits and dashes.")
+        prefix = f"OIDC_{name.upper().replace('-', '_')}_"
+        config = {
+            "issuer": env.str(prefix + "ISSUER", default=""),
+            "client_id": env.str(prefix + "CLIENT_ID", default=""),
+            "client_secret": _secret(prefix + "CLIENT_SECRET", default="") or "",
+            "scopes": env.str(prefix + "SCOPES", default="openid email profile"),
+            "redirect_uri": env.str(prefix + "REDIRECT_URI", default=OIDC_REDIRECT_URI.replace("{provider}", name)),
+        }
+        missing = [prefix + key.upper() for key in ("issuer", "client_id", "client_secret") if not config[key]]
+        if missing:
+            sys.exit(f"Refusing to start: OIDC provider {name!r} needs {', '.join(missing)}.")
+        providers[name] = config
+    return providers
+
+
+OIDC_PROVIDERS = _oidc_providers()
+OIDC_STATE_SECONDS = env.int("OIDC_STATE_SECONDS", default=600)  # how long a started sign-in may take
+OIDC_METADATA_SECONDS = env.int("OIDC_METADATA_SECONDS", default=3600)  # discovery document and JWKS cache
+OIDC_HTTP_TIMEOUT = env.float("OIDC_HTTP_TIMEOUT", default=5.0)
 LOW_STOCK_THRESHOLD = env.int("LOW_STOCK_THRESHOLD", default=5)
 
 
@@ -516,6 +552,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "bookstore.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"auth": AUTH_RATE_LIMIT},
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # ``?format=`` is a book filter (API.md), not a renderer switch; clients choose a renderer with ``Accept``.
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 # Every app server must share JWT_SIGNING_KEY (default: SECRET_KEY).

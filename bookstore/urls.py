@@ -2,10 +2,9 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
 
 from bookstore import admin_login, health, metrics, start
-from bookstore.docs import SwaggerView
+from bookstore.docs import SchemaView, SwaggerView
 from bookstore.media import media_urlpatterns
 
 handler400 = "bookstore.errors.handler400"
@@ -22,7 +21,7 @@ urlpatterns = [
     path("admin/login/", admin_login.login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("bookstore.api")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SwaggerView.as_view(url_name="schema"), name="docs"),
     *media_urlpatterns(),
 ]

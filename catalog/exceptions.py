@@ -45,7 +45,7 @@ class IsbnTaken(CatalogInvalid):
 
 class BookAuthorsInvalid(CatalogInvalid):
     field = "author_ids"
-    default_message = "A book needs at least one author."
+    default_message = "A book needs at least one contributor."
 
 
 class GenreSlugTaken(CatalogInvalid):
@@ -63,3 +63,33 @@ class CoverInvalid(CatalogInvalid):
 
     field = "image"
     default_message = "Upload a JPEG, PNG or WebP image."
+
+
+class BookNotOrderable(CatalogInvalid):
+    """A line names a book that cannot be ordered (out of print); ``details`` names the books."""
+
+    field = "book_id"
+    default_message = "This book is out of print and cannot be ordered."
+
+
+class BookInStock(Conflict):
+    default_message = "This book is in stock; subscribe to a notice only while it is sold out."
+
+
+class SeriesHasBooks(Conflict):
+    default_message = "This series still has books and cannot be deleted; take them out of the series first."
+
+
+class SeriesNameTaken(CatalogInvalid):
+    field = "name"
+    default_message = "A series with this name already exists."
+
+
+class BookSeriesInvalid(CatalogInvalid):
+    field = "series_number"
+    default_message = "A series number needs a series."
+
+
+class BookReleaseInvalid(CatalogInvalid):
+    field = "release_date"
+    default_message = "A forthcoming book needs a release date."

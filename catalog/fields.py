@@ -13,12 +13,38 @@ the kinds are few and each layer knows them all.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-Kind = Literal["isbn", "text", "authors", "genres", "date", "language", "count", "price", "flag"]
+from catalog.choices import BookFormat, ContributorRole, PublicationStatus
 
-#: Kinds that are links to other rows (authors in cover order, genres by slug), not columns of the book.
-LINK_KINDS: frozenset[Kind] = frozenset({"authors", "genres"})
+Kind = Literal[
+    "isbn",
+    "text",
+    "authors",
+    "contributors",
+    "genres",
+    "series",
+    "date",
+    "language",
+    "choice",
+    "count",
+    "price",
+    "flag",
+]
+
+#: Kinds that are links to other rows (credits in cover order, genres by slug, the series by name), not columns.
+LINK_KINDS: frozenset[Kind] = frozenset({"authors", "contributors", "genres", "series"})
+
+
+class Credit(NamedTuple):
+    """One contributor credit as files and rows carry it: the person's name and their role."""
+
+    name: str
+    role: str
+
+
+#: The role of the names in the ``authors`` field.
+AUTHOR_ROLE: str = ContributorRole.AUTHOR.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +64,7 @@ class BookField:
     max_length: int | None = None
     indexed: bool = False
     api_name: str = ""
+    choices: tuple[str, ...] = ()
 
     @property
     def is_link(self) -> bool:
@@ -63,7 +90,23 @@ BOOK_FIELDS: tuple[BookField, ...] = (
     BookField("price", "price", required=True),
     BookField("stock", "count", default=0),
     BookField("is_active", "flag", default=True),
+    # Credits in every role, in cover order; when given they replace the credits ``authors`` would make.
+    BookField("contributors", "contributors", default=(), max_length=255),
+    BookField("format", "choice", default=BookFormat.OTHER.value, choices=tuple(BookFormat.values)),
+    BookField("series", "series", default=None, max_length=255, api_name="series_id"),
+    BookField("series_number", "count"),
+    BookField(
+        "publication_status",
+        "choice",
+        default=PublicationStatus.ACTIVE.value,
+        choices=tuple(PublicationStatus.values),
+    ),
+    BookField("release_date", "date"),
+    BookField("preorder_allowance", "count", default=0),
 )
+
+#: Every contributor role, in the order of ``ContributorRole``.
+CONTRIBUTOR_ROLES: tuple[str, ...] = tuple(ContributorRole.values)
 
 BOOK_FIELDS_BY_NAME: dict[str, BookField] = {field.name: field for field in BOOK_FIELDS}
 #: Every writable field's name, in order (the file columns).

@@ -1,4 +1,4 @@
-"""Catalog tables: authors, genres and books."""
+"""Catalog tables: authors, genres, series, works, books, contributor credits and back-in-stock subscriptions."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.db.models.functions import Length
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
+from catalog.choices import BookFormat, ContributorRole, PublicationStatus
 from catalog.languages import Language
 
 
@@ -50,13 +51,51 @@ class Genre(models.Model):
         return self.name
 
 
+class Series(models.Model):
+    """A series of books (``Dune Chronicles``); each book gives its number in it."""
+
+    name = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "series"
+        verbose_name_plural = "series"
+        ordering = ["name", "id"]
+        constraints = [models.CheckConstraint(condition=~Q(name=""), name="series_name_not_blank")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Work(models.Model):
+    """The work behind one or more editions: the hardcover and the paperback of a title share their Work."""
+
+    title = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "works"
+        ordering = ["title", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
 class Book(models.Model):
-    """A title the store sells; ``isbn`` is always the 13-digit form."""
+    """One sellable edition with one ISBN (``isbn`` is always the 13-digit form).
+
+    Editions of the same work (hardcover, paperback, audio) share ``work``.
+    ``publication_status``: a ``forthcoming`` book has a ``release_date`` and is
+    sold as preorders out of ``preorder_allowance``; an ``out_of_print`` one
+    cannot be ordered.
+    """
 
     isbn = models.CharField("ISBN-13", max_length=13, unique=True)
     title = models.CharField(max_length=500)
     subtitle = models.CharField(max_length=500, blank=True)
     description = models.TextField(blank=True)
+    # Every contributor, whatever the role (``BookAuthor.role``); ``author_links`` in position order.
     authors: models.ManyToManyField[Author, BookAuthor] = models.ManyToManyField(
         Author, through="BookAuthor", related_name="books"
     )
@@ -70,6 +109,20 @@ class Book(models.Model):
     price = models.DecimalField(max_digits=10, decimal_places=2)
     stock = models.IntegerField(default=0)
     is_active = models.BooleanField(default=True)
+    format = models.CharField(max_length=12, choices=BookFormat.choices, default=BookFormat.OTHER)
+    # PROTECT: a work is deleted only once it has no editions (a book's own work is deleted with it by the service).
+    work = models.ForeignKey(Work, on_delete=models.PROTECT, related_name="books")
+    series = models.ForeignKey(Series, on_delete=models.PROTECT, null=True, blank=True, related_name="books")
+    series_number = models.PositiveIntegerField(null=True, blank=True, help_text="The book's number in its series.")
+    publication_status = models.CharField(
+        max_length=12, choices=PublicationStatus.choices, default=PublicationStatus.ACTIVE
+    )
+    release_date = models.DateField(
+        null=True, blank=True, help_text="A forthcoming book's release date; it becomes active on that day."
+    )
+    preorder_allowance = models.PositiveIntegerField(
+        default=0, help_text="How many copies of a forthcoming book may still be preordered."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -82,6 +135,20 @@ class Book(models.Model):
             models.CheckConstraint(condition=Exact(Length("isbn"), 13), name="books_isbn_13_digits"),
             models.CheckConstraint(condition=Q(language__in=Language.values), name="books_language_iso_639_1"),
             models.CheckConstraint(condition=~Q(title=""), name="books_title_not_blank"),
+            models.CheckConstraint(condition=Q(format__in=BookFormat.values), name="books_format_valid"),
+            models.CheckConstraint(
+                condition=Q(publication_status__in=PublicationStatus.values), name="books_publication_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(publication_status=PublicationStatus.FORTHCOMING) | Q(release_date__isnull=False),
+                name="books_forthcoming_has_release_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(preorder_allowance__gte=0), name="books_preorder_allowance_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(series__isnull=False) | Q(series_number__isnull=True), name="books_series_number_in_series"
+            ),
         ]
         indexes = [
             models.Index(fields=["title", "id"], name="books_title_idx"),
@@ -91,6 +158,9 @@ class Book(models.Model):
             models.Index(fields=["language"], name="books_language_idx"),
             models.Index(fields=["stock"], name="books_stock_idx"),
             models.Index(fields=["is_active"], name="books_is_active_idx"),
+            models.Index(fields=["format"], name="books_format_idx"),
+            models.Index(fields=["publication_status", "release_date"], name="books_publication_status_idx"),
+            models.Index(fields=["series", "series_number"], name="books_series_number_idx"),
         ]
 
     def __str__(self) -> str:
@@ -98,20 +168,59 @@ class Book(models.Model):
 
 
 class BookAuthor(models.Model):
-    """An author's credit on a book, in the order the cover lists them."""
+    """A contributor's credit on a book: a person (``author``) in a ``role``, in the order the cover lists them.
+
+    ``position`` orders every credit of the book, whatever the role; the API's
+    ``authors`` are the credits with role ``author`` in that order.
+    """
 
     book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="author_links")
     # PROTECT: an author with books cannot be deleted (API answers 409).
     author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="book_links")
+    role = models.CharField(max_length=12, choices=ContributorRole.choices, default=ContributorRole.AUTHOR)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         db_table = "book_authors"
+        verbose_name = "contributor"
         ordering = ["book", "position", "id"]
-        constraints = [models.UniqueConstraint(fields=["book", "author"], name="book_authors_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["book", "author", "role"], name="book_authors_unique_role"),
+            models.CheckConstraint(condition=Q(role__in=ContributorRole.values), name="book_authors_role_valid"),
+        ]
+        indexes = [models.Index(fields=["author", "role"], name="book_authors_author_role_idx")]
 
     def __str__(self) -> str:
-        return f"{self.author} on {self.book}"
+        if self.role == ContributorRole.AUTHOR:
+            return f"{self.author} on {self.book}"
+        return f"{self.author} ({self.get_role_display().lower()}) on {self.book}"
+
+
+class StockSubscription(models.Model):
+    """A customer waiting for an out-of-stock book: one email when it is back, then ``notified_at`` is set.
+
+    A subscription is notified once; subscribing again after that makes a new one.
+    """
+
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="stock_subscriptions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stock_subscriptions")
+    created_at = models.DateTimeField(auto_now_add=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "stock_subscriptions"
+        ordering = ["book", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["book", "user"],
+                condition=Q(notified_at__isnull=True),
+                name="stock_subscriptions_one_waiting_per_user",
+            )
+        ]
+        indexes = [models.Index(fields=["book"], condition=Q(notified_at__isnull=True), name="stock_subs_waiting_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} waiting for {self.book}"
 
 
 class BookSearchEntry(models.Model):

@@ -1,17 +1,26 @@
 """Catalog writes that carry a business rule.
 
 Every write that changes indexed text (a book's title, subtitle, description
-or publisher, its author links, an author's name) refreshes the search index
-in the same transaction, so the index is never behind the committed catalog.
+or publisher, its contributor credits, an author's name) refreshes the search
+index in the same transaction, so the index is never behind the committed
+catalog.
+
+Stock: ``stock_reserve`` takes copies (or, for a forthcoming book, preorders
+out of its allowance) under row locks; every write that can raise a book's
+stock ends with one call to ``stock_rose``, which schedules the back-in-stock
+emails of that book's waiting subscribers after the commit.
 """
 
 from __future__ import annotations
 
+import datetime
 import enum
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
+from celery import current_app
 from django.db import IntegrityError, models, transaction
 from django.db.models import Case, F, ProtectedError, QuerySet, Value, When
 from django.utils import timezone
@@ -19,23 +28,35 @@ from django.utils.text import slugify
 
 from bookstore.limits import MAX_PRICE, money
 from catalog import isbn as isbn_rules
+from catalog.choices import ContributorRole, PublicationStatus
 from catalog.exceptions import (
     AuthorHasBooks,
     BookAuthorsInvalid,
+    BookInStock,
+    BookNotOrderable,
+    BookReleaseInvalid,
+    BookSeriesInvalid,
     GenreHasBooks,
     GenreSlugTaken,
     InsufficientStock,
     IsbnInvalid,
     IsbnTaken,
     PriceChangeInvalid,
+    SeriesHasBooks,
+    SeriesNameTaken,
 )
 from catalog.fields import BOOK_COLUMN_FIELDS, INDEXED_FIELDS, book_values
 from catalog.importing import BookRow
 from catalog.ledger import StockNote, stock_movements_record
-from catalog.models import Author, Book, BookAuthor, Genre, StockMovement
+from catalog.models import Author, Book, BookAuthor, Genre, Series, StockMovement, StockSubscription, Work
 from catalog.search import search_index_update
+from notifications.services import email_queue
 
-#: Book fields whose text is in the search index (with the author names).
+logger = logging.getLogger(__name__)
+
+BACK_IN_STOCK_TASK = "catalog.back_in_stock_notify"
+
+#: Book fields whose text is in the search index (with the contributor names).
 INDEXED_BOOK_FIELDS = INDEXED_FIELDS
 
 
@@ -56,60 +77,111 @@ def stock_reserve(*, quantities: Mapping[int, int], fields: Sequence[str] = ()) 
 
     Books are locked with ``SELECT ... FOR UPDATE`` in id order, so two orders
     over the same books never deadlock; every line is checked before any is
-    decremented, and ``InsufficientStock`` lists every short line. Must run
-    inside the caller's transaction (the lock lasts until it commits). Returns
-    the locked books by id, their ``stock`` already reduced. Two queries
-    whatever the number of lines. ``fields``: only these columns (and id and
-    stock) are read under the lock.
+    decremented, and ``InsufficientStock`` lists every short line. A
+    forthcoming book is a preorder: its quantity comes out of
+    ``preorder_allowance`` instead of ``stock``, under the same lock (its
+    ``available`` in the error is the allowance left). An out-of-print book
+    raises ``BookNotOrderable``. Must run inside the caller's transaction (the
+    lock lasts until it commits). Returns the locked books by id, their
+    ``stock`` / ``preorder_allowance`` already reduced; the caller tells a
+    preorder by ``publication_status == "forthcoming"``. Two queries whatever
+    the number of lines. ``fields``: only these columns (and those the rules
+    above need) are read under the lock.
 
-    The caller records the movements (``catalog.ledger.stock_movements_record``,
-    kind ``sale``, ``stock_after`` from the returned books) in the same
-    transaction, once it knows what the stock was taken for (an order's number
-    exists only after its insert); the ledger invariant tests hold it to that.
+    The caller records the stock's movements (``catalog.ledger.stock_movements_record``,
+    kind ``sale``, ``stock_after`` from the returned books; a preorder takes no
+    stock, so it is no movement) in the same transaction, once it knows what
+    the stock was taken for (an order's number exists only after its insert);
+    the ledger invariant tests hold it to that.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("stock_reserve() must run inside transaction.atomic().")
     ids = sorted(quantities)
     locked = Book.objects.select_for_update().filter(pk__in=ids).order_by("pk")
     if fields:
-        locked = locked.only("pk", "stock", *fields)
+        locked = locked.only("pk", "stock", "preorder_allowance", "publication_status", *fields)
     books = {book.pk: book for book in locked}
+    out_of_print = [book_id for book_id in ids if book_id in books and not book_orderable(books[book_id])]
+    if out_of_print:
+        raise BookNotOrderable(details={"book_id": [f"Book {book_id} is out of print." for book_id in out_of_print]})
     short = [
-        {
-            "book_id": book_id,
-            "requested": quantities[book_id],
-            "available": books[book_id].stock if book_id in books else 0,
-        }
+        {"book_id": book_id, "requested": quantities[book_id], "available": book_available(books.get(book_id))}
         for book_id in ids
-        if book_id not in books or books[book_id].stock < quantities[book_id]
+        if book_id not in books or book_available(books[book_id]) < quantities[book_id]
     ]
     if short:
         raise InsufficientStock(details={"items": short})
-    # The rows are locked, and the CHECK (stock >= 0) constraint is the last guard.
-    _stock_apply({book_id: -quantities[book_id] for book_id in ids})
+    preorders = {book_id for book_id in ids if books[book_id].publication_status == PublicationStatus.FORTHCOMING}
+    # The rows are locked, and the CHECK (stock >= 0, preorder_allowance >= 0) constraints are the last guard.
+    _stock_apply({book_id: -quantities[book_id] for book_id in ids if book_id not in preorders})
+    _allowance_apply({book_id: -quantities[book_id] for book_id in preorders})
     for book_id in ids:
-        books[book_id].stock -= quantities[book_id]
+        if book_id in preorders:
+            books[book_id].preorder_allowance -= quantities[book_id]
+        else:
+            books[book_id].stock -= quantities[book_id]
     return books
 
 
-def stock_release(*, quantities: Mapping[int, int], note: StockNote) -> None:
-    """Put ``quantities`` ({book_id: n}) back in stock, e.g. when an order is cancelled; ``note`` says why.
+def book_orderable(book: Book) -> bool:
+    """Whether ``book`` may be put on an order at all (an out-of-print book may not)."""
+    return bool(book.publication_status != PublicationStatus.OUT_OF_PRINT)
 
-    The rows are locked in id order first, as ``stock_reserve`` does: a bare
-    UPDATE locks them in whatever order the scan meets them, which can deadlock
-    against a reservation of the same books. The movements go to the ledger.
+
+def book_available(book: Book | None) -> int:
+    """What an order may take of ``book`` now: its stock, or for a forthcoming book its preorder allowance."""
+    if book is None:
+        return 0
+    if book.publication_status == PublicationStatus.FORTHCOMING:
+        return int(book.preorder_allowance)
+    return int(book.stock)
+
+
+def _allowance_apply(deltas: Mapping[int, int]) -> None:
+    """One UPDATE adding ``deltas[book_id]`` to each book's preorder allowance."""
+    if not deltas:
+        return
+    Book.objects.filter(pk__in=list(deltas)).update(
+        preorder_allowance=F("preorder_allowance")
+        + Case(
+            *(When(pk=book_id, then=Value(delta)) for book_id, delta in deltas.items()),
+            default=Value(0),
+            output_field=models.IntegerField(),
+        )
+    )
+
+
+def stock_release(*, quantities: Mapping[int, int], note: StockNote, preorders: Iterable[int] = ()) -> None:
+    """Put ``quantities`` ({book_id: n}) back, e.g. when an order is cancelled; ``note`` says why.
+
+    ``preorders``: the book ids whose lines were preorders. A preorder goes
+    back to the allowance while its book is still forthcoming; once the book
+    is released the copy was set aside from the delivery, so it returns to
+    stock like any other line. The rows are locked in id order first, as
+    ``stock_reserve`` does: a bare UPDATE locks them in whatever order the scan
+    meets them, which can deadlock against a reservation of the same books.
+    What returns to stock goes to the ledger (``note``); what returns to the
+    allowance is no stock movement.
     """
     if not quantities:
         return
+    preordered = set(preorders)
     with transaction.atomic():
-        stock = dict(
-            Book.objects.select_for_update().filter(pk__in=sorted(quantities)).order_by("pk").values_list("pk", "stock")
-        )
-        _stock_apply(dict(quantities))
-        stock_movements_record(
-            note=note,
-            changes={pk: (quantities[pk], current + quantities[pk]) for pk, current in stock.items()},
-        )
+        locked = {
+            pk: (status, stock)
+            for pk, status, stock in Book.objects.select_for_update()
+            .filter(pk__in=sorted(quantities))
+            .order_by("pk")
+            .values_list("pk", "publication_status", "stock")
+        }
+        forthcoming = {pk for pk, (status, _stock) in locked.items() if status == PublicationStatus.FORTHCOMING}
+        to_allowance = {pk: n for pk, n in quantities.items() if pk in preordered and pk in forthcoming}
+        to_stock = {pk: n for pk, n in quantities.items() if pk not in to_allowance and pk in locked}
+        _allowance_apply(to_allowance)
+        if to_stock:
+            _stock_apply(to_stock)
+            stock_movements_record(note=note, changes={pk: (n, locked[pk][1] + n) for pk, n in to_stock.items()})
+            stock_rose(book_ids=to_stock)
 
 
 def _stock_locked(book_ids: Iterable[int]) -> dict[int, int]:
@@ -123,7 +195,7 @@ def stock_receive(*, counts: Mapping[int, int], by: Any, reference: str = "", re
     """Goods in: add ``counts`` ({book_id: copies > 0}) to stock in one transaction; returns the new stock by id.
 
     Unknown book ids are ignored (the caller lists what it could not match).
-    Each book's addition is a ``goods_in`` movement of the ledger.
+    Each book's addition is a ``goods_in`` movement of the ledger; waiting subscribers hear it is back.
     """
     if any(count <= 0 for count in counts.values()):
         raise ValueError("Goods in adds at least one copy per book.")
@@ -137,6 +209,7 @@ def stock_receive(*, counts: Mapping[int, int], by: Any, reference: str = "", re
             note=StockNote(kind=StockMovement.Kind.GOODS_IN, by=by, reference=reference, reason=reason),
             changes={pk: (added[pk], after[pk]) for pk in stock},
         )
+        stock_rose(book_ids=added)
     return after
 
 
@@ -146,7 +219,8 @@ def stock_take(
     """Stock-take: set each counted book's stock to ``counts`` ({book_id: copies >= 0}) in one transaction.
 
     Books not counted keep their stock. A difference is a ``stocktake``
-    movement. Returns {book_id: (stock before, counted)} for every counted book.
+    movement; a count above the stock notifies waiting subscribers. Returns
+    {book_id: (stock before, counted)} for every counted book.
     """
     if any(count < 0 for count in counts.values()):
         raise ValueError("A count cannot be negative.")
@@ -159,7 +233,96 @@ def stock_take(
             note=StockNote(kind=StockMovement.Kind.STOCKTAKE, by=by, reference=reference, reason=reason),
             changes={pk: (delta, counts[pk]) for pk, delta in deltas.items()},
         )
+        stock_rose(book_ids=[pk for pk, delta in deltas.items() if delta > 0])
     return {pk: (stock[pk], counts[pk]) for pk in stock}
+
+
+def stock_rose(*, book_ids: Iterable[int]) -> None:
+    """What follows any write that may have raised the stock of ``book_ids``, inside the writer's transaction.
+
+    Books now in stock with subscribers still waiting get their back-in-stock
+    emails from a task started after the commit (one query here). A
+    subscription is only taken while its book is out of stock, under the
+    book's row lock, so a waiting subscription on a book in stock means the
+    book came back since.
+    """
+    ids = list(book_ids)
+    if not ids:
+        return
+    waiting = list(
+        StockSubscription.objects.filter(book_id__in=ids, book__stock__gt=0, notified_at__isnull=True)
+        .order_by()
+        .values_list("book_id", flat=True)
+        .distinct()
+    )
+    if waiting:
+        transaction.on_commit(lambda: _back_in_stock_dispatch(sorted(waiting)), robust=True)
+
+
+def _back_in_stock_dispatch(book_ids: list[int]) -> None:
+    """Send the fan-out task; if the broker is down, the periodic sweep sends the emails later."""
+    try:
+        current_app.send_task(BACK_IN_STOCK_TASK, kwargs={"book_ids": book_ids})
+    except Exception:  # a broker outage must not fail the write that restocked
+        logger.warning("back-in-stock task for books %s not sent; the sweep will send it", book_ids, exc_info=True)
+
+
+def stock_subscribe(*, book: Book, user: Any) -> StockSubscription:
+    """Subscribe ``user`` to one email when ``book`` is back in stock; ``BookInStock`` (409) if it is in stock.
+
+    The book row is locked while its stock is read, so a restock committing
+    meanwhile either sees this subscription or makes this call refuse. Subscribing
+    twice while waiting keeps the first subscription.
+    """
+    with transaction.atomic():
+        locked = Book.objects.select_for_update().only("pk", "stock").get(pk=book.pk)
+        if locked.stock > 0:
+            raise BookInStock()
+        subscription, _ = StockSubscription.objects.get_or_create(book=locked, user=user, notified_at=None)
+        return subscription
+
+
+def stock_unsubscribe(*, book: Book, user: Any) -> int:
+    """Drop ``user``'s waiting subscription to ``book`` (none is fine); returns how many were dropped."""
+    with transaction.atomic():
+        deleted, _ = StockSubscription.objects.filter(book=book, user=user, notified_at__isnull=True).delete()
+    return int(deleted)
+
+
+def back_in_stock_notify(*, book_ids: Iterable[int] | None = None) -> int:
+    """Email every waiting subscriber of the given books (all books if ``None``) that are in stock now.
+
+    Each subscription is claimed with a conditional UPDATE (``notified_at``
+    from NULL to now) and its email queued in the same transaction with the
+    key ``back-in-stock:<subscription id>``, so running this twice, or two
+    workers at once, sends one email per subscription. A subscription is
+    notified once: a rise, a fall and a rise again (within the hour or later)
+    sends nothing new to it. Returns the number of emails queued.
+    """
+    waiting = StockSubscription.objects.filter(notified_at__isnull=True, book__stock__gt=0)
+    if book_ids is not None:
+        waiting = waiting.filter(book_id__in=list(book_ids))
+    sent = 0
+    for subscription in waiting.select_related("book", "user").order_by("pk")[:BACK_IN_STOCK_BATCH]:
+        with transaction.atomic():
+            now = timezone.now()
+            if not StockSubscription.objects.filter(pk=subscription.pk, notified_at__isnull=True).update(
+                notified_at=now
+            ):
+                continue  # another worker took it
+            if subscription.user.email and subscription.user.is_active:
+                email_queue(
+                    to=subscription.user.email,
+                    template="catalog/email/back_in_stock",
+                    context={"book": subscription.book, "user": subscription.user},
+                    key=f"back-in-stock:{subscription.pk}",
+                )
+                sent += 1
+    return sent
+
+
+#: Most subscriptions one run of ``back_in_stock_notify`` handles; the sweep takes the rest.
+BACK_IN_STOCK_BATCH = 5000
 
 
 # --- Authors ----------------------------------------------------------------------
@@ -287,13 +450,20 @@ def books_written(*, book_ids: Iterable[int], reindex: bool) -> None:
         search_index_update(book_ids=book_ids)
 
 
+class Credit(NamedTuple):
+    """One contributor credit to write: a person and their role (``ContributorRole``)."""
+
+    author: Author
+    role: str = ContributorRole.AUTHOR
+
+
 def book_rows_check(*, rows: Sequence[BookRow]) -> None:
     """The rules a batch of ``BookRow`` must meet before the bulk upsert writes it.
 
     The single-book services hold the same rules: the ISBN in its 13-digit
-    form, at least one author credited once each, and one book per ISBN.
-    Rows read by ``catalog.importing`` already meet them; this guards every
-    other producer of rows (the demo store, future feeds).
+    form, at least one contributor credited once per role, and one book per
+    ISBN. Rows read by ``catalog.importing`` already meet them; this guards
+    every other producer of rows (the demo store, the ONIX reader).
     """
     seen: set[str] = set()
     for row in rows:
@@ -302,14 +472,28 @@ def book_rows_check(*, rows: Sequence[BookRow]) -> None:
         if row.isbn in seen:
             raise IsbnTaken(f"ISBN {row.isbn} appears twice in one batch.")
         seen.add(row.isbn)
-        _authors_check(row.authors)
+        _credits_check([(name, role) for name, role in row_credits(row)])
+        _roles_check([role for _name, role in row_credits(row)])
 
 
-def _authors_check(keys: Sequence[object]) -> None:
+def row_credits(row: BookRow) -> tuple[tuple[str, str], ...]:
+    """A row's credits as (name, role) in cover order: its ``contributors`` if given, else its ``authors``."""
+    if row.contributors:
+        return tuple((name, role) for name, role in row.contributors)
+    return tuple((name, ContributorRole.AUTHOR.value) for name in row.authors)
+
+
+def _credits_check(keys: Sequence[object]) -> None:
     if not keys:
         raise BookAuthorsInvalid()
     if len(set(keys)) != len(keys):
-        raise BookAuthorsInvalid("Each author may be credited only once.")
+        raise BookAuthorsInvalid("Each contributor may be credited only once per role.")
+
+
+def _roles_check(roles: Iterable[str]) -> None:
+    unknown = sorted(set(roles) - set(ContributorRole.values))
+    if unknown:
+        raise BookAuthorsInvalid(f"Unknown role(s): {', '.join(unknown)}.")
 
 
 def _isbn13(raw: str) -> str:
@@ -319,8 +503,24 @@ def _isbn13(raw: str) -> str:
         raise IsbnInvalid(str(exc)) from exc
 
 
+def _book_rules_check(book: Book) -> None:
+    """Rules across fields: a series number needs a series; a forthcoming book needs a release date."""
+    if book.series_number is not None and book.series_id is None:
+        raise BookSeriesInvalid()
+    if book.publication_status == PublicationStatus.FORTHCOMING and book.release_date is None:
+        raise BookReleaseInvalid()
+
+
 def _book_save(book: Book, *, update_fields: list[str] | None = None) -> None:
-    """Save ``book``; a duplicate ISBN, checked first or lost in a race, raises ``IsbnTaken``."""
+    """Save ``book``; a duplicate ISBN, checked first or lost in a race, raises ``IsbnTaken``.
+
+    A new book without a work gets a work of its own (an edition is always part of one).
+    """
+    _book_rules_check(book)
+    if book.work_id is None:
+        book.work = Work.objects.create(title=book.title)
+        if update_fields is not None:
+            update_fields = [*update_fields, "work"]
     if update_fields is not None and "isbn" not in update_fields:
         book.save(update_fields=update_fields)
         return
@@ -335,62 +535,108 @@ def _book_save(book: Book, *, update_fields: list[str] | None = None) -> None:
         raise
 
 
-def _book_set_authors(book: Book, authors: Sequence[Author]) -> None:
-    """Credit ``authors`` on ``book`` in this order (positions 0, 1, ...)."""
-    _authors_check([author.pk for author in authors])
+def _credits(authors: Sequence[Author] | None, contributors: Sequence[Credit] | None) -> list[Credit] | None:
+    """The credits to write: ``contributors`` in order, or ``authors`` as role ``author``; ``None``: unchanged."""
+    if contributors is not None and authors is not None:
+        raise BookAuthorsInvalid("Give either the authors or the contributors, not both.")
+    if contributors is not None:
+        return [Credit(author, str(role)) for author, role in contributors]
+    if authors is not None:
+        return [Credit(author) for author in authors]
+    return None
+
+
+def _book_set_credits(book: Book, credits: Sequence[Credit]) -> None:
+    """Credit ``credits`` on ``book`` in this order (positions 0, 1, ...)."""
+    _credits_check([(credit.author.pk, credit.role) for credit in credits])
+    _roles_check(credit.role for credit in credits)
     BookAuthor.objects.filter(book=book).delete()
     BookAuthor.objects.bulk_create(
-        [BookAuthor(book=book, author=author, position=position) for position, author in enumerate(authors)]
+        [
+            BookAuthor(book=book, author=credit.author, role=credit.role, position=position)
+            for position, credit in enumerate(credits)
+        ]
     )
 
 
-def book_create(*, authors: Sequence[Author], genres: Iterable[Genre] = (), by: Any = None, **fields: Any) -> Book:
-    """Create a book crediting ``authors`` in order (at least one), and index it.
+def book_create(
+    *,
+    authors: Sequence[Author] | None = None,
+    contributors: Sequence[Credit] | None = None,
+    genres: Iterable[Genre] = (),
+    series: Series | None = None,
+    work: Work | None = None,
+    by: Any = None,
+    **fields: Any,
+) -> Book:
+    """Create a book crediting ``contributors`` (or ``authors``, role author) in order, at least one; index it.
 
     ``fields`` are the book's columns of ``catalog.fields`` (``isbn``, ``title``
     and ``price`` required, the others default as declared). ``isbn`` may be
     any accepted ISBN-10/13 spelling; it is stored as ISBN-13 and must be
-    unique (``IsbnInvalid`` / ``IsbnTaken`` otherwise). Its first stock is
-    the opening movement of its ledger, made ``by`` the given user.
+    unique (``IsbnInvalid`` / ``IsbnTaken`` otherwise). Without ``work`` the
+    book gets a work of its own. Its first stock is the opening movement of
+    its ledger, made ``by`` the given user.
     """
+    credits = _credits(authors, contributors)
     values = book_values(given=fields, names=BOOK_COLUMN_FIELDS)
     values["isbn"] = _isbn13(values["isbn"])
-    book = Book(**values)
+    book = Book(**values, series=series, work=work)
     with transaction.atomic():
         _book_save(book)
-        _book_set_authors(book, authors)
+        _book_set_credits(book, credits or [])
         book.genres.set(list(genres))
         stock_movements_record(
             note=StockNote(kind=StockMovement.Kind.OPENING, by=by, reason="New book"),
             changes={book.pk: (book.stock, book.stock)},
         )
         books_written(book_ids=[book.pk], reindex=True)
+        if book.stock > 0:
+            stock_rose(book_ids=[book.pk])
     return book
+
+
+_UNSET: Any = object()
 
 
 def book_update(
     *,
     book: Book,
     authors: Sequence[Author] | None = None,
+    contributors: Sequence[Credit] | None = None,
     genres: Iterable[Genre] | None = None,
+    series: Series | None = _UNSET,
+    work: Work | None = None,
     by: Any = None,
     **changes: Any,
 ) -> Book:
-    """Change a book's fields (any columns of ``catalog.fields``), and replace its authors or genres when given.
+    """Change a book's fields (any columns of ``catalog.fields``), and replace its credits or genres when given.
 
+    ``series`` (``None`` takes the book out of its series) and ``work`` (put
+    the book in that work; see ``book_join_work``) change only when given.
     Only the given fields are written, so a concurrent stock change by an
     order is never overwritten. The book is re-indexed when indexed text or
-    its authors change. A new stock is a movement ``by`` the given user
-    (kind ``adjustment``), against the stock read under a row lock.
+    its credits change; a stock raised above zero notifies the subscribers.
+    A new stock is a movement ``by`` the given user (kind ``adjustment``),
+    against the stock read under a row lock.
     """
+    credits = _credits(authors, contributors)
     changes = book_values(given=changes, names=tuple(name for name in BOOK_COLUMN_FIELDS if name in changes))
     if "isbn" in changes:
         changes["isbn"] = _isbn13(changes["isbn"])
     changed: list[str] = []
+    was_out_of_stock = book.stock <= 0
     for name, value in changes.items():
         if getattr(book, name) != value:
             setattr(book, name, value)
             changed.append(name)
+    if series is not _UNSET and book.series_id != (series.pk if series else None):
+        book.series = series
+        changed.append("series")
+    old_work_id = book.work_id
+    if work is not None and work.pk != book.work_id:
+        book.work = work
+        changed.append("work")
     with transaction.atomic():
         if "stock" in changed:
             before = Book.objects.select_for_update().filter(pk=book.pk).values_list("stock", flat=True).get()
@@ -400,15 +646,105 @@ def book_update(
             )
         if changed:
             _book_save(book, update_fields=[*changed, "updated_at"])
-        if authors is not None:
-            _book_set_authors(book, authors)
+        if "work" in changed and old_work_id is not None:
+            _work_drop_if_empty(old_work_id)
+        if credits is not None:
+            _book_set_credits(book, credits)
         if genres is not None:
             book.genres.set(list(genres))
-        if changed or authors is not None or genres is not None:
+        if changed or credits is not None or genres is not None:
             books_written(
-                book_ids=[book.pk], reindex=authors is not None or bool(INDEXED_BOOK_FIELDS.intersection(changed))
+                book_ids=[book.pk], reindex=credits is not None or bool(INDEXED_BOOK_FIELDS.intersection(changed))
             )
+        if "stock" in changed and was_out_of_stock and book.stock > 0:
+            stock_rose(book_ids=[book.pk])
     return book
+
+
+def _work_drop_if_empty(work_id: int) -> None:
+    """Delete the work ``work_id`` once no edition is left in it."""
+    Work.objects.filter(pk=work_id).exclude(pk__in=Book.objects.filter(work_id=work_id).values("work_id")).delete()
+
+
+def book_join_work(*, book: Book, same_as: Book) -> Book:
+    """Group ``book`` with ``same_as`` as editions of one work (``book`` moves into ``same_as``'s work)."""
+    return book_update(book=book, work=same_as.work)
+
+
+def book_leave_work(*, book: Book) -> Book:
+    """Take ``book`` out of its group of editions: it gets a work of its own."""
+    with transaction.atomic():
+        if Book.objects.filter(work_id=book.work_id).exclude(pk=book.pk).exists():
+            return book_update(book=book, work=Work.objects.create(title=book.title))
+    return book
+
+
+def book_release_due(*, today: datetime.date | None = None) -> int:
+    """Make every forthcoming book whose release date has come active; returns how many.
+
+    The preorders already taken stay on their orders; the allowance left
+    lapses (it is set to 0), and from then on orders take from ``stock``,
+    which staff fill with the copies on hand beyond the preorders. Safe to run
+    twice: a book already active is left alone.
+    """
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        due = list(
+            Book.objects.select_for_update()
+            .filter(publication_status=PublicationStatus.FORTHCOMING, release_date__lte=today)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not due:
+            return 0
+        Book.objects.filter(pk__in=due).update(
+            publication_status=PublicationStatus.ACTIVE, preorder_allowance=0, updated_at=timezone.now()
+        )
+        books_written(book_ids=due, reindex=False)
+        stock_rose(book_ids=due)
+    return len(due)
+
+
+# --- Series -------------------------------------------------------------------------
+
+
+def _series_save(series: Series, *, update_fields: list[str] | None = None) -> Series:
+    if Series.objects.filter(name=series.name).exclude(pk=series.pk).exists():
+        raise SeriesNameTaken()
+    try:
+        with transaction.atomic():
+            series.save(update_fields=update_fields)
+    except IntegrityError:
+        if Series.objects.filter(name=series.name).exclude(pk=series.pk).exists():
+            raise SeriesNameTaken() from None
+        raise
+    return series
+
+
+def series_create(*, name: str) -> Series:
+    """Create a series; names are unique (``SeriesNameTaken``)."""
+    with transaction.atomic():
+        return _series_save(Series(name=name))
+
+
+def series_update(*, series: Series, name: str | None = None) -> Series:
+    """Rename a series; its books are re-indexed (the series name is searched with them)."""
+    if name is None or name == series.name:
+        return series
+    series.name = name
+    with transaction.atomic():
+        _series_save(series, update_fields=["name", "updated_at"])
+        books_written(book_ids=Book.objects.filter(series=series).values_list("pk", flat=True), reindex=True)
+    return series
+
+
+def series_delete(*, series: Series) -> None:
+    """Delete a series no book is in; otherwise raise ``SeriesHasBooks``."""
+    try:
+        with transaction.atomic():
+            series.delete()
+    except ProtectedError as exc:
+        raise SeriesHasBooks(details={"book_count": len(exc.protected_objects)}) from exc
 
 
 def book_delete(*, book: Book) -> BookDeletion:
@@ -423,9 +759,11 @@ def book_delete(*, book: Book) -> BookDeletion:
     book_id = book.pk
     with transaction.atomic():
         list(Book.objects.select_for_update().filter(pk=book_id).values_list("pk", flat=True))
+        work_id = book.work_id
         try:
             with transaction.atomic():
                 book.delete()
+                _work_drop_if_empty(work_id)
         except ProtectedError:
             book.is_active = False
             book.updated_at = timezone.now()

@@ -1,10 +1,41 @@
-"""Catalog background tasks: thin wrappers over ``catalog.covers``; each is safe to run twice."""
+"""Catalog background jobs: thin wrappers over ``catalog.services`` and ``catalog.covers``; each is safe to run twice."""
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
 
-from catalog import covers
+from celery import shared_task
+from django.db import DatabaseError
+
+from catalog import covers, services
+
+logger = logging.getLogger(__name__)
+# A database hiccup retries the job with exponential backoff (jittered, at most 10 min apart).
+RETRY = {"autoretry_for": (DatabaseError,), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 5}
+
+
+@shared_task(name="catalog.back_in_stock_notify", acks_late=True, **RETRY)
+def back_in_stock_notify(book_ids: list[int]) -> int:
+    """Queue the back-in-stock emails of ``book_ids``' waiting subscribers (started after a restock commits)."""
+    return services.back_in_stock_notify(book_ids=book_ids)
+
+
+@shared_task(name="catalog.back_in_stock_sweep", acks_late=True, **RETRY)
+def back_in_stock_sweep() -> int:
+    """Queue the emails a lost task left undone: every waiting subscriber of a book in stock."""
+    sent = services.back_in_stock_notify(book_ids=None)
+    if sent:
+        logger.info("back-in-stock sweep: %s email(s) queued", sent)
+    return sent
+
+
+@shared_task(name="catalog.book_release_due", acks_late=True, **RETRY)
+def book_release_due() -> int:
+    """Make forthcoming books whose release date has come active."""
+    released = services.book_release_due()
+    if released:
+        logger.info("book release: %s book(s) now active", released)
+    return released
 
 
 @shared_task(

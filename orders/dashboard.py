@@ -1,7 +1,7 @@
-"""Selectors for the staff dashboard on the admin index: sales, order statuses, low stock, top sellers.
+"""Selectors for the staff dashboard on the admin index: sales, order statuses, low stock, top sellers, preorders.
 
 Everything the dashboard shows is computed by ``dashboard_compute`` in a fixed
-number of aggregate queries (five, whatever the size of the store) and cached
+number of aggregate queries (six, whatever the size of the store) and cached
 for ``DASHBOARD_CACHE_SECONDS`` by ``dashboard_get``. A cache outage only costs
 the caching: the dashboard is then computed on every request.
 """
@@ -15,11 +15,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, IntegerField, Max, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from bookstore.limits import money
+from catalog.choices import PublicationStatus
 from catalog.models import Book
 from orders.models import Order, OrderItem
 
@@ -31,7 +32,8 @@ LOW_STOCK_LIMIT = 10
 #: Low-stock books are counted up to this many ("more than 1000"), so the count stays cheap.
 LOW_STOCK_COUNT_CAP = 1000
 TOP_SELLERS_LIMIT = 10
-_CACHE_KEY = "admin-dashboard:v1:{threshold}"
+PREORDER_TITLES_LIMIT = 10
+_CACHE_KEY = "admin-dashboard:v2:{threshold}"
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,17 @@ class TopSeller:
 
 
 @dataclass(frozen=True)
+class PreorderTitle:
+    """A forthcoming book: copies preordered on orders that are not cancelled, and the allowance left."""
+
+    book_id: int
+    title: str
+    release_date: date | None
+    preordered: int
+    allowance_left: int
+
+
+@dataclass(frozen=True)
 class Dashboard:
     generated_at: datetime
     days: list[DailySales]
@@ -83,6 +96,7 @@ class Dashboard:
     low_stock_over_cap: bool
     month_start: date
     top_sellers: list[TopSeller]
+    preorders: list[PreorderTitle]
 
 
 def _daily_sales(*, today: date, start: datetime) -> list[DailySales]:
@@ -142,6 +156,34 @@ def _top_sellers(*, since: datetime) -> list[TopSeller]:
     ]
 
 
+def _preorders() -> list[PreorderTitle]:
+    """The forthcoming titles released soonest, with the copies preordered (one query)."""
+    preordered = (
+        OrderItem.objects.filter(book=OuterRef("pk"), is_preorder=True)
+        .exclude(order__status=Order.Status.CANCELLED)
+        .order_by()
+        .values("book")
+        .annotate(n=Sum("quantity"))
+        .values("n")
+    )
+    rows = (
+        Book.objects.filter(publication_status=PublicationStatus.FORTHCOMING)
+        .annotate(preordered=Coalesce(Subquery(preordered, output_field=IntegerField()), 0))
+        .order_by("release_date", "title", "id")
+        .values("id", "title", "release_date", "preordered", "preorder_allowance")[:PREORDER_TITLES_LIMIT]
+    )
+    return [
+        PreorderTitle(
+            book_id=row["id"],
+            title=row["title"],
+            release_date=row["release_date"],
+            preordered=row["preordered"],
+            allowance_left=row["preorder_allowance"],
+        )
+        for row in rows
+    ]
+
+
 def dashboard_compute(*, now: datetime | None = None, low_stock_threshold: int | None = None) -> Dashboard:
     """Compute the dashboard as of ``now`` (default: the current time), uncached.
 
@@ -172,6 +214,7 @@ def dashboard_compute(*, now: datetime | None = None, low_stock_threshold: int |
         low_stock_over_cap=low_stock_count > LOW_STOCK_COUNT_CAP,
         month_start=month_start.date(),
         top_sellers=_top_sellers(since=month_start),
+        preorders=_preorders(),
     )
 
 

@@ -242,6 +242,9 @@ class OrderItem(models.Model):
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
     quantity = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(MAX_LINE_QUANTITY)])
     line_total = models.DecimalField(max_digits=10, decimal_places=2)
+    is_preorder = models.BooleanField(
+        default=False, help_text="Ordered while the book was forthcoming: taken from its preorder allowance."
+    )
 
     class Meta:
         db_table = "order_items"

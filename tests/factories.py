@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from factory.django import DjangoModelFactory
 
 from catalog.isbn import isbn13_check_digit
-from catalog.models import Author, Book, BookAuthor, Genre, StockMovement
+from catalog.models import Author, Book, BookAuthor, Genre, Series, StockMovement, Work
 from catalog.search import search_index_update
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
@@ -53,8 +53,25 @@ def _isbn13(n: int) -> str:
     return body + isbn13_check_digit(body)
 
 
+class WorkFactory(DjangoModelFactory):
+    class Meta:
+        model = Work
+
+    title = factory.Sequence(lambda n: f"Work number {n}")
+
+
+class SeriesFactory(DjangoModelFactory):
+    class Meta:
+        model = Series
+
+    name = factory.Sequence(lambda n: f"Series number {n}")
+
+
 class BookFactory(DjangoModelFactory):
-    """A book with one author unless ``authors=[...]`` is given."""
+    """A book with one author and a work of its own.
+
+    ``authors=[...]`` or ``contributors=[(author, role), ...]`` set the credits, ``work=`` shares a work.
+    """
 
     class Meta:
         model = Book
@@ -68,10 +85,21 @@ class BookFactory(DjangoModelFactory):
     price = Decimal("10.00")
     stock = 10
     is_active = True
+    work = factory.SubFactory(WorkFactory, title=factory.SelfAttribute("..title"))
+
+    @factory.post_generation
+    def contributors(obj, create, extracted, **kwargs):
+        """``contributors=[(author, role), ...]`` replaces the default author with these credits, in order."""
+        if not create or extracted is None:
+            return
+        obj._credited = True  # the authors hook (next) adds no default author
+        BookAuthor.objects.bulk_create(
+            [BookAuthor(book=obj, author=author, role=role, position=i) for i, (author, role) in enumerate(extracted)]
+        )
 
     @factory.post_generation
     def authors(obj, create, extracted, **kwargs):
-        if not create:
+        if not create or getattr(obj, "_credited", False):
             return
         authors = extracted if extracted is not None else [AuthorFactory()]
         BookAuthor.objects.bulk_create(

@@ -9,7 +9,7 @@ from django_countries import countries
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import Address, ApiKey, User
+from accounts.models import Address, ApiKey, ApiKeyScope, User
 
 
 def _password_field(**kwargs: Any) -> serializers.CharField:
@@ -90,6 +90,11 @@ class TokenPairSerializer(serializers.Serializer[Any]):
     refresh = serializers.CharField(read_only=True, help_text="Refresh token; single use, rotated on refresh.")
 
 
+class OidcCallbackSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField(max_length=2048, help_text="The `code` the provider sent back.")
+    state = serializers.CharField(max_length=128, help_text="The `state` the provider sent back.")
+
+
 class LogoutSerializer(serializers.Serializer[Any]):
     refresh = serializers.CharField(write_only=True, help_text="The refresh token to revoke; must be the caller's.")
 
@@ -99,11 +104,22 @@ class PasswordChangeSerializer(serializers.Serializer[Any]):
     new_password = _password_field()
 
 
+_SCOPES_HELP = (
+    "What the key may do: `catalog:read`, `catalog:write`, `orders:read`, `orders:write`; never more than its "
+    "owner may. A key with every scope may also use the account's own routes (`/users/me` ...)."
+)
+
+
 class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=ApiKeyScope.choices), read_only=True, help_text=_SCOPES_HELP
+    )
+
     class Meta:
         model = ApiKey
-        fields = ["id", "name", "prefix", "created_at", "expires_at", "last_used_at"]
+        fields = ["id", "name", "prefix", "scopes", "daily_quota", "created_at", "expires_at", "last_used_at"]
         read_only_fields = fields
+        extra_kwargs = {"daily_quota": {"help_text": "Calls allowed per UTC day; `null`: no quota."}}
 
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):
@@ -112,7 +128,7 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
     key = serializers.SerializerMethodField(help_text="The full key. Shown only in this response; store it now.")
 
     class Meta(ApiKeySerializer.Meta):
-        fields = ["id", "name", "prefix", "key", "created_at", "expires_at", "last_used_at"]
+        fields = ["id", "name", "prefix", "key", "scopes", "daily_quota", "created_at", "expires_at", "last_used_at"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.CharField())
@@ -123,6 +139,33 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 class ApiKeyCreateSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=100)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=ApiKeyScope.choices),
+        required=False,
+        allow_empty=False,
+        max_length=len(ApiKeyScope.choices),
+        default=None,
+        help_text=_SCOPES_HELP + " Default: every scope.",
+    )
+    daily_quota = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=2_000_000_000,
+        help_text="Calls allowed per UTC day; over it, calls are `429` until midnight UTC. Default: no quota.",
+    )
+
+
+class ApiKeyDayUsageSerializer(serializers.Serializer[Any]):
+    date = serializers.DateField(read_only=True, help_text="The UTC day.")
+    calls = serializers.IntegerField(read_only=True, help_text="Calls made with the key that day (refused ones not).")
+
+
+class ApiKeyUsageSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField(read_only=True, help_text="The key's id.")
+    daily_quota = serializers.IntegerField(read_only=True, allow_null=True)
+    days = ApiKeyDayUsageSerializer(many=True, read_only=True, help_text="The last 30 UTC days, today first.")
 
 
 #: ISO 3166-1 alpha-2 codes with their English names; one ``Country`` enum in the OpenAPI schema.

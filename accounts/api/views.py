@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from django.http import HttpResponseRedirect
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,7 +18,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from accounts import personal_data, services
+from accounts import oidc, personal_data, services
 from accounts.api.mixins import CreatedLocationMixin
 from accounts.api.serializers import (
     AccountCloseSerializer,
@@ -24,7 +26,9 @@ from accounts.api.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
     ApiKeySerializer,
+    ApiKeyUsageSerializer,
     LogoutSerializer,
+    OidcCallbackSerializer,
     PasswordChangeSerializer,
     PasswordResetConfirmSerializer,
     PasswordResetRequestSerializer,
@@ -38,7 +42,7 @@ from accounts.api.serializers import (
 )
 from accounts.models import Address, ApiKey, User
 from accounts.permissions import SignedInWithJWT, StaffModelPermission
-from accounts.selectors import address_list, api_key_list_for_owner
+from accounts.selectors import address_list, api_key_list_for_owner, api_key_usage
 from accounts.throttling import AuthRateThrottle, PasswordResetEmailThrottle
 
 TAG = "auth"
@@ -140,6 +144,73 @@ class TokenRefreshView(PublicAuthView):
         serializer = TokenRefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         pair = services.token_pair_refresh(**serializer.validated_data)
+        return Response(TokenPairSerializer(pair._asdict()).data)
+
+
+_404_PROVIDER = OpenApiResponse(description="`not_found`: no sign-in provider of that name is configured.")
+_PROVIDER_PARAMETER = OpenApiParameter(
+    "provider",
+    str,
+    OpenApiParameter.PATH,
+    description="The provider's configured name (`OIDC_PROVIDERS`), e.g. `google`.",
+    pattern=r"^[a-z0-9][a-z0-9-]{0,31}$",
+)
+_503_PROVIDER = OpenApiResponse(
+    description="`service_unavailable`: the provider cannot be reached or answered nonsense; try again."
+)
+
+
+class OidcStartView(PublicAuthView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Sign in with an OpenID Connect provider: redirect to the provider",
+        description=(
+            "Open to anyone, rate limited per client address. `302` to the provider's authorization endpoint "
+            "(authorization code flow with PKCE S256, `state` and `nonce`). The provider sends the browser back to "
+            "the frontend's configured redirect URI with `code` and `state`, which the frontend posts to "
+            "`/api/v1/auth/oidc/{provider}/callback` within 10 minutes."
+        ),
+        responses={
+            302: OpenApiResponse(description="Redirect to the provider; the URL is in `Location`."),
+            404: _404_PROVIDER,
+            429: _429,
+            503: _503_PROVIDER,
+        },
+        parameters=[_PROVIDER_PARAMETER],
+        auth=[],
+    )
+    def get(self, request: Request, provider: str) -> HttpResponseRedirect:
+        url = oidc.oidc_authorization_url(provider=oidc.provider_get(provider))
+        response = HttpResponseRedirect(url)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class OidcCallbackView(PublicAuthView):
+    @extend_schema(
+        tags=[TAG],
+        summary="Sign in with an OpenID Connect provider: exchange the code for the store's tokens",
+        description=(
+            "Open to anyone, rate limited per client address. `code` and `state` are the values the provider "
+            "sent back; a state works once. The code is exchanged with the provider, and its ID token checked "
+            "(signature against the provider's keys, issuer, audience, expiry, nonce). The account with the "
+            "provider's *verified* email signs in, or a customer account is created for it. Answers the same "
+            "token pair as `/auth/token`. A bad state, refused code, invalid ID token or unverified email is "
+            "`400 validation_error` naming `state` or `code`; a closed account `401`."
+        ),
+        request=OidcCallbackSerializer,
+        responses={200: TokenPairSerializer, 400: _400, 401: _401, 404: _404_PROVIDER, 429: _429, 503: _503_PROVIDER},
+        parameters=[_PROVIDER_PARAMETER],
+        auth=[],
+    )
+    def post(self, request: Request, provider: str) -> Response:
+        serializer = OidcCallbackSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        config = oidc.provider_get(provider)
+        identity = oidc.oidc_identity(provider=config, **serializer.validated_data)
+        pair = services.token_pair_for_oidc(
+            email=identity.email, first_name=identity.first_name, last_name=identity.last_name
+        )
         return Response(TokenPairSerializer(pair._asdict()).data)
 
 
@@ -360,7 +431,11 @@ class ApiKeyViewSet(
         summary="Create an API key; the response is the only time the key is shown",
         description=(
             "Staff only. The key acts as the caller, until `expires_at` (optional) or until it is revoked; it is "
-            "stored hashed, so `key` in this response is the only copy. The key's URL is in `Location`."
+            "stored hashed, so `key` in this response is the only copy. The key's URL is in `Location`. "
+            "`scopes` (default: every scope) limit what it may do: a call outside them is `403`. `daily_quota` "
+            "(default: none) limits its calls per UTC day: over it, `429` with `Retry-After` until midnight UTC. "
+            "Every response to a call made with a key carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` "
+            "(`unlimited` for a key without quota) and `X-RateLimit-Reset` (Unix time of the next midnight UTC)."
         ),
         request=ApiKeyCreateSerializer,
         responses={201: ApiKeyCreatedSerializer, 400: _400, 401: _401, 403: _403},
@@ -381,6 +456,23 @@ class ApiKeyViewSet(
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.api_key_revoke(api_key=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        tags=["api-keys"],
+        summary="Calls made with one of the caller's API keys, per UTC day, for the last 30 days",
+        description=(
+            "Staff only, the key's owner, signed in with a JWT. Today first; a day without calls is `0`. Calls "
+            "refused for the quota or the scopes do not count. Today's count is live."
+        ),
+        responses={200: ApiKeyUsageSerializer, 401: _401, 403: _403, 404: _404},
+    )
+    @action(detail=True, methods=["get"])
+    def usage(self, request: Request, pk: str | None = None) -> Response:
+        api_key = self.get_object()
+        days = [day._asdict() for day in api_key_usage(api_key=api_key)]
+        return Response(
+            ApiKeyUsageSerializer({"id": api_key.pk, "daily_quota": api_key.daily_quota, "days": days}).data
+        )
 
 
 _404_ADDRESS = OpenApiResponse(description="`not_found`: no such address among the caller's own.")

@@ -2,6 +2,6 @@
 through ``catalog.search.book_search``: the same rules and the same search as the API."""
 
 from catalog.admin.authors import AuthorAdmin, GenreAdmin
-from catalog.admin.books import BookAdmin
+from catalog.admin.books import BookAdmin, SeriesAdmin, WorkAdmin
 
-__all__ = ["AuthorAdmin", "BookAdmin", "GenreAdmin"]
+__all__ = ["AuthorAdmin", "BookAdmin", "GenreAdmin", "SeriesAdmin", "WorkAdmin"]

@@ -1,5 +1,6 @@
-"""Admin for books: the form saves through ``catalog.services`` with its author credits, the search box runs
-``catalog.search.book_search``, and the actions reprice, show, hide or export the selected books."""
+"""Admin for books, series and works: the book form saves through ``catalog.services`` with its contributor
+credits, series and work; the search box runs ``catalog.search.book_search``; the actions reprice, show, hide
+or export the selected books."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import construct_change_message
 from django.contrib.admin.views.main import ORDER_VAR
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import QuerySet
 from django.forms import BaseFormSet, BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -25,13 +27,13 @@ from django.utils.safestring import SafeString
 from bookstore.exceptions import DomainError
 from catalog import selectors, services
 from catalog.admin.covers import BookCoverAdminMixin
-from catalog.admin.filters import BookGenreFilter, LanguageFilter, StockLevelFilter
+from catalog.admin.filters import BookGenreFilter, LanguageFilter, StockLevelFilter, WaitingSubscribersFilter
 from catalog.admin.forms import BookAdminForm, BookAuthorFormSet, BookChangeListForm, PriceChangeForm
 from catalog.admin.scanning import BookScanMixin
 from catalog.bulk import book_export_records
 from catalog.fields import BOOK_COLUMN_FIELDS
 from catalog.importing import COLUMNS, csv_values
-from catalog.models import Book, BookAuthor, StockMovement
+from catalog.models import Book, BookAuthor, Series, StockMovement, Work
 from catalog.search import book_search
 from catalog.spreadsheet import csv_lines
 
@@ -42,11 +44,16 @@ MOVEMENTS_SHOWN = 20
 class BookAuthorInline(admin.TabularInline):
     model = BookAuthor
     formset = BookAuthorFormSet
-    fields = ["author", "position"]
+    fields = ["author", "role", "position"]
     autocomplete_fields = ["author"]
     extra = 0
     min_num = 1
-    verbose_name = "author credit"
+    verbose_name = "contributor"
+    verbose_name_plural = "contributors (in cover order)"
+
+
+def _book_link(book: Book) -> str:
+    return format_html('<a href="{}">{}</a>', reverse("admin:catalog_book_change", args=[book.pk]), book.title)
 
 
 @admin.register(Book)
@@ -54,16 +61,47 @@ class BookAdmin(BookScanMixin, BookCoverAdminMixin, admin.ModelAdmin):
     form = BookAdminForm
     inlines = [BookAuthorInline]
     list_display_links = ["cover_thumbnail", "title"]
-    list_display = ["cover_thumbnail", "title", "isbn", "author_names", "price", "stock", "is_active", "updated_at"]
+    list_display = [
+        "cover_thumbnail",
+        "title",
+        "isbn",
+        "author_names",
+        "format",
+        "publication_status",
+        "price",
+        "stock",
+        "waiting_subscribers",
+        "is_active",
+        "updated_at",
+    ]
     list_editable = ["price", "stock"]
-    list_filter = ["is_active", StockLevelFilter, BookGenreFilter, LanguageFilter]
+    list_filter = [
+        "is_active",
+        StockLevelFilter,
+        WaitingSubscribersFilter,
+        "publication_status",
+        "format",
+        BookGenreFilter,
+        LanguageFilter,
+    ]
     # The box runs the catalog's full-text search (get_search_results); titles are just the hint.
     search_fields = ["title"]
     search_help_text = "Words in title, authors, description or publisher; an ISBN in any form."
-    autocomplete_fields = ["genres"]
-    readonly_fields = ["cover_preview", "created_at", "updated_at", "stock_movements"]
+    autocomplete_fields = ["genres", "series"]
+    readonly_fields = [
+        "cover_preview",
+        "other_editions",
+        "waiting_subscribers",
+        "created_at",
+        "updated_at",
+        "stock_movements",
+    ]
     ordering = ["title", "id"]
     list_per_page = 50
+
+    class Media:
+        css = {"all": ("bookstore/admin/backoffice.css",)}
+
     show_full_result_count = False
     actions = ["activate", "deactivate", "change_price", "export_csv"]
 
@@ -125,16 +163,48 @@ class BookAdmin(BookScanMixin, BookCoverAdminMixin, admin.ModelAdmin):
             kwargs["min_value"] = 0
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
+    def get_form(self, request: HttpRequest, obj: Book | None = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # "Same work as": an autocomplete over this admin's own search (any relation to Book serves as its anchor).
+        form.base_fields["same_work_as"].widget = AutocompleteSelect(
+            BookAuthor._meta.get_field("book"), self.admin_site
+        )
+        return form
+
     def get_changelist_form(self, request: HttpRequest, **kwargs: Any) -> type[forms.ModelForm[Book]]:
         kwargs.setdefault("form", BookChangeListForm)
         return super().get_changelist_form(request, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Book]:
-        return selectors.book_list(include_inactive=True)
+        return selectors.book_list_with_waiting(include_inactive=True)
 
-    @admin.display(description="Authors")
+    @admin.display(description="Contributors")
     def author_names(self, book: Book) -> str:
-        return ", ".join(link.author.name for link in book.author_links.all())
+        return ", ".join(
+            link.author.name if link.role == "author" else f"{link.author.name} ({link.get_role_display().lower()})"
+            for link in book.author_links.all()
+        )
+
+    @admin.display(description="Waiting", ordering="waiting_subscribers")
+    def waiting_subscribers(self, book: Book) -> int:
+        """Customers asking to be told when the book is back in stock."""
+        return int(getattr(book, "waiting_subscribers", 0))
+
+    @admin.display(description="Other editions of the work")
+    def other_editions(self, book: Book) -> str:
+        if book.pk is None:
+            return "-"
+        others = Book.objects.filter(work_id=book.work_id).exclude(pk=book.pk).order_by("format", "id")
+        if not others:
+            return "None: this edition is a work of its own."
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a> ({})',
+            (
+                (reverse("admin:catalog_book_change", args=[other.pk]), other.isbn, other.get_format_display())
+                for other in others
+            ),
+        )
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Book], search_term: str
@@ -169,15 +239,31 @@ class BookAdmin(BookScanMixin, BookCoverAdminMixin, admin.ModelAdmin):
             for inline_form in formset.forms
             if inline_form.cleaned_data and not inline_form.cleaned_data.get("DELETE")
         ]
-        authors = [credit["author"] for credit in sorted(credits, key=lambda credit: credit["position"])]
+        contributors = [
+            services.Credit(credit["author"], credit["role"])
+            for credit in sorted(credits, key=lambda credit: credit["position"])
+        ]
         genres = list(form.cleaned_data["genres"])
+        series = form.cleaned_data["series"]
+        same_as = form.cleaned_data.get("same_work_as")
+        work = same_as.work if same_as is not None else None
         fields = {name: form.cleaned_data[name] for name in BOOK_COLUMN_FIELDS}
         if change:
-            services.book_update(
-                book=Book.objects.get(pk=form.instance.pk), authors=authors, genres=genres, by=request.user, **fields
+            book = services.book_update(
+                book=Book.objects.get(pk=form.instance.pk),
+                contributors=contributors,
+                genres=genres,
+                series=series,
+                work=work,
+                by=request.user,
+                **fields,
             )
+            if form.cleaned_data.get("separate_work"):
+                services.book_leave_work(book=book)
         else:
-            form.instance.pk = services.book_create(authors=authors, genres=genres, by=request.user, **fields).pk
+            form.instance.pk = services.book_create(
+                contributors=contributors, genres=genres, series=series, work=work, by=request.user, **fields
+            ).pk
         form.instance.refresh_from_db()
         self.cover_save(form)
 
@@ -259,6 +345,107 @@ class StockMovementAdmin(admin.ModelAdmin):
     ordering = ["-at", "-id"]
     fields = ("at", "book", "kind", "delta", "stock_after", "by", "reference", "reason")
     readonly_fields = ("at", "book", "kind", "delta", "stock_after", "by", "reference", "reason")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class SeriesBookInline(admin.TabularInline):
+    """The books of a series in number order; the number is edited here, saved through ``book_update``."""
+
+    model = Book
+    fields = ["book", "isbn", "format", "series_number"]
+    readonly_fields = ["book", "isbn", "format"]
+    ordering = ["series_number", "title", "id"]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name = "book"
+    verbose_name_plural = "books, in series order"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a book joins a series on its own page
+
+    @admin.display(description="Title")
+    def book(self, book: Book) -> str:
+        return _book_link(book)
+
+
+@admin.register(Series)
+class SeriesAdmin(admin.ModelAdmin):
+    list_display = ["name", "book_count", "updated_at"]
+    search_fields = ["name"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [SeriesBookInline]
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Series]:
+        return selectors.series_list()
+
+    @admin.display(description="Active books", ordering="book_count")
+    def book_count(self, series: Series) -> int:
+        return int(getattr(series, "book_count", 0))
+
+    def save_model(self, request: HttpRequest, obj: Series, form: forms.ModelForm[Series], change: bool) -> None:
+        if change:
+            services.series_update(series=Series.objects.get(pk=obj.pk), name=obj.name)
+        else:
+            obj.pk = services.series_create(name=obj.name).pk
+        obj.refresh_from_db()
+
+    def save_formset(
+        self,
+        request: HttpRequest,
+        form: forms.ModelForm[Series],
+        formset: BaseInlineFormSet[Any, Any, Any],
+        change: bool,
+    ) -> None:
+        for book_form in formset.forms:
+            if book_form.has_changed() and book_form.instance.pk is not None:
+                services.book_update(
+                    book=Book.objects.get(pk=book_form.instance.pk),
+                    series_number=book_form.cleaned_data["series_number"],
+                )
+
+    def delete_model(self, request: HttpRequest, obj: Series) -> None:
+        services.series_delete(series=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Series]) -> None:
+        for series in queryset:
+            services.series_delete(series=series)
+
+
+class WorkEditionInline(admin.TabularInline):
+    model = Book
+    fields = ["book", "isbn", "format", "price", "is_active"]
+    readonly_fields = ["book", "isbn", "format", "price", "is_active"]
+    extra = 0
+    can_delete = False
+    verbose_name = "edition"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # editions join a work from their own page ("same work as")
+
+    @admin.display(description="Title")
+    def book(self, book: Book) -> str:
+        return _book_link(book)
+
+
+@admin.register(Work)
+class WorkAdmin(admin.ModelAdmin):
+    """Works group editions; they are made and joined from the book form, so here they are only read."""
+
+    list_display = ["title", "created_at"]
+    search_fields = ["title"]
+    fields = ["title", "created_at"]
+    readonly_fields = ["title", "created_at"]
+    inlines = [WorkEditionInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 
 from catalog import selectors
 from catalog.languages import Language
-from catalog.models import Genre
+from catalog.models import Genre, StockSubscription
 
 
 class StockLevelFilter(admin.SimpleListFilter):
@@ -62,3 +62,21 @@ class BookGenreFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(genres__slug=self.value()) if self.value() else queryset
+
+
+class WaitingSubscribersFilter(admin.SimpleListFilter):
+    """Books customers are waiting for (back-in-stock subscriptions not yet notified): a reordering signal."""
+
+    title = "back-in-stock requests"
+    parameter_name = "waiting"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Customers waiting"), ("no", "Nobody waiting")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        waiting = StockSubscription.objects.filter(notified_at__isnull=True).values("book_id")
+        if self.value() == "yes":
+            return queryset.filter(pk__in=waiting)
+        if self.value() == "no":
+            return queryset.exclude(pk__in=waiting)
+        return queryset

@@ -114,11 +114,37 @@ class BookAdminForm(CoverFormFields, forms.ModelForm):
         max_length=32,
         help_text="ISBN-10 or ISBN-13, hyphens and spaces allowed; stored as ISBN-13.",
     )
+    # Any book: the widget (an autocomplete over the book admin's search) is set by BookAdmin.
+    same_work_as = forms.ModelChoiceField(
+        queryset=Book.objects.all(),
+        required=False,
+        label="Same work as",
+        help_text="Another edition of this work (the hardcover of this paperback, say): the two are grouped, "
+        "and each lists the other among its formats.",
+    )
+    separate_work = forms.BooleanField(
+        required=False,
+        label="Take out of its work",
+        help_text="This edition is a work of its own after all.",
+    )
 
     class Meta:
         model = Book
-        # The book's columns, handed to the services as they are; authors are the inline credits.
-        fields = [*BOOK_COLUMN_FIELDS, "genres"]
+        # The book's columns, handed to the services as they are; contributors are the inline credits.
+        fields = [*BOOK_COLUMN_FIELDS, "genres", "series"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        other = cleaned.get("same_work_as")
+        if other is not None and self.instance.pk is not None and other.pk == self.instance.pk:
+            self.add_error("same_work_as", "Pick another edition, not this book.")
+        if other is not None and cleaned.get("separate_work"):
+            self.add_error("separate_work", "Either join another work or take the book out of its work.")
+        if cleaned.get("series_number") is not None and cleaned.get("series") is None:
+            self.add_error("series_number", "A series number needs a series.")
+        if cleaned.get("publication_status") == "forthcoming" and cleaned.get("release_date") is None:
+            self.add_error("release_date", "A forthcoming book needs a release date.")
+        return cleaned
 
     def clean_isbn(self) -> str:
         try:
@@ -131,4 +157,4 @@ class BookAuthorFormSet(BaseInlineFormSet):
     def clean(self) -> None:
         super().clean()
         if not any(form.cleaned_data and not form.cleaned_data.get("DELETE") for form in self.forms):
-            raise forms.ValidationError("A book needs at least one author.")
+            raise forms.ValidationError("A book needs at least one contributor.")

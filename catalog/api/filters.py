@@ -21,8 +21,9 @@ from drf_spectacular.drainage import set_override
 
 from bookstore.limits import MAX_ID
 from catalog import isbn as isbn_rules
+from catalog.choices import BookFormat, ContributorRole, PublicationStatus
 from catalog.languages import Language
-from catalog.models import Author, Book, BookAuthor, Genre
+from catalog.models import Author, Book, BookAuthor, Genre, Series
 from catalog.search import book_search
 
 #: Most values one multi-value parameter takes: more is a 400, not an unbounded SQL ``IN``.
@@ -246,6 +247,17 @@ class GenreFilter(filters.FilterSet):
         fields: list[str] = []
 
 
+class SeriesFilter(filters.FilterSet):
+    search = SearchFilter(
+        field_name="name", lookup_expr="icontains", help_text="Case-insensitive substring of the series name."
+    )
+    ordering = StableOrderingFilter(fields=["name", "book_count"], help_text="Sort order; default `name`.")
+
+    class Meta:
+        model = Series
+        fields: list[str] = []
+
+
 class BookFilter(filters.FilterSet):
     search = SearchFilter(
         method="filter_search",
@@ -257,7 +269,23 @@ class BookFilter(filters.FilterSet):
         ),
     )
     author = MultipleValueFilter(
-        **id_values(), method="filter_author", help_text="Author id: books crediting this author."
+        **id_values(), method="filter_author", help_text="Author id: books crediting this person as an author."
+    )
+    contributor = MultipleValueFilter(
+        **id_values(), method="filter_contributor", help_text="Author id: books crediting this person in any role."
+    )
+    series = MultipleValueFilter(**id_values(), field_name="series_id", help_text="Series id: the books of the series.")
+    format = MultipleValueFilter(
+        **code_values(BookFormat.values),
+        field_name="format",
+        help_text="Edition format, in any case.\n\n"
+        + "\n".join(f"* `{code}` - {name}" for code, name in BookFormat.choices),
+    )
+    publication_status = MultipleValueFilter(
+        **code_values(PublicationStatus.values),
+        field_name="publication_status",
+        help_text="Publication status, in any case.\n\n"
+        + "\n".join(f"* `{code}` - {name}" for code, name in PublicationStatus.choices),
     )
     genre = MultipleValueFilter(
         **slug_values(),
@@ -295,8 +323,9 @@ class BookFilter(filters.FilterSet):
         help_text="Exact ISBN, as ISBN-10 or ISBN-13 with or without hyphens or spaces.",
     )
     ordering = StableOrderingFilter(
-        fields=["title", "price", "published_date", "created_at"],
-        help_text="Sort order; prefix with `-` for descending. Default: `title`, or best match first with `search`.",
+        fields=["title", "price", "published_date", "created_at", "series_number", "release_date"],
+        help_text="Sort order; prefix with `-` for descending. Default: `title`, or best match first with `search`. "
+        "`series_number` lists a series in order (with `series=ID`); books without a number come last.",
     )
 
     class Meta:
@@ -308,6 +337,10 @@ class BookFilter(filters.FilterSet):
 
     def filter_author(self, queryset: QuerySet[Book], name: str, value: list[int]) -> QuerySet[Book]:
         # A subquery, not a join: a book crediting two of the authors is listed once.
+        credits = BookAuthor.objects.filter(author_id__in=value, role=ContributorRole.AUTHOR)
+        return queryset.filter(pk__in=credits.values("book_id"))
+
+    def filter_contributor(self, queryset: QuerySet[Book], name: str, value: list[int]) -> QuerySet[Book]:
         return queryset.filter(pk__in=BookAuthor.objects.filter(author_id__in=value).values("book_id"))
 
     def filter_genre(self, queryset: QuerySet[Book], name: str, value: list[str]) -> QuerySet[Book]:

@@ -1,4 +1,4 @@
-"""Catalog endpoints: authors, genres and books (API.md "Catalog").
+"""Catalog endpoints: authors, genres, series and books, back-in-stock notices (API.md "Catalog").
 
 Anyone may read; staff with the model's add/change/delete permission write. Views validate with a serializer, call one
 service or selector, and serialize the result.
@@ -13,6 +13,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -22,7 +23,7 @@ from accounts.api.mixins import CreatedLocationMixin
 from accounts.permissions import StaffModelPermissionOrReadOnly, StaffPermission
 from bookstore.parsers import MultiPartParser
 from catalog import covers, selectors, services
-from catalog.api.filters import AuthorFilter, BookFilter, GenreFilter
+from catalog.api.filters import AuthorFilter, BookFilter, GenreFilter, SeriesFilter
 from catalog.api.serializers import (
     AuthorSerializer,
     BookSerializer,
@@ -30,8 +31,9 @@ from catalog.api.serializers import (
     CoverUploadSerializer,
     GenreSerializer,
     GenreWriteSerializer,
+    SeriesSerializer,
 )
-from catalog.models import Author, Book, Genre
+from catalog.models import Author, Book, Genre, Series
 
 _WRITE_ACTIONS = {"create", "update", "partial_update"}
 
@@ -153,6 +155,52 @@ class GenreViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Genre]):
 
 @extend_schema_view(
     list=extend_schema(
+        summary="List series",
+        description=(
+            "Anyone may read. Series in name order, each with `book_count`, the number of its active books; "
+            "`search` matches any part of the name, ignoring case. The books of one series, in order: "
+            "`/api/v1/books?series=ID&ordering=series_number`."
+        ),
+    ),
+    create=extend_schema(
+        summary="Create a series",
+        description="Staff only. `name` is required and unique. The new series' URL is in `Location`.",
+    ),
+    retrieve=extend_schema(summary="One series", description="Anyone may read."),
+    update=extend_schema(summary="Replace a series", description="Staff only. Send every field (`name`)."),
+    partial_update=extend_schema(summary="Rename a series", description="Staff only."),
+    destroy=extend_schema(
+        summary="Delete a series",
+        description="Staff only. `409` while books are still in the series.",
+        responses={204: None, 409: OpenApiResponse(description="`conflict`: books are still in the series.")},
+    ),
+)
+class SeriesViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Series]):
+    """Series with the number of their active books."""
+
+    serializer_class = SeriesSerializer
+    permission_classes = [StaffModelPermissionOrReadOnly]
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = SeriesFilter
+
+    def get_queryset(self) -> QuerySet[Series]:
+        return selectors.series_list()
+
+    def perform_create(self, serializer: BaseSerializer[Series]) -> None:
+        series = services.series_create(**serializer.validated_data)
+        serializer.instance = selectors.series_get(series_id=series.pk)
+
+    def perform_update(self, serializer: BaseSerializer[Series]) -> None:
+        assert serializer.instance is not None
+        series = services.series_update(series=serializer.instance, **serializer.validated_data)
+        serializer.instance = selectors.series_get(series_id=series.pk)
+
+    def perform_destroy(self, instance: Series) -> None:
+        services.series_delete(series=instance)
+
+
+@extend_schema_view(
+    list=extend_schema(
         summary="List and search books",
         description=(
             "Anyone may read: anonymous callers and customers see active books, staff see inactive ones too. "
@@ -208,7 +256,10 @@ class BookViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Book]):
     filterset_class = BookFilter
 
     def get_queryset(self) -> QuerySet[Book]:
-        return selectors.book_list(include_inactive=staff_may(self.request.user, Book, VIEW))
+        include_inactive = staff_may(self.request.user, Book, VIEW)
+        if self.action == "notify":  # the book itself, without what its representation needs
+            return Book.objects.all() if include_inactive else Book.objects.filter(is_active=True)
+        return selectors.book_list(include_inactive=include_inactive)
 
     def filter_queryset(self, queryset: QuerySet[Book, Any]) -> QuerySet[Book, Any]:
         # The list's query parameters mean nothing to one book; building the
@@ -237,6 +288,33 @@ class BookViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Book]):
 
     def perform_destroy(self, instance: Book) -> None:
         services.book_delete(book=instance)
+
+    @extend_schema(
+        methods=["POST"],
+        summary="Tell me when it is back",
+        description=(
+            "Any signed-in user. Subscribes the caller to one email when this out-of-stock book is back in stock "
+            "(by any path: a delivery, an import, a cancelled order). Subscribing again while waiting changes "
+            "nothing. A book in stock is `409 conflict`."
+        ),
+        request=None,
+        responses={204: None, 409: OpenApiResponse(description="`conflict`: the book is in stock.")},
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Stop waiting for a book",
+        description="Any signed-in user. Drops the caller's back-in-stock subscription to this book, if any.",
+        request=None,
+        responses={204: None},
+    )
+    @action(detail=True, methods=["post", "delete"], permission_classes=[IsAuthenticated])
+    def notify(self, request: Request, pk: str | None = None) -> Response:
+        book = self.get_object()
+        if request.method == "DELETE":
+            services.stock_unsubscribe(book=book, user=request.user)
+        else:
+            services.stock_subscribe(book=book, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         methods=["PUT"],

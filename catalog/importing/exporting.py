@@ -11,6 +11,7 @@ from catalog.importing.records import COLUMNS, LIST_SEPARATOR
 #: How a value of each kind is written into a record (the others are written as they are).
 _WRITERS: dict[Kind, Callable[[Any], Any]] = {
     "authors": list,
+    "contributors": lambda credits: [f"{role}:{name}" for name, role in credits],
     "genres": list,
     "date": lambda value: value.isoformat() if value else None,
     "price": lambda value: f"{value:.2f}",

@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from catalog.fields import BOOK_FIELD_NAMES, OPTIONAL_FIELDS, REQUIRED_FIELDS, book_values
 
-Format = Literal["csv", "jsonl"]
+Format = Literal["csv", "jsonl", "onix"]
+#: The formats the store both writes (exports) and reads.
 FORMATS: tuple[Format, ...] = ("csv", "jsonl")
+#: The formats ``import_books`` reads: also ONIX for Books 3.0, which the store never writes.
+IMPORT_FORMATS: tuple[Format, ...] = (*FORMATS, "onix")
 
 #: Every column, in file order (the declared book fields). ``authors`` and ``genres`` hold ';'-separated lists in CSV.
 COLUMNS: tuple[str, ...] = BOOK_FIELD_NAMES
@@ -23,15 +26,38 @@ class ImportFormatError(ValueError):
     """The file as a whole cannot be read (bad header, unknown format); no row is looked at."""
 
 
+def _where(line: int, record: str, isbn: str) -> str:
+    named = ", ".join(part for part in (record and f"record {record}", isbn and f"ISBN {isbn}") if part)
+    return f"line {line} ({named})" if named else f"line {line}"
+
+
 @dataclass(frozen=True, slots=True)
 class RowError:
-    """A rejected record: the file line it starts on and why."""
+    """A rejected record: the file line it starts on and why.
+
+    An ONIX product also names its ``record`` reference and its ``isbn`` as the feed gives it.
+    """
 
     line: int
     reason: str
+    record: str = ""
+    isbn: str = ""
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
+        return f"{_where(self.line, self.record, self.isbn)}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class RowNotice:
+    """A value of a record that the store has no place for: reported and left out, while the record is imported."""
+
+    line: int
+    reason: str
+    record: str = ""
+    isbn: str = ""
+
+    def __str__(self) -> str:
+        return f"{_where(self.line, self.record, self.isbn)}: note: {self.reason}"
 
 
 class BookRow:
@@ -111,10 +137,12 @@ def check_columns(names: Iterable[str]) -> None:
 
 
 def format_for_path(path: str) -> Format:
-    """The file format from its extension: ``.csv``, or ``.jsonl`` / ``.ndjson``."""
+    """The file format from its extension: ``.csv``, ``.jsonl`` / ``.ndjson``, or ``.xml`` / ``.onix`` (ONIX 3.0)."""
     lowered = path.lower()
+    if lowered.endswith((".xml", ".onix")):
+        return "onix"
     if lowered.endswith(".csv"):
         return "csv"
     if lowered.endswith((".jsonl", ".ndjson")):
         return "jsonl"
-    raise ImportFormatError(f"cannot tell the format of {path!r} from its extension; pass --format csv or jsonl")
+    raise ImportFormatError(f"cannot tell the format of {path!r} from its extension; pass --format csv, jsonl or onix")

@@ -10,9 +10,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bookstore.limits import MAX_PRICE
-from catalog.fields import BOOK_FIELDS, BookField, Kind
+from catalog.fields import AUTHOR_ROLE, BOOK_FIELDS, BOOK_FIELDS_BY_NAME, CONTRIBUTOR_ROLES, BookField, Credit, Kind
+from catalog.importing.onix import OnixProduct, read_onix
 from catalog.importing.reading import read_csv, read_jsonl
-from catalog.importing.records import LIST_SEPARATOR, OPTIONAL_COLUMNS, BookRow, Format, RowError
+from catalog.importing.records import LIST_SEPARATOR, OPTIONAL_COLUMNS, BookRow, Format, RowError, RowNotice
 from catalog.isbn import InvalidIsbn, to_isbn13
 from catalog.languages import Language
 
@@ -88,12 +89,87 @@ def _plain_text(value: Any, field: BookField, errors: list[str]) -> str:
 
 
 def _authors(value: Any, field: BookField, errors: list[str]) -> tuple[str, ...]:
+    # At least one author, unless contributors are given: checked across the fields in ``validate_record``.
     names = _names(value, field.name, errors)
-    if not names:
-        errors.append(f"{field.name}: at least one author is required")
     for name in names:
         _max_length(name, field.name, field.max_length, errors)
     return names
+
+
+_ROLES = frozenset(CONTRIBUTOR_ROLES)
+CREDIT_SEPARATOR = ":"
+
+
+def _credit(item: Any, field: BookField, errors: list[str]) -> Credit | None:
+    """``"role:Name"`` (CSV and JSON Lines) or ``{"name": ..., "role": ...}`` (JSON Lines)."""
+    if isinstance(item, dict):
+        role, name = item.get("role"), item.get("name")
+        if not isinstance(role, str) or not isinstance(name, str) or set(item) - {"role", "name"}:
+            errors.append(f"{field.name}: expected {{'name': text, 'role': text}} objects")
+            return None
+    elif isinstance(item, str):
+        role, separator, name = item.partition(CREDIT_SEPARATOR)
+        if not separator:
+            errors.append(f"{field.name}: {item.strip()[:60]!r} is not 'role{CREDIT_SEPARATOR}Name'")
+            return None
+    else:
+        errors.append(f"{field.name}: expected 'role{CREDIT_SEPARATOR}Name' entries")
+        return None
+    role, name = role.strip().lower(), " ".join(name.split())
+    if role not in _ROLES:
+        errors.append(f"{field.name}: unknown role {role[:30]!r}; one of {', '.join(CONTRIBUTOR_ROLES)}")
+        return None
+    if not name:
+        errors.append(f"{field.name}: a {role} without a name")
+        return None
+    _max_length(name, field.name, field.max_length, errors)
+    return Credit(name, role)
+
+
+def _contributors(value: Any, field: BookField, errors: list[str]) -> tuple[Credit, ...]:
+    """Credits in cover order as a JSON array or a ';'-separated string; a repeated (name, role) is kept once."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        items: list[Any] = [item for item in value.split(LIST_SEPARATOR) if item.strip()]
+    elif isinstance(value, list):
+        items = value
+    else:
+        errors.append(f"{field.name}: expected a list or a '{LIST_SEPARATOR}'-separated string")
+        return ()
+    credits: dict[Credit, None] = {}
+    for item in items:
+        credit = _credit(item, field, errors)
+        if credit is None:
+            return ()
+        credits[credit] = None
+    return tuple(credits)
+
+
+def _series(value: Any, field: BookField, errors: list[str]) -> str | None:
+    name = " ".join(_text(value, field.name, errors).split())
+    _max_length(name, field.name, field.max_length, errors)
+    return name or None
+
+
+def _choice(value: Any, field: BookField, errors: list[str]) -> str:
+    code = _text(value, field.name, errors).lower() or str(field.default)
+    if code not in field.choices:
+        errors.append(f"{field.name}: {code[:30]!r} is not one of {', '.join(field.choices)}")
+    return code
+
+
+def _credits_check(row: dict[str, Any], errors: list[str]) -> None:
+    """At least one credit; with ``contributors``, ``authors`` (if given) lists their authors, in order."""
+    contributors, authors = row["contributors"], row["authors"]
+    if not contributors:
+        if not authors:
+            errors.append("authors: at least one author is required")
+        return
+    credited = tuple(credit.name for credit in contributors if credit.role == AUTHOR_ROLE)
+    if authors and authors != credited:
+        errors.append("authors: must list the contributors with role author, in order")
+    row["authors"] = credited
 
 
 def _genres(value: Any, field: BookField, errors: list[str]) -> tuple[str, ...]:
@@ -191,7 +267,10 @@ _READERS: dict[Kind, Callable[[Any, BookField, list[str]], Any]] = {
     "isbn": _isbn,
     "text": _plain_text,
     "authors": _authors,
+    "contributors": _contributors,
     "genres": _genres,
+    "series": _series,
+    "choice": _choice,
     "date": _date,
     "language": _language,
     "count": _count,
@@ -205,6 +284,11 @@ def validate_record(line: int, values: Mapping[str, Any]) -> BookRow | RowError:
     """Check one record against the catalog rules; every problem of the row is named."""
     errors: list[str] = []
     row = {name: read(values.get(name), field, errors) for name, field, read in _FIELD_READERS}
+    _credits_check(row, errors)
+    if row["series_number"] is not None and not row["series"]:
+        errors.append("series_number: needs a series")
+    if row["publication_status"] == "forthcoming" and row["release_date"] is None:
+        errors.append("release_date: required for a forthcoming book")
     if errors:
         return RowError(line, "; ".join(errors))
     return BookRow.of(line, frozenset(values) & OPTIONAL_COLUMNS, row)
@@ -252,14 +336,70 @@ class IsbnSet:
                 self.add(value)
 
 
-def read_books(raw_lines: Iterable[bytes], *, fmt: Format) -> Iterator[BookRow | RowError]:
+def onix_record(product: OnixProduct) -> dict[str, Any]:
+    """The import record of an ONIX product: its values under the store's field names.
+
+    A value for a field the store does not declare is reported on the product
+    (``notices``) and left out.
+    """
+    values = {name: value for name, value in product.values.items() if name in BOOK_FIELDS_BY_NAME}
+    for name in (name for name in product.values if name not in values):
+        product.notices.append(f"{name} {product.values[name]!r}: the store has no {name} field; left out")
+    values["isbn"] = product.isbn
+    values["contributors"] = [{"name": name, "role": role} for name, role in product.credits]
+    return values
+
+
+def _onix_records(
+    chunks: Iterable[bytes], *, currency: str, on_notice: Callable[[RowNotice], None]
+) -> Iterator[tuple[OnixProduct, BookRow | RowError]]:
+    for product in read_onix(chunks, currency=currency):
+        where = {"record": product.record_reference, "isbn": product.isbn}
+        row: BookRow | RowError | None = None
+        if product.applied and not product.errors:
+            row = validate_record(product.line, onix_record(product))
+        for notice in product.notices:
+            on_notice(RowNotice(product.line, notice, **where))
+        if not product.applied:
+            continue
+        if product.errors or isinstance(row, RowError):
+            reasons = [*product.errors, *([row.reason] if isinstance(row, RowError) else [])]
+            yield product, RowError(product.line, "; ".join(reasons), **where)
+        elif row is not None:
+            yield product, row
+
+
+def read_books(
+    raw_lines: Iterable[bytes],
+    *,
+    fmt: Format,
+    currency: str = "EUR",
+    on_notice: Callable[[RowNotice], None] = lambda notice: None,
+) -> Iterator[BookRow | RowError]:
     """Validated rows of a book file, in file order, one at a time.
 
     An ISBN seen on an earlier valid row of the same file makes the later row
     invalid. Raises ``ImportFormatError`` for a file that cannot be read at all.
+
+    ONIX (``fmt="onix"``): ``raw_lines`` may be chunks of any size; a product
+    is priced in ``currency``; what a product carries that the store leaves
+    out goes to ``on_notice``, and a product the store does not apply (a
+    deletion) is reported there and yields nothing. Errors name the product's
+    record reference and ISBN.
     """
-    records = read_csv(raw_lines) if fmt == "csv" else read_jsonl(raw_lines)
     seen = IsbnSet()
+    if fmt == "onix":
+        for product, row in _onix_records(raw_lines, currency=currency, on_notice=on_notice):
+            if isinstance(row, BookRow) and not seen.add(int(row.isbn)):
+                row = RowError(
+                    row.line,
+                    f"isbn: {row.isbn} appears in an earlier product of this file",
+                    record=product.record_reference,
+                    isbn=product.isbn,
+                )
+            yield row
+        return
+    records = read_csv(raw_lines) if fmt == "csv" else read_jsonl(raw_lines)
     for record in records:
         if isinstance(record, RowError):
             yield record

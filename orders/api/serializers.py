@@ -160,7 +160,7 @@ class OrderItemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OrderItem
-        fields = ["book_id", "isbn", "title", "quantity", "unit_price", "line_total"]
+        fields = ["book_id", "isbn", "title", "quantity", "unit_price", "line_total", "is_preorder"]
         read_only_fields = fields
 
 
@@ -304,6 +304,7 @@ class QuoteLineSerializer(serializers.Serializer):
     quantity = serializers.IntegerField()
     unit_price = serializers.DecimalField(max_digits=10, decimal_places=2)
     line_total = serializers.DecimalField(max_digits=10, decimal_places=2)
+    is_preorder = serializers.BooleanField(help_text="A forthcoming book, ordered ahead of its release date.")
 
 
 class OrderQuoteSerializer(serializers.Serializer):

@@ -114,6 +114,8 @@ def _order_response(order: Order, status: int = 200) -> Response:
 class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = OrderSerializer
     permission_classes = [IsOwnerOrStaff]
+    # The quote only computes prices: an API key needs orders:read for it, not orders:write.
+    api_key_read_actions = ("quote",)
     filterset_class = OrderFilter
     ordering_fields = ["created_at", "total"]
     ordering = ["-created_at", "-id"]

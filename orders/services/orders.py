@@ -34,10 +34,11 @@ from django.utils import timezone
 from accounts.access import CHANGE, staff_may
 from accounts.selectors import address_get_for_user
 from accounts.services import ADDRESS_FIELDS, address_clean
+from catalog.choices import PublicationStatus
 from catalog.exceptions import InsufficientStock
 from catalog.ledger import StockNote, stock_movements_record
 from catalog.models import Book, StockMovement
-from catalog.services import stock_release, stock_reserve
+from catalog.services import book_available, stock_release, stock_reserve
 from notifications.services import email_queue
 from orders import pricing
 from orders.exceptions import (
@@ -98,6 +99,7 @@ class QuotedLine:
     quantity: int
     unit_price: Decimal
     line_total: Decimal
+    is_preorder: bool = False  # the book is forthcoming: the copies come from its preorder allowance
 
 
 @dataclass(frozen=True)
@@ -156,16 +158,25 @@ def _quantities(items: Sequence[OrderLine]) -> dict[int, int]:
     return {line.book_id: line.quantity for line in items}
 
 
-def _check_books(items: Sequence[OrderLine], available: Mapping[int, bool]) -> None:
-    """Every line must name an existing, active book (``available``: {book_id: is_active})."""
+def _check_books(items: Sequence[OrderLine], available: Mapping[int, tuple[bool, str]]) -> None:
+    """Every line must name an existing, active book still in print.
+
+    ``available``: {book_id: (is_active, publication_status)}.
+    """
     errors: dict[str, list[str]] = {}
     for index, line in enumerate(items):
         if line.book_id not in available:
             errors[f"items.{index}.book_id"] = [f"Book {line.book_id} does not exist."]
-        elif not available[line.book_id]:
+        elif not available[line.book_id][0]:
             errors[f"items.{index}.book_id"] = [f"Book {line.book_id} is not available."]
+        elif available[line.book_id][1] == PublicationStatus.OUT_OF_PRINT:
+            errors[f"items.{index}.book_id"] = [f"Book {line.book_id} is out of print and cannot be ordered."]
     if errors:
         raise _invalid_order(errors)
+
+
+def _states(books: Mapping[int, Book]) -> dict[int, tuple[bool, str]]:
+    return {pk: (book.is_active, book.publication_status) for pk, book in books.items()}
 
 
 def _coupon_find(code: str, *, lock: bool) -> Coupon:
@@ -316,6 +327,7 @@ def _price(
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 line_total=line.line_total,
+                is_preorder=books[line.book_id].publication_status == PublicationStatus.FORTHCOMING,
             )
             for line in result.lines
         ),
@@ -361,11 +373,11 @@ def order_quote(
         shipping_country=shipping_country,
     )
     books = {book.pk: book for book in Book.objects.filter(pk__in=quantities).order_by()}
-    _check_books(items, {pk: book.is_active for pk, book in books.items()})
+    _check_books(items, _states(books))
     short = [
-        {"book_id": book_id, "requested": quantity, "available": books[book_id].stock}
+        {"book_id": book_id, "requested": quantity, "available": book_available(books[book_id])}
         for book_id, quantity in sorted(quantities.items())
-        if books[book_id].stock < quantity
+        if book_available(books[book_id]) < quantity
     ]
     if short:
         raise InsufficientStock(details={"items": short})
@@ -456,7 +468,7 @@ class _Placing:
 
 
 # What an order copies from a book and prices it by; the locked row must still show the same.
-_BOOK_TERMS = ("price", "is_active", "isbn", "title")
+_BOOK_TERMS = ("price", "is_active", "isbn", "title", "publication_status")
 _COUPON_TERMS = ("code", "kind", "value", "is_active", "starts_at", "ends_at", "min_subtotal", "max_uses")
 
 
@@ -464,14 +476,17 @@ def _place_priced_first(placing: _Placing) -> Order:
     """Price and write the order from the books as read, then lock them: the locked section is short."""
     books = {
         book.pk: book
-        for book in Book.objects.filter(pk__in=placing.quantities).order_by().only("pk", "stock", *_BOOK_TERMS)
+        for book in Book.objects.filter(pk__in=placing.quantities)
+        .order_by()
+        .only("pk", "stock", "preorder_allowance", *_BOOK_TERMS)
     }
-    # Unknown and inactive books are a 400 on their line, which the stock check would report as "insufficient".
-    _check_books(placing.items, {pk: book.is_active for pk, book in books.items()})
+    # Unknown, inactive and out-of-print books are a 400 on their line, which the stock check would
+    # report as "insufficient".
+    _check_books(placing.items, _states(books))
     short = [
-        {"book_id": book_id, "requested": quantity, "available": books[book_id].stock}
+        {"book_id": book_id, "requested": quantity, "available": book_available(books[book_id])}
         for book_id, quantity in sorted(placing.quantities.items())
-        if books[book_id].stock < quantity
+        if book_available(books[book_id]) < quantity
     ]
     if short:
         raise InsufficientStock(details={"items": short})
@@ -501,13 +516,18 @@ def _place_priced_first(placing: _Placing) -> Order:
 
 def _place_locked_first(placing: _Placing) -> Order:
     """Lock the books and the coupon, then price and write the order (prices keep changing meanwhile)."""
+    states = Book.objects.filter(pk__in=placing.quantities).order_by()
     _check_books(
-        placing.items, dict(Book.objects.filter(pk__in=placing.quantities).order_by().values_list("pk", "is_active"))
+        placing.items,
+        {
+            pk: (is_active, status)
+            for pk, is_active, status in states.values_list("pk", "is_active", "publication_status")
+        },
     )
     with transaction.atomic():
         books = stock_reserve(quantities=placing.quantities, fields=_BOOK_TERMS)
         # The rows are locked now; a book deactivated since the check above is refused too.
-        _check_books(placing.items, {pk: book.is_active for pk, book in books.items()})
+        _check_books(placing.items, _states(books))
         quote = _price(
             placing.items,
             books,
@@ -529,11 +549,17 @@ def _sales_record(order: Order, placing: _Placing, locked: Mapping[int, Book]) -
     after it (``stock_after``), known only from the locked, decremented rows;
     written earlier, a concurrent placement could slip in between and make it
     wrong. It needs the order's number too. A retried attempt rolls it back
-    with the rest, so ``Book.stock`` stays the sum of its movements.
+    with the rest, so ``Book.stock`` stays the sum of its movements. A
+    preorder line took from the book's allowance, not its stock: no movement
+    (an order of preorders only writes none).
     """
     stock_movements_record(
         note=StockNote(kind=StockMovement.Kind.SALE, by=placing.user, reference=order.number),
-        changes={book_id: (-quantity, locked[book_id].stock) for book_id, quantity in placing.quantities.items()},
+        changes={
+            book_id: (-quantity, locked[book_id].stock)
+            for book_id, quantity in placing.quantities.items()
+            if locked[book_id].publication_status != PublicationStatus.FORTHCOMING
+        },
     )
 
 
@@ -609,6 +635,8 @@ def _items_write(order: Order, quote: OrderQuote) -> None:
                 unit_price=line.unit_price,
                 quantity=line.quantity,
                 line_total=line.line_total,
+                # A forthcoming book's copies came out of its preorder allowance (stock_reserve).
+                is_preorder=line.is_preorder,
             )
             for line in quote.items
         ]
@@ -671,8 +699,10 @@ def order_transition(*, order: Order, to: str, by: Any, only_from: str | None = 
             )
         refund = False
         if to == Status.CANCELLED:
+            lines = list(locked.items.values_list("book_id", "quantity", "is_preorder"))
             stock_release(
-                quantities=dict(locked.items.values_list("book_id", "quantity")),
+                quantities={book_id: quantity for book_id, quantity, _ in lines},
+                preorders=[book_id for book_id, _, is_preorder in lines if is_preorder],
                 note=StockNote(
                     kind=StockMovement.Kind.EXPIRY if by is None else StockMovement.Kind.CANCELLATION,
                     by=by,

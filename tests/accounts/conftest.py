@@ -9,6 +9,8 @@ import pytest
 from celery import current_app
 from rest_framework.test import APIClient
 
+# The OpenID Connect provider the sign-in tests run against (a process of its own, per session).
+from tests.accounts.oidc_provider.harness import oidc_provider as oidc_provider
 from tests.smtp import SmtpServer
 
 

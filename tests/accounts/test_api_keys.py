@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/api-keys"
 ME_URL = "/api/v1/users/me"
 KEY_RE = re.compile(r"^bk_[A-Za-z0-9]{8}_[A-Za-z0-9_-]{43}$")
-PUBLIC_FIELDS = {"id", "name", "prefix", "created_at", "expires_at", "last_used_at"}
+PUBLIC_FIELDS = {"id", "name", "prefix", "scopes", "daily_quota", "created_at", "expires_at", "last_used_at"}
 
 
 def key_client(key: str) -> APIClient:

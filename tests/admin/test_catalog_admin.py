@@ -220,6 +220,9 @@ def _book_form(**overrides: Any) -> dict[str, Any]:
         "price": "9.99",
         "stock": "3",
         "is_active": "on",
+        "format": "paperback",
+        "publication_status": "active",
+        "preorder_allowance": "0",
         "author_links-TOTAL_FORMS": "0",
         "author_links-INITIAL_FORMS": "0",
         "author_links-MIN_NUM_FORMS": "1",
@@ -229,6 +232,7 @@ def _book_form(**overrides: Any) -> dict[str, Any]:
     for i, author in enumerate(authors):
         data[f"author_links-{i}-author"] = author.pk
         data[f"author_links-{i}-position"] = i
+        data[f"author_links-{i}-role"] = "author"
     data["author_links-TOTAL_FORMS"] = str(len(authors))
     data.update(overrides)
     return data

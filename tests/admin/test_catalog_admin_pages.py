@@ -31,6 +31,9 @@ def book_form(author: Author, **fields: Any) -> dict[str, Any]:
         "price": "9.99",
         "stock": "3",
         "is_active": "on",
+        "format": "paperback",
+        "publication_status": "active",
+        "preorder_allowance": "0",
         "genres": [],
         "author_links-TOTAL_FORMS": "1",
         "author_links-INITIAL_FORMS": "0",
@@ -38,6 +41,7 @@ def book_form(author: Author, **fields: Any) -> dict[str, Any]:
         "author_links-MAX_NUM_FORMS": "1000",
         "author_links-0-author": str(author.pk),
         "author_links-0-position": "0",
+        "author_links-0-role": "author",
     }
     data.update(fields)
     return data
@@ -104,10 +108,12 @@ def test_changing_a_books_authors_reindexes_it(admin_client: Client) -> None:
             "author_links-0-book": str(book.pk),
             "author_links-0-author": str(old.pk),
             "author_links-0-position": "0",
+            "author_links-0-role": "author",
             "author_links-0-DELETE": "on",
             "author_links-1-book": str(book.pk),
             "author_links-1-author": str(new.pk),
             "author_links-1-position": "1",
+            "author_links-1-role": "author",
         },
     )
     response = admin_client.post(f"/admin/catalog/book/{book.pk}/change/", data)

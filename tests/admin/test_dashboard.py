@@ -128,7 +128,7 @@ def test_dashboard_is_computed_in_a_fixed_number_of_queries(make_order: Callable
     for i, book in enumerate(more_books):
         make_order(lines=[(book, 1), (books[i % 3], 2)], status=Order.Status.PAID)
 
-    assert count_queries() == few == 5
+    assert count_queries() == few == 6
 
 
 def test_dashboard_get_serves_from_the_cache(make_order: Callable[..., Order], django_assert_num_queries: Any) -> None:

@@ -26,12 +26,12 @@ def _codenames(name: str) -> set[str]:
     }
 
 
-def test_catalog_managers_manage_books_authors_and_genres() -> None:
+def test_catalog_managers_manage_books_authors_genres_series_and_works() -> None:
     assert _codenames("Catalog managers") == {
         f"catalog.{action}_{model}"
-        for model in ("book", "author", "genre", "bookauthor")
+        for model in ("book", "author", "genre", "bookauthor", "series", "work")
         for action in ("view", "add", "change", "delete")
-    } | {"catalog.view_stockmovement"}  # the stock ledger is read, never written by hand
+    } | {"catalog.view_stockmovement", "catalog.view_stocksubscription"}  # the stock ledger is read, never written
 
 
 def test_order_managers_run_orders_coupons_tiers_and_shipping_but_never_add_or_delete_orders() -> None:

@@ -31,6 +31,7 @@ def _order() -> dict[str, Any]:
 CREATES: dict[str, tuple[Callable[[], dict[str, Any]], bool, Callable[[dict[str, Any]], str]]] = {
     "/api/v1/authors": (lambda: {"name": "Ursula K. Le Guin"}, False, lambda b: f"/api/v1/authors/{b['id']}"),
     "/api/v1/genres": (lambda: {"name": "Science fiction"}, False, lambda b: f"/api/v1/genres/{b['id']}"),
+    "/api/v1/series": (lambda: {"name": "Earthsea"}, False, lambda b: f"/api/v1/series/{b['id']}"),
     "/api/v1/books": (_book, False, lambda b: f"/api/v1/books/{b['id']}"),
     "/api/v1/coupons": (
         lambda: {"code": "WELCOME10", "kind": "percent", "value": "10.00"},

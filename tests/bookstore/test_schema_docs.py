@@ -19,8 +19,8 @@ HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "tra
 
 PUBLIC_READS = {
     ("get", "/api/v1/"),
-    *(("get", f"/api/v1/{collection}") for collection in ("books", "authors", "genres")),
-    *(("get", f"/api/v1/{collection}/{{id}}") for collection in ("books", "authors", "genres")),
+    *(("get", f"/api/v1/{collection}") for collection in ("books", "authors", "genres", "series")),
+    *(("get", f"/api/v1/{collection}/{{id}}") for collection in ("books", "authors", "genres", "series")),
     ("get", "/api/v1/shipping-methods"),  # anyone may see where the shop delivers
     ("post", "/api/v1/orders/quote"),  # anyone may price a basket before signing in
 }
@@ -76,7 +76,7 @@ def test_public_catalog_reads_allow_anonymous_access(schema: dict[str, Any], met
 def test_no_other_read_or_catalog_write_claims_anonymous_access(schema: dict[str, Any]) -> None:
     # POST actions outside the catalog and orders (registration, login) are open by design and tested with their
     # endpoints; of the orders' POSTs only the quote is open.
-    catalog = ("/api/v1/books", "/api/v1/authors", "/api/v1/genres", "/api/v1/orders")
+    catalog = ("/api/v1/books", "/api/v1/authors", "/api/v1/genres", "/api/v1/series", "/api/v1/orders")
     anonymous = {
         (method, path)
         for method, path, operation in operations(schema)
@@ -91,6 +91,7 @@ def test_no_other_read_or_catalog_write_claims_anonymous_access(schema: dict[str
         "/api/v1/books",
         "/api/v1/authors",
         "/api/v1/genres",
+        "/api/v1/series",
         "/api/v1/coupons",
         "/api/v1/discount-tiers",
         "/api/v1/api-keys",

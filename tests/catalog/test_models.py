@@ -8,7 +8,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from catalog.models import Author, Book, BookAuthor, Genre
-from tests.factories import AuthorFactory, BookFactory, GenreFactory
+from tests.factories import AuthorFactory, BookFactory, GenreFactory, WorkFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def book(**fields: object) -> Book:
     values: dict[str, object] = {"isbn": "9780441013593", "title": "Dune", "price": Decimal("1.00")}
     values.update(fields)
-    return Book(**values)
+    return Book(**values, work=WorkFactory())
 
 
 @pytest.mark.parametrize(

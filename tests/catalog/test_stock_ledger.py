@@ -166,3 +166,56 @@ def test_mismatches_are_found() -> None:
     Book.objects.filter(pk=book.pk).update(stock=4)  # behind the services' back
 
     assert ledger_mismatches() == [(book.pk, 4, 3)]
+
+
+def test_a_preorder_takes_no_stock_so_only_its_return_to_stock_is_a_movement() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    soon = BookFactory(
+        publication_status="forthcoming",
+        release_date=timezone.localdate() + timedelta(days=30),
+        preorder_allowance=10,
+        stock=3,
+    )
+    shelf = BookFactory(stock=4)
+    customer = UserFactory()
+
+    only_preorders = order_place(user=customer, items=[OrderLine(book_id=soon.pk, quantity=2)])
+    mixed = order_place(
+        user=customer, items=[OrderLine(book_id=soon.pk, quantity=1), OrderLine(book_id=shelf.pk, quantity=1)]
+    )
+    assert movements(soon) == [("opening", 3, 3)]  # the allowance is no stock
+    assert movements(shelf)[-1] == ("sale", -1, 3)
+    assert StockMovement.objects.filter(reference=only_preorders.number).count() == 0
+    assert list(StockMovement.objects.filter(reference=mixed.number).values_list("book_id", flat=True)) == [shelf.pk]
+
+    order_transition(order=mixed, to="cancelled", by=customer)  # the preorder goes back to the allowance
+    assert movements(soon) == [("opening", 3, 3)]
+    assert movements(shelf)[-1] == ("cancellation", 1, 4)
+
+    Book.objects.filter(pk=soon.pk).update(release_date=timezone.localdate())
+    assert services.book_release_due() == 1
+    assert movements(soon) == [("opening", 3, 3)]  # the release changes no stock either
+    order_transition(order=only_preorders, to="cancelled", by=customer)  # now the copies return to stock
+    assert movements(soon)[-1] == ("cancellation", 2, 5)
+    assert ledger_mismatches() == []
+
+
+def test_an_onix_import_writes_the_stock_it_sets_as_import_movements() -> None:
+    from catalog.bulk import books_import
+    from tests.catalog.onix.feeds import PRODUCTS, feed
+
+    data = feed("reference").encode()
+    with CaptureQueriesContext(connection) as queries:
+        result = books_import(open_lines=lambda: [data], fmt="onix")
+    assert (result.created, result.rejected) == (len(PRODUCTS), 0)
+
+    inserts = [q["sql"] for q in queries.captured_queries if 'INSERT INTO "stock_movements"' in q["sql"]]
+    assert len(inserts) == 1  # one batch
+    stocked = {item.isbn: item.stock for item in PRODUCTS if item.stock}
+    assert stocked
+    assert dict(StockMovement.objects.values_list("book__isbn", "delta")) == stocked
+    assert set(StockMovement.objects.values_list("kind", flat=True)) == {"import"}
+    assert ledger_mismatches() == []

@@ -58,7 +58,7 @@ SEED_CODE = """
 from decimal import Decimal
 from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.models import User
-from catalog.models import Author, Book, BookAuthor, StockMovement
+from catalog.models import Author, Book, BookAuthor, StockMovement, Work
 
 def token(user):
     return str(RefreshToken.for_user(user).access_token)
@@ -67,7 +67,11 @@ author = Author.objects.create(name="Reliability Author")
 books = []
 for index, stock in enumerate(params["stocks"]):
     book = Book.objects.create(
-        isbn=f"978{index:09d}0"[:13], title=f"Reliability book {index}", price=Decimal(params["price"]), stock=stock
+        isbn=f"978{index:09d}0"[:13],
+        title=f"Reliability book {index}",
+        price=Decimal(params["price"]),
+        stock=stock,
+        work=Work.objects.create(title=f"Reliability book {index}"),
     )
     BookAuthor.objects.create(book=book, author=author, position=0)
     StockMovement.objects.create(book=book, kind="opening", delta=stock, stock_after=stock)

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.services import api_key_create, api_key_revoke
+from tests.accounts.oidc_provider.harness import oidc_provider as oidc_provider
 from tests.factories import (
     AuthorFactory,
     BookFactory,
@@ -21,6 +22,7 @@ from tests.factories import (
     GenreFactory,
     OrderFactory,
     OrderItemFactory,
+    SeriesFactory,
     UserFactory,
 )
 
@@ -64,6 +66,8 @@ class World:
     api_key_id: int
     revoked_key: str
     deactivated_token: str
+    oidc: Any = None  # the test OpenID Connect provider, for the rows that sign in with it
+    series: Any = None
 
     def client(self, principal: str) -> APIClient:
         client = APIClient()
@@ -137,6 +141,7 @@ def world(db: Any) -> World:
         api_key_id=created.api_key.pk,
         revoked_key=revoked.key,
         deactivated_token=deactivated_token,
+        series=SeriesFactory(),
     )
 
 

@@ -65,6 +65,7 @@ def _concrete(path: str, world: Any) -> str:
     ids = {
         "/api/v1/authors/": world.author.pk,
         "/api/v1/genres/": world.genre.pk,
+        "/api/v1/series/": world.series.pk,
         "/api/v1/books/": world.book.pk,
         "/api/v1/coupons/": world.coupon.pk,
         "/api/v1/discount-tiers/": world.tier.pk,

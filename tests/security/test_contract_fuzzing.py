@@ -190,6 +190,7 @@ def _real_ids(world: World) -> dict[str, Any]:
         "/api/v1/coupons/": world.coupon.pk,
         "/api/v1/discount-tiers/": world.tier.pk,
         "/api/v1/api-keys/": world.api_key_id,
+        "/api/v1/auth/oidc/": OIDC_NAME,
     }
 
 
@@ -247,9 +248,15 @@ def _fuzz(operation: Any, mode: GenerationMode, principal: str, world: World) ->
     check()
 
 
+OIDC_NAME = "testidp"
+
+
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
-def test_api_honours_its_schema(operation, world, wsgi_in_test_transaction):
+def test_api_honours_its_schema(operation, world, wsgi_in_test_transaction, request, settings):
     """One operation, fuzzed as each caller, with valid and (where it has inputs) invalid data."""
+    if operation.path.startswith("/api/v1/auth/oidc/"):
+        # Sign-in with OpenID Connect talks to the test provider (tests/accounts/oidc_provider/).
+        settings.OIDC_PROVIDERS = {OIDC_NAME: request.getfixturevalue("oidc_provider").settings()}
     # Nothing can be made invalid in an operation without inputs.
     modes = [GenerationMode.POSITIVE] + ([GenerationMode.NEGATIVE] if _has_inputs(operation) else [])
     for principal in PRINCIPALS:

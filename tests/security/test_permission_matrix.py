@@ -22,6 +22,7 @@ client out of logging in again.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,12 +37,14 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from PIL import Image
+from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.services import address_create
+from accounts.services import address_create, api_key_create
 from catalog.models import BookCover
 from orders.models import Order
-from tests.factories import DEFAULT_PASSWORD, AuthorFactory, GenreFactory
+from tests.accounts.oidc_provider.harness import authorize
+from tests.factories import DEFAULT_PASSWORD, AuthorFactory, BookFactory, GenreFactory, SeriesFactory
 from tests.security.conftest import PRINCIPALS, World
 from tests.security.routes import api_operations
 
@@ -125,6 +128,20 @@ def _with_cover(world: World) -> None:
     BookCover.objects.create(book=world.book, original="covers/matrix/original.png", width=200, height=300)
 
 
+OIDC_NAME = "testidp"
+_oidc_users = itertools.count()
+
+
+def _oidc_sign_in(world: World, principal: str) -> dict[str, Any]:
+    """A fresh ``{code, state}`` from the test provider, as its redirect brings them to the frontend."""
+    provider = world.oidc
+    assert provider is not None
+    username = f"matrix{next(_oidc_users)}"
+    provider.add_user(username=username, password=DEFAULT_PASSWORD, email=f"{username}@idp.example")
+    location = APIClient().get(f"/api/v1/auth/oidc/{OIDC_NAME}/start")["Location"]
+    return authorize(provider, location, username, DEFAULT_PASSWORD)
+
+
 def _paid(world: World) -> None:
     Order.objects.filter(pk=world.order.pk).update(status="paid")
 
@@ -190,7 +207,11 @@ ROWS = [
     Row("GET", "/api/v1/api-keys", KEYS),
     Row("POST", "/api/v1/api-keys", KEYS_CREATED, body=lambda w, p: {"name": "ci"}),
     Row("GET", "/api/v1/api-keys/{}", KEYS, target=lambda w: w.api_key_id),
+    Row("GET", "/api/v1/api-keys/{}/usage", KEYS, target=lambda w: w.api_key_id),
     Row("DELETE", "/api/v1/api-keys/{}", KEYS_DELETED, target=lambda w: w.api_key_id),
+    # OpenID Connect sign-in, against the test provider: open to anyone, credentials ignored.
+    Row("GET", "/api/v1/auth/oidc/{}/start", (302,) * 10, target=lambda w: OIDC_NAME),
+    Row("POST", "/api/v1/auth/oidc/{}/callback", OPEN, target=lambda w: OIDC_NAME, body=_oidc_sign_in),
     # --- catalog ---
     Row("GET", "/api/v1/authors", READ),
     Row("POST", "/api/v1/authors", CATALOG_CREATED, body=lambda w, p: {"name": "Ursula K. Le Guin"}),
@@ -204,6 +225,14 @@ ROWS = [
     Row("PUT", "/api/v1/genres/{}", CATALOG, target=lambda w: w.genre.pk, body=lambda w, p: {"name": "G", "slug": "g"}),
     Row("PATCH", "/api/v1/genres/{}", CATALOG, target=lambda w: w.genre.pk, body=lambda w, p: {"name": "Genre"}),
     Row("DELETE", "/api/v1/genres/{}", CATALOG_DELETED, target=lambda w: GenreFactory().pk),
+    Row("GET", "/api/v1/series", READ),
+    Row("POST", "/api/v1/series", CATALOG_CREATED, body=lambda w, p: {"name": "Earthsea"}),
+    Row("GET", "/api/v1/series/{}", READ, target=lambda w: SeriesFactory().pk),
+    Row("PUT", "/api/v1/series/{}", CATALOG, target=lambda w: SeriesFactory().pk, body=lambda w, p: {"name": "S"}),
+    Row("PATCH", "/api/v1/series/{}", CATALOG, target=lambda w: SeriesFactory().pk, body=lambda w, p: {"name": "T"}),
+    Row("DELETE", "/api/v1/series/{}", CATALOG_DELETED, target=lambda w: SeriesFactory().pk),
+    Row("POST", "/api/v1/books/{}/notify", SIGNED_IN_NO_CONTENT, target=lambda w: BookFactory(stock=0).pk),
+    Row("DELETE", "/api/v1/books/{}/notify", SIGNED_IN_NO_CONTENT, target=lambda w: BookFactory(stock=0).pk),
     Row("GET", "/api/v1/books", READ),
     Row("POST", "/api/v1/books", CATALOG_CREATED, body=_book),
     Row("GET", "/api/v1/books/{}", READ, target=lambda w: w.book.pk),
@@ -287,9 +316,27 @@ def test_the_matrix_covers_every_operation():
 ERROR_CODES = {401: "not_authenticated", 403: "permission_denied", 404: "not_found"}
 
 
+@pytest.fixture
+def oidc_world(request: pytest.FixtureRequest, world: World, settings: Any) -> World:
+    """The world, with the test OpenID Connect provider configured when the row needs it."""
+    if "/auth/oidc/" in request.node.callspec.params["row"].path:
+        world.oidc = request.getfixturevalue("oidc_provider")
+        settings.OIDC_PROVIDERS = {OIDC_NAME: world.oidc.settings()}
+    return world
+
+
+def _send(client: APIClient, row: Row, world: World, path: str, data: str) -> Any:
+    """The row's request: its multipart body when it has files, else the JSON ``data``."""
+    if row.files is not None:
+        multipart = encode_multipart(BOUNDARY, row.files(world))
+        return client.generic(row.method, path, multipart, content_type=MULTIPART_CONTENT)
+    return client.generic(row.method, path, data, content_type="application/json")
+
+
 @pytest.mark.parametrize("row", ROWS, ids=lambda row: f"{row.method} {row.path}")
-def test_permission_matrix(world, row):
+def test_permission_matrix(oidc_world, row):
     """One row: the operation once per caller, each in a savepoint rolled back afterwards."""
+    world = oidc_world
     actual: dict[str, Any] = {}
     for principal in PRINCIPALS:
         cache.clear()  # rate-limit counters of one caller never leak into the next
@@ -299,14 +346,69 @@ def test_permission_matrix(world, row):
             path += row.query
             body = row.body(world, principal)
             data = json.dumps(body) if body is not None else ""
-            if row.files is not None:
-                multipart = encode_multipart(BOUNDARY, row.files(world))
-                response = world.client(principal).generic(row.method, path, multipart, content_type=MULTIPART_CONTENT)
-            else:
-                response = world.client(principal).generic(row.method, path, data, content_type="application/json")
+            response = _send(world.client(principal), row, world, path, data)
             actual[principal] = response.status_code
             if response.status_code in ERROR_CODES:
                 assert response.json()["error"]["code"] == ERROR_CODES[response.status_code], response.content
             transaction.set_rollback(True)
 
     assert actual == dict(zip(PRINCIPALS, row.expected, strict=True))
+
+
+# --- API keys with one scope each -------------------------------------------------------
+
+SCOPES = ("catalog:read", "catalog:write", "orders:read", "orders:write")
+_KEY_COLUMN = PRINCIPALS.index("api_key")
+#: Routes open to anyone ignore credentials, so a key's scopes do not matter there.
+_OPEN_PATHS = (
+    "/api/v1/",
+    "/api/v1/auth/register",
+    "/api/v1/auth/token",
+    "/api/v1/auth/token/refresh",
+    "/api/v1/auth/password-reset",
+    "/api/v1/auth/password-reset/confirm",
+)
+_OPEN_PREFIXES = ("/api/v1/auth/oidc/", "/api/v1/payments/")
+
+
+def _scope_needed(row: Row) -> str | None:
+    """The scope a row needs, written out from API.md; ``None``: the account's own routes (every scope)."""
+    area = row.path.removeprefix("/api/v1/").split("/")[0]
+    kind = "read" if row.method == "GET" or (row.path == "/api/v1/orders/quote") else "write"
+    if area in ("authors", "genres", "books", "series"):
+        return f"catalog:{kind}"
+    if area in ("orders", "coupons", "discount-tiers", "shipping-methods"):
+        return f"orders:{kind}"
+    return None
+
+
+def _expected_for_scope(row: Row, scope: str) -> int:
+    full_key = row.expected[_KEY_COLUMN]
+    if row.path in _OPEN_PATHS or row.path.startswith(_OPEN_PREFIXES):
+        return full_key
+    if row.path.startswith("/api/v1/api-keys"):
+        return 403  # no key manages keys
+    return full_key if _scope_needed(row) == scope else 403
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda row: f"{row.method} {row.path}")
+def test_permission_matrix_for_keys_with_one_scope(oidc_world, row):
+    """The same operations with a key per scope: what the full key may do, within the scope; else 403."""
+    world = oidc_world
+    keys = {scope: api_key_create(owner=world.staff, name=scope, scopes=[scope]).key for scope in SCOPES}
+    actual: dict[str, Any] = {}
+    for scope, key in keys.items():
+        cache.clear()
+        with transaction.atomic():
+            row.prepare(world)
+            path = row.path.replace("{}", str(row.target(world))) if row.target else row.path
+            body = row.body(world, "api_key")
+            client = APIClient()
+            client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+            data = json.dumps(body) if body is not None else ""
+            response = _send(client, row, world, path + row.query, data)
+            actual[scope] = response.status_code
+            if response.status_code in ERROR_CODES:
+                assert response.json()["error"]["code"] == ERROR_CODES[response.status_code], response.content
+            transaction.set_rollback(True)
+    assert actual == {scope: _expected_for_scope(row, scope) for scope in SCOPES}

@@ -1,4 +1,4 @@
-"""``manage.py import_books FILE``: create or update books from a CSV or JSON Lines file."""
+"""``manage.py import_books FILE``: create or update books from a CSV, JSON Lines or ONIX 3.0 file."""
 
 from __future__ import annotations
 
@@ -9,20 +9,24 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.bulk import DEFAULT_BATCH_SIZE, books_import
-from catalog.importing import FORMATS, ImportFormatError, RowError, format_for_path
+from catalog.importing import IMPORT_FORMATS, ImportFormatError, RowError, RowNotice, format_for_path
 from catalog.management.commands._progress import ProgressBar
+
+CHUNK_BYTES = 1 << 16
 
 
 class Command(BaseCommand):
     help = (
-        "Import books from a CSV or JSON Lines file (format in docs/commands.md), creating or updating "
-        "them by ISBN. All or nothing unless --skip-invalid; every rejected row is reported with its line "
-        "number, and the exit status is non-zero when any row was rejected."
+        "Import books from a CSV, JSON Lines or ONIX for Books 3.0 file (formats in docs/commands.md), "
+        "creating or updating them by ISBN. All or nothing unless --skip-invalid; every rejected row is "
+        "reported with its line number (ONIX: and the product's record reference and ISBN), and the exit "
+        "status is non-zero when any row was rejected. ONIX values the store has no place for are "
+        "reported as notes and left out."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", help="Path of the .csv or .jsonl file.")
-        parser.add_argument("--format", choices=FORMATS, help="File format (default: from the file extension).")
+        parser.add_argument("file", help="Path of the .csv, .jsonl or .xml (ONIX) file.")
+        parser.add_argument("--format", choices=IMPORT_FORMATS, help="File format (default: from the file extension).")
         parser.add_argument("--dry-run", action="store_true", help="Validate every row and write nothing.")
         parser.add_argument(
             "--skip-invalid", action="store_true", help="Import the valid rows and report the rejected ones."
@@ -48,18 +52,25 @@ class Command(BaseCommand):
             bar = ProgressBar(self.stderr, total=size, label=label, enabled=show_progress)
             bars.append(bar)
             with open(path, "rb") as file:
+                # XML need not have line breaks at all: an ONIX file is read in fixed-size chunks.
+                pieces = iter(lambda: file.read(CHUNK_BYTES), b"") if fmt == "onix" else file
                 if not show_progress:
-                    yield from file
+                    yield from pieces
                     return
-                for line in file:
-                    bar.advance(len(line))
-                    yield line
+                for piece in pieces:
+                    bar.advance(len(piece))
+                    yield piece
             bar.finish()
 
         def report(error: RowError) -> None:
             if bars:
                 bars[-1].clear()
             self.stderr.write(str(error))
+
+        def note(notice: RowNotice) -> None:
+            if bars:
+                bars[-1].clear()
+            self.stderr.write(str(notice))
 
         try:
             result = books_import(
@@ -69,6 +80,7 @@ class Command(BaseCommand):
                 skip_invalid=options["skip_invalid"],
                 batch_size=options["batch_size"],
                 on_error=report,
+                on_notice=note,
             )
         except ImportFormatError as exc:
             raise CommandError(f"{path}: {exc}") from exc
@@ -80,6 +92,8 @@ class Command(BaseCommand):
             )
         elif not result.rejected:
             self.stdout.write(f"Dry run: all {result.valid} rows of {path} are valid; nothing written.")
+        if result.noticed:
+            self.stdout.write(f"{result.noticed} values reported and left out (see the notes on stderr).")
         if result.rejected:
             if result.written:
                 outcome = "they were skipped"

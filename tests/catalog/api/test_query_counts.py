@@ -7,22 +7,34 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import AuthorFactory, BookFactory, GenreFactory
+from tests.factories import AuthorFactory, BookFactory, GenreFactory, SeriesFactory, WorkFactory
 
 pytestmark = pytest.mark.django_db
 
-# COUNT, the page of books, their author credits with authors, their genres.
-BOOK_LIST_QUERIES = 4
+# COUNT, the page of books with series and works, their credits with authors, their genres, the editions of their works.
+BOOK_LIST_QUERIES = 5
 # Authenticating a JWT loads the user.
 AUTH_QUERIES = 1
 
 
 @pytest.fixture
 def catalog() -> None:
+    """105 books with contributors in several roles, in series, and in works of two or three editions."""
     authors = AuthorFactory.create_batch(3)
     genres = GenreFactory.create_batch(2)
+    series = SeriesFactory.create_batch(4)
+    works = WorkFactory.create_batch(40)
+    roles = ["author", "illustrator", "translator", "narrator", "editor", "foreword"]
     for i in range(105):
-        BookFactory(title=f"Volume {i:03d}", authors=[authors[i % 3], authors[(i + 1) % 3]], genres=genres)
+        BookFactory(
+            title=f"Volume {i:03d}",
+            contributors=[(authors[i % 3], "author"), (authors[(i + 1) % 3], roles[i % len(roles)])],
+            genres=genres,
+            series=series[i % 4],
+            series_number=i,
+            work=works[i % 40],
+            format=["hardcover", "paperback", "audio_cd"][i % 3],
+        )
 
 
 @pytest.mark.parametrize("page_size", [5, 100])
@@ -37,7 +49,9 @@ def test_book_list_for_anonymous(
         response = api_client.get("/api/v1/books", params)
     assert response.status_code == 200
     assert len(response.json()["results"]) == page_size
-    assert all(len(book["authors"]) == 2 and len(book["genres"]) == 2 for book in response.json()["results"])
+    results = response.json()["results"]
+    assert all(len(book["contributors"]) == 2 and len(book["genres"]) == 2 for book in results)
+    assert all(book["series"] is not None and book["other_formats"] for book in results)
 
 
 @pytest.mark.parametrize("page_size", [5, 100])
@@ -55,8 +69,19 @@ def test_book_list_for_staff_with_filters(
 
 def test_book_detail(api_client: APIClient, catalog: None, django_assert_num_queries: Any) -> None:
     book_id = api_client.get("/api/v1/books").json()["results"][0]["id"]
-    with django_assert_num_queries(3):  # the book, its credits, its genres
-        api_client.get(f"/api/v1/books/{book_id}")
+    with django_assert_num_queries(4):  # the book with series and work, its credits, its genres, its work's editions
+        body = api_client.get(f"/api/v1/books/{book_id}").json()
+    assert len(body["contributors"]) == 2
+    assert body["series"] is not None
+    assert len(body["other_formats"]) == 2
+
+
+@pytest.mark.parametrize("page_size", [5, 100])
+def test_series_list(api_client: APIClient, catalog: None, django_assert_num_queries: Any, page_size: int) -> None:
+    SeriesFactory.create_batch(101)
+    with django_assert_num_queries(2):  # COUNT, the page with book counts
+        response = api_client.get("/api/v1/series", {"page_size": page_size})
+    assert len(response.json()["results"]) == page_size
 
 
 @pytest.mark.parametrize("page_size", [2, 100])

@@ -29,6 +29,10 @@ def test_book_list_parameters_with_types(schema: dict[str, Any]) -> None:
     expected_types = {
         "search": "string",
         "author": "array",
+        "contributor": "array",
+        "series": "array",
+        "format": "array",
+        "publication_status": "array",
         "genre": "array",
         "language": "array",
         "min_price": "number",
@@ -49,7 +53,17 @@ def test_book_list_parameters_with_types(schema: dict[str, Any]) -> None:
     assert "en" in params["language"]["schema"]["items"]["enum"]
     assert len(params["language"]["schema"]["items"]["enum"]) == 184
     assert set(params["ordering"]["schema"]["items"]["enum"]) == {
-        f"{sign}{field}" for sign in ("", "-") for field in ("title", "price", "published_date", "created_at")
+        f"{sign}{field}"
+        for sign in ("", "-")
+        for field in ("title", "price", "published_date", "created_at", "series_number", "release_date")
+    }
+    assert set(params["format"]["schema"]["items"]["enum"]) == {
+        "hardcover",
+        "paperback",
+        "mass_market",
+        "board_book",
+        "audio_cd",
+        "other",
     }
 
 
@@ -87,6 +101,10 @@ def test_book_read_shape_nests_authors_and_genres(schema: dict[str, Any]) -> Non
     assert set(author["properties"]) == {"id", "name"}
     genre = component(schema, book["properties"]["genres"]["items"])
     assert set(genre["properties"]) == {"id", "name", "slug"}
+    contributor = component(schema, book["properties"]["contributors"]["items"])
+    assert set(contributor["properties"]) == {"id", "name", "role"}
+    edition = component(schema, book["properties"]["other_formats"]["items"])
+    assert set(edition["properties"]) == {"id", "isbn", "format", "price"}
     assert book["properties"]["price"]["type"] == "string"
     assert set(book["required"]) >= {"id", "isbn", "title", "authors", "genres", "price", "stock", "is_active"}
 
@@ -101,7 +119,12 @@ def test_book_write_shape_takes_ids(schema: dict[str, Any], path: str, method: s
     assert write["properties"]["author_ids"]["items"]["type"] == "integer"
     assert write["properties"]["author_ids"]["minItems"] == 1
     assert write["properties"]["genre_ids"]["items"]["type"] == "integer"
-    assert {"isbn", "title", "price", "author_ids"} <= set(write["required"])
+    # A book is credited by ``author_ids`` or by ``contributors``: neither alone is required.
+    assert {"isbn", "title", "price"} <= set(write["required"])
+    assert not {"author_ids", "contributors"} & set(write["required"])
+    credit = component(schema, write["properties"]["contributors"]["items"])
+    assert set(credit["properties"]) == {"author_id", "role"}
+    assert write["properties"]["series_id"]["type"] == "integer"
     assert "id" not in write["properties"]
     status = "201" if method == "post" else "200"
     response = component(schema, operation["responses"][status]["content"]["application/json"]["schema"])

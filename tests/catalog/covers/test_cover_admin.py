@@ -42,7 +42,7 @@ def _change_form_data(client: Client, book: Book) -> dict[str, Any]:
         for name in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS"):
             data[f"{management.prefix}-{name}"] = management[name].value()
         for index, inline in enumerate(formset.formset.forms):
-            for name in ("id", "book", "author", "position"):
+            for name in ("id", "book", "author", "role", "position"):
                 value = inline[name].value()
                 if value is not None:
                     data[f"{formset.formset.prefix}-{index}-{name}"] = value

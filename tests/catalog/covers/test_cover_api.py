@@ -229,7 +229,7 @@ def test_covers_add_no_query_to_the_book_list(api_client, django_assert_num_quer
             medium=f"covers/{token}/320.webp",
             large=f"covers/{token}/640.webp",
         )
-    with django_assert_num_queries(4):  # COUNT, books with their covers, credits, genres
+    with django_assert_num_queries(5):  # COUNT, books with covers, series and works, credits, genres, editions
         response = api_client.get("/api/v1/books", {"page_size": page_size})
     results = response.json()["results"]
     assert len(results) == page_size

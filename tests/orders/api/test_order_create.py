@@ -77,6 +77,7 @@ def test_place_order_201_shape(customer_client, user, no_tiers):
             "quantity": 2,
             "unit_price": "9.99",
             "line_total": "19.98",
+            "is_preorder": False,
         },
         {
             "book_id": emma.pk,
@@ -85,6 +86,7 @@ def test_place_order_201_shape(customer_client, user, no_tiers):
             "quantity": 1,
             "unit_price": "4.00",
             "line_total": "4.00",
+            "is_preorder": False,
         },
     ]
     assert (data["subtotal"], data["discount_total"], data["total"]) == ("23.98", "0.00", "23.98")
@@ -251,6 +253,7 @@ def test_quote_200_priced_without_writing(customer_client, default_tiers):
                 "quantity": 10,
                 "unit_price": "10.00",
                 "line_total": "100.00",
+                "is_preorder": False,
             }
         ],
         "subtotal": "100.00",

@@ -33,7 +33,7 @@ FROM books WHERE stock <> 0
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0005_book_covers"),
+        ("catalog", "0006_contributors_series_works_publication_status"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         ("bookstore", "0001_staff_groups"),
     ]
