@@ -43,7 +43,7 @@ SEED_CODE = """
 from decimal import Decimal
 from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.models import User
-from catalog.models import Author, Book, BookAuthor
+from catalog.models import Author, Book, BookAuthor, StockMovement, Work
 
 def token(user):
     return str(RefreshToken.for_user(user).access_token)
@@ -52,10 +52,12 @@ tag = params["tag"]
 author = Author.objects.create(name=f"Replica author {tag}")
 books = []
 for index in range(params["books"]):
+    title = f"Replica book {tag} {index}"
     book = Book.objects.create(
-        isbn=params["isbns"][index], title=f"Replica book {tag} {index}", price=Decimal("12.50"), stock=100
+        isbn=params["isbns"][index], title=title, price=Decimal("12.50"), stock=100, work=Work.objects.create(title=title)
     )
     BookAuthor.objects.create(book=book, author=author, position=0)
+    StockMovement.objects.create(book=book, kind="opening", delta=100, stock_after=100)
     books.append(book.pk)
 customers = []
 for index in range(params["customers"]):
