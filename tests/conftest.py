@@ -13,6 +13,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from tests.factories import DEFAULT_PASSWORD as _PASSWORD
 from tests.factories import UserFactory
 from tests.services import ServicesPlugin
+from tests.smtp import SmtpServer
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -77,3 +78,15 @@ def obtain_tokens(api_client: APIClient) -> Callable[..., dict[str, Any]]:
         return response.json()
 
     return obtain
+
+
+@pytest.fixture
+def smtp_server(settings: Any) -> Iterator[SmtpServer]:
+    """A real SMTP server, and Django's SMTP backend pointed at it."""
+    with SmtpServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = server.port
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_USE_SSL = False
+        yield server

@@ -8,7 +8,7 @@ until the queue is empty. Emails go through the outbox to a real SMTP server.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -87,17 +87,6 @@ def broker(django_capture_on_commit_callbacks: Callable[..., Any]) -> Broker:
     queue.seen.clear()
     queue.pending.clear()
     return queue
-
-
-@pytest.fixture
-def smtp_server(settings: Any) -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST = "127.0.0.1"
-        settings.EMAIL_PORT = server.port
-        settings.EMAIL_USE_TLS = False
-        settings.EMAIL_USE_SSL = False
-        yield server
 
 
 def client_for(user: Any) -> APIClient:
