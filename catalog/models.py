@@ -123,6 +123,12 @@ class Book(models.Model):
     preorder_allowance = models.PositiveIntegerField(
         default=0, help_text="How many copies of a forthcoming book may still be preordered."
     )
+    recent_sales = models.PositiveIntegerField(
+        default=0,
+        db_default=0,
+        editable=False,
+        help_text="Copies sold in the last 90 days, refreshed by a daily job: breaks search ties, orders suggestions.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
