@@ -21,6 +21,7 @@ from django.template.response import TemplateResponse
 
 from bookstore.charts import ChartDay, daily_chart
 from bookstore.heartbeat import worker_status
+from catalog.imports import may_import
 from orders.dashboard import dashboard_get
 
 
@@ -136,6 +137,7 @@ class StoreAdminSite(admin.AdminSite):
             "show_sales": show_sales,
             "show_stock": show_stock,
             "worker_status": worker_status(),
+            "may_import": may_import(user),
         }
         if show_sales or show_stock:
             dashboard = dashboard_get()

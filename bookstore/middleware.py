@@ -98,9 +98,14 @@ def is_api_path(request: HttpRequest) -> bool:
 #: Where files are uploaded (a book's cover, through the API or the admin book form): ``MAX_UPLOAD_REQUEST_BYTES``.
 _UPLOAD_PATH_RE = re.compile(r"^/(?:api/v1/books/[^/]+/cover|admin/catalog/book/(?:add|[^/]+/change)/)$")
 
+#: The admin's book file upload (``catalog.admin.imports``): ``IMPORT_MAX_BYTES`` plus the multipart envelope.
+_IMPORT_UPLOAD_PATH = "/admin/catalog/importjob/add/"
+_IMPORT_ENVELOPE_BYTES = 64 * 1024
+
 
 class BodySizeLimitMiddleware:
-    """Reject bodies over ``MAX_REQUEST_BYTES`` (uploads: ``MAX_UPLOAD_REQUEST_BYTES``) before anything reads them (413)."""
+    """Reject bodies over ``MAX_REQUEST_BYTES`` (uploads: ``MAX_UPLOAD_REQUEST_BYTES``, book files for import:
+    ``IMPORT_MAX_BYTES``) before anything reads them (413)."""
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
@@ -108,6 +113,8 @@ class BodySizeLimitMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         upload = request.method in ("POST", "PUT") and _UPLOAD_PATH_RE.match(request.path) is not None
         limit = settings.MAX_UPLOAD_REQUEST_BYTES if upload else settings.MAX_REQUEST_BYTES
+        if request.method == "POST" and request.path == _IMPORT_UPLOAD_PATH:
+            limit = settings.IMPORT_MAX_BYTES + _IMPORT_ENVELOPE_BYTES
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

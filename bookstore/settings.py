@@ -267,8 +267,26 @@ else:
 # that to the web server or the bucket.
 SERVE_MEDIA = envbool("SERVE_MEDIA", default=False)
 
+# Book files uploaded for import in the admin: kept apart from the media files (never served), read only as data.
+IMPORTS_ROOT = Path(env.str("IMPORTS_ROOT", default=str(BASE_DIR / "var" / "imports")))
+if AWS_STORAGE_BUCKET_NAME:
+    _imports_options = dict(MEDIA_STORAGE["OPTIONS"])  # type: ignore[call-overload]
+    _imports_options.update(
+        location=f"{_imports_options['location']}/imports".lstrip("/"),
+        querystring_auth=True,
+        default_acl="private",
+        custom_domain=None,
+    )
+    IMPORTS_STORAGE: dict[str, object] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _imports_options}
+else:
+    IMPORTS_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(IMPORTS_ROOT), "file_permissions_mode": 0o600},
+    }
+
 STORAGES = {
     "default": MEDIA_STORAGE,
+    "imports": IMPORTS_STORAGE,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
@@ -337,6 +355,10 @@ MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 # A cover upload (10 MB at most, checked on the file) with room for the multipart envelope and the admin form.
 MAX_UPLOAD_REQUEST_BYTES = env.int("MAX_UPLOAD_REQUEST_BYTES", default=11 * 1024 * 1024)
+# Admin imports (README, "Imports from the admin"): the largest book file staff may upload, and how long a
+# checking or importing job may go without a sign of life from its worker before it shows as failed.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+IMPORT_STALE_SECONDS = env.int("IMPORT_STALE_SECONDS", default=120)
 AUTH_RATE_LIMIT = env.str("AUTH_RATE_LIMIT", default="10/minute")
 # Password reset requests per target email address (besides AUTH_RATE_LIMIT per client address).
 PASSWORD_RESET_EMAIL_RATE_LIMIT = env.str("PASSWORD_RESET_EMAIL_RATE_LIMIT", default="3/hour")

@@ -26,6 +26,10 @@ if not REDIS_URL:
 MEDIA_ROOT = Path(tempfile.gettempdir()) / f"bookstore-test-media-{os.getpid()}"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "imports": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT.with_name(MEDIA_ROOT.name + "-imports"))},
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405

@@ -349,3 +349,66 @@ class BookCover(models.Model):
     def names(self) -> list[str]:
         """Every stored file of this cover."""
         return [name for name in (self.original, self.small, self.medium, self.large) if name]
+
+
+class ImportJob(models.Model):
+    """A book file uploaded in the admin: its dry run (``plan``), then its import in the background, and the report.
+
+    The file is kept in the ``imports`` storage under a random name (``file``);
+    it is only ever read as data. ``status`` moves ``checking`` → ``planned``
+    (the dry run is done: ``plan`` says what would change) → ``queued`` →
+    ``running`` → ``done``, or to ``failed`` from any of them. While a worker
+    checks or imports the file it refreshes ``heartbeat_at``; a job whose
+    worker stopped (killed, machine lost) shows as failed once the heartbeat
+    is ``catalog.imports.STALE_AFTER`` old, never as running forever.
+    """
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", "Dry run"
+        PLANNED = "planned", "Checked, waiting for confirmation"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        JSONL = "jsonl", "JSON Lines"
+        ONIX = "onix", "ONIX 3.0"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="import_jobs"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    file = models.CharField(max_length=255, help_text="Name in the imports storage.")
+    original_name = models.CharField("file name", max_length=255)
+    format = models.CharField(max_length=5, choices=Format.choices)
+    size = models.PositiveBigIntegerField(help_text="Bytes.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CHECKING)
+    message = models.TextField(blank=True, help_text="Why the job failed, if it did.")
+    can_retry = models.BooleanField(default=False, help_text="A failed job that may run again (its worker stopped).")
+    # Progress of the current phase (the dry run, then the import): bytes of the file read so far.
+    progress_bytes = models.PositiveBigIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    plan = models.JSONField(default=dict, blank=True, help_text="The dry run: what the import would change.")
+    report = models.JSONField(default=dict, blank=True, help_text="What the import did.")
+
+    class Meta:
+        db_table = "import_jobs"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="import_jobs_status_heartbeat")]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} ({self.original_name})"
+
+    @property
+    def percent(self) -> int:
+        """Progress of the current phase, 0-100; a finished phase is 100."""
+        if self.status in (self.Status.PLANNED, self.Status.DONE):
+            return 100
+        if self.status == self.Status.QUEUED or not self.size:
+            return 0
+        return min(100, self.progress_bytes * 100 // self.size)

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError
 
-from catalog import covers, services
+from catalog import covers, imports, services
 
 logger = logging.getLogger(__name__)
 # A database hiccup retries the job with exponential backoff (jittered, at most 10 min apart).
@@ -58,3 +58,9 @@ def cover_sweep() -> int:
     for book_id, original in pending:
         covers.thumbnails_dispatch(book_id=book_id, original=original)
     return len(pending)
+
+
+@shared_task(name=imports.IMPORT_TASK, acks_late=True, max_retries=0)
+def import_job_run(job_id: int) -> str:
+    """The dry run or the import of an admin upload (``catalog.imports``); a job is claimed once."""
+    return imports.import_job_run(job_id=job_id)

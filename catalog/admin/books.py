@@ -25,7 +25,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from bookstore.exceptions import DomainError
-from catalog import selectors, services
+from catalog import imports, selectors, services
 from catalog.admin.covers import BookCoverAdminMixin
 from catalog.admin.filters import BookGenreFilter, LanguageFilter, StockLevelFilter, WaitingSubscribersFilter
 from catalog.admin.forms import BookAdminForm, BookAuthorFormSet, BookChangeListForm, PriceChangeForm
@@ -154,7 +154,11 @@ class BookAdmin(BookScanMixin, BookCoverAdminMixin, admin.ModelAdmin):
         return to_delete, counts, perms_needed, protected
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        extra = {"may_scan": self.has_change_permission(request), **(extra_context or {})}
+        extra = {
+            "may_scan": self.has_change_permission(request),
+            "may_import": imports.may_import(request.user),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, extra)
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
