@@ -327,6 +327,7 @@ def _empty_counts() -> dict[str, Any]:
         "noticed": 0,
         "fields": {},
         "changes": [],
+        "additions": [],
         "errors": [],
         "notices": [],
     }
@@ -337,10 +338,9 @@ def _count_change(counts: dict[str, Any], row: BookRow, new: bool, changes: dict
     counts[kind] += 1
     for name in changes:
         counts["fields"][name] = counts["fields"].get(name, 0) + 1
-    if kind != "unchanged" and len(counts["changes"]) < MAX_LISTED:
-        counts["changes"].append(
-            {"line": row.line, "isbn": row.isbn, "title": row.title, "kind": kind, "fields": changes}
-        )
+    listed = counts["changes"] if kind == "updated" else counts["additions"] if kind == "new" else None
+    if listed is not None and len(listed) < MAX_LISTED:
+        listed.append({"line": row.line, "isbn": row.isbn, "title": row.title, "kind": kind, "fields": changes})
 
 
 def import_plan(*, file: IO[bytes], fmt: str, progress: _Progress | None = None) -> dict[str, Any]:
@@ -348,8 +348,8 @@ def import_plan(*, file: IO[bytes], fmt: str, progress: _Progress | None = None)
 
     Returns the counts of new, updated and unchanged books and of rejected
     rows and notes, how many books each field would change on, and the first
-    ``MAX_LISTED`` changes (with each field's value now and after), errors
-    and notes. Raises ``ImportFormatError`` for a file that cannot be read.
+    ``MAX_LISTED`` updated books (``changes``, with each field's value now and
+    after), new books (``additions``), errors and notes. Raises ``ImportFormatError`` for a file that cannot be read.
     """
     counts = _empty_counts()
     progress = progress or _Progress()
@@ -427,6 +427,7 @@ def _report(counts: dict[str, Any], *, lists: bool = True) -> dict[str, Any]:
         "noticed": counts["noticed"],
         "fields": counts["fields"],
         "changes": counts["changes"],
+        "additions": counts["additions"],
         "errors": counts["errors"],
         "notices": counts["notices"],
     }
