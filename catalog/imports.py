@@ -454,6 +454,7 @@ def import_job_run(*, job_id: int) -> str:
         return "skipped"
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     progress = _Progress(job.pk, phase)
+    fields: dict[str, Any]
     try:
         with imports_storage().open(job.file, "rb") as file:
             if phase == Status.CHECKING:

@@ -125,9 +125,10 @@ def test_an_admin_import_with_dry_run_then_the_real_run_with_progress_reaching_1
     expect(page.locator("#plan-new")).to_have_text(str(NEW_BOOKS))
     expect(page.locator("#plan-updated")).to_have_text("1")
     expect(page.locator("#plan-rejected")).to_have_text("1")
-    expect(page.locator("#import-changes tr[data-isbn='%s']" % EMMA)).to_contain_text("price: 7.50 → 8.25")
+    expect(page.locator(f"#import-changes tr[data-isbn='{EMMA}']")).to_contain_text("price: 7.50 → 8.25")
     expect(page.locator("#import-errors tr[data-line='22']")).to_contain_text("isbn")
-    assert Book.objects.count() == 1 and Book.objects.get(isbn=EMMA).price == Decimal("7.50")
+    assert Book.objects.count() == 1
+    assert Book.objects.get(isbn=EMMA).price == Decimal("7.50")
 
     # The real run: the bar fills while the worker writes the batches, and ends at 100 %.
     confirm = page.locator("#import-confirm")
@@ -147,7 +148,8 @@ def test_an_admin_import_with_dry_run_then_the_real_run_with_progress_reaching_1
     expect(page.locator("#report-created")).to_have_text(str(NEW_BOOKS))
     expect(page.locator("#report-updated")).to_have_text("1")
     expect(page.locator("#report-rejected")).to_have_text("1")
-    assert seen == sorted(seen) and seen[-1] == 100, seen
+    assert seen == sorted(seen), seen
+    assert seen[-1] == 100, seen
     assert any(0 < value < 100 for value in seen), f"the bar never showed the import under way: {seen}"
     page.screenshot(path=str(SCREENSHOTS / "admin-import.png"))
 
