@@ -155,8 +155,11 @@ def _dispatch(job_id: int) -> None:
         )
 
 
-def import_job_confirm(*, job: ImportJob) -> bool:
-    """Queue the import of a checked job (or run a failed one again); false if the job is not in such a state."""
+def import_job_confirm(*, job: ImportJob, by: Any = None) -> bool:
+    """Queue the import of a checked job (or run a failed one again); false if the job is not in such a state.
+
+    ``by``: the staff user who starts it, in whose name the books are written (default: who uploaded the file).
+    """
     if job.status == Status.PLANNED:
         allowed: tuple[str, ...] = (Status.PLANNED,)
     elif job.status == Status.FAILED and job.can_retry:
@@ -165,8 +168,16 @@ def import_job_confirm(*, job: ImportJob) -> bool:
         return False
     # A job that failed before its dry run finished is checked again; otherwise it is imported.
     status = Status.QUEUED if job.plan else Status.CHECKING
+    started_by = by if by is not None and getattr(by, "pk", None) else job.created_by
     claimed = ImportJob.objects.filter(pk=job.pk, status__in=allowed).update(
-        status=status, message="", can_retry=False, heartbeat_at=None, progress_bytes=0, rows_read=0, finished_at=None
+        status=status,
+        started_by=started_by,
+        message="",
+        can_retry=False,
+        heartbeat_at=None,
+        progress_bytes=0,
+        rows_read=0,
+        finished_at=None,
     )
     if claimed:
         transaction.on_commit(lambda: _dispatch(job.pk), robust=True)
@@ -177,7 +188,10 @@ def imports_mark_stale(*, now: Any = None) -> int:
     """Mark failed the jobs whose worker stopped showing signs of life (killed mid-way); how many."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.IMPORT_STALE_SECONDS)
-    return ImportJob.objects.filter(status__in=ACTIVE, heartbeat_at__lt=cutoff).update(
+    stale = ImportJob.objects.filter(status__in=ACTIVE, heartbeat_at__lt=cutoff)
+    if not stale.exists():  # the usual answer, read without taking a write lock (SQLite) on every poll
+        return 0
+    return stale.update(
         status=Status.FAILED,
         can_retry=True,
         finished_at=now,
@@ -365,13 +379,14 @@ def import_plan(*, file: IO[bytes], fmt: str, progress: _Progress | None = None)
 
 def _history_record(*, job: ImportJob, entries: Sequence[tuple[int, str, bool, Iterable[str]]]) -> None:
     """The admin history of each written book: who imported it, from which job, and what changed."""
-    if job.created_by_id is None or not entries:
+    user_id = job.started_by_id or job.created_by_id
+    if user_id is None or not entries:
         return
     content_type = ContentType.objects.get_for_model(Book)
     source = f"import #{job.pk} ({job.original_name})"
     LogEntry.objects.bulk_create(
         LogEntry(
-            user_id=job.created_by_id,
+            user_id=user_id,
             content_type=content_type,
             object_id=str(book_id),
             object_repr=title[:200],
@@ -387,7 +402,7 @@ def _import(job: ImportJob, file: IO[bytes], progress: _Progress) -> dict[str, A
     counts = _empty_counts()
     note = StockNote(
         kind=StockMovement.Kind.IMPORT,
-        by=job.created_by,
+        by=job.started_by or job.created_by,
         reason=f"Import of {job.original_name}"[:255],
         reference=f"import-{job.pk}",
     )
@@ -452,7 +467,7 @@ def import_job_run(*, job_id: int) -> str:
         phase = Status.RUNNING
     else:
         return "skipped"
-    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    job = ImportJob.objects.select_related("created_by", "started_by").get(pk=job_id)
     progress = _Progress(job.pk, phase)
     fields: dict[str, Any]
     try:

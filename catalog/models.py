@@ -379,6 +379,14 @@ class ImportJob(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="import_jobs"
     )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who confirmed the import; the books are written in their name.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     file = models.CharField(max_length=255, help_text="Name in the imports storage.")
     original_name = models.CharField("file name", max_length=255)

@@ -21,6 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from bookstore.heartbeat import worker_status
 from catalog import imports
 from catalog.models import ImportJob
 
@@ -159,6 +160,9 @@ class ImportJobAdmin(admin.ModelAdmin):
             "status_url": reverse("admin:catalog_importjob_status", args=[job.pk]),
             "confirm_url": reverse("admin:catalog_importjob_confirm", args=[job.pk]),
             "max_listed": imports.MAX_LISTED,
+            "worker_status": worker_status()
+            if job.status in (ImportJob.Status.CHECKING, ImportJob.Status.QUEUED)
+            else None,
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/catalog/importjob/job.html", context)
@@ -170,7 +174,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     def confirm_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
         job = self._job(request, job_id)
         retry = job.status == ImportJob.Status.FAILED
-        if imports.import_job_confirm(job=job):
+        if imports.import_job_confirm(job=job, by=request.user):
             messages.success(request, "Queued again." if retry else "The import is queued; it runs in the background.")
         else:
             messages.error(request, "This job cannot be started now.")

@@ -463,3 +463,33 @@ def test_the_plan_lists_at_most_max_listed_entries_but_counts_everything(
 def test_the_plan_service_reads_any_file_object(catalog: dict[str, Book]) -> None:
     plan = imports.import_plan(file=io.BytesIO(mixed_csv(catalog)), fmt="csv")
     assert (plan["new"], plan["updated"], plan["unchanged"], plan["rejected"]) == (1, 1, 1, 2)
+
+
+def test_the_books_are_written_in_the_name_of_the_staff_member_who_starts_the_import(
+    client_of: Client, make_staff: Callable[..., Any], catalog: dict[str, Book]
+) -> None:
+    job = run(uploaded(client_of, "books.csv", mixed_csv(catalog)))
+    colleague = make_staff("Catalog managers")
+    other = Client()
+    other.force_login(colleague)
+    other.post(job_url(job, "confirm/"))
+    job = run(job)
+
+    assert job.started_by == colleague
+    assert set(StockMovement.objects.filter(reference=f"import-{job.pk}").values_list("by", flat=True)) == {
+        colleague.pk
+    }
+    assert set(
+        LogEntry.objects.filter(change_message__contains=f"import #{job.pk}").values_list("user", flat=True)
+    ) == {colleague.pk}
+    assert 'id="import-started-by"' in other.get(job_url(job)).content.decode()
+
+
+def test_a_job_waiting_for_a_worker_says_so_when_none_reports_in(client_of: Client, catalog: dict[str, Book]) -> None:
+    job = uploaded(client_of, "books.csv", mixed_csv(catalog))
+    page = client_of.get(job_url(job)).content.decode()
+    assert 'id="import-waiting"' in page
+    assert 'id="worker-status"' in page
+    assert "No background worker has reported in" in page
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in page
+    assert "import_job.js" in page
