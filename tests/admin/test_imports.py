@@ -493,3 +493,44 @@ def test_a_job_waiting_for_a_worker_says_so_when_none_reports_in(client_of: Clie
     assert "No background worker has reported in" in page
     assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in page
     assert "import_job.js" in page
+
+
+@pytest.mark.parametrize("flavour", ["reference", "short"])
+def test_the_onix_test_feed_imports_from_the_admin_upload_as_from_the_command(client_of: Client, flavour: str) -> None:
+    from tests.catalog.onix.feeds import PRODUCTS, feed_path
+
+    job = run(uploaded(client_of, f"feed-{flavour}.xml", feed_path(flavour).read_bytes()))
+    assert (job.plan["new"], job.plan["rejected"]) == (len(PRODUCTS), 0)
+    assert Book.objects.count() == 0
+    client_of.post(job_url(job, "confirm/"))
+    job = run(job)
+    assert job.status == ImportJob.Status.DONE
+    assert job.report["created"] == len(PRODUCTS)
+    assert set(Book.objects.values_list("isbn", flat=True)) == {item.isbn for item in PRODUCTS}
+    assert ledger_mismatches() == []
+
+
+def test_an_unreachable_queue_fails_the_job_visibly_and_it_can_be_queued_again(
+    client_of: Client,
+    catalog: dict[str, Book],
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from celery import current_app
+
+    def down(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(current_app, "send_task", down)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = uploaded(client_of, "books.csv", mixed_csv(catalog))
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FAILED
+    assert job.can_retry
+    assert "could not be reached" in client_of.get(job_url(job)).content.decode()
+
+    monkeypatch.undo()
+    client_of.post(job_url(job, "confirm/"))
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.CHECKING  # the dry run is queued again, then runs
+    assert run(job).status == ImportJob.Status.PLANNED
