@@ -534,3 +534,20 @@ def test_an_unreachable_queue_fails_the_job_visibly_and_it_can_be_queued_again(
     job.refresh_from_db()
     assert job.status == ImportJob.Status.CHECKING  # the dry run is queued again, then runs
     assert run(job).status == ImportJob.Status.PLANNED
+
+
+def test_a_megabyte_long_line_is_one_clean_row_error(client_of: Client) -> None:
+    body = HEADER + f"{NEW}," + "x" * 1_000_000 + ",Homer,1.00,1,\n" + "9780140449143,Short,Homer,2.00,1,\n"
+    job = run(uploaded(client_of, "books.csv", body.encode()))
+    assert job.status == ImportJob.Status.PLANNED
+    assert (job.plan["new"], job.plan["rejected"]) == (1, 1)
+    [error] = job.plan["errors"]
+    assert error["line"] == 2
+    assert "field larger than field limit" in error["reason"]  # csv's own cap, reported on its line
+
+
+def test_confirming_needs_a_post(client_of: Client, catalog: dict[str, Book]) -> None:
+    job = run(uploaded(client_of, "books.csv", mixed_csv(catalog)))
+    assert client_of.get(job_url(job, "confirm/")).status_code == 405
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.PLANNED
