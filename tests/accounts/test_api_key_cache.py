@@ -106,7 +106,8 @@ def test_a_key_call_costs_no_query_and_one_redis_round_trip(cache_prefix, staff_
         assert redis_commands == ["EVALSHA"]
         assert [q["sql"] for q in key_queries] == [q["sql"] for q in anonymous_queries]
     usage = quotas.peek(api_key_id=created.api_key.pk, quota=100, now=timezone.now())
-    assert usage is not None and usage.used == 3
+    assert usage is not None
+    assert usage.used == 3
 
 
 def test_the_cached_key_acts_as_its_owner_and_loads_the_password_only_when_asked(cache_prefix, staff_user):
@@ -245,7 +246,8 @@ def test_a_wrong_secret_with_a_cached_prefix_is_401_and_not_counted(cache_prefix
     for _ in range(3):
         assert_envelope(forged.get(ME_URL), 401, "not_authenticated")
     usage = quotas.peek(api_key_id=created.api_key.pk, quota=5, now=timezone.now())
-    assert usage is not None and usage.used == 1
+    assert usage is not None
+    assert usage.used == 1
 
 
 def test_scope_and_quota_refusals_from_the_cache(cache_prefix, staff_user):
@@ -279,9 +281,11 @@ def test_last_used_at_is_written_once_a_minute_from_the_cache(cache_prefix, staf
     ApiKey.objects.filter(pk=created.api_key.pk).update(last_used_at=first_use - timedelta(seconds=61))
     with CaptureQueriesContext(connection) as queries:
         assert client.get(ME_URL).status_code == 200
-    assert len(queries) == 1 and queries[0]["sql"].startswith("UPDATE")
+    assert len(queries) == 1
+    assert queries[0]["sql"].startswith("UPDATE")
     created.api_key.refresh_from_db()
-    assert created.api_key.last_used_at is not None and created.api_key.last_used_at >= first_use
+    assert created.api_key.last_used_at is not None
+    assert created.api_key.last_used_at >= first_use
     with CaptureQueriesContext(connection) as queries:
         assert client.get(ME_URL).status_code == 200
     assert queries.captured_queries == []
