@@ -73,6 +73,7 @@ EVERY_SCOPE = "*"
 # scope), [4] UTC day, [5] the day counter's expiry (Unix time), [6] counter name up to the key id,
 # [7] last-used marker name up to the key id, [8] last-used window in seconds.
 # Returns {0} on a miss; else {1 in scope / 2 not, data, count, 1 allowed / 0 over quota, 1 write last_used}.
+# The counter and marker names are built here from the key id, so this needs one Redis server (not a cluster).
 _CALL_SCRIPT = """
 local r = redis.call('HMGET', KEYS[1], 'id', 'digest', 'quota', 'exp', 'scopes', 'every', 'data')
 local id = r[1]
@@ -210,7 +211,12 @@ def call(*, prefix: str, digest: str, needed: str | None, now: datetime) -> Cach
     if not found or int(found[0]) == 0:
         return None
     outcome, data, count, allowed, used = found
-    api_key = _load(data)
+    try:
+        api_key = _load(data)
+    except Exception:  # a record this code cannot read: dropped, and the database answers
+        logger.warning("API key cache record unreadable: reading the key from the database", exc_info=True)
+        _forget_now([prefix])  # so that at most this one call is counted twice
+        return None
     return CachedCall(
         api_key=api_key,
         in_scope=int(outcome) == 1,

@@ -291,6 +291,16 @@ def test_last_used_at_is_written_once_a_minute_from_the_cache(cache_prefix, staf
     assert queries.captured_queries == []
 
 
+def test_an_unreadable_record_is_dropped_and_the_database_answers(cache_prefix, staff_user):
+    created = services.api_key_create(owner=staff_user, name="garbled")
+    client = key_client(created.key)
+    assert client.get(ME_URL).status_code == 200
+    record = caches["default"].make_key(f"apikey-auth:{key_cache.SCHEMA}:{created.api_key.prefix}")
+    redis.Redis.from_url(REDIS_URL).hset(record, "data", b"not a pickle")
+    assert client.get(ME_URL).json()["id"] == staff_user.pk
+    assert b"id" not in _record(cache_prefix, created.api_key)  # a tombstone now
+
+
 def test_the_last_used_window_matches_the_services(cache_prefix):
     assert timedelta(seconds=key_cache.LAST_USED_SECONDS) == services.API_KEY_LAST_USED_RESOLUTION
 
