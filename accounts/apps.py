@@ -6,5 +6,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        # Registers the OpenAPI extensions of our authentication classes.
-        from accounts import schema  # noqa: F401
+        # schema: the OpenAPI extensions of our authentication classes; signals: keep the shared cache of
+        # API keys (accounts.key_cache) true to the database.
+        from accounts import schema, signals  # noqa: F401

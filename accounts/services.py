@@ -26,7 +26,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import keys, quotas
+from accounts import key_cache, keys, quotas
 from accounts.exceptions import (
     ApiKeyExpiryInvalid,
     ApiKeyOwnerNotAllowed,
@@ -348,7 +348,10 @@ def api_key_create(
 def api_keys_revoke(*, api_keys: QuerySet[ApiKey]) -> int:
     """Revoke the given keys at once; already revoked keys keep their date. Returns how many changed."""
     with transaction.atomic():
-        return api_keys.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        changing = api_keys.filter(revoked_at__isnull=True)
+        # Before the update and again after the commit: no server keeps serving them from the cache.
+        key_cache.forget(prefixes=changing.values_list("prefix", flat=True))
+        return changing.update(revoked_at=timezone.now())
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
@@ -358,14 +361,16 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
-def api_key_mark_used(*, api_key: ApiKey, now: datetime) -> None:
+def api_key_mark_used(*, api_key: ApiKey, now: datetime, loaded_is_current: bool = True) -> None:
     """Record that the key was used, at most once per minute per key.
 
-    The time check in Python spares the write on most requests; the
-    conditional UPDATE keeps concurrent workers from writing it twice.
+    The time check in Python spares the write on most requests (unless the
+    key was not read from the database just now: ``loaded_is_current=False``,
+    a key from the shared cache, whose Redis marker already allows one write a
+    minute); the conditional UPDATE keeps concurrent workers from writing it twice.
     """
     threshold = now - API_KEY_LAST_USED_RESOLUTION
-    if api_key.last_used_at is not None and api_key.last_used_at >= threshold:
+    if loaded_is_current and api_key.last_used_at is not None and api_key.last_used_at >= threshold:
         return
     ApiKey.objects.filter(pk=api_key.pk).filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=threshold)).update(
         last_used_at=now
@@ -382,15 +387,22 @@ def api_key_authenticate(*, key: str) -> ApiKey:
     """
     prefix = keys.parse_prefix(key)
     api_key = api_key_get_by_prefix(prefix=prefix) if prefix else None
-    if api_key is None or not keys.key_matches(key, api_key.digest):
-        raise ApiKeyRejected()
     now = timezone.now()
-    if api_key.is_revoked or api_key.is_expired(now=now):
-        raise ApiKeyRejected()
-    if not (api_key.owner.is_active and api_key.owner.is_staff):
+    if api_key is None or not api_key_usable(api_key=api_key, key=key, now=now):
         raise ApiKeyRejected()
     api_key_mark_used(api_key=api_key, now=now)
     return api_key
+
+
+def api_key_usable(*, api_key: ApiKey, key: str, now: datetime) -> bool:
+    """Whether ``key`` is this key's secret, and the key neither revoked nor expired nor its owner unfit."""
+    return (
+        keys.key_matches(key, api_key.digest)
+        and not api_key.is_revoked
+        and not api_key.is_expired(now=now)
+        and api_key.owner.is_active
+        and api_key.owner.is_staff
+    )
 
 
 def api_key_usage_flush(*, now: datetime | None = None) -> int:

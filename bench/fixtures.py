@@ -229,10 +229,16 @@ def auth_overhead(args: argparse.Namespace) -> dict[str, Any]:
     """Median time of the same detail request anonymous, with the API key and with a JWT, interleaved in-process.
 
     Interleaving puts all three under the same machine load, so the
-    difference is the credential's cost and little else: for the key its one
-    query, the owner checks, the scope check and the quota count (one Redis
-    round trip); for the JWT the signature check and the user's query.
+    difference is the credential's cost and little else: for the key one
+    Redis round trip (the cached key checked and the call counted,
+    ``accounts.key_cache``); for the JWT the signature check, the user's
+    query and the denylist read. Besides wall time: CPU time of the thread
+    (less sensitive to other processes, though not immune), and the SQL
+    queries and Redis commands of one request of each kind, which do not
+    depend on the load at all.
     """
+    import redis
+
     client = Client()
     path = f"/api/v1/books/{args.book_id}"
     callers: dict[str, dict[str, str]] = {
@@ -242,11 +248,14 @@ def auth_overhead(args: argparse.Namespace) -> dict[str, Any]:
     if args.jwt:
         callers["jwt"] = {"HTTP_AUTHORIZATION": f"Bearer {args.jwt}"}
     timings: dict[str, list[float]] = {name: [] for name in callers}
+    cpu: dict[str, list[float]] = {name: [] for name in callers}
     names = list(callers)
     for i in range(args.n + 20):
         for name in names[i % len(names) :] + names[: i % len(names)]:  # rotate who goes first
             started = time.perf_counter()
+            started_cpu = time.thread_time()
             response = client.get(path, HTTP_HOST="127.0.0.1", **callers[name])
+            elapsed_cpu = (time.thread_time() - started_cpu) * 1000
             elapsed = (time.perf_counter() - started) * 1000
             if response.status_code != 200:
                 raise RuntimeError(f"{path} answered {response.status_code} to {name}")
@@ -254,16 +263,42 @@ def auth_overhead(args: argparse.Namespace) -> dict[str, Any]:
                 raise RuntimeError("the API-key response has no X-RateLimit-* headers")
             if i >= 20:  # warm-up
                 timings[name].append(elapsed)
+                cpu[name].append(elapsed_cpu)
+    # One more request of each kind, its SQL queries and Redis commands counted.
+    sent: list[str] = []
+    original = redis.Redis.execute_command
+
+    def counting(self: Any, *command: Any, **options: Any) -> Any:
+        sent.append(str(command[0]))
+        return original(self, *command, **options)
+
+    per_request: dict[str, dict[str, Any]] = {}
+    redis.Redis.execute_command = counting  # type: ignore[method-assign]
+    try:
+        for name in names:
+            sent.clear()
+            with CaptureQueriesContext(connection) as queries:
+                client.get(path, HTTP_HOST="127.0.0.1", **callers[name])
+            per_request[name] = {"queries": len(queries), "redis_commands": list(sent)}
+    finally:
+        redis.Redis.execute_command = original  # type: ignore[method-assign]
     p50 = {name: statistics.median(values) for name, values in timings.items()}
+    cpu50 = {name: statistics.median(values) for name, values in cpu.items()}
     out: dict[str, Any] = {
         "samples": args.n,
         "anonymous_p50_ms": round(p50["anonymous"], 3),
         "apikey_p50_ms": round(p50["apikey"], 3),
         "overhead_p50_ms": round(p50["apikey"] - p50["anonymous"], 3),
+        "anonymous_cpu_p50_ms": round(cpu50["anonymous"], 3),
+        "apikey_cpu_p50_ms": round(cpu50["apikey"], 3),
+        "cpu_overhead_p50_ms": round(cpu50["apikey"] - cpu50["anonymous"], 3),
+        "per_request": per_request,
     }
     if "jwt" in p50:
         out["jwt_p50_ms"] = round(p50["jwt"], 3)
         out["jwt_overhead_p50_ms"] = round(p50["jwt"] - p50["anonymous"], 3)
+        out["jwt_cpu_p50_ms"] = round(cpu50["jwt"], 3)
+        out["jwt_cpu_overhead_p50_ms"] = round(cpu50["jwt"] - cpu50["anonymous"], 3)
     return out
 
 

@@ -124,8 +124,25 @@ def extra_lines(result: dict[str, Any]) -> str:
                 else "."
             )
         )
+    in_process = s.get("apikey", {}).get("in_process", {})
+    if "cpu_overhead_p50_ms" in in_process:
+        counts = in_process.get("per_request", {})
+        out.append(
+            f"- API-key CPU time in-process (thread, p50): {in_process['apikey_cpu_p50_ms']} vs "
+            f"{in_process['anonymous_cpu_p50_ms']} ms anonymous = {in_process['cpu_overhead_p50_ms']:+.2f} ms"
+            + (
+                f" (JWT {in_process['jwt_cpu_overhead_p50_ms']:+.2f} ms)"
+                if "jwt_cpu_overhead_p50_ms" in in_process
+                else ""
+            )
+            + "; per request: "
+            + ", ".join(
+                f"{name} {c['queries']} queries + {len(c['redis_commands'])} Redis commands"
+                for name, c in counts.items()
+            )
+            + "."
+        )
     if "jwt" in s and "overhead_p50_ms" in s["jwt"]:
-        in_process = s.get("apikey", {}).get("in_process", {})
         out.append(
             f"- JWT overhead: p50 {s['jwt']['latency_ms']['p50']} ms with a JWT (wrk) = "
             f"{s['jwt']['overhead_p50_ms']:+.2f} ms over anonymous"

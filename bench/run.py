@@ -72,6 +72,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--db-name", default="bookstore_bench", help="PostgreSQL database to create and drop")
     parser.add_argument("--pg-url", default=PG_ADMIN_URL, help="PostgreSQL server (no database name)")
+    parser.add_argument(
+        "--port-base",
+        type=int,
+        default=0,
+        help="bind the servers to this port and the next ones (J, P, the store) instead of free ports",
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5", help="'' to run without Redis")
     parser.add_argument("--soak-requests", type=int, default=100_000, help="requests of the worker-memory soak")
     parser.add_argument("--soak-seconds", type=float, default=240, help="time limit of the soak (whichever is first)")
@@ -309,7 +315,13 @@ class BenchRun:
         w = self.args.workers
         logs = self.workdir
         self.servers["J"] = Server(
-            "J", "bench.ceilings.json_app:application", self.django_env(), w, logs, bin_dir=self.bin_dir
+            "J",
+            "bench.ceilings.json_app:application",
+            self.django_env(),
+            w,
+            logs,
+            bin_dir=self.bin_dir,
+            fixed_port=self.port(0),
         )
         self.servers["P"] = Server(
             "P",
@@ -319,6 +331,7 @@ class BenchRun:
             logs,
             ready_path=f"/book?id={self.fixtures['detail_ids'][0]}",
             bin_dir=self.bin_dir,
+            fixed_port=self.port(1),
         )
         self.servers["app"] = self.app_server()
         for server in self.servers.values():
@@ -338,7 +351,12 @@ class BenchRun:
             self.workdir,
             ready_path="/healthz",
             bin_dir=self.bin_dir,
+            fixed_port=self.port(2),
         )
+
+    def port(self, offset: int) -> int:
+        """``--port-base`` + offset, or 0 (any free port) without ``--port-base``."""
+        return self.args.port_base + offset if self.args.port_base else 0
 
     # --- measuring --------------------------------------------------------------------------------
 

@@ -91,6 +91,7 @@ class Server:
     bin_dir: Path = BIN
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
+    fixed_port: int = 0  # 0: any free port
 
     @property
     def base_url(self) -> str:
@@ -105,7 +106,7 @@ class Server:
         return self.log_dir / f"{self.name}.err.log"
 
     def start(self, timeout: float = 60.0) -> None:
-        self.port = free_port()
+        self.port = self.fixed_port or free_port()
         argv = [
             str(self.bin_dir / "gunicorn"),
             self.app,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -171,11 +172,10 @@ def test_revoked_key_is_401(staff_user):
 
 
 def test_expired_key_is_401(staff_user):
-    created = services.api_key_create(owner=staff_user, name="x", expires_at=timezone.now() + timedelta(hours=1))
+    expires_at = timezone.now() + timedelta(seconds=1.5)
+    created = services.api_key_create(owner=staff_user, name="x", expires_at=expires_at)
     assert key_client(created.key).get(ME_URL).status_code == 200
-    ApiKey.objects.filter(pk=created.api_key.pk).update(
-        created_at=timezone.now() - timedelta(days=2), expires_at=timezone.now() - timedelta(seconds=1)
-    )
+    time.sleep(max(0.0, (expires_at - timezone.now()).total_seconds()) + 0.05)  # the key expires by the clock
     assert_envelope(key_client(created.key).get(ME_URL), 401, "not_authenticated")
 
 
@@ -215,7 +215,11 @@ def test_malformed_or_unknown_keys_are_401(staff_user, header):
     assert_envelope(client.get(ME_URL), 401, "not_authenticated")
 
 
-def test_authentication_costs_one_query_plus_a_throttled_last_use_write(staff_user, django_assert_num_queries):
+def test_authentication_costs_one_query_plus_a_throttled_last_use_write(
+    staff_user, django_assert_num_queries, settings
+):
+    """Without Redis (development): the database path. With Redis, see test_api_key_cache.py (no query at all)."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     created = services.api_key_create(owner=staff_user, name="counted")
     client = key_client(created.key)
     # First use: the key with its owner, and the last_used_at write.
