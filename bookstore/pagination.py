@@ -1,12 +1,27 @@
-"""Page-number pagination per API.md: ``?page=N&page_size=M`` (default 20, max 100)."""
+"""Page-number pagination per API.md: ``?page=N&page_size=M`` (default 20, max 100).
+
+``count`` is exact up to ``settings.LIST_EXACT_COUNT_LIMIT`` (10,000) matches:
+counting stops there (``LIMIT``), so a list of a million books never counts
+them all. Beyond it, PostgreSQL answers the planner's estimate and the
+response says ``"count_is_estimate": true``; SQLite counts exactly.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Sequence
+from functools import cached_property
 from typing import Any
 
+from django.conf import settings
+from django.core.paginator import Page
+from django.core.paginator import Paginator as DjangoPaginator
+from django.db import connections
+from django.db.models import QuerySet
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 _PAGE_SIZE_ERROR = "Enter a whole number of at least 1 (larger values are capped at {max})."
 _PAGE_ERROR = "Enter a whole number of at least 1, or `last`."
@@ -18,6 +33,47 @@ def _whole_number(raw: str) -> int | None:
     ``int()`` alone would also take ``1_0``, signs, spaces and other scripts' digits.
     """
     return int(raw) if raw.isascii() and raw.isdigit() and int(raw) >= 1 else None
+
+
+def _planner_estimate(queryset: QuerySet[Any]) -> int:
+    """PostgreSQL's estimate of the rows of ``queryset`` (no rows are read)."""
+    plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+class CountingPaginator(DjangoPaginator):
+    """Django's paginator with a bounded ``count`` and an optional way to fetch one page's rows.
+
+    ``page_slicer(bottom, top)``, when set, returns the rows of a page instead
+    of ``object_list[bottom:top]`` (search ranks a bounded candidate set).
+    """
+
+    count_is_estimate = False
+    page_slicer: Callable[[int, int], Sequence[Any]] | None = None
+
+    @cached_property
+    def count(self) -> int:
+        object_list = self.object_list
+        if not isinstance(object_list, QuerySet):
+            return len(object_list)
+        limit = int(settings.LIST_EXACT_COUNT_LIMIT)
+        counted = object_list.order_by()[: limit + 1].count()
+        if counted <= limit:
+            return counted
+        if connections[object_list.db].vendor != "postgresql":
+            return object_list.count()
+        self.count_is_estimate = True
+        return max(_planner_estimate(object_list), limit + 1)
+
+    def page(self, number: Any) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        if self.page_slicer is None:
+            return self._get_page(self.object_list[bottom:top], number, self)
+        return self._get_page(self.page_slicer(bottom, top), number, self)
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -33,6 +89,47 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+    django_paginator_class = CountingPaginator
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
+        # The view may fetch a page's rows its own way (see CountingPaginator.page_slicer)
+        # and add members beside ``count`` (``list_extra``).
+        slicer = getattr(view, "page_slicer", None)
+        self._extra: dict[str, Any] = dict(getattr(view, "list_extra", None) or {})
+
+        def make(object_list: Any, per_page: int) -> CountingPaginator:
+            paginator = CountingPaginator(object_list, per_page)
+            paginator.page_slicer = slicer
+            return paginator
+
+        self.django_paginator_class = make  # type: ignore[assignment]
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        paginator = self.page.paginator
+        body: dict[str, Any] = {"count": paginator.count}
+        if getattr(paginator, "count_is_estimate", False):
+            body["count_is_estimate"] = True
+        body.update(self._extra)
+        body.update(next=self.get_next_link(), previous=self.get_previous_link(), results=data)
+        return Response(body)
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        response = super().get_paginated_response_schema(schema)
+        properties = response["properties"]
+        extra = {
+            "count_is_estimate": {
+                "type": "boolean",
+                "description": f"Present (`true`) when `count` is an estimate: only above "
+                f"{settings.LIST_EXACT_COUNT_LIMIT:,} matches, on PostgreSQL.",
+            }
+        }
+        response["properties"] = {
+            "count": properties["count"],
+            **extra,
+            **{k: v for k, v in properties.items() if k != "count"},
+        }
+        return response
 
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param, "")

@@ -405,13 +405,18 @@ def genre_create(*, name: str, slug: str = "") -> Genre:
 
 
 def genre_update(*, genre: Genre, name: str | None = None, slug: str | None = None) -> Genre:
-    """Rename a genre or change its slug; the slug stays as it is unless given."""
+    """Rename a genre or change its slug; the slug stays as it is unless given. A new name is re-indexed on its books."""
+    renamed = name is not None and name != genre.name
     if name is not None:
         genre.name = name
     if slug is not None:
         genre.slug = slug
     with transaction.atomic():
-        return _genre_save(genre, derive_slug=False, update_fields=["name", "slug", "updated_at"])
+        _genre_save(genre, derive_slug=False, update_fields=["name", "slug", "updated_at"])
+        if renamed:  # genre names are searched with their books
+            books = Book.genres.through.objects.filter(genre_id=genre.pk).values_list("book_id", flat=True)
+            books_written(book_ids=books, reindex=True)
+        return genre
 
 
 def genre_delete(*, genre: Genre) -> None:
@@ -653,9 +658,9 @@ def book_update(
         if genres is not None:
             book.genres.set(list(genres))
         if changed or credits is not None or genres is not None:
-            books_written(
-                book_ids=[book.pk], reindex=credits is not None or bool(INDEXED_BOOK_FIELDS.intersection(changed))
-            )
+            # Credits, genres and the series are searched with the book's own text.
+            reindex = credits is not None or genres is not None or "series" in changed
+            books_written(book_ids=[book.pk], reindex=reindex or bool(INDEXED_BOOK_FIELDS.intersection(changed)))
         if "stock" in changed and was_out_of_stock and book.stock > 0:
             stock_rose(book_ids=[book.pk])
     return book

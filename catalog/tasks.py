@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError
 
-from catalog import covers, services
+from catalog import covers, search, services
 
 logger = logging.getLogger(__name__)
 # A database hiccup retries the job with exponential backoff (jittered, at most 10 min apart).
@@ -58,3 +58,9 @@ def cover_sweep() -> int:
     for book_id, original in pending:
         covers.thumbnails_dispatch(book_id=book_id, original=original)
     return len(pending)
+
+
+@shared_task(name="catalog.search_misses_flush", acks_late=True, **RETRY)
+def search_misses_flush() -> int:
+    """Periodic: move the zero-result search counts waiting in Redis into the admin's list."""
+    return search.search_misses_flush()

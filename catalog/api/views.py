@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -266,7 +267,18 @@ class BookViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Book]):
         # filterset (forms, 184 language choices) was half of a detail request.
         if self.action != "list":
             return queryset
-        return super().filter_queryset(queryset)
+        backend = DjangoFilterBackend()
+        filterset = backend.get_filterset(self.request, queryset, self)
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        queryset = filterset.qs
+        results = getattr(filterset, "search_results", None)
+        if results is not None:
+            # The paginator fetches the page through the search (a bounded ranking) and shows did_you_mean.
+            self.page_slicer = results.page
+            if results.did_you_mean:
+                self.list_extra = {"did_you_mean": results.did_you_mean}
+        return queryset
 
     def _read(self, book: Book) -> dict[str, Any]:
         book = selectors.book_get(book_id=book.pk, include_inactive=True)
