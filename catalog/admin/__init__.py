@@ -3,5 +3,6 @@ through ``catalog.search.book_search``: the same rules and the same search as th
 
 from catalog.admin.authors import AuthorAdmin, GenreAdmin
 from catalog.admin.books import BookAdmin, SeriesAdmin, WorkAdmin
+from catalog.admin.search import SearchMissAdmin, SearchSynonymAdmin
 
-__all__ = ["AuthorAdmin", "BookAdmin", "GenreAdmin", "SeriesAdmin", "WorkAdmin"]
+__all__ = ["AuthorAdmin", "BookAdmin", "GenreAdmin", "SearchMissAdmin", "SearchSynonymAdmin", "SeriesAdmin", "WorkAdmin"]
