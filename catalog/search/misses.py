@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -66,10 +66,7 @@ def search_miss_record(*, query: str) -> None:
             client, key = redis
             client.hincrby(key, normalised, 1)
             return
-        if connections[SearchMiss.objects.db].in_atomic_block:
-            transaction.on_commit(lambda: _add({normalised: 1}))
-        else:
-            _add({normalised: 1})
+        _add({normalised: 1})
     except Exception:
         logger.warning("zero-result search not counted", exc_info=True)
 
