@@ -50,6 +50,9 @@ class CountingPaginator(DjangoPaginator):
 
     count_is_estimate = False
     page_slicer: Callable[[int, int], Sequence[Any]] | None = None
+    #: ``counter(limit)``: the number of rows (exact below ``limit``) and whether it is an estimate, when the
+    #: view has a cheaper way than COUNT (a search counts in its index).
+    counter: Callable[[int], tuple[int, bool]] | None = None
 
     @cached_property
     def count(self) -> int:
@@ -57,7 +60,11 @@ class CountingPaginator(DjangoPaginator):
         if not isinstance(object_list, QuerySet):
             return len(object_list)
         limit = int(settings.LIST_EXACT_COUNT_LIMIT)
-        counted = object_list.order_by()[: limit + 1].count()
+        if self.counter is not None:
+            counted, self.count_is_estimate = self.counter(limit + 1)
+            return counted
+        # Only the ids are counted: annotations (a search rank) are never computed for the count.
+        counted = object_list.order_by().values("pk")[: limit + 1].count()
         if counted <= limit:
             return counted
         if connections[object_list.db].vendor != "postgresql":
@@ -95,11 +102,13 @@ class PageNumberPagination(pagination.PageNumberPagination):
         # The view may fetch a page's rows its own way (see CountingPaginator.page_slicer)
         # and add members beside ``count`` (``list_extra``).
         slicer = getattr(view, "page_slicer", None)
+        counter = getattr(view, "list_counter", None)
         self._extra: dict[str, Any] = dict(getattr(view, "list_extra", None) or {})
 
         def make(object_list: Any, per_page: int) -> CountingPaginator:
             paginator = CountingPaginator(object_list, per_page)
             paginator.page_slicer = slicer
+            paginator.counter = counter
             return paginator
 
         self.django_paginator_class = make  # type: ignore[assignment]

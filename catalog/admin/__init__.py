@@ -5,4 +5,12 @@ from catalog.admin.authors import AuthorAdmin, GenreAdmin
 from catalog.admin.books import BookAdmin, SeriesAdmin, WorkAdmin
 from catalog.admin.search import SearchMissAdmin, SearchSynonymAdmin
 
-__all__ = ["AuthorAdmin", "BookAdmin", "GenreAdmin", "SearchMissAdmin", "SearchSynonymAdmin", "SeriesAdmin", "WorkAdmin"]
+__all__ = [
+    "AuthorAdmin",
+    "BookAdmin",
+    "GenreAdmin",
+    "SearchMissAdmin",
+    "SearchSynonymAdmin",
+    "SeriesAdmin",
+    "WorkAdmin",
+]

@@ -10,15 +10,16 @@ building blocks for those live here and are shared with the orders list.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import django_filters as filters
 from django import forms
-from django.core.validators import validate_slug
+from django.core.validators import EMPTY_VALUES, validate_slug
 from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 from django.db.models.functions import Lower
 from drf_spectacular.drainage import set_override
 
+from accounts.access import VIEW, staff_may
 from bookstore.limits import MAX_ID
 from catalog import isbn as isbn_rules
 from catalog.choices import BookFormat, ContributorRole, PublicationStatus
@@ -274,6 +275,10 @@ class SeriesFilter(filters.FilterSet):
         fields: list[str] = []
 
 
+#: Book list parameters that order the books rather than narrow them.
+_RANKING_PARAMETERS = frozenset({"search", "ordering", "prefer_in_stock"})
+
+
 class BookFilter(filters.FilterSet):
     search = BookSearchFilter(
         method="filter_search",
@@ -366,6 +371,14 @@ class BookFilter(filters.FilterSet):
     def filter_prefer_in_stock(self, queryset: QuerySet[Book], name: str, value: bool) -> QuerySet[Book]:
         return queryset  # a ranking signal, applied by filter_queryset
 
+    def _search_scope(self) -> Literal["active", "all"] | None:
+        """Which books the list holds when no filter but the search narrows it (then the index alone can count)."""
+        narrowing = {name for name in self.form.cleaned_data if name not in _RANKING_PARAMETERS}
+        if any(self.form.cleaned_data[name] not in EMPTY_VALUES for name in narrowing):
+            return None
+        # The same rule as the view's queryset (selectors.book_list): staff who may view books see them all.
+        return "all" if staff_may(getattr(self.request, "user", None), Book, VIEW) else "active"
+
     def filter_queryset(self, queryset: QuerySet[Book]) -> QuerySet[Book]:
         """Every filter, then the search over what they leave, so the ranking sees the final candidates."""
         queryset = super().filter_queryset(queryset)
@@ -373,7 +386,9 @@ class BookFilter(filters.FilterSet):
         prefer_in_stock = bool(self.form.cleaned_data.get("prefer_in_stock"))
         ordering = self.form.cleaned_data.get("ordering")
         if query:
-            self.search_results = book_search_tolerant(queryset, query, prefer_in_stock=prefer_in_stock)
+            self.search_results = book_search_tolerant(
+                queryset, query, prefer_in_stock=prefer_in_stock, scope=self._search_scope()
+            )
             if ordering:  # an explicit order replaces the ranking: every page is sliced from that order
                 self.search_results = SearchResults(
                     self.filters["ordering"].filter(self.search_results.queryset, ordering),

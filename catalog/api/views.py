@@ -276,6 +276,7 @@ class BookViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Book]):
         if results is not None:
             # The paginator fetches the page through the search (a bounded ranking) and shows did_you_mean.
             self.page_slicer = results.page
+            self.list_counter = results.counter
             if results.did_you_mean:
                 self.list_extra = {"did_you_mean": results.did_you_mean}
         return queryset

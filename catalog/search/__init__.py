@@ -33,16 +33,23 @@ index and the vocabulary: ``catalog.search.index``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
+from django.conf import settings
 from django.db import connections
 from django.db.models import Case, FloatField, QuerySet, Value, When
 
 from catalog.models import Book
 from catalog.search import postgresql, sqlite
-from catalog.search.index import POSTGRESQL_CONFIG, search_index_rebuild, search_index_update
+from catalog.search.index import (
+    POSTGRESQL_CONFIG,
+    search_index_rebuild,
+    search_index_set_active,
+    search_index_update,
+)
 from catalog.search.misses import search_miss_record, search_misses_flush
 from catalog.search.query import (
     MAX_QUERY_WORDS,
@@ -75,6 +82,7 @@ __all__ = [
     "normalise_query",
     "parse_query",
     "search_index_rebuild",
+    "search_index_set_active",
     "search_index_update",
     "search_miss_record",
     "search_misses_flush",
@@ -83,7 +91,11 @@ __all__ = [
 #: A query that finds fewer books than this is retried with typo tolerance.
 TYPO_RETRY_BELOW = 3
 #: Broad queries are ranked among at most this many matches (or the page's end, if further).
-RANKED_CANDIDATES = 1000
+RANKED_CANDIDATES = 500
+#: PostgreSQL's estimate is trusted without counting when it is this many times the exact-count limit:
+#: its statistics of the index's words are close for a common word (they err by percents, not fivefold),
+#: and a rare word or a combination of words is estimated low, so it is still counted exactly.
+ESTIMATE_IS_SAFE_ABOVE = 5
 
 
 def _backend(queryset: QuerySet[Book]) -> ModuleType:
@@ -135,6 +147,8 @@ class SearchResults:
     queryset: QuerySet[Book]
     did_you_mean: str | None = None
     _ranked_page: Any = field(default=None, repr=False)
+    #: ``counter(limit)``: how many books match, exact below ``limit``, and whether it is an estimate instead.
+    counter: Callable[[int], tuple[int, bool]] | None = field(default=None, repr=False)
 
     def page(self, bottom: int, top: int) -> Any:
         """Books ``bottom`` to ``top`` (exclusive) of ``queryset``, in its order."""
@@ -171,7 +185,12 @@ def _corrected(plan: SearchPlan, fixes: dict[str, tuple[str, ...]]) -> SearchPla
 
 
 def book_search_tolerant(
-    queryset: QuerySet[Book], query: str, *, prefer_in_stock: bool = False, record_misses: bool = True
+    queryset: QuerySet[Book],
+    query: str,
+    *,
+    prefer_in_stock: bool = False,
+    record_misses: bool = True,
+    scope: Literal["active", "all"] | None = None,
 ) -> SearchResults:
     """Search ``queryset`` (already filtered) like ``book_search``, tolerating typos; for the API's book list.
 
@@ -182,6 +201,11 @@ def book_search_tolerant(
     corrected query. ``prefer_in_stock`` ranks books in stock first within
     each tier. A search that finds nothing is counted in the zero-result log
     (``record_misses``). A constant number of queries whatever the result.
+
+    ``scope``: the caller vouches that ``queryset`` is exactly the shown books
+    (``"active"``) or every book (``"all"``), with no other filter. PostgreSQL
+    then finds, counts (up to a bound) and picks the candidates to rank from
+    the search index alone, never touching every match of a broad word.
     """
     parsed, plan = _plan(query)
     if parsed.isbn is not None or plan is None:
@@ -190,18 +214,29 @@ def book_search_tolerant(
             search_miss_record(query=query)
         return SearchResults(found)
     backend = _backend(queryset)
-    exact = backend.search(queryset, plan)
+    indexed = scope is not None and backend is postgresql and bool(plan.clauses)
+    active_only = scope == "active"
+
+    def count_up_to(searched: SearchPlan, limit: int) -> int:
+        if indexed:
+            return postgresql.count_matching(searched, active_only=active_only, limit=limit, using=queryset.db)
+        found = backend.search(queryset, plan, None if searched is plan else searched)
+        return len(found.order_by().values_list("pk", flat=True)[:limit])
+
+    # PostgreSQL's estimate first (a millisecond): a word it expects in tens of thousands of books is
+    # neither retried for typos nor counted one by one (see ESTIMATE_IS_SAFE_ABOVE).
+    estimate = postgresql.estimate_matching(plan, active_only=active_only, using=queryset.db) if indexed else 0
+    broad = estimate >= ESTIMATE_IS_SAFE_ABOVE * settings.LIST_EXACT_COUNT_LIMIT
     corrected: SearchPlan | None = None
     did_you_mean = None
-    if plan.clauses:
-        few = len(exact.order_by().values_list("pk", flat=True)[:TYPO_RETRY_BELOW])
+    if plan.clauses and not broad:
+        few = count_up_to(plan, TYPO_RETRY_BELOW)
         if few < TYPO_RETRY_BELOW:
             words = [fold(c.alternatives[0].words[0]) for c in plan.clauses if not c.alternatives[0].is_phrase]
             fixes = corrections(words)
             if fixes:
                 candidate = _corrected(plan, fixes)
-                more = backend.search(queryset, plan, candidate)
-                if len(more.order_by().values_list("pk", flat=True)[: few + 1]) > few:
+                if count_up_to(candidate, few + 1) > few:
                     corrected, did_you_mean = candidate, _did_you_mean(plan, fixes)
             if record_misses and few == 0 and corrected is None:
                 search_miss_record(query=query)
@@ -209,12 +244,28 @@ def book_search_tolerant(
     ranked = backend.search(queryset, plan, corrected, boost=boost).order_by(*ORDERING)
     if not plan.clauses:
         return SearchResults(ranked, did_you_mean)
+    matched = corrected or plan
     matches = backend.search(queryset, plan, corrected)
 
     def ranked_page(bottom: int, top: int) -> Any:
-        # Ranking every match of a broad word costs time in proportion to the matches: rank a bounded set.
-        candidates = matches.order_by().values("pk")[: max(RANKED_CANDIDATES, top)]
-        page = backend.search(queryset, plan, corrected, candidates=candidates, boost=boost)
-        return page.order_by(*ORDERING)[bottom:top]
+        # Ranking every match of a broad word costs time in proportion to the matches: rank a bounded set,
+        # choose the page's ids among them, and only then read those books with everything they show.
+        limit = max(RANKED_CANDIDATES, top)
+        if indexed:
+            candidates: Any = postgresql.matching_ids(matched, active_only=active_only, limit=limit, broad=broad)
+        else:
+            candidates = matches.order_by().values("pk")[:limit]
+        chosen = backend.search(queryset, plan, corrected, candidates=candidates, boost=boost)
+        page_ids = chosen.order_by(*ORDERING).values("pk")[bottom:top]
+        page = backend.search(queryset, plan, corrected, candidates=page_ids, boost=boost)
+        return page.order_by(*ORDERING)
 
-    return SearchResults(ranked, did_you_mean, ranked_page)
+    def counter(limit: int) -> tuple[int, bool]:
+        if broad and corrected is None:
+            return estimate, True
+        counted = count_up_to(matched, limit)
+        if counted < limit:
+            return counted, False
+        return max(counted, postgresql.estimate_matching(matched, active_only=active_only, using=queryset.db)), True
+
+    return SearchResults(ranked, did_you_mean, ranked_page, counter if indexed else None)

@@ -5,6 +5,10 @@
 C: description, publisher, series name and genre names), SQLite an FTS5 row
 with the same text in the columns ``title``, ``authors`` and ``body``.
 
+On PostgreSQL the table also keeps each book's ``is_active``, so that
+``book_search_ids`` (migration 0009) finds a broad word's first matches, and
+counts them up to a bound, from the GIN index alone.
+
 ``search_words`` (``SearchWord``) is the vocabulary of the words in titles,
 subtitles, contributor names, series, genres and publishers, folded (lower
 case, no accents). Descriptions are left out: a typo is corrected towards the
@@ -35,7 +39,8 @@ _POSTGRESQL_DOCUMENTS = """
         || setweight(to_tsvector('{config}'::regconfig, unaccent(coalesce(a.names, ''))), 'B')
         || setweight(to_tsvector('{config}'::regconfig, unaccent(
                b.description || ' ' || b.publisher || ' ' || coalesce(s.name, '') || ' ' || coalesce(g.names, '')
-           )), 'C')
+           )), 'C'),
+           b.is_active
     FROM books b
     LEFT JOIN (
         SELECT ba.book_id, string_agg(au.name, ' ' ORDER BY ba.position, ba.id) AS names
@@ -157,8 +162,8 @@ def search_index_update(*, book_ids: Iterable[int]) -> None:
                 books_where="WHERE b.id = ANY(%s)",
             )
             cursor.execute(
-                f"INSERT INTO book_search (book_id, document) {documents} "
-                "ON CONFLICT (book_id) DO UPDATE SET document = EXCLUDED.document",
+                f"INSERT INTO book_search (book_id, document, is_active) {documents} "
+                "ON CONFLICT (book_id) DO UPDATE SET document = EXCLUDED.document, is_active = EXCLUDED.is_active",
                 [ids, ids, ids],
             )
             cursor.execute(
@@ -181,6 +186,20 @@ def search_index_update(*, book_ids: Iterable[int]) -> None:
         _vocabulary_add(cursor, connection.vendor, vocabulary_words(texts))
 
 
+def search_index_set_active(*, book_ids: Iterable[int]) -> None:
+    """Copy whether ``book_ids`` are shown into the index (PostgreSQL keeps it there; see ``book_search_ids``)."""
+    ids = sorted({int(book_id) for book_id in book_ids})
+    connection = connections[Book.objects.db]
+    if not ids or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE book_search s SET is_active = b.is_active FROM books b"
+            " WHERE b.id = s.book_id AND s.book_id = ANY(%s) AND s.is_active IS DISTINCT FROM b.is_active",
+            [ids],
+        )
+
+
 def search_index_rebuild() -> int:
     """Rebuild the whole index and vocabulary from the catalog; returns the number of books indexed."""
     connection = connections[Book.objects.db]
@@ -190,7 +209,7 @@ def search_index_rebuild() -> int:
             documents = _POSTGRESQL_DOCUMENTS.format(
                 config=POSTGRESQL_CONFIG, links_where="", genres_where="", books_where=""
             )
-            cursor.execute(f"INSERT INTO book_search (book_id, document) {documents}")
+            cursor.execute(f"INSERT INTO book_search (book_id, document, is_active) {documents}")
             sql = _POSTGRESQL_VOCABULARY_TEXT.format(books_where="")
         else:
             cursor.execute("DELETE FROM book_search")

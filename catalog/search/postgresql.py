@@ -6,12 +6,14 @@ the weights: A is title+subtitle, B the contributors' names.
 
 from __future__ import annotations
 
+import json
 from functools import reduce
 from operator import and_, or_
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchQueryCombinable
-from django.db.models import Case, F, FloatField, Func, Q, QuerySet, TextField, Value, When
+from django.db import connections
+from django.db.models import BigIntegerField, Case, F, FloatField, Func, Q, QuerySet, TextField, Value, When
 from django.db.models.expressions import Combinable
 
 from catalog.models import Book, BookSearchEntry
@@ -93,12 +95,60 @@ def rank(plan: SearchPlan) -> _Rank:
     return _Rank(*arguments)
 
 
+class _MatchingIds(Func):
+    """``(SELECT * FROM book_search_ids(q, active_only, lim))``: the first ``lim`` matches."""
+
+    template = "(SELECT * FROM %(function)s(%(expressions)s))"
+    output_field = BigIntegerField()
+
+
+def matching_ids(plan: SearchPlan, *, active_only: bool, limit: int, broad: bool) -> Func:
+    """For ``pk__in``: the ids of the first ``limit`` books matching ``plan`` (shown ones only with ``active_only``).
+
+    Migration 0009's ``book_search_ids`` reads the GIN index with a bitmap and
+    stops after ``limit`` rows: milliseconds for a rare word, where the planner
+    (misled by a LIMIT) would test every document. For a ``broad`` query (tens
+    of thousands of matches) ``book_search_scan_ids`` walks the table instead,
+    which meets ``limit`` matches sooner than a bitmap of them all is built.
+    """
+    function = "book_search_scan_ids" if broad else "book_search_ids"
+    return _MatchingIds(tsquery(plan), Value(active_only), Value(limit), function=function)
+
+
+def count_matching(plan: SearchPlan, *, active_only: bool, limit: int, using: str) -> int:
+    """How many books match ``plan``, counted up to ``limit`` only (one query)."""
+    query = Book.objects.using(using).all().query
+    compiler = query.get_compiler(using)
+    function = Func(tsquery(plan), Value(active_only), Value(limit), function="book_search_ids")
+    sql, params = compiler.compile(function.resolve_expression(query))
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {sql} AS ids", params)  # noqa: S608 - compiled expression, parameters
+        return int(cursor.fetchone()[0])
+
+
+def estimate_matching(plan: SearchPlan, *, active_only: bool, using: str) -> int:
+    """The planner's estimate of the books matching ``plan`` (no row is read: ``EXPLAIN`` on the index table)."""
+    query = BookSearchEntry.objects.using(using).all().query
+    compiler = query.get_compiler(using)
+    sql, params = compiler.compile(tsquery(plan).resolve_expression(query))
+    active = " AND is_active" if active_only else ""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"EXPLAIN (FORMAT JSON) SELECT 1 FROM book_search WHERE document @@ {sql}{active}",  # noqa: S608
+            params,
+        )
+        plan_json = cursor.fetchone()[0]
+    if isinstance(plan_json, str):
+        plan_json = json.loads(plan_json)
+    return int(plan_json[0]["Plan"]["Plan Rows"])
+
+
 def search(
     queryset: QuerySet[Book],
     plan: SearchPlan,
     corrected: SearchPlan | None = None,
     *,
-    candidates: QuerySet[Any] | None = None,
+    candidates: Any = None,
     boost: Any = None,
 ) -> QuerySet[Book]:
     """``queryset`` narrowed to the books matching ``plan`` (or ``corrected``), annotated with ``search_rank``.

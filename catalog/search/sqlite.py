@@ -89,7 +89,7 @@ def search(
     plan: SearchPlan,
     corrected: SearchPlan | None = None,
     *,
-    candidates: QuerySet[Any] | None = None,
+    candidates: Any = None,
     boost: Any = None,
 ) -> QuerySet[Book]:
     """``queryset`` narrowed to the books matching ``plan`` (or ``corrected``), annotated with ``search_rank``.
