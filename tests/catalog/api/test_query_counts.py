@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from tests.factories import AuthorFactory, BookFactory, GenreFactory, SeriesFactory, WorkFactory
@@ -15,8 +16,11 @@ pytestmark = pytest.mark.django_db
 BOOK_LIST_QUERIES = 5
 # Authenticating a JWT loads the user.
 AUTH_QUERIES = 1
-# A search reads the synonyms and checks whether the query as typed finds enough books to skip typo tolerance.
-SEARCH_QUERIES = 2
+# A search reads the synonyms and checks whether the query as typed finds enough books to skip typo tolerance;
+# PostgreSQL first asks its planner for an estimate, and counts in the search index (instead of a COUNT).
+SEARCH_QUERIES = 3 if connection.vendor == "postgresql" else 2
+# With other filters the search runs on the filtered books on either database: synonyms and the check.
+FILTERED_SEARCH_QUERIES = 2
 
 
 @pytest.fixture
@@ -64,7 +68,7 @@ def test_book_list_for_staff_with_filters(
     params: dict[str, Any] = {"page_size": page_size, "in_stock": "true", "ordering": "-price"}
     if search:
         params["search"] = search
-    with django_assert_num_queries(BOOK_LIST_QUERIES + AUTH_QUERIES + (SEARCH_QUERIES if search else 0)):
+    with django_assert_num_queries(BOOK_LIST_QUERIES + AUTH_QUERIES + (FILTERED_SEARCH_QUERIES if search else 0)):
         response = staff_client.get("/api/v1/books", params)
     assert len(response.json()["results"]) == page_size
 
@@ -99,3 +103,15 @@ def test_genre_list(api_client: APIClient, catalog: None, django_assert_num_quer
     with django_assert_num_queries(2):
         response = api_client.get("/api/v1/genres", {"page_size": page_size})
     assert len(response.json()["results"]) == min(page_size, 2)
+
+
+@pytest.mark.parametrize("page_size", [5, 100])
+def test_book_list_search_corrected_for_typos(
+    api_client: APIClient, catalog: None, django_assert_num_queries: Any, page_size: int
+) -> None:
+    # "Volme" finds nothing as typed: the near words are looked up (1) and the corrected query checked (1).
+    with django_assert_num_queries(BOOK_LIST_QUERIES + SEARCH_QUERIES + 2):
+        response = api_client.get("/api/v1/books", {"search": "Volme", "page_size": page_size})
+    body = response.json()
+    assert body["did_you_mean"] == "volume"
+    assert len(body["results"]) == page_size
