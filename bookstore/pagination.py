@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from django.conf import settings
-from django.core.paginator import Page
+from django.core.paginator import EmptyPage, Page
 from django.core.paginator import Paginator as DjangoPaginator
 from django.db import connections
 from django.db.models import QuerySet
@@ -72,15 +72,39 @@ class CountingPaginator(DjangoPaginator):
         self.count_is_estimate = True
         return max(_planner_estimate(object_list), limit + 1)
 
+    def validate_number(self, number: Any) -> int:
+        _ = self.count  # counting decides whether the count is an estimate
+        if not self.count_is_estimate:
+            return super().validate_number(number)
+        # An estimated count may fall short: every page number is served (past the end, an empty page).
+        number = int(number)
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        return number
+
     def page(self, number: Any) -> Page:
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = bottom + self.per_page
+        fetch = self.page_slicer or (lambda b, t: self.object_list[b:t])
+        if self.count_is_estimate:
+            # One row more than the page tells whether another page follows, which the estimate cannot.
+            rows = list(fetch(bottom, top + 1))
+            return _EstimatedPage(rows[: self.per_page], number, self, has_more=len(rows) > self.per_page)
         if top + self.orphans >= self.count:
             top = self.count
-        if self.page_slicer is None:
-            return self._get_page(self.object_list[bottom:top], number, self)
-        return self._get_page(self.page_slicer(bottom, top), number, self)
+        return self._get_page(fetch(bottom, top), number, self)
+
+
+class _EstimatedPage(Page):
+    """A page of a list whose count is an estimate: whether a next page exists is known from the rows."""
+
+    def __init__(self, object_list: Any, number: int, paginator: Any, *, has_more: bool) -> None:
+        super().__init__(object_list, number, paginator)
+        self._has_more = has_more
+
+    def has_next(self) -> bool:
+        return self._has_more
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
