@@ -22,6 +22,7 @@ from rest_framework.serializers import BaseSerializer
 from accounts.access import CHANGE, VIEW, perm_name, staff_may
 from accounts.api.mixins import CreatedLocationMixin
 from accounts.permissions import StaffModelPermissionOrReadOnly, StaffPermission
+from bookstore.pagination import PageNumberPagination
 from bookstore.parsers import MultiPartParser
 from catalog import covers, selectors, services
 from catalog.api.filters import AuthorFilter, BookFilter, GenreFilter, SeriesFilter
@@ -200,6 +201,24 @@ class SeriesViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Series]):
         services.series_delete(series=instance)
 
 
+class BookPagination(PageNumberPagination):
+    """The books list's pages: beside ``count``, a search corrected for typos says ``did_you_mean``."""
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        response = super().get_paginated_response_schema(schema)
+        properties = response["properties"]
+        position = list(properties).index("count") + 2  # after count and count_is_estimate
+        items = list(properties.items())
+        did_you_mean = {
+            "type": "string",
+            "description": "Present when `search` found (almost) nothing as typed and typo tolerance found more: "
+            "the corrected query. Books matching the query as typed still come first.",
+            "example": "tom sawyer",
+        }
+        response["properties"] = dict([*items[:position], ("did_you_mean", did_you_mean), *items[position:]])
+        return response
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List and search books",
@@ -252,6 +271,7 @@ class BookViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Book]):
     """Books. Anonymous users and customers see active books only; staff who may view books see all."""
 
     serializer_class = BookSerializer
+    pagination_class = BookPagination
     permission_classes = [StaffModelPermissionOrReadOnly]
     filter_backends = [DjangoFilterBackend]
     filterset_class = BookFilter

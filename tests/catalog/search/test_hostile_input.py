@@ -103,9 +103,7 @@ def test_typo_tolerance_synonyms_and_prefixes_accept_any_text(books: None, query
 
 
 @pytest.mark.parametrize("query", HOSTILE[::4])
-def test_api_with_synonyms_and_in_stock_boost_never_answers_5xx(
-    api_client: APIClient, books: None, query: str
-) -> None:
+def test_api_with_synonyms_and_in_stock_boost_never_answers_5xx(api_client: APIClient, books: None, query: str) -> None:
     SearchSynonym.objects.create(term=query.replace("\x00", "")[:200] or "x", synonym="dune", both_ways=True)
     for params in ({"search": query, "prefer_in_stock": "true"}, {"search": query + " herbrt", "ordering": "-price"}):
         response = api_client.get("/api/v1/books", params)

@@ -34,7 +34,9 @@ def books() -> dict[str, Book]:
             authors=[AuthorFactory(name="J. K. Rowling")],
             description="A boy wizard.",
         ),
-        "dunwich": BookFactory(title="The Dunwich Horror", authors=[AuthorFactory(name="H. P. Lovecraft")], description="."),
+        "dunwich": BookFactory(
+            title="The Dunwich Horror", authors=[AuthorFactory(name="H. P. Lovecraft")], description="."
+        ),
     }
 
 

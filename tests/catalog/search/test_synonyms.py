@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db
 def books() -> None:
     BookFactory(title="A Short History of Science Fiction", authors=[AuthorFactory(name="Ann Roe")], description=".")
     BookFactory(title="Sci-Fi Classics", authors=[AuthorFactory(name="Bo Li")], description=".")
-    BookFactory(title="Harry Potter and the Chamber of Secrets", authors=[AuthorFactory(name="J. K. Rowling")], description=".")
+    BookFactory(
+        title="Harry Potter and the Chamber of Secrets", authors=[AuthorFactory(name="J. K. Rowling")], description="."
+    )
     BookFactory(title="HP LaserJet Manual", authors=[AuthorFactory(name="Hewlett Packard")], description=".")
 
 

@@ -36,7 +36,9 @@ def shelf() -> dict[str, Book]:
             description="Magic returns.",
         ),
         "dune": BookFactory(title="Dune", authors=[AuthorFactory(name="Frank Herbert")], description="Sand."),
-        "dome": BookFactory(title="Under the Dome", authors=[AuthorFactory(name="Stephen King")], description="A town."),
+        "dome": BookFactory(
+            title="Under the Dome", authors=[AuthorFactory(name="Stephen King")], description="A town."
+        ),
     }
 
 
@@ -87,7 +89,9 @@ def test_the_other_words_stay_in_did_you_mean(api_client: APIClient, shelf: dict
     assert body["did_you_mean"] == "golden compass"
 
 
-def test_two_typos_in_a_word_under_nine_letters_are_not_corrected(api_client: APIClient, shelf: dict[str, Book]) -> None:
+def test_two_typos_in_a_word_under_nine_letters_are_not_corrected(
+    api_client: APIClient, shelf: dict[str, Book]
+) -> None:
     body = search(api_client, "Sarwyr")  # 6 letters, two typos away from sawyer
     assert body["count"] == 0
     assert "did_you_mean" not in body
@@ -136,7 +140,9 @@ def test_a_correction_that_finds_nothing_more_is_not_offered(api_client: APIClie
     assert "did_you_mean" not in body
 
 
-def test_corrections_come_from_new_books_at_once(api_client: APIClient, shelf: dict[str, Book], staff_client: APIClient) -> None:
+def test_corrections_come_from_new_books_at_once(
+    api_client: APIClient, shelf: dict[str, Book], staff_client: APIClient
+) -> None:
     assert search(api_client, "Wintersmiht")["count"] == 0
     author_id = AuthorFactory(name="Terry Pratchett").pk
     created = staff_client.post(

@@ -94,7 +94,9 @@ def test_with_redis_a_miss_is_a_counter_until_the_flush(books: None, api_client:
 
 
 @pytest.mark.requires_redis
-def test_the_admin_list_shows_misses_still_in_redis(books: None, api_client: APIClient, redis_cache: Any, admin_user: Any) -> None:
+def test_the_admin_list_shows_misses_still_in_redis(
+    books: None, api_client: APIClient, redis_cache: Any, admin_user: Any
+) -> None:
     api_client.get("/api/v1/books", {"search": "zyxw"})
     client = Client()
     client.force_login(admin_user)
