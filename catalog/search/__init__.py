@@ -224,20 +224,35 @@ def book_search_tolerant(
         return len(found.order_by().values_list("pk", flat=True)[:limit])
 
     # PostgreSQL's estimate first (a millisecond): a word it expects in tens of thousands of books is
-    # neither retried for typos nor counted one by one (see ESTIMATE_IS_SAFE_ABOVE).
+    # neither retried for typos nor counted one by one (see ESTIMATE_IS_SAFE_ABOVE). Otherwise the
+    # count, exact up to the list's limit, is taken at once: it also says whether the query found few.
+    exact_limit = int(settings.LIST_EXACT_COUNT_LIMIT)
     estimate = postgresql.estimate_matching(plan, active_only=active_only, using=queryset.db) if indexed else 0
-    broad = estimate >= ESTIMATE_IS_SAFE_ABOVE * settings.LIST_EXACT_COUNT_LIMIT
+    broad = estimate >= ESTIMATE_IS_SAFE_ABOVE * exact_limit
+    counted: int | None = None  # the matches counted up to exact_limit + 1, when they were
     corrected: SearchPlan | None = None
     did_you_mean = None
     if plan.clauses and not broad:
-        few = count_up_to(plan, TYPO_RETRY_BELOW)
+        if indexed:
+            counted = count_up_to(plan, exact_limit + 1)
+        few = counted if counted is not None else count_up_to(plan, TYPO_RETRY_BELOW)
         if few < TYPO_RETRY_BELOW:
             words = [fold(c.alternatives[0].words[0]) for c in plan.clauses if not c.alternatives[0].is_phrase]
             fixes = corrections(words)
             if fixes:
                 candidate = _corrected(plan, fixes)
-                if count_up_to(candidate, few + 1) > few:
+                guess = (
+                    postgresql.estimate_matching(candidate, active_only=active_only, using=queryset.db)
+                    if indexed
+                    else 0
+                )
+                # A corrected query the planner expects in thousands of books surely finds more than a few;
+                # otherwise it is counted (up to the list's limit on PostgreSQL, the count the list shows).
+                more = None if guess >= 1000 else count_up_to(candidate, exact_limit + 1 if indexed else few + 1)
+                if more is None or more > few:
                     corrected, did_you_mean = candidate, _did_you_mean(plan, fixes)
+                    estimate, counted = guess, (more if indexed else None)
+                    broad = estimate >= ESTIMATE_IS_SAFE_ABOVE * exact_limit
             if record_misses and few == 0 and corrected is None:
                 search_miss_record(query=query)
     boost = _boost(prefer_in_stock)
@@ -261,11 +276,11 @@ def book_search_tolerant(
         return page.order_by(*ORDERING)
 
     def counter(limit: int) -> tuple[int, bool]:
-        if broad and corrected is None:
+        if broad:
             return estimate, True
-        counted = count_up_to(matched, limit)
-        if counted < limit:
-            return counted, False
-        return max(counted, postgresql.estimate_matching(matched, active_only=active_only, using=queryset.db)), True
+        found = counted if counted is not None and limit == exact_limit + 1 else count_up_to(matched, limit)
+        if found < limit:
+            return found, False
+        return max(found, postgresql.estimate_matching(matched, active_only=active_only, using=queryset.db)), True
 
     return SearchResults(ranked, did_you_mean, ranked_page, counter if indexed else None)
