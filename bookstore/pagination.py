@@ -86,14 +86,14 @@ class CountingPaginator(DjangoPaginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = bottom + self.per_page
-        fetch = self.page_slicer or (lambda b, t: self.object_list[b:t])
+        fetch: Callable[[int, int], Any] = self.page_slicer or (lambda b, t: self.object_list[b:t])  # type: ignore[return-value]
         if self.count_is_estimate:
             # One row more than the page tells whether another page follows, which the estimate cannot.
             rows = list(fetch(bottom, top + 1))
             return _EstimatedPage(rows[: self.per_page], number, self, has_more=len(rows) > self.per_page)
         if top + self.orphans >= self.count:
             top = self.count
-        return self._get_page(fetch(bottom, top), number, self)
+        return self._get_page(fetch(bottom, top), number, self)  # type: ignore[attr-defined]
 
 
 class _EstimatedPage(Page):
@@ -139,6 +139,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data: Any) -> Response:
+        assert self.page is not None
         paginator = self.page.paginator
         body: dict[str, Any] = {"count": paginator.count}
         if getattr(paginator, "count_is_estimate", False):

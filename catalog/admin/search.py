@@ -14,7 +14,7 @@ from catalog.search.query import words_of
 from catalog.search.synonyms import MAX_SYNONYM_WORDS
 
 
-class SearchSynonymForm(forms.ModelForm):  # type: ignore[type-arg]
+class SearchSynonymForm(forms.ModelForm):
     class Meta:
         model = SearchSynonym
         fields = ["term", "synonym", "both_ways"]

@@ -397,7 +397,8 @@ class BookFilter(filters.FilterSet):
             return self.search_results.queryset
         if prefer_in_stock:
             in_stock = Case(When(stock__gt=0, then=Value(1)), default=Value(0), output_field=IntegerField())
-            return queryset.order_by(in_stock.desc(), *(queryset.query.order_by or Book._meta.ordering), "id")
+            ordering = list(queryset.query.order_by) or list(Book._meta.ordering or [])
+            return queryset.order_by(in_stock.desc(), *ordering, "id")
         return queryset
 
     def filter_author(self, queryset: QuerySet[Book], name: str, value: list[int]) -> QuerySet[Book]:

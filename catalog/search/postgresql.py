@@ -30,7 +30,7 @@ def _term_query(term: Term) -> SearchQuery:
     )
 
 
-class _PrefixQuery(SearchQueryCombinable, Func):
+class _PrefixQuery(SearchQueryCombinable, Func):  # type: ignore[misc]
     """``to_tsquery(config, '<word>':*)``: the stemmed word as the beginning of a lexeme.
 
     The word holds letters and digits only (``catalog.search.query``), so the
@@ -44,7 +44,8 @@ class _PrefixQuery(SearchQueryCombinable, Func):
         super().__init__(Value(word, output_field=TextField()))
 
     def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
-        return super().as_sql(compiler, connection, config=f"'{POSTGRESQL_CONFIG}'", **extra_context)
+        sql, params = super().as_sql(compiler, connection, config=f"'{POSTGRESQL_CONFIG}'", **extra_context)
+        return sql, list(params)
 
 
 def _clause_query(clause: Clause) -> Combinable:
@@ -130,7 +131,7 @@ def estimate_matching(plan: SearchPlan, *, active_only: bool, using: str) -> int
     """The planner's estimate of the books matching ``plan`` (no row is read: ``EXPLAIN`` on the index table)."""
     query = BookSearchEntry.objects.using(using).all().query
     compiler = query.get_compiler(using)
-    sql, params = compiler.compile(tsquery(plan).resolve_expression(query))
+    sql, params = compiler.compile(tsquery(plan).resolve_expression(query))  # type: ignore[attr-defined]
     active = " AND is_active" if active_only else ""
     with connections[using].cursor() as cursor:
         cursor.execute(

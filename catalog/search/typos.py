@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connections
 
@@ -78,7 +79,7 @@ def _near_words(words: Sequence[str]) -> dict[str, list[str]]:
                 [list(words), CANDIDATES],
             )
         else:
-            params: list[object] = []
+            params: list[Any] = []
             for index, word in enumerate(words):
                 params += [index, json.dumps(trigrams(word)), len(word) - 2, len(word) + 2, CANDIDATES]
             cursor.execute(" UNION ALL ".join([_SQLITE_NEAR] * len(words)), params)
