@@ -149,3 +149,17 @@ def test_prefer_in_stock_without_search_lists_books_in_stock_first(api_client: A
     body = api_client.get("/api/v1/books", {"prefer_in_stock": "true"}).json()
     assert [book["title"] for book in body["results"]] == ["Beta", "Alpha"]
     assert api_client.get("/api/v1/books", {"prefer_in_stock": "maybe"}).status_code == 400
+
+
+def test_hiding_and_showing_books_is_seen_by_search_at_once(api_client: APIClient, staff_client: APIClient) -> None:
+    # PostgreSQL keeps is_active in the search table (it counts there): every path that hides a book updates it.
+    first = BookFactory(title="Hidden Valley", description=".")
+    second = BookFactory(title="Hidden Figures", description=".")
+    services.books_set_active(books=Book.objects.filter(pk=first.pk), is_active=False)
+    services.book_update(book=second, is_active=False)
+    body = api_client.get("/api/v1/books", {"search": "hidden"}).json()
+    assert body["count"] == 0
+    assert body["results"] == []
+    assert staff_client.get("/api/v1/books", {"search": "hidden"}).json()["count"] == 2
+    services.books_set_active(books=Book.objects.filter(pk__in=[first.pk, second.pk]), is_active=True)
+    assert api_titles(api_client, "hidden") == ["Hidden Figures", "Hidden Valley"]
