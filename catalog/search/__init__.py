@@ -96,6 +96,8 @@ RANKED_CANDIDATES = 500
 #: its statistics of the index's words are close for a common word (they err by percents, not fivefold),
 #: and a rare word or a combination of words is estimated low, so it is still counted exactly.
 ESTIMATE_IS_SAFE_ABOVE = 5
+#: A limit no catalog reaches: ``book_search_ids`` then yields every match.
+EVERY_MATCH = 2**31 - 1
 
 
 def _backend(queryset: QuerySet[Book]) -> ModuleType:
@@ -217,10 +219,28 @@ def book_search_tolerant(
     indexed = scope is not None and backend is postgresql and bool(plan.clauses)
     active_only = scope == "active"
 
+    restrictions: dict[int, Any] = {}
+
+    def restriction(searched: SearchPlan) -> Any:
+        # With other filters on PostgreSQL, a query the planner expects in fewer than tens of thousands of
+        # books is matched through the GIN index (every match, by a bitmap): seeing a LIMIT, the planner
+        # would otherwise test document after document, seconds for a word that is in no book.
+        if backend is not postgresql or indexed or not plan.clauses:
+            return None
+        if id(searched) not in restrictions:
+            guess = postgresql.estimate_matching(searched, active_only=False, using=queryset.db)
+            broad_guess = guess >= ESTIMATE_IS_SAFE_ABOVE * int(settings.LIST_EXACT_COUNT_LIMIT)
+            restrictions[id(searched)] = (
+                None
+                if broad_guess
+                else postgresql.matching_ids(searched, active_only=False, limit=EVERY_MATCH, broad=False)
+            )
+        return restrictions[id(searched)]
+
     def count_up_to(searched: SearchPlan, limit: int) -> int:
         if indexed:
             return postgresql.count_matching(searched, active_only=active_only, limit=limit, using=queryset.db)
-        found = backend.search(queryset, plan, None if searched is plan else searched)
+        found = backend.search(queryset, plan, None if searched is plan else searched, candidates=restriction(searched))
         return len(found.order_by().values_list("pk", flat=True)[:limit])
 
     # PostgreSQL's estimate first (a millisecond): a word it expects in tens of thousands of books is
@@ -256,11 +276,12 @@ def book_search_tolerant(
             if record_misses and few == 0 and corrected is None:
                 search_miss_record(query=query)
     boost = _boost(prefer_in_stock)
-    ranked = backend.search(queryset, plan, corrected, boost=boost).order_by(*ORDERING)
+    matched = corrected or plan
+    restricted = restriction(matched)
+    ranked = backend.search(queryset, plan, corrected, boost=boost, candidates=restricted).order_by(*ORDERING)
     if not plan.clauses:
         return SearchResults(ranked, did_you_mean)
-    matched = corrected or plan
-    matches = backend.search(queryset, plan, corrected)
+    matches = backend.search(queryset, plan, corrected, candidates=restricted)
 
     def ranked_page(bottom: int, top: int) -> Any:
         # Ranking every match of a broad word costs time in proportion to the matches: rank a bounded set,
