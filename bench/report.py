@@ -53,6 +53,8 @@ def evaluate(name: str, row: dict[str, Any], books: int) -> tuple[str, bool | No
         return ("p95 ≤ 50 ms" + ("" if at_scale else " (at 1M)")), bool(p95 is not None and p95 <= 50)
     if name == "search_broad":
         return ("p95 ≤ 150 ms" + ("" if at_scale else " (at 1M)")), bool(p95 is not None and p95 <= 150)
+    if name == "search_typo":
+        return ("p95 ≤ 150 ms" + ("" if at_scale else " (at 1M)")), bool(p95 is not None and p95 <= 150)
     if name == "orders":
         check = row.get("check", {})
         ok = (

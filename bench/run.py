@@ -38,7 +38,7 @@ from bench.servers import BIN, ROOT, Server, ensure_production_venv
 RESULTS = ROOT / "bench" / "results"
 GROUPS = {
     "reads": ["detail", "list", "list_filtered"],
-    "search": ["search_selective", "search_broad"],
+    "search": ["search_selective", "search_broad", "search_typo"],
     "orders": ["orders"],
     "auth": ["login", "apikey"],
     "admin": ["admin"],
@@ -46,6 +46,19 @@ GROUPS = {
 }
 ALL = [name for names in GROUPS.values() for name in names]
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432"
+
+
+def typo_of(term: str) -> str:
+    """``term`` with one typo in its longest word (two neighbouring letters swapped), as a customer types it."""
+    words = term.split()
+    if not words:
+        return term
+    longest = max(range(len(words)), key=lambda i: len(words[i]))
+    word = words[longest]
+    if len(word) >= 5:
+        middle = len(word) // 2
+        words[longest] = word[: middle - 1] + word[middle] + word[middle - 1] + word[middle + 1 :]
+    return " ".join(words)
 
 
 def log(message: str) -> None:
@@ -423,13 +436,19 @@ class BenchRun:
             load = Load(paths=paths, connections=conns)
             self.record("list_filtered", "book list, filtered + ordered", self.measure("app", load), load)
         search_conns = self.args.workers  # latency targets: no queueing beyond one request per worker
-        for key in ("selective", "broad"):
+        for key in ("selective", "broad", "typo"):
             name = f"search_{key}"
             if name in wanted:
-                term = f["search"][key]
-                load = Load(paths=[f"/api/v1/books?search={_q(term)}"], connections=search_conns)
-                label = f"search {key} ({term!r}, {f['search'][f'{key}_count']:,} hits)"
+                # The typo scenario misspells the selective term (two letters of its longest word swapped);
+                # its raw-SQL ceiling runs the corrected query.
+                term = f["search"]["selective"] if key == "typo" else f["search"][key]
+                asked = typo_of(term) if key == "typo" else term
+                load = Load(paths=[f"/api/v1/books?search={_q(asked)}"], connections=search_conns)
+                hits = f["search"][f"{'selective' if key == 'typo' else key}_count"]
+                label = f"search {key} ({asked!r}, {hits:,} hits)"
                 self.record(name, label, self.measure("app", load), load)
+                ceiling = Load(paths=[f"/search?q={_q(term)}"], connections=search_conns)
+                self.record(f"{name}_ceiling", f"raw SQL ceiling of {label}", self.measure("P", ceiling), ceiling)
         if "orders" in wanted:
             self.scenario_orders()
         if "login" in wanted:

@@ -534,6 +534,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Covers whose thumbnail task was lost (broker down at upload) get it queued again.
     "catalog.cover_sweep": {"task": "catalog.cover_sweep", "schedule": 300.0, "options": {"expires": 300}},
+    # Zero-result searches counted in Redis move into the admin's list.
+    "catalog.search_misses_flush": {
+        "task": "catalog.search_misses_flush",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
 }
 
 # /metrics answers only requests with "Authorization: Bearer <METRICS_TOKEN>";
@@ -577,6 +583,9 @@ REST_FRAMEWORK = {
     # ``?format=`` is a book filter (API.md), not a renderer switch; clients choose a renderer with ``Accept``.
     "URL_FORMAT_OVERRIDE": None,
 }
+# List counts are exact up to this many matches; beyond, PostgreSQL answers its planner's
+# estimate with "count_is_estimate": true (API.md allows it beyond 10,000).
+LIST_EXACT_COUNT_LIMIT = env.int("LIST_EXACT_COUNT_LIMIT", default=10_000)
 
 # Every app server must share JWT_SIGNING_KEY (default: SECRET_KEY).
 SIMPLE_JWT = {

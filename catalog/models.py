@@ -420,3 +420,87 @@ class ImportJob(models.Model):
         if self.status == self.Status.QUEUED or not self.size:
             return 0
         return min(100, self.progress_bytes * 100 // self.size)
+
+
+class SearchSynonym(models.Model):
+    """Staff's search synonym: a query holding ``term`` also finds ``synonym`` (and the reverse when ``both_ways``).
+
+    ``sci-fi`` ⇄ ``science fiction`` is one row with ``both_ways``; ``hp`` →
+    ``harry potter`` is one without. Both sides are matched by their words
+    (case, accents and punctuation aside), never as query syntax.
+    """
+
+    term = models.CharField(max_length=200, help_text="Words a query may hold, such as `hp` or `sci-fi`.")
+    synonym = models.CharField(max_length=200, help_text="What the term also finds, such as `harry potter`.")
+    both_ways = models.BooleanField(
+        default=True, help_text="Also the other way round: a query holding the synonym also finds the term."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "search_synonyms"
+        ordering = ["term", "synonym", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["term", "synonym"], name="search_synonyms_unique_pair"),
+            models.CheckConstraint(condition=~Q(term=""), name="search_synonyms_term_not_blank"),
+            models.CheckConstraint(condition=~Q(synonym=""), name="search_synonyms_synonym_not_blank"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.term} {'⇄' if self.both_ways else '→'} {self.synonym}"
+
+
+class SearchMiss(models.Model):
+    """A search (normalised) that found no book, and how often customers ran it: what the store lacks."""
+
+    query = models.CharField(max_length=200, unique=True)
+    count = models.PositiveBigIntegerField(default=0)
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "search_misses"
+        verbose_name = "search without results"
+        verbose_name_plural = "searches without results"
+        ordering = ["-count", "query"]
+        indexes = [models.Index(fields=["-count", "query"], name="search_misses_count_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.query} ({self.count})"
+
+
+class SearchWord(models.Model):
+    """A word of the catalog's titles, names, series, genres and publishers: what a typo is corrected to.
+
+    Filled by ``catalog.search`` with the index. PostgreSQL finds near words
+    with a pg_trgm index on ``word`` (migration 0009); SQLite with
+    ``SearchWordTrigram``. Words of books since changed stay: a correction is
+    only offered when it finds books.
+    """
+
+    word = models.CharField(max_length=100, primary_key=True)
+
+    class Meta:
+        db_table = "search_words"
+        ordering = ["word"]
+
+    def __str__(self) -> str:
+        return self.word
+
+
+class SearchWordTrigram(models.Model):
+    """SQLite only: the trigrams of each ``SearchWord`` (padded as pg_trgm pads them), to find near words."""
+
+    trigram = models.CharField(max_length=12)
+    word = models.CharField(max_length=100)
+    length = models.PositiveSmallIntegerField()
+
+    class Meta:
+        db_table = "search_word_trigrams"
+        ordering = ["trigram", "word"]
+        constraints = [models.UniqueConstraint(fields=["trigram", "word"], name="search_word_trigrams_unique")]
+        indexes = [models.Index(fields=["trigram", "length"], name="search_word_trigrams_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.trigram} in {self.word}"

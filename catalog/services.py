@@ -49,7 +49,7 @@ from catalog.fields import BOOK_COLUMN_FIELDS, INDEXED_FIELDS, book_values
 from catalog.importing import BookRow
 from catalog.ledger import StockNote, stock_movements_record
 from catalog.models import Author, Book, BookAuthor, Genre, Series, StockMovement, StockSubscription, Work
-from catalog.search import search_index_update
+from catalog.search import search_index_set_active, search_index_update
 from notifications.services import email_queue
 
 logger = logging.getLogger(__name__)
@@ -405,13 +405,18 @@ def genre_create(*, name: str, slug: str = "") -> Genre:
 
 
 def genre_update(*, genre: Genre, name: str | None = None, slug: str | None = None) -> Genre:
-    """Rename a genre or change its slug; the slug stays as it is unless given."""
+    """Rename a genre or change its slug; the slug stays as it is unless given. A new name is re-indexed on its books."""
+    renamed = name is not None and name != genre.name
     if name is not None:
         genre.name = name
     if slug is not None:
         genre.slug = slug
     with transaction.atomic():
-        return _genre_save(genre, derive_slug=False, update_fields=["name", "slug", "updated_at"])
+        _genre_save(genre, derive_slug=False, update_fields=["name", "slug", "updated_at"])
+        if renamed:  # genre names are searched with their books
+            books = Book.genres.through.objects.filter(genre_id=genre.pk).values_list("book_id", flat=True)
+            books_written(book_ids=books, reindex=True)
+        return genre
 
 
 def genre_delete(*, genre: Genre) -> None:
@@ -653,9 +658,9 @@ def book_update(
         if genres is not None:
             book.genres.set(list(genres))
         if changed or credits is not None or genres is not None:
-            books_written(
-                book_ids=[book.pk], reindex=credits is not None or bool(INDEXED_BOOK_FIELDS.intersection(changed))
-            )
+            # Credits, genres and the series are searched with the book's own text.
+            reindex = credits is not None or genres is not None or "series" in changed or "is_active" in changed
+            books_written(book_ids=[book.pk], reindex=reindex or bool(INDEXED_BOOK_FIELDS.intersection(changed)))
         if "stock" in changed and was_out_of_stock and book.stock > 0:
             stock_rose(book_ids=[book.pk])
     return book
@@ -782,14 +787,16 @@ PRICE_CHANGE_MAX_PERCENT = Decimal("1000")
 def books_set_active(*, books: QuerySet[Book], is_active: bool) -> int:
     """Show (``is_active``) or hide ``books`` in the store in one UPDATE; returns how many changed.
 
-    Hidden books stay in orders and in the search index, which covers every book.
+    Hidden books stay in orders and in the search index, which covers every book
+    and keeps whether it is shown (``search_index_set_active``).
     """
     with transaction.atomic():
-        return (
-            Book.objects.filter(pk__in=books.values("pk"))
-            .exclude(is_active=is_active)
-            .update(is_active=is_active, updated_at=timezone.now())
+        changing = list(
+            Book.objects.filter(pk__in=books.values("pk")).exclude(is_active=is_active).values_list("pk", flat=True)
         )
+        changed = Book.objects.filter(pk__in=changing).update(is_active=is_active, updated_at=timezone.now())
+        search_index_set_active(book_ids=changing)
+        return changed
 
 
 def books_price_change(*, books: QuerySet[Book], percent: Decimal) -> int:

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError
 
-from catalog import covers, imports, services
+from catalog import covers, imports, search, services
 
 logger = logging.getLogger(__name__)
 # A database hiccup retries the job with exponential backoff (jittered, at most 10 min apart).
@@ -64,3 +64,9 @@ def cover_sweep() -> int:
 def import_job_run(job_id: int) -> str:
     """The dry run or the import of an admin upload (``catalog.imports``); a job is claimed once."""
     return imports.import_job_run(job_id=job_id)
+
+
+@shared_task(name="catalog.search_misses_flush", acks_late=True, **RETRY)
+def search_misses_flush() -> int:
+    """Periodic: move the zero-result search counts waiting in Redis into the admin's list."""
+    return search.search_misses_flush()

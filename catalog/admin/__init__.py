@@ -4,5 +4,15 @@ through ``catalog.search.book_search``: the same rules and the same search as th
 from catalog.admin.authors import AuthorAdmin, GenreAdmin
 from catalog.admin.books import BookAdmin, SeriesAdmin, WorkAdmin
 from catalog.admin.imports import ImportJobAdmin
+from catalog.admin.search import SearchMissAdmin, SearchSynonymAdmin
 
-__all__ = ["AuthorAdmin", "BookAdmin", "GenreAdmin", "ImportJobAdmin", "SeriesAdmin", "WorkAdmin"]
+__all__ = [
+    "AuthorAdmin",
+    "BookAdmin",
+    "GenreAdmin",
+    "ImportJobAdmin",
+    "SearchMissAdmin",
+    "SearchSynonymAdmin",
+    "SeriesAdmin",
+    "WorkAdmin",
+]

@@ -10,21 +10,22 @@ building blocks for those live here and are shared with the orders list.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import django_filters as filters
 from django import forms
-from django.core.validators import validate_slug
-from django.db.models import F, QuerySet
+from django.core.validators import EMPTY_VALUES, validate_slug
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 from django.db.models.functions import Lower
 from drf_spectacular.drainage import set_override
 
+from accounts.access import VIEW, staff_may
 from bookstore.limits import MAX_ID
 from catalog import isbn as isbn_rules
 from catalog.choices import BookFormat, ContributorRole, PublicationStatus
 from catalog.languages import Language
 from catalog.models import Author, Book, BookAuthor, Genre, Series
-from catalog.search import book_search
+from catalog.search import SearchResults, book_search_tolerant
 
 #: Most values one multi-value parameter takes: more is a 400, not an unbounded SQL ``IN``.
 MAX_VALUES = 100
@@ -182,6 +183,18 @@ class SearchTextField(forms.CharField):
         return str(super().to_python(value)).replace("\x00", "")
 
 
+class BookSearchTextField(SearchTextField):
+    """A book search's text, spaces kept: a query ending in one has its last word complete (no prefix match)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("strip", False)
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value: Any) -> str:
+        text = super().to_python(value)
+        return text if text.strip() else ""
+
+
 class IsbnFormField(forms.CharField):
     """An ISBN in any accepted spelling, cleaned to its 13-digit form."""
 
@@ -211,6 +224,10 @@ def slug_values() -> dict[str, Any]:
 
 class SearchFilter(filters.CharFilter):
     field_class = SearchTextField
+
+
+class BookSearchFilter(filters.CharFilter):
+    field_class = BookSearchTextField
 
 
 class StableOrderingFilter(filters.OrderingFilter):
@@ -258,15 +275,28 @@ class SeriesFilter(filters.FilterSet):
         fields: list[str] = []
 
 
+#: Book list parameters that order the books rather than narrow them.
+_RANKING_PARAMETERS = frozenset({"search", "ordering", "prefer_in_stock"})
+
+
 class BookFilter(filters.FilterSet):
-    search = SearchFilter(
+    search = BookSearchFilter(
         method="filter_search",
         help_text=(
-            "Full-text search in title, subtitle, author names, description and publisher. All words must "
-            'match; `"quoted words"` match as a phrase; `-word` excludes. English stemming, case- and '
-            "accent-insensitive. An ISBN in any accepted form finds that book. Without `ordering`, results "
-            "come best first: title matches, then author matches, then description-only matches."
+            "Full-text search in title, subtitle, contributor names (any role), description, publisher, series "
+            'and genre names. All words must match; `"quoted words"` match as a phrase; `-word` excludes. '
+            "The last word also matches as a prefix unless the query ends in a space (`dun` finds Dune). "
+            "English stemming, case- and accent-insensitive; staff's synonyms apply. An ISBN in any accepted "
+            "form finds that book. A query finding fewer than 3 books is retried with typo tolerance (one typo "
+            "from 5 letters, two from 9), and the response then adds `did_you_mean`; books matching the query "
+            "as typed still come first. Without `ordering`, results come best first: title matches, then "
+            "contributor matches, then the rest; ties go to the books sold most in the last 90 days."
         ),
+    )
+    prefer_in_stock = StrictBooleanFilter(
+        method="filter_prefer_in_stock",
+        help_text="`true`: books in stock come first (within each relevance tier when searching). "
+        "Also `1`/`0` and `yes`/`no`, in any case; any other value is a 400.",
     )
     author = MultipleValueFilter(
         **id_values(), method="filter_author", help_text="Author id: books crediting this person as an author."
@@ -332,8 +362,44 @@ class BookFilter(filters.FilterSet):
         model = Book
         fields: list[str] = []
 
+    #: What the search found (``did_you_mean``, how to fetch a page); set by ``filter_queryset``.
+    search_results: SearchResults | None = None
+
     def filter_search(self, queryset: QuerySet[Book], name: str, value: str) -> QuerySet[Book]:
-        return book_search(queryset, value)
+        return queryset  # applied last, on the fully filtered books, by filter_queryset
+
+    def filter_prefer_in_stock(self, queryset: QuerySet[Book], name: str, value: bool) -> QuerySet[Book]:
+        return queryset  # a ranking signal, applied by filter_queryset
+
+    def _search_scope(self) -> Literal["active", "all"] | None:
+        """Which books the list holds when no filter but the search narrows it (then the index alone can count)."""
+        narrowing = {name for name in self.form.cleaned_data if name not in _RANKING_PARAMETERS}
+        if any(self.form.cleaned_data[name] not in EMPTY_VALUES for name in narrowing):
+            return None
+        # The same rule as the view's queryset (selectors.book_list): staff who may view books see them all.
+        return "all" if staff_may(getattr(self.request, "user", None), Book, VIEW) else "active"
+
+    def filter_queryset(self, queryset: QuerySet[Book]) -> QuerySet[Book]:
+        """Every filter, then the search over what they leave, so the ranking sees the final candidates."""
+        queryset = super().filter_queryset(queryset)
+        query = self.form.cleaned_data.get("search") or ""
+        prefer_in_stock = bool(self.form.cleaned_data.get("prefer_in_stock"))
+        ordering = self.form.cleaned_data.get("ordering")
+        if query:
+            self.search_results = book_search_tolerant(
+                queryset, query, prefer_in_stock=prefer_in_stock, scope=self._search_scope()
+            )
+            if ordering:  # an explicit order replaces the ranking: every page is sliced from that order
+                self.search_results = SearchResults(
+                    self.filters["ordering"].filter(self.search_results.queryset, ordering),
+                    self.search_results.did_you_mean,
+                )
+            return self.search_results.queryset
+        if prefer_in_stock:
+            in_stock = Case(When(stock__gt=0, then=Value(1)), default=Value(0), output_field=IntegerField())
+            ordering = list(queryset.query.order_by) or list(Book._meta.ordering or [])
+            return queryset.order_by(in_stock.desc(), *ordering, "id")
+        return queryset
 
     def filter_author(self, queryset: QuerySet[Book], name: str, value: list[int]) -> QuerySet[Book]:
         # A subquery, not a join: a book crediting two of the authors is listed once.

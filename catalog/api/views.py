@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -21,6 +22,7 @@ from rest_framework.serializers import BaseSerializer
 from accounts.access import CHANGE, VIEW, perm_name, staff_may
 from accounts.api.mixins import CreatedLocationMixin
 from accounts.permissions import StaffModelPermissionOrReadOnly, StaffPermission
+from bookstore.pagination import PageNumberPagination
 from bookstore.parsers import MultiPartParser
 from catalog import covers, selectors, services
 from catalog.api.filters import AuthorFilter, BookFilter, GenreFilter, SeriesFilter
@@ -199,6 +201,24 @@ class SeriesViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Series]):
         services.series_delete(series=instance)
 
 
+class BookPagination(PageNumberPagination):
+    """The books list's pages: beside ``count``, a search corrected for typos says ``did_you_mean``."""
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        response = super().get_paginated_response_schema(schema)
+        properties = response["properties"]
+        position = list(properties).index("count") + 2  # after count and count_is_estimate
+        items = list(properties.items())
+        did_you_mean = {
+            "type": "string",
+            "description": "Present when `search` found (almost) nothing as typed and typo tolerance found more: "
+            "the corrected query. Books matching the query as typed still come first.",
+            "example": "tom sawyer",
+        }
+        response["properties"] = dict([*items[:position], ("did_you_mean", did_you_mean), *items[position:]])
+        return response
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List and search books",
@@ -251,6 +271,7 @@ class BookViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Book]):
     """Books. Anonymous users and customers see active books only; staff who may view books see all."""
 
     serializer_class = BookSerializer
+    pagination_class = BookPagination
     permission_classes = [StaffModelPermissionOrReadOnly]
     filter_backends = [DjangoFilterBackend]
     filterset_class = BookFilter
@@ -266,7 +287,19 @@ class BookViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Book]):
         # filterset (forms, 184 language choices) was half of a detail request.
         if self.action != "list":
             return queryset
-        return super().filter_queryset(queryset)
+        backend = DjangoFilterBackend()
+        filterset = backend.get_filterset(self.request, queryset, self)
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        queryset = filterset.qs
+        results = getattr(filterset, "search_results", None)
+        if results is not None:
+            # The paginator fetches the page through the search (a bounded ranking) and shows did_you_mean.
+            self.page_slicer = results.page
+            self.list_counter = results.counter
+            if results.did_you_mean:
+                self.list_extra = {"did_you_mean": results.did_you_mean}
+        return queryset
 
     def _read(self, book: Book) -> dict[str, Any]:
         book = selectors.book_get(book_id=book.pk, include_inactive=True)

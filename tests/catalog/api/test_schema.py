@@ -28,6 +28,7 @@ def test_book_list_parameters_with_types(schema: dict[str, Any]) -> None:
     params = parameters(schema, "/api/v1/books")
     expected_types = {
         "search": "string",
+        "prefer_in_stock": "boolean",
         "author": "array",
         "contributor": "array",
         "series": "array",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from catalog.models import Book
-from catalog.search import book_search
+from catalog.models import Book, SearchSynonym
+from catalog.search import book_search, book_search_tolerant
 from tests.factories import AuthorFactory, BookFactory
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +85,26 @@ def test_operators_are_plain_words(books: None) -> None:
     assert [book.title for book in book_search(Book.objects.all(), 'NEAR("dune*"')] == []
     assert [book.title for book in book_search(Book.objects.all(), '"dune*')] == ["Dune"]
     assert [book.title for book in book_search(Book.objects.all(), "(herbert) OR zzqx")] == []
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+def test_typo_tolerance_synonyms_and_prefixes_accept_any_text(books: None, query: str) -> None:
+    # Hostile text on every path: as a synonym's side, as a query to correct, as a prefix, with the in-stock boost.
+    # (The admin's form refuses NUL characters, as every Django form field does.)
+    side = query.replace("\x00", "")[:200] or "x"
+    SearchSynonym.objects.create(term=side, synonym="dune", both_ways=True)
+    SearchSynonym.objects.create(term="sand", synonym=side[:190] + " y", both_ways=True)
+    for text in (query, query + "x", "Duned " + query, "sand", "Herbret " + query):
+        results = book_search_tolerant(Book.objects.all(), text, prefer_in_stock=True)
+        list(results.queryset)
+        list(results.page(0, 20))
+        assert results.queryset.count() >= 0
+    assert Book.objects.count() == 2
+
+
+@pytest.mark.parametrize("query", HOSTILE[::4])
+def test_api_with_synonyms_and_in_stock_boost_never_answers_5xx(api_client: APIClient, books: None, query: str) -> None:
+    SearchSynonym.objects.create(term=query.replace("\x00", "")[:200] or "x", synonym="dune", both_ways=True)
+    for params in ({"search": query, "prefer_in_stock": "true"}, {"search": query + " herbrt", "ordering": "-price"}):
+        response = api_client.get("/api/v1/books", params)
+        assert response.status_code == 200, response.content

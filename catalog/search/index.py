@@ -1,0 +1,224 @@
+"""The search index (table ``book_search``) and the word vocabulary that typo correction uses.
+
+``book_search`` holds every book, active or not: PostgreSQL a weighted
+``tsvector`` (A: title and subtitle; B: every contributor's name, all roles;
+C: description, publisher, series name and genre names), SQLite an FTS5 row
+with the same text in the columns ``title``, ``authors`` and ``body``.
+
+On PostgreSQL the table also keeps each book's ``is_active``, so that
+``book_search_ids`` (migration 0009) finds a broad word's first matches, and
+counts them up to a bound, from the GIN index alone.
+
+``search_words`` (``SearchWord``) is the vocabulary of the words in titles,
+subtitles, contributor names, series, genres and publishers, folded (lower
+case, no accents). Descriptions are left out: a typo is corrected towards the
+names a customer is looking for, not towards every word of a blurb.
+
+Both are refreshed with set-based SQL by ``search_index_update``, which every
+catalog write that touches indexed text calls inside its transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+
+from django.db import connections, transaction
+
+from catalog.models import Book
+from catalog.search.query import MAX_WORD_LENGTH, words_of
+
+#: The text search configuration of the index and the queries (migration 0004).
+POSTGRESQL_CONFIG = "bookstore_english"
+#: Words shorter than this are never corrected, so the vocabulary skips them.
+MIN_VOCABULARY_LENGTH = 3
+
+_POSTGRESQL_DOCUMENTS = """
+    SELECT b.id,
+           setweight(to_tsvector('{config}'::regconfig, unaccent(b.title || ' ' || b.subtitle)), 'A')
+        || setweight(to_tsvector('{config}'::regconfig, unaccent(coalesce(a.names, ''))), 'B')
+        || setweight(to_tsvector('{config}'::regconfig, unaccent(
+               b.description || ' ' || b.publisher || ' ' || coalesce(s.name, '') || ' ' || coalesce(g.names, '')
+           )), 'C'),
+           b.is_active
+    FROM books b
+    LEFT JOIN (
+        SELECT ba.book_id, string_agg(au.name, ' ' ORDER BY ba.position, ba.id) AS names
+        FROM book_authors ba JOIN authors au ON au.id = ba.author_id
+        {links_where}
+        GROUP BY ba.book_id
+    ) a ON a.book_id = b.id
+    LEFT JOIN (
+        SELECT bg.book_id, string_agg(ge.name, ' ' ORDER BY ge.name, ge.id) AS names
+        FROM book_genres bg JOIN genres ge ON ge.id = bg.genre_id
+        {genres_where}
+        GROUP BY bg.book_id
+    ) g ON g.book_id = b.id
+    LEFT JOIN series s ON s.id = b.series_id
+    {books_where}
+"""
+
+_SQLITE_AUTHORS = """coalesce((
+    SELECT group_concat(name, ' ') FROM (
+        SELECT au.name FROM book_authors ba JOIN authors au ON au.id = ba.author_id
+        WHERE ba.book_id = b.id ORDER BY ba.position, ba.id
+    )
+), '')"""
+_SQLITE_GENRES = """coalesce((
+    SELECT group_concat(name, ' ') FROM (
+        SELECT ge.name FROM book_genres bg JOIN genres ge ON ge.id = bg.genre_id
+        WHERE bg.book_id = b.id ORDER BY ge.name, ge.id
+    )
+), '')"""
+_SQLITE_SERIES = "coalesce((SELECT s.name FROM series s WHERE s.id = b.series_id), '')"
+
+_SQLITE_DOCUMENTS = f"""
+    SELECT b.id, b.id, b.title || ' ' || b.subtitle, {_SQLITE_AUTHORS},
+           b.description || ' ' || b.publisher || ' ' || {_SQLITE_SERIES} || ' ' || {_SQLITE_GENRES}
+    FROM books b
+    {{books_where}}
+"""  # noqa: S608 - constants only
+
+# The vocabulary's text of each book: everything indexed but the description.
+_POSTGRESQL_VOCABULARY_TEXT = """
+    SELECT concat_ws(' ', b.title, b.subtitle, b.publisher, s.name,
+        (SELECT string_agg(au.name, ' ') FROM book_authors ba JOIN authors au ON au.id = ba.author_id
+         WHERE ba.book_id = b.id),
+        (SELECT string_agg(ge.name, ' ') FROM book_genres bg JOIN genres ge ON ge.id = bg.genre_id
+         WHERE bg.book_id = b.id))
+    FROM books b LEFT JOIN series s ON s.id = b.series_id
+    {books_where}
+"""
+_SQLITE_VOCABULARY_TEXT = f"""
+    SELECT b.title || ' ' || b.subtitle || ' ' || b.publisher || ' ' || {_SQLITE_SERIES}
+           || ' ' || {_SQLITE_AUTHORS} || ' ' || {_SQLITE_GENRES}
+    FROM books b
+    {{books_where}}
+"""  # noqa: S608 - constants only
+
+
+def trigrams(word: str) -> list[str]:
+    """The trigrams of ``word`` as pg_trgm makes them: padded with two spaces before and one after."""
+    padded = f"  {word} "
+    return sorted({padded[i : i + 3] for i in range(len(padded) - 2)})
+
+
+def vocabulary_words(texts: Iterable[str]) -> set[str]:
+    """The words of ``texts`` worth keeping in the vocabulary: folded, 3 to 100 characters, not all digits."""
+    return {
+        word
+        for text in texts
+        for word in words_of(text or "")
+        if MIN_VOCABULARY_LENGTH <= len(word) <= MAX_WORD_LENGTH and not word.isdigit()
+    }
+
+
+def _vocabulary_add(cursor: object, vendor: str, words: set[str]) -> None:
+    ordered = sorted(words)
+    for start in range(0, len(ordered), 5000):
+        chunk = ordered[start : start + 5000]
+        if vendor == "postgresql":
+            cursor.execute(  # type: ignore[attr-defined]
+                "INSERT INTO search_words (word) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING", [chunk]
+            )
+        else:
+            cursor.execute(  # type: ignore[attr-defined]
+                "INSERT OR IGNORE INTO search_words (word) SELECT value FROM json_each(%s)", [json.dumps(chunk)]
+            )
+            rows = [[trigram, word, len(word)] for word in chunk for trigram in trigrams(word)]
+            cursor.execute(  # type: ignore[attr-defined]
+                "INSERT OR IGNORE INTO search_word_trigrams (trigram, word, length)"
+                " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(%s)",
+                [json.dumps(rows)],
+            )
+
+
+def _texts(cursor: object, sql: str, params: list[object]) -> Iterator[str]:
+    cursor.execute(sql, params)  # type: ignore[attr-defined]
+    while rows := cursor.fetchmany(2000):  # type: ignore[attr-defined]
+        for (text,) in rows:
+            yield text
+
+
+def search_index_update(*, book_ids: Iterable[int]) -> None:
+    """Refresh the index entries of ``book_ids`` from their current rows, and add their new words to the vocabulary.
+
+    A fixed number of statements whatever the number of ids: entries are
+    rebuilt from ``books`` and the contributor, genre and series tables, ids
+    whose book no longer exists lose their entry. Call it inside the
+    transaction that changed the books, their credits, genres or series, or
+    the names of those.
+    """
+    ids = sorted({int(book_id) for book_id in book_ids})
+    if not ids:
+        return
+    connection = connections[Book.objects.db]
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            documents = _POSTGRESQL_DOCUMENTS.format(
+                config=POSTGRESQL_CONFIG,
+                links_where="WHERE ba.book_id = ANY(%s)",
+                genres_where="WHERE bg.book_id = ANY(%s)",
+                books_where="WHERE b.id = ANY(%s)",
+            )
+            cursor.execute(
+                f"INSERT INTO book_search (book_id, document, is_active) {documents} "
+                "ON CONFLICT (book_id) DO UPDATE SET document = EXCLUDED.document, is_active = EXCLUDED.is_active",
+                [ids, ids, ids],
+            )
+            cursor.execute(
+                "DELETE FROM book_search s WHERE s.book_id = ANY(%s)"
+                " AND NOT EXISTS (SELECT 1 FROM books b WHERE b.id = s.book_id)",
+                [ids],
+            )
+            texts = list(_texts(cursor, _POSTGRESQL_VOCABULARY_TEXT.format(books_where="WHERE b.id = ANY(%s)"), [ids]))
+        else:
+            # The ids travel as one JSON parameter: no limit on bound variables.
+            id_list = json.dumps(ids)
+            cursor.execute("DELETE FROM book_search WHERE rowid IN (SELECT value FROM json_each(%s))", [id_list])
+            documents = _SQLITE_DOCUMENTS.format(books_where="WHERE b.id IN (SELECT value FROM json_each(%s))")
+            cursor.execute(
+                f"INSERT INTO book_search (rowid, book_id, title, authors, body) {documents}",
+                [id_list],
+            )
+            sql = _SQLITE_VOCABULARY_TEXT.format(books_where="WHERE b.id IN (SELECT value FROM json_each(%s))")
+            texts = list(_texts(cursor, sql, [id_list]))
+        _vocabulary_add(cursor, connection.vendor, vocabulary_words(texts))
+
+
+def search_index_set_active(*, book_ids: Iterable[int]) -> None:
+    """Copy whether ``book_ids`` are shown into the index (PostgreSQL keeps it there; see ``book_search_ids``)."""
+    ids = sorted({int(book_id) for book_id in book_ids})
+    connection = connections[Book.objects.db]
+    if not ids or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE book_search s SET is_active = b.is_active FROM books b"
+            " WHERE b.id = s.book_id AND s.book_id = ANY(%s) AND s.is_active IS DISTINCT FROM b.is_active",
+            [ids],
+        )
+
+
+def search_index_rebuild() -> int:
+    """Rebuild the whole index and vocabulary from the catalog; returns the number of books indexed."""
+    connection = connections[Book.objects.db]
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("TRUNCATE book_search, search_words")
+            documents = _POSTGRESQL_DOCUMENTS.format(
+                config=POSTGRESQL_CONFIG, links_where="", genres_where="", books_where=""
+            )
+            cursor.execute(f"INSERT INTO book_search (book_id, document, is_active) {documents}")
+            sql = _POSTGRESQL_VOCABULARY_TEXT.format(books_where="")
+        else:
+            cursor.execute("DELETE FROM book_search")
+            cursor.execute("DELETE FROM search_words")
+            cursor.execute("DELETE FROM search_word_trigrams")
+            documents = _SQLITE_DOCUMENTS.format(books_where="")
+            cursor.execute(f"INSERT INTO book_search (rowid, book_id, title, authors, body) {documents}")
+            sql = _SQLITE_VOCABULARY_TEXT.format(books_where="")
+        with connection.cursor() as reader:
+            words = vocabulary_words(_texts(reader, sql, []))
+        _vocabulary_add(cursor, connection.vendor, words)
+        return Book.objects.count()
