@@ -7,6 +7,7 @@ staff act.
 
 from __future__ import annotations
 
+from datetime import date, time
 from decimal import Decimal
 from itertools import chain
 from typing import Any
@@ -15,10 +16,12 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -32,6 +35,7 @@ from orders.exporting import COLUMNS, order_csv_values, order_record
 from orders.models import BulkDiscountTier, Coupon, IdempotencyKey, Order, ShippingMethod
 from orders.payments.models import Payment, WebhookEvent
 from orders.payments.records import payment_refund
+from orders.rollup import order_totals, sales_rollup_refresh
 from orders.selectors import coupon_list, order_list_with_details
 from orders.services import (
     TRANSITIONS,
@@ -43,6 +47,27 @@ from orders.services import (
     discount_tier_update,
     order_transition,
 )
+
+
+def _whole_day(value: str | None) -> date | bool | None:
+    """The day a date filter value starts (None: no value), or False if it is not midnight of a local day."""
+    if value is None:
+        return None
+    day = parse_date(value)
+    if day is not None:
+        return day
+    try:
+        moment = parse_datetime(value)
+    except ValueError:
+        return False
+    if moment is None:
+        return False
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment, timezone.get_default_timezone())
+    if moment.time() != time.min:
+        return False
+    return moment.date()
+
 
 #: The coupon fields staff edit, handed to the coupon services as they are.
 COUPON_FIELDS = ("code", "kind", "value", "starts_at", "ends_at", "min_subtotal", "max_uses", "is_active")
@@ -90,14 +115,70 @@ class OrderAdmin(OrderDeskMixin, SalesReportMixin, admin.ModelAdmin):
         """The order desk: orders are read-only records moved on by the status buttons."""
         return self.order_desk_view(request, object_id)
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
+    ) -> tuple[QuerySet[Order], bool]:
+        """An exact order number or customer email: index lookups, never a scan of every order."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if "@" in term:
+            # Emails are stored lower-case (unique index); the (user, created_at) index finds their orders.
+            return queryset.filter(user__email=term.lower()), False
+        return queryset.filter(number=term.upper()), False
+
+    def _rollup_totals(self, request: HttpRequest) -> tuple[int, Decimal] | None:
+        """The filtered set's count and revenue from the sales rollup, when the filters are ones it answers.
+
+        Status and whole days of ``created_at`` (the date filter's links, or plain dates) are; anything else
+        (payment, a search, times within a day) is counted from the orders themselves.
+        """
+        if hasattr(request, "_order_rollup_totals"):
+            return request._order_rollup_totals  # type: ignore[no-any-return]
+        totals = None
+        params = {k: v for k, v in request.GET.items() if k not in ("o", "p", "all")}
+        if set(params) <= {"status__exact", "created_at__gte", "created_at__lt"}:
+            status = params.get("status__exact")
+            since = _whole_day(params.get("created_at__gte"))
+            until = _whole_day(params.get("created_at__lt"))
+            valid_status = status is None or status in Order.Status.values
+            if valid_status and (since is not False) and (until is not False):
+                sales_rollup_refresh()
+                totals = order_totals(status=status, since=since or None, until=until or None)
+        request._order_rollup_totals = totals  # type: ignore[attr-defined]
+        return totals
+
+    def get_paginator(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Order],
+        per_page: int,
+        orphans: int = 0,
+        allow_empty_first_page: bool = True,
+    ) -> Paginator:
+        paginator = super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        totals = self._rollup_totals(request)
+        if totals is not None:
+            # ``count`` is a cached property: the rollup's count spares a COUNT(*) over every matching order.
+            paginator.__dict__["count"] = totals[0]
+        return paginator
+
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         response = super().changelist_view(request, extra_context)
         context = getattr(response, "context_data", None)
         changelist = context.get("cl") if context else None
-        if (
+        rollup = self._rollup_totals(request)
+        if context is not None and changelist is not None and rollup is not None:
+            context["filtered_totals"] = {
+                "count": rollup[0],
+                "revenue": rollup[1],
+                "currency": settings.STORE_CURRENCY,
+            }
+        elif (
             context is not None
             and changelist is not None
             and not any(k.startswith("created_at__") for k in request.GET)
+            and not request.GET.get("q", "").strip()
         ):
             # All time on a big store is a scan of every order: the totals wait for a period.
             context["filtered_totals"] = {"needs_period": True}

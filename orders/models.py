@@ -362,7 +362,7 @@ class SalesBookToDate(models.Model):
 
     month = models.DateField()
     book = models.ForeignKey("catalog.Book", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
-    copies = models.BigIntegerField()
+    copies = models.IntegerField()
     revenue = models.DecimalField(max_digits=16, decimal_places=2)
 
     class Meta:

@@ -121,6 +121,17 @@ def _periods(*, start: date, end: date, granularity: str) -> list[Period]:
     return periods
 
 
+def _tune(cursor: Any) -> None:
+    """Plan the books' totals as what they are: tens of thousands of rows, hashed in memory.
+
+    The planner cannot estimate the rows of a ``GROUP BY`` over a ``UNION ALL`` and picks a nested loop of
+    index lookups into the credits for each of them; hash joins are several times faster here.
+    """
+    if connection.vendor == "postgresql":
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute("SET LOCAL enable_nestloop = off")
+
+
 def _ranked_tops(*, start: date, end: date) -> dict[str, list[tuple[int, int, Decimal]]]:
     """Top books by revenue and by copies, top authors and genres: one query over the books' totals.
 
@@ -149,9 +160,7 @@ def _ranked_tops(*, start: date, end: date) -> dict[str, list[tuple[int, int, De
     union = " UNION ALL ".join(f"SELECT '{name}' AS top, * FROM ({sql}) {name}" for name, sql in tops)
     result: dict[str, list[tuple[int, int, Decimal]]] = {name: [] for name, _ in tops}
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The books' totals are hashed in memory rather than spilled to disk.
-            cursor.execute("SET LOCAL work_mem = '64MB'")
+        _tune(cursor)
         cursor.execute(f"WITH b AS {materialized}({totals}) {union}", params)
         for top, key, copies, revenue in cursor.fetchall():
             result[top].append((int(key), int(copies or 0), money(Decimal(str(revenue or 0)))))
@@ -172,7 +181,9 @@ def _titles(book_ids: set[int], *, start: date, end: date) -> dict[int, str]:
 
 
 def _named(rows: list[tuple[int, int, Decimal]], names: dict[int, str]) -> list[Ranked]:
-    return [Ranked(key=str(key), name=names.get(key, ""), copies=copies, revenue=revenue) for key, copies, revenue in rows]
+    return [
+        Ranked(key=str(key), name=names.get(key, ""), copies=copies, revenue=revenue) for key, copies, revenue in rows
+    ]
 
 
 def _coupons(*, start: date, end: date) -> list[CouponUse]:
@@ -204,8 +215,7 @@ def top_books(*, start: date, end: date, by: str, limit: int = TOP_LIMIT) -> lis
     totals, params = book_totals_sql(start, end)
     order = "copies" if by == "copies" else "revenue"
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL work_mem = '64MB'")
+        _tune(cursor)
         cursor.execute(
             f"SELECT book_id, copies, revenue FROM ({totals}) b ORDER BY {order} DESC, book_id LIMIT %s",
             [*params, int(limit)],

@@ -201,9 +201,7 @@ def _recompute_days(days: set[date]) -> None:
             continue
         month, book_id = key
         later = [m for m in months if m > month]
-        existing = set(
-            SalesBookToDate.objects.filter(book_id=book_id, month__in=later).values_list("month", flat=True)
-        )
+        existing = set(SalesBookToDate.objects.filter(book_id=book_id, month__in=later).values_list("month", flat=True))
         SalesBookToDate.objects.filter(book_id=book_id, month__in=existing).update(
             copies=F("copies") + copies, revenue=F("revenue") + revenue
         )
@@ -215,11 +213,12 @@ def _recompute_days(days: set[date]) -> None:
 
 
 def _to_date_extend() -> None:
-    """Add the running totals of every month start up to the current one that is missing."""
+    """Add the missing running totals of every month start up to next month's (the open one)."""
     first = SalesBookDay.objects.order_by("day").values_list("day", flat=True).first()
     if first is None:
         return
-    current = month_start(timezone.localdate(timezone=timezone.get_default_timezone()))
+    # Up to the month after today's: its totals are everything sold so far, kept current by the refreshes.
+    current = next_month(month_start(timezone.localdate(timezone=timezone.get_default_timezone())))
     built = SalesBookToDate.objects.order_by("-month").values_list("month", flat=True).first()
     month = next_month(built) if built else next_month(month_start(first))
     table = connection.ops.quote_name(SalesBookToDate._meta.db_table)
@@ -290,23 +289,27 @@ def sales_rollup_refresh() -> int:
             return recomputed
 
 
-
 def book_totals_sql(start: date, end: date) -> tuple[str, list[object]]:
     """SQL for ``book_id, copies, revenue`` of every book sold from ``start`` to ``end`` (inclusive).
 
     Whole months inside the range come from the running totals (two rows per
-    book), the days before and after them from ``SalesBookDay``.
+    book), the days before and after them from ``SalesBookDay``. A range that
+    runs to today ends at the open month's totals (everything sold so far).
     """
     to_date = connection.ops.quote_name(SalesBookToDate._meta.db_table)
     book_days = connection.ops.quote_name(SalesBookDay._meta.db_table)
     built = SalesBookToDate.objects.order_by("-month").values_list("month", flat=True).first()
     first = start if start.day == 1 else next_month(start)
     last = month_start(end + timedelta(days=1))
+    if built is not None and last < built and not SalesDay.objects.filter(day__gt=end, day__lt=built).exists():
+        # Nothing was sold after ``end`` (it is today or later): the open month's totals end the range.
+        last = built
     if built is not None:
         last = min(last, built)
     parts: list[str] = []
     params: list[object] = []
-    if built is not None and first < last:
+    # Two rows per book against one per book and day: worth it from two months on.
+    if built is not None and next_month(first) < last:
         parts += [
             f"SELECT book_id, copies, revenue FROM {to_date} WHERE month = %s",
             f"SELECT book_id, -copies, -revenue FROM {to_date} WHERE month = %s",
@@ -323,3 +326,20 @@ def book_totals_sql(start: date, end: date) -> tuple[str, list[object]]:
         f" FROM ({union}) parts GROUP BY book_id HAVING SUM(copies) > 0"
     )
     return sql, params
+
+
+def order_totals(*, status: str | None, since: date | None, until: date | None) -> tuple[int, Decimal]:
+    """Orders placed on days ``since`` to before ``until`` (either open), optionally of one status.
+
+    Returns their count and revenue (cancelled orders' totals not counted), from the rollup: the figures the
+    order list shows for these filters without counting its rows.
+    """
+    rows = SalesDay.objects.all()
+    if status is not None:
+        rows = rows.filter(status=status)
+    if since is not None:
+        rows = rows.filter(day__gte=since)
+    if until is not None:
+        rows = rows.filter(day__lt=until)
+    totals = rows.aggregate(count=Sum("orders"), revenue=Sum("revenue", filter=~Q(status=Order.Status.CANCELLED)))
+    return int(totals["count"] or 0), money(Decimal(str(totals["revenue"] or 0)))

@@ -5,78 +5,101 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0008_book_recent_sales'),
-        ('orders', '0009_order_item_preorder'),
+        ("catalog", "0008_book_recent_sales"),
+        ("orders", "0009_order_item_preorder"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SalesDirtyMark',
+            name="SalesDirtyMark",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order_created_at', models.DateTimeField(null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("order_created_at", models.DateTimeField(null=True)),
             ],
             options={
-                'db_table': 'sales_rollup_dirty',
+                "db_table": "sales_rollup_dirty",
             },
         ),
         migrations.CreateModel(
-            name='SalesCouponDay',
+            name="SalesCouponDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('code', models.CharField(max_length=50)),
-                ('orders', models.PositiveIntegerField()),
-                ('discount', models.DecimalField(decimal_places=2, max_digits=14)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("code", models.CharField(max_length=50)),
+                ("orders", models.PositiveIntegerField()),
+                ("discount", models.DecimalField(decimal_places=2, max_digits=14)),
             ],
             options={
-                'db_table': 'sales_coupon_days',
-                'constraints': [models.UniqueConstraint(fields=('day', 'code'), name='sales_coupon_days_day_code_unique')],
+                "db_table": "sales_coupon_days",
+                "constraints": [
+                    models.UniqueConstraint(fields=("day", "code"), name="sales_coupon_days_day_code_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SalesDay',
+            name="SalesDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('paid', 'Paid'), ('shipped', 'Shipped'), ('delivered', 'Delivered'), ('cancelled', 'Cancelled')], max_length=10)),
-                ('orders', models.PositiveIntegerField()),
-                ('revenue', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('discounts', models.DecimalField(decimal_places=2, max_digits=14)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("paid", "Paid"),
+                            ("shipped", "Shipped"),
+                            ("delivered", "Delivered"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("orders", models.PositiveIntegerField()),
+                ("revenue", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("discounts", models.DecimalField(decimal_places=2, max_digits=14)),
             ],
             options={
-                'db_table': 'sales_days',
-                'constraints': [models.UniqueConstraint(fields=('day', 'status'), name='sales_days_day_status_unique')],
+                "db_table": "sales_days",
+                "constraints": [models.UniqueConstraint(fields=("day", "status"), name="sales_days_day_status_unique")],
             },
         ),
         migrations.CreateModel(
-            name='SalesTaxDay',
+            name="SalesTaxDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('label', models.CharField(max_length=100)),
-                ('rate', models.CharField(max_length=20)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("label", models.CharField(max_length=100)),
+                ("rate", models.CharField(max_length=20)),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14)),
             ],
             options={
-                'db_table': 'sales_tax_days',
-                'indexes': [models.Index(fields=['day'], name='sales_tax_days_day_idx')],
+                "db_table": "sales_tax_days",
+                "indexes": [models.Index(fields=["day"], name="sales_tax_days_day_idx")],
             },
         ),
         migrations.CreateModel(
-            name='SalesBookDay',
+            name="SalesBookDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('copies', models.PositiveIntegerField()),
-                ('revenue', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('book', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='sales_days', to='catalog.book')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("copies", models.PositiveIntegerField()),
+                ("revenue", models.DecimalField(decimal_places=2, max_digits=14)),
+                (
+                    "book",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="sales_days",
+                        to="catalog.book",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'sales_book_days',
-                'constraints': [models.UniqueConstraint(fields=('day', 'book'), name='sales_book_days_day_book_unique')],
+                "db_table": "sales_book_days",
+                "constraints": [
+                    models.UniqueConstraint(fields=("day", "book"), name="sales_book_days_day_book_unique")
+                ],
             },
         ),
     ]
@@ -173,7 +196,7 @@ Migration.operations.append(
         fields=[
             ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
             ("month", models.DateField()),
-            ("copies", models.BigIntegerField()),
+            ("copies", models.IntegerField()),
             ("revenue", models.DecimalField(decimal_places=2, max_digits=16)),
             (
                 "book",

@@ -1,15 +1,9 @@
-"""Sales reports for the back office: sales per day, week or month, top books, authors and genres,
-coupon and discount use, and tax collected per rate, for any date range.
-
-Every figure counts orders that are not cancelled, placed in the range (the
-current time zone's days, both ends included). Each report is one aggregate
-query over the ``(status, created_at)`` / ``created_at`` indexes, so a page
-costs the same few queries whatever the number of orders.
+"""The sales report computed straight from the orders, as it was before the daily rollup: the reference the
+rollup-based ``orders.reports.sales_report`` must equal (tests only; it scans every order of the range).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,59 +16,9 @@ from django.utils import timezone
 from bookstore.limits import money
 from catalog.models import Book, BookAuthor
 from orders.models import Order, OrderItem
+from orders.reports import GRANULARITIES, MAX_DAYS, CouponUse, Period, Ranked, SalesReport, TaxLine
 
-GRANULARITIES = {"day": "Day", "week": "Week", "month": "Month"}
 TOP_LIMIT = 10
-#: The longest range a report covers; a day-by-day chart of more would be unreadable anyway.
-MAX_DAYS = 3 * 366
-
-
-@dataclass(frozen=True)
-class Period:
-    start: date
-    orders: int
-    revenue: Decimal
-    discounts: Decimal
-
-
-@dataclass(frozen=True)
-class Ranked:
-    key: str
-    name: str
-    copies: int
-    revenue: Decimal
-
-
-@dataclass(frozen=True)
-class CouponUse:
-    code: str
-    orders: int
-    discount: Decimal
-
-
-@dataclass(frozen=True)
-class TaxLine:
-    label: str
-    rate: str
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class SalesReport:
-    start: date
-    end: date
-    granularity: str
-    periods: list[Period]
-    orders: int
-    revenue: Decimal
-    discounts: Decimal
-    top_books_by_revenue: list[Ranked]
-    top_books_by_copies: list[Ranked]
-    top_authors: list[Ranked]
-    top_genres: list[Ranked]
-    coupons: list[CouponUse]
-    orders_with_coupon: int
-    tax: list[TaxLine]
 
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -208,13 +152,13 @@ def _tax(orders: QuerySet[Order]) -> list[TaxLine]:
     subquery, params = orders.order_by().values("pk").query.sql_with_params()
     if connection.vendor == "postgresql":
         sql = (
-            "SELECT t->>'label', t->>'rate', SUM((t->>'amount')::numeric) FROM orders o"  # noqa: S608 (ORM SQL)
+            "SELECT t->>'label', t->>'rate', SUM((t->>'amount')::numeric) FROM orders o"
             " CROSS JOIN LATERAL jsonb_array_elements(o.tax) t"
             f" WHERE o.id IN ({subquery}) GROUP BY 1, 2 ORDER BY 2, 1"
         )
     else:
         sql = (
-            "SELECT json_extract(t.value, '$.label'), json_extract(t.value, '$.rate'),"  # noqa: S608 (ORM SQL)
+            "SELECT json_extract(t.value, '$.label'), json_extract(t.value, '$.rate'),"
             " SUM(CAST(json_extract(t.value, '$.amount') AS REAL)) FROM orders o, json_each(o.tax) t"
             f" WHERE o.id IN ({subquery}) GROUP BY 1, 2 ORDER BY 2, 1"
         )
