@@ -193,23 +193,43 @@ def _recompute_days(days: set[date]) -> None:
     if not carried:
         return
     after = _book_rows(carried)
+    deltas: _Delta = {}
     for key in before.keys() | after.keys():
         old_copies, old_revenue = before.get(key, (0, Decimal("0.00")))
         new_copies, new_revenue = after.get(key, (0, Decimal("0.00")))
-        copies, revenue = new_copies - old_copies, new_revenue - old_revenue
-        if not copies and not revenue:
-            continue
-        month, book_id = key
-        later = [m for m in months if m > month]
-        existing = set(SalesBookToDate.objects.filter(book_id=book_id, month__in=later).values_list("month", flat=True))
-        SalesBookToDate.objects.filter(book_id=book_id, month__in=existing).update(
-            copies=F("copies") + copies, revenue=F("revenue") + revenue
-        )
-        SalesBookToDate.objects.bulk_create(
-            SalesBookToDate(month=m, book_id=book_id, copies=copies, revenue=revenue)
-            for m in later
-            if m not in existing
-        )
+        if new_copies != old_copies or new_revenue != old_revenue:
+            deltas[key] = (new_copies - old_copies, new_revenue - old_revenue)
+    if deltas:
+        _carry(deltas, months)
+
+
+def _carry(deltas: _Delta, months: list[date]) -> None:
+    """Add each book's change on a day of ``month`` to its running totals of every later month (few queries)."""
+    wanted: dict[tuple[date, int], tuple[int, Decimal]] = {}
+    for (month, book_id), (copies, revenue) in deltas.items():
+        for later in (m for m in months if m > month):
+            old_copies, old_revenue = wanted.get((later, book_id), (0, Decimal("0.00")))
+            wanted[(later, book_id)] = (old_copies + copies, old_revenue + revenue)
+    rows = SalesBookToDate.objects.filter(
+        book_id__in={book_id for _, book_id in wanted}, month__gte=min(month for month, _ in wanted)
+    )
+    existing = {(row.month, row.book_id): row for row in rows}
+    changed = []
+    for key, (copies, revenue) in wanted.items():
+        row = existing.get(key)
+        if row is not None:
+            row.copies += copies
+            row.revenue = money(Decimal(row.revenue) + revenue)
+            changed.append(row)
+    SalesBookToDate.objects.bulk_update(changed, ["copies", "revenue"], batch_size=500)
+    SalesBookToDate.objects.bulk_create(
+        [
+            SalesBookToDate(month=month, book_id=book_id, copies=copies, revenue=revenue)
+            for (month, book_id), (copies, revenue) in wanted.items()
+            if (month, book_id) not in existing
+        ],
+        batch_size=500,
+    )
 
 
 def _to_date_extend() -> None:
