@@ -513,7 +513,11 @@ CELERY_BEAT_SCHEDULE = {
     # Covers whose thumbnail task was lost (broker down at upload) get it queued again.
     "catalog.cover_sweep": {"task": "catalog.cover_sweep", "schedule": 300.0, "options": {"expires": 300}},
     # Order changes folded into the daily sales rollup, so reports only fold in the last minute's.
-    "orders.sales_rollup_refresh": {"task": "orders.sales_rollup_refresh", "schedule": 60.0, "options": {"expires": 60}},
+    "orders.sales_rollup_refresh": {
+        "task": "orders.sales_rollup_refresh",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
 }
 
 # /metrics answers only requests with "Authorization: Bearer <METRICS_TOKEN>";

@@ -25,10 +25,11 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from bookstore.audit import AuditedAdminMixin, audit_capture
 from bookstore.exceptions import DomainError
 from bookstore.limits import money
 from catalog.spreadsheet import csv_lines
-from orders.admin_desk import OrderDeskMixin, log_status_change
+from orders.admin_desk import OrderDeskMixin
 from orders.admin_reports import SalesReportMixin
 from orders.exceptions import CouponInvalid
 from orders.exporting import COLUMNS, order_csv_values, order_record
@@ -41,6 +42,7 @@ from orders.services import (
     TRANSITIONS,
     coupon_code_clean,
     coupon_create,
+    coupon_delete,
     coupon_update,
     discount_tier_create,
     discount_tier_delete,
@@ -223,14 +225,13 @@ class OrderAdmin(OrderDeskMixin, SalesReportMixin, admin.ModelAdmin):
         return False
 
     def _transition(self, request: HttpRequest, queryset: QuerySet[Order], to: str) -> None:
+        # order_transition records each change in the order's history.
         for order in queryset.order_by("pk"):
-            before = order.status
             try:
-                changed = order_transition(order=order, to=to, by=request.user)
+                order_transition(order=order, to=to, by=request.user)
             except DomainError as exc:
                 self.message_user(request, f"{order.number}: not changed. {exc.message}", messages.ERROR)
             else:
-                log_status_change(request, self, changed, before)
                 self.message_user(request, f"{order.number}: now {Order.Status(to).label.lower()}.", messages.SUCCESS)
 
     @admin.action(description="Mark selected orders paid", permissions=["change"])
@@ -336,7 +337,7 @@ class CouponStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Coupon)
-class CouponAdmin(admin.ModelAdmin):
+class CouponAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Coupons are written by ``coupon_create``/``coupon_update``, the API's code path."""
 
     form = CouponAdminForm
@@ -355,10 +356,21 @@ class CouponAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Coupon, form: forms.ModelForm[Coupon], change: bool) -> None:
         values = {name: form.cleaned_data[name] for name in COUPON_FIELDS}
         if change:
-            coupon_update(coupon=Coupon.objects.get(pk=obj.pk), **values)
+            coupon_update(coupon=Coupon.objects.get(pk=obj.pk), by=request.user, **values)
         else:
-            obj.pk = coupon_create(**values).pk
+            obj.pk = coupon_create(**values, by=request.user).pk
         obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: Coupon) -> None:
+        with audit_capture() as captured:
+            coupon_delete(coupon=obj, by=request.user)
+        request._audit_captured = captured  # type: ignore[attr-defined]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Coupon]) -> None:
+        with audit_capture() as captured:
+            for coupon in queryset.order_by("pk"):
+                coupon_delete(coupon=coupon, by=request.user)
+        request._audit_captured = captured  # type: ignore[attr-defined]
 
     @admin.display(description="status")
     def coupon_status(self, coupon: Coupon) -> SafeString:

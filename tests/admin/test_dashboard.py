@@ -15,9 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orders import dashboard as dashboard_module
-from orders.rollup import sales_rollup_refresh
 from orders.dashboard import DASHBOARD_DAYS, LOW_STOCK_LIMIT, dashboard_compute, dashboard_get
 from orders.models import Order
+from orders.rollup import sales_rollup_refresh
 from tests.factories import BookFactory
 
 pytestmark = pytest.mark.django_db

@@ -89,7 +89,9 @@ def _place(books: list[Any], specs: list[Any]) -> list[Order]:
             discount_total=discount,
             total=subtotal - discount,
             coupon_code="SAVE1" if coupon else "",
-            tax=[{"rate": "7.00", "label": "VAT", "amount": str((subtotal * Decimal("0.07")).quantize(Decimal("0.01")))}],
+            tax=[
+                {"rate": "7.00", "label": "VAT", "amount": str((subtotal * Decimal("0.07")).quantize(Decimal("0.01")))}
+            ],
         )
         for b, q in lines:
             OrderItemFactory(order=order, book=books[b], quantity=q, unit_price=books[b].price)
