@@ -71,17 +71,16 @@ def changed_fields(changes: Mapping[str, tuple[Any, Any]]) -> list[str]:
     return [f"{name} ({_show(old)} → {_show(new)})" for name, (old, new) in changes.items()]
 
 
-def _message(action: int, fields: Sequence[str], note: str) -> str:
+def _message(action: int, fields: Sequence[str], about: tuple[str, str] | None) -> str:
+    """Django's JSON change message; ``about`` (name, object) renders as 'for goods in “DN-1”' and the like."""
+    named = {"name": about[0], "object": about[1]} if about else {}
     if action == CHANGE:
-        body: list[dict[str, Any]] = [{"changed": {"fields": list(fields)}}]
+        body: dict[str, Any] = {"changed": {"fields": list(fields), **named}}
     elif action == ADDITION:
-        body = [{"added": {}}]
+        body = {"added": named}
     else:
-        body = [{"deleted": {}}]
-    if note:
-        # Shown as "Changed …" too: the admin renders only added/changed/deleted entries.
-        body.append({"changed": {"fields": [note]}})
-    return json.dumps(body, ensure_ascii=False)
+        body = {"deleted": named}
+    return json.dumps([body], ensure_ascii=False)
 
 
 def audit_records(
@@ -89,9 +88,12 @@ def audit_records(
     by: Any,
     objects: Iterable[tuple[models.Model, Mapping[str, tuple[Any, Any]]]],
     action: int = CHANGE,
-    note: str = "",
+    about: tuple[str, str] | None = None,
 ) -> int:
-    """Record one history entry per (object, {field: (old, new)}) with changes; returns how many (one query)."""
+    """Record one history entry per (object, {field: (old, new)}) with changes; returns how many (one query).
+
+    ``about`` names what the change was part of, e.g. ("goods in", "DN-4711") or ("coupon", "SPRING").
+    """
     actor = _actor_id(by)
     captured = _captured.get()
     entries = []
@@ -106,7 +108,7 @@ def audit_records(
                 object_id=str(obj.pk),
                 object_repr=str(obj)[:200],
                 action_flag=action,
-                change_message=_message(action, changed_fields(changes), note),
+                change_message=_message(action, changed_fields(changes), about),
             )
         )
         if captured is not None:
@@ -123,10 +125,10 @@ def audit_record(
     obj: models.Model,
     changes: Mapping[str, tuple[Any, Any]] | None = None,
     action: int = CHANGE,
-    note: str = "",
+    about: tuple[str, str] | None = None,
 ) -> None:
     """Record ``obj``'s ``changes`` ({field: (old, new)}) made ``by`` a user (None: the system)."""
-    audit_records(by=by, objects=[(obj, changes or {})], action=action, note=note)
+    audit_records(by=by, objects=[(obj, changes or {})], action=action, about=about)
 
 
 @contextmanager
@@ -143,22 +145,15 @@ def audit_capture() -> Iterator[set[tuple[int, str, str]]]:
 class AuditedAdminMixin:
     """For ModelAdmins that save through audited services: the admin logs only what the service did not."""
 
-    def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
-        # A new save starts a new record (a list page saves its rows one after the other).
-        request._audit_captured = set()
+    def changeform_view(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         with audit_capture() as captured:
-            super().save_model(request, obj, form, change)  # type: ignore[misc]
-        request._audit_captured |= captured
+            request._audit_captured = captured
+            return super().changeform_view(request, *args, **kwargs)  # type: ignore[misc]
 
-    def save_related(self, request: Any, form: Any, formsets: Any, change: bool) -> None:
+    def changelist_view(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         with audit_capture() as captured:
-            super().save_related(request, form, formsets, change)  # type: ignore[misc]
-        request._audit_captured = getattr(request, "_audit_captured", set()) | captured
-
-    def delete_model(self, request: Any, obj: Any) -> None:
-        with audit_capture() as captured:
-            super().delete_model(request, obj)  # type: ignore[misc]
-        request._audit_captured = captured
+            request._audit_captured = captured
+            return super().changelist_view(request, *args, **kwargs)  # type: ignore[misc]
 
     def _already(self, request: Any, obj: Any) -> set[str]:
         captured: set[tuple[int, str, str]] = getattr(request, "_audit_captured", set())
@@ -190,5 +185,8 @@ class AuditedAdminMixin:
         return super().log_addition(request, obj, message)  # type: ignore[misc]
 
     def log_deletions(self, request: Any, queryset: Any) -> Any:
-        kept = [obj for obj in queryset if "*" not in self._already(request, obj)]
-        return super().log_deletions(request, kept) if kept else []  # type: ignore[misc]
+        # The admin logs deletions before it deletes; a ModelAdmin whose deletions go through an audited
+        # service sets ``audited_deletions`` and leaves the record to the service.
+        if getattr(self, "audited_deletions", False):
+            return []
+        return super().log_deletions(request, queryset)  # type: ignore[misc]

@@ -192,16 +192,12 @@ def _stock_locked(book_ids: Iterable[int]) -> dict[int, int]:
     )
 
 
-def _note(what: str, reference: str) -> str:
-    return f"{what} {reference}".strip() + "."
-
-
-def _stock_audit(*, by: Any, changes: Mapping[int, tuple[int, int]], note: str) -> None:
+def _stock_audit(*, by: Any, changes: Mapping[int, tuple[int, int]], about: tuple[str, str]) -> None:
     """Each book's stock change (before, after) in its admin history, in one query (plus the books' names)."""
     if not changes:
         return
     books = Book.objects.filter(pk__in=changes).only("pk", "title", "isbn").order_by("pk")
-    audit_records(by=by, objects=((book, {"stock": changes[book.pk]}) for book in books), note=note)
+    audit_records(by=by, objects=((book, {"stock": changes[book.pk]}) for book in books), about=about)
 
 
 def stock_receive(*, counts: Mapping[int, int], by: Any, reference: str = "", reason: str = "") -> dict[int, int]:
@@ -222,7 +218,7 @@ def stock_receive(*, counts: Mapping[int, int], by: Any, reference: str = "", re
             note=StockNote(kind=StockMovement.Kind.GOODS_IN, by=by, reference=reference, reason=reason),
             changes={pk: (added[pk], after[pk]) for pk in stock},
         )
-        _stock_audit(by=by, changes={pk: (stock[pk], after[pk]) for pk in stock}, note=_note("Goods in", reference))
+        _stock_audit(by=by, changes={pk: (stock[pk], after[pk]) for pk in stock}, about=("goods in", reference))
         stock_rose(book_ids=added)
     return after
 
@@ -247,7 +243,7 @@ def stock_take(
             note=StockNote(kind=StockMovement.Kind.STOCKTAKE, by=by, reference=reference, reason=reason),
             changes={pk: (delta, counts[pk]) for pk, delta in deltas.items()},
         )
-        _stock_audit(by=by, changes={pk: (stock[pk], counts[pk]) for pk in deltas}, note=_note("Stock-take", reference))
+        _stock_audit(by=by, changes={pk: (stock[pk], counts[pk]) for pk in deltas}, about=("stock-take", reference))
         stock_rose(book_ids=[pk for pk, delta in deltas.items() if delta > 0])
     return {pk: (stock[pk], counts[pk]) for pk in stock}
 
@@ -842,6 +838,6 @@ def books_price_change(*, books: QuerySet[Book], percent: Decimal, by: Any = Non
         audit_records(
             by=by,
             objects=((book, {"price": (old_prices[book.pk], book.price)}) for book in locked),
-            note=f"Prices changed by {percent:+}%.",
+            about=("price change", f"{percent:+}%"),
         )
     return len(locked)

@@ -25,7 +25,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from bookstore.audit import AuditedAdminMixin, audit_capture
+from bookstore.audit import AuditedAdminMixin
 from bookstore.exceptions import DomainError
 from bookstore.limits import money
 from catalog.spreadsheet import csv_lines
@@ -159,7 +159,8 @@ class OrderAdmin(OrderDeskMixin, SalesReportMixin, admin.ModelAdmin):
         allow_empty_first_page: bool = True,
     ) -> Paginator:
         paginator = super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
-        totals = self._rollup_totals(request)
+        # Only the order list: the history page pages its LogEntry rows with the same method.
+        totals = self._rollup_totals(request) if queryset.model is Order else None
         if totals is not None:
             # ``count`` is a cached property: the rollup's count spares a COUNT(*) over every matching order.
             paginator.__dict__["count"] = totals[0]
@@ -361,16 +362,14 @@ class CouponAdmin(AuditedAdminMixin, admin.ModelAdmin):
             obj.pk = coupon_create(**values, by=request.user).pk
         obj.refresh_from_db()
 
+    audited_deletions = True  # coupon_delete records each deletion
+
     def delete_model(self, request: HttpRequest, obj: Coupon) -> None:
-        with audit_capture() as captured:
-            coupon_delete(coupon=obj, by=request.user)
-        request._audit_captured = captured  # type: ignore[attr-defined]
+        coupon_delete(coupon=obj, by=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Coupon]) -> None:
-        with audit_capture() as captured:
-            for coupon in queryset.order_by("pk"):
-                coupon_delete(coupon=coupon, by=request.user)
-        request._audit_captured = captured  # type: ignore[attr-defined]
+        for coupon in queryset.order_by("pk"):
+            coupon_delete(coupon=coupon, by=request.user)
 
     @admin.display(description="status")
     def coupon_status(self, coupon: Coupon) -> SafeString:

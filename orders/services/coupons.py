@@ -113,7 +113,7 @@ def coupon_create(
     )
     with transaction.atomic():
         _coupon_save(coupon)
-        audit_record(by=by, obj=coupon, action=ADDITION, note=_coupon_summary(coupon))
+        audit_record(by=by, obj=coupon, action=ADDITION, about=("coupon", _coupon_summary(coupon)))
     return coupon
 
 
@@ -124,13 +124,13 @@ def coupon_update(*, coupon: Coupon, by: Any = None, **changes: Unpack[CouponFie
     ``coupon_create``, and then nothing is written. The changes are recorded
     in the coupon's admin history as made ``by`` (a user; None: the system).
     """
-    changed = {
-        name: (getattr(coupon, name), value) for name, value in changes.items() if getattr(coupon, name) != value
-    }
+    before = {name: getattr(coupon, name) for name in changes}
     for name, value in changes.items():
         setattr(coupon, name, value)
     with transaction.atomic():
         _coupon_save(coupon)
+        coupon.refresh_from_db(fields=list(changes))  # the values as stored (12 → 12.00)
+        changed = {name: (old, getattr(coupon, name)) for name, old in before.items() if getattr(coupon, name) != old}
         audit_record(by=by, obj=coupon, changes=changed)
     return coupon
 
@@ -138,7 +138,7 @@ def coupon_update(*, coupon: Coupon, by: Any = None, **changes: Unpack[CouponFie
 def coupon_delete(*, coupon: Coupon, by: Any = None) -> None:
     """Delete ``coupon``; one that orders use raises ``ProtectedError`` and stays (deactivate it instead)."""
     with transaction.atomic():
-        audit_record(by=by, obj=coupon, action=DELETION, note=_coupon_summary(coupon))
+        audit_record(by=by, obj=coupon, action=DELETION, about=("coupon", _coupon_summary(coupon)))
         coupon.delete()
 
 
