@@ -99,9 +99,7 @@ def test_admin_price_change_action_logs_each_book(admin_client: Client, superuse
     )
 
     assert [Book.objects.get(pk=b.pk).price for b in books] == [Decimal("11.00"), Decimal("22.00")]
-    assert _history(books[0]) == [
-        (superuser.email, CHANGE, "Changed price (10.00 → 11.00) for price change “+10%”.")
-    ]
+    assert _history(books[0]) == [(superuser.email, CHANGE, "Changed price (10.00 → 11.00) for price change “+10%”.")]
     assert "price (20.00 → 22.00)" in _history_page(admin_client, books[1])
 
 
