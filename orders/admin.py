@@ -136,17 +136,21 @@ class OrderAdmin(OrderDeskMixin, SalesReportMixin, admin.ModelAdmin):
         (payment, a search, times within a day) is counted from the orders themselves.
         """
         if hasattr(request, "_order_rollup_totals"):
-            return request._order_rollup_totals  # type: ignore[no-any-return]
+            return request._order_rollup_totals  # type: ignore[no-any-return,unused-ignore]
         totals = None
-        params = {k: v for k, v in request.GET.items() if k not in ("o", "p", "all")}
+        params: dict[str, str] = {k: str(v) for k, v in request.GET.items() if k not in ("o", "p", "all")}
         if set(params) <= {"status__exact", "created_at__gte", "created_at__lt"}:
             status = params.get("status__exact")
             since = _whole_day(params.get("created_at__gte"))
             until = _whole_day(params.get("created_at__lt"))
             valid_status = status is None or status in Order.Status.values
-            if valid_status and (since is not False) and (until is not False):
+            if valid_status and since is not False and until is not False:
                 sales_rollup_refresh()
-                totals = order_totals(status=status, since=since or None, until=until or None)
+                totals = order_totals(
+                    status=status,
+                    since=since if isinstance(since, date) else None,
+                    until=until if isinstance(until, date) else None,
+                )
         request._order_rollup_totals = totals  # type: ignore[attr-defined]
         return totals
 

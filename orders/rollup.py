@@ -32,8 +32,9 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import reduce
 from operator import or_
+from typing import Any
 
-from django.db import connection, router, transaction
+from django.db import connection, models, router, transaction
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -81,7 +82,7 @@ def _day_of(moment: datetime) -> date:
     return timezone.localtime(moment, timezone.get_default_timezone()).date()
 
 
-def _insert_select(model: type, columns: list[str], queryset: QuerySet) -> None:
+def _insert_select(model: type[models.Model], columns: list[str], queryset: QuerySet[Any]) -> None:
     """``INSERT INTO model (columns) SELECT columns FROM (queryset)``: the aggregates never leave the database."""
     sql, params = queryset.query.sql_with_params()
     table = model._meta.db_table
@@ -295,7 +296,7 @@ def sales_rollup_refresh() -> int:
                 full = True
             else:
                 full = False
-                days = {_day_of(at) for _, at in marks}
+                days = {_day_of(at) for _, at in marks if at is not None}
                 _recompute_days(days)
                 _delete_marks([pk for pk, _ in marks])
                 recomputed += len(days)
@@ -309,7 +310,7 @@ def sales_rollup_refresh() -> int:
             return recomputed
 
 
-def book_totals_sql(start: date, end: date) -> tuple[str, list[object]]:
+def book_totals_sql(start: date, end: date) -> tuple[str, list[Any]]:
     """SQL for ``book_id, copies, revenue`` of every book sold from ``start`` to ``end`` (inclusive).
 
     Whole months inside the range come from the running totals (two rows per
@@ -327,7 +328,7 @@ def book_totals_sql(start: date, end: date) -> tuple[str, list[object]]:
     if built is not None:
         last = min(last, built)
     parts: list[str] = []
-    params: list[object] = []
+    params: list[Any] = []
     # Two rows per book against one per book and day: worth it from two months on.
     if built is not None and next_month(first) < last:
         parts += [

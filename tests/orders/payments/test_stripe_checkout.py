@@ -388,4 +388,5 @@ def test_a_webhook_payment_is_in_the_order_history_as_the_system_account(
 
     [entry] = LogEntry.objects.filter(object_id=str(order["id"]), content_type__model="order")
     assert (entry.user.email, entry.get_change_message()) == (SYSTEM_EMAIL, "Changed status (pending → paid).")
-    assert not entry.user.is_active and not entry.user.has_usable_password()
+    assert not entry.user.is_active
+    assert not entry.user.has_usable_password()
