@@ -26,7 +26,7 @@ from typing import Any
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.db import IntegrityError, models, transaction
 
 SYSTEM_EMAIL = "system@bookstore.invalid"
 
@@ -48,11 +48,16 @@ _captured: ContextVar[set[tuple[int, str, str]] | None] = ContextVar("audit_capt
 def system_user() -> Any:
     """The account jobs and webhooks act as in the history: inactive, no usable password, never staff."""
     user_model = get_user_model()
-    user = user_model._default_manager.filter(email=SYSTEM_EMAIL).first()
+    manager = user_model._default_manager
+    user = manager.filter(email=SYSTEM_EMAIL).first()
     if user is None:
         user = user_model(email=SYSTEM_EMAIL, first_name="System", is_active=False)
         user.set_unusable_password()
-        user.save()
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:  # a concurrent job created it first
+            user = manager.get(email=SYSTEM_EMAIL)
     return user
 
 
@@ -94,7 +99,6 @@ def audit_records(
 
     ``about`` names what the change was part of, e.g. ("goods in", "DN-4711") or ("coupon", "SPRING").
     """
-    actor = _actor_id(by)
     captured = _captured.get()
     entries = []
     for obj, changes in objects:
@@ -103,7 +107,6 @@ def audit_records(
         content_type = ContentType.objects.get_for_model(obj, for_concrete_model=False)
         entries.append(
             LogEntry(
-                user_id=actor,
                 content_type=content_type,
                 object_id=str(obj.pk),
                 object_repr=str(obj)[:200],
@@ -115,7 +118,11 @@ def audit_records(
             captured.update((content_type.pk, str(obj.pk), name) for name in changes)
             if action != CHANGE:
                 captured.add((content_type.pk, str(obj.pk), "*"))
-    LogEntry.objects.bulk_create(entries)
+    if entries:
+        actor = _actor_id(by)
+        for entry in entries:
+            entry.user_id = actor
+        LogEntry.objects.bulk_create(entries)
     return len(entries)
 
 
