@@ -179,9 +179,20 @@ def _book_rows(days: set[date]) -> _Delta:
     return rows
 
 
+def _to_date_months() -> list[date]:
+    """The month starts with running totals: consecutive, from the first built to the open month (two index reads)."""
+    months = SalesBookToDate.objects.values_list("month", flat=True)
+    first, last = months.order_by("month").first(), months.order_by("-month").first()
+    built = []
+    while first is not None and last is not None and first <= last:
+        built.append(first)
+        first = next_month(first)
+    return built
+
+
 def _recompute_days(days: set[date]) -> None:
     """Recompute ``days`` and carry the change of each book into the running totals of later months."""
-    months = sorted(set(SalesBookToDate.objects.values_list("month", flat=True).distinct()))
+    months = _to_date_months()
     if months and next_month(month_start(min(days))) < months[0]:
         # A day before the first running total (an order dated back): start the running totals over.
         _recompute(days)
