@@ -50,8 +50,9 @@ def _pages() -> list[tuple[str, str, bool]]:
 
     from orders.models import Order
 
-    order = Order.objects.order_by("id").only("number").first()
+    order = Order.objects.order_by("id").select_related("user").only("number", "user__email").first()
     number = order.number if order else "BK-0000-000000"
+    email = order.user.email if order else "nobody@example.com"
     order_id = order.pk if order else 0
     today = timezone.localdate()
     last_month_end = today.replace(day=1) - timedelta(days=1)
@@ -66,6 +67,7 @@ def _pages() -> list[tuple[str, str, bool]]:
         ("order changelist", "/admin/orders/order/", False),
         ("order changelist, status filter", "/admin/orders/order/?status__exact=paid", False),
         ("order changelist, search by number", f"/admin/orders/order/?q={number}", False),
+        ("order changelist, search by email", f"/admin/orders/order/?q={email}", False),
         (
             "order changelist, paid, one month (totals)",
             f"/admin/orders/order/?payment=succeeded&{last_month.replace('start', 'created_at__gte').replace('end', 'created_at__lt').split('&granularity')[0]}",
@@ -88,7 +90,7 @@ def _pages() -> list[tuple[str, str, bool]]:
     ]
 
 
-def measure(runs: int, only: str = "") -> dict[str, Any]:
+def measure(runs: int, only: str = "", target_ms: float = TARGET_MS) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
     from django.core.cache import cache
     from django.db import connection
@@ -112,6 +114,7 @@ def measure(runs: int, only: str = "") -> dict[str, Any]:
         if only and only not in name:
             continue
         timings = []
+        load_at_start = os.getloadavg()[0]
         for _ in range(runs + 1):
             if cold:
                 cache.clear()
@@ -138,12 +141,13 @@ def measure(runs: int, only: str = "") -> dict[str, Any]:
                 "min_ms": round(measured[0], 1),
                 "max_ms": round(measured[-1], 1),
                 "queries": len(queries.captured_queries),
-                "under_target": statistics.median(measured) < TARGET_MS,
+                "under_target": statistics.median(measured) < target_ms,
+                "load_average_1m": round(load_at_start, 2),
             }
         )
         print(
             f"{name:40} median {results[-1]['median_ms']:7.1f} ms  p95 {results[-1]['p95_ms']:7.1f} ms  "
-            f"{results[-1]['queries']:3d} queries"
+            f"{results[-1]['queries']:3d} queries  load {load_at_start:.1f}"
         )
 
     with connection.cursor() as cursor:
@@ -167,7 +171,7 @@ def measure(runs: int, only: str = "") -> dict[str, Any]:
         "orders": Order.objects.count(),
         "runs_per_page": runs,
         "warmup_runs_excluded": 1,
-        "target_ms": TARGET_MS,
+        "target_ms": target_ms,
         "pages": results,
     }
 
@@ -177,9 +181,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10, help="Measured runs per page (after one warm-up).")
     parser.add_argument("--output", type=Path, help="Write the results as JSON to this file.")
     parser.add_argument("--only", default="", help="Measure only the pages whose name contains this.")
+    parser.add_argument("--target-ms", type=float, default=TARGET_MS, help="The per-page target (median).")
     args = parser.parse_args()
     _setup_django()
-    report = measure(args.runs, args.only)
+    report = measure(args.runs, args.only, args.target_ms)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(report, indent=2) + "\n")

@@ -26,6 +26,7 @@ from django.db.models import Case, F, ProtectedError, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.text import slugify
 
+from bookstore.audit import audit_record, audit_records
 from bookstore.limits import MAX_PRICE, money
 from catalog import isbn as isbn_rules
 from catalog.choices import ContributorRole, PublicationStatus
@@ -191,6 +192,14 @@ def _stock_locked(book_ids: Iterable[int]) -> dict[int, int]:
     )
 
 
+def _stock_audit(*, by: Any, changes: Mapping[int, tuple[int, int]], about: tuple[str, str]) -> None:
+    """Each book's stock change (before, after) in its admin history, in one query (plus the books' names)."""
+    if not changes:
+        return
+    books = Book.objects.filter(pk__in=changes).only("pk", "title", "isbn").order_by("pk")
+    audit_records(by=by, objects=((book, {"stock": changes[book.pk]}) for book in books), about=about)
+
+
 def stock_receive(*, counts: Mapping[int, int], by: Any, reference: str = "", reason: str = "") -> dict[int, int]:
     """Goods in: add ``counts`` ({book_id: copies > 0}) to stock in one transaction; returns the new stock by id.
 
@@ -209,6 +218,7 @@ def stock_receive(*, counts: Mapping[int, int], by: Any, reference: str = "", re
             note=StockNote(kind=StockMovement.Kind.GOODS_IN, by=by, reference=reference, reason=reason),
             changes={pk: (added[pk], after[pk]) for pk in stock},
         )
+        _stock_audit(by=by, changes={pk: (stock[pk], after[pk]) for pk in stock}, about=("goods in", reference))
         stock_rose(book_ids=added)
     return after
 
@@ -233,6 +243,7 @@ def stock_take(
             note=StockNote(kind=StockMovement.Kind.STOCKTAKE, by=by, reference=reference, reason=reason),
             changes={pk: (delta, counts[pk]) for pk, delta in deltas.items()},
         )
+        _stock_audit(by=by, changes={pk: (stock[pk], counts[pk]) for pk in deltas}, about=("stock-take", reference))
         stock_rose(book_ids=[pk for pk, delta in deltas.items() if delta > 0])
     return {pk: (stock[pk], counts[pk]) for pk in stock}
 
@@ -631,6 +642,7 @@ def book_update(
         changes["isbn"] = _isbn13(changes["isbn"])
     changed: list[str] = []
     was_out_of_stock = book.stock <= 0
+    old_price = book.price
     for name, value in changes.items():
         if getattr(book, name) != value:
             setattr(book, name, value)
@@ -643,12 +655,17 @@ def book_update(
         book.work = work
         changed.append("work")
     with transaction.atomic():
+        audited: dict[str, tuple[Any, Any]] = {}
+        if "price" in changed:
+            audited["price"] = (old_price, book.price)
         if "stock" in changed:
             before = Book.objects.select_for_update().filter(pk=book.pk).values_list("stock", flat=True).get()
             stock_movements_record(
                 note=StockNote(kind=StockMovement.Kind.ADJUSTMENT, by=by),
                 changes={book.pk: (book.stock - before, book.stock)},
             )
+            audited["stock"] = (before, book.stock)
+        audit_record(by=by, obj=book, changes=audited)
         if changed:
             _book_save(book, update_fields=[*changed, "updated_at"])
         if "work" in changed and old_work_id is not None:
@@ -799,7 +816,7 @@ def books_set_active(*, books: QuerySet[Book], is_active: bool) -> int:
         return changed
 
 
-def books_price_change(*, books: QuerySet[Book], percent: Decimal) -> int:
+def books_price_change(*, books: QuerySet[Book], percent: Decimal, by: Any = None) -> int:
     """Raise (``percent`` > 0) or lower the price of ``books`` by ``percent``, each rounded half-up to the cent.
 
     ``percent`` must be above -100 and at most 1000, and not 0; a new price
@@ -812,13 +829,22 @@ def books_price_change(*, books: QuerySet[Book], percent: Decimal) -> int:
     factor = (Decimal(100) + percent) / Decimal(100)
     with transaction.atomic():
         locked = list(
-            Book.objects.select_for_update().filter(pk__in=books.values("pk")).order_by("pk").only("pk", "price")
+            Book.objects.select_for_update()
+            .filter(pk__in=books.values("pk"))
+            .order_by("pk")
+            .only("pk", "price", "title", "isbn")
         )
         now = timezone.now()
+        old_prices = {book.pk: book.price for book in locked}
         for book in locked:
             book.price = money(book.price * factor)
             book.updated_at = now
             if book.price > MAX_PRICE:
                 raise PriceChangeInvalid(f"The new price of book {book.pk} would exceed {MAX_PRICE}.")
         Book.objects.bulk_update(locked, ["price", "updated_at"], batch_size=500)
+        audit_records(
+            by=by,
+            objects=((book, {"price": (old_prices[book.pk], book.price)}) for book in locked),
+            about=("price change", f"{percent:+}%"),
+        )
     return len(locked)

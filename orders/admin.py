@@ -7,6 +7,7 @@ staff act.
 
 from __future__ import annotations
 
+from datetime import date, time
 from decimal import Decimal
 from itertools import chain
 from typing import Any
@@ -15,34 +16,60 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from bookstore.audit import AuditedAdminMixin
 from bookstore.exceptions import DomainError
 from bookstore.limits import money
 from catalog.spreadsheet import csv_lines
-from orders.admin_desk import OrderDeskMixin, log_status_change
+from orders.admin_desk import OrderDeskMixin
 from orders.admin_reports import SalesReportMixin
 from orders.exceptions import CouponInvalid
 from orders.exporting import COLUMNS, order_csv_values, order_record
 from orders.models import BulkDiscountTier, Coupon, IdempotencyKey, Order, ShippingMethod
 from orders.payments.models import Payment, WebhookEvent
 from orders.payments.records import payment_refund
+from orders.rollup import order_totals, sales_rollup_refresh
 from orders.selectors import coupon_list, order_list_with_details
 from orders.services import (
     TRANSITIONS,
     coupon_code_clean,
     coupon_create,
+    coupon_delete,
     coupon_update,
     discount_tier_create,
     discount_tier_delete,
     discount_tier_update,
     order_transition,
 )
+
+
+def _whole_day(value: str | None) -> date | bool | None:
+    """The day a date filter value starts (None: no value), or False if it is not midnight of a local day."""
+    if value is None:
+        return None
+    day = parse_date(value)
+    if day is not None:
+        return day
+    try:
+        moment = parse_datetime(value)
+    except ValueError:
+        return False
+    if moment is None:
+        return False
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment, timezone.get_default_timezone())
+    if moment.time() != time.min:
+        return False
+    return moment.date()
+
 
 #: The coupon fields staff edit, handed to the coupon services as they are.
 COUPON_FIELDS = ("code", "kind", "value", "starts_at", "ends_at", "min_subtotal", "max_uses", "is_active")
@@ -90,14 +117,75 @@ class OrderAdmin(OrderDeskMixin, SalesReportMixin, admin.ModelAdmin):
         """The order desk: orders are read-only records moved on by the status buttons."""
         return self.order_desk_view(request, object_id)
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
+    ) -> tuple[QuerySet[Order], bool]:
+        """An exact order number or customer email: index lookups, never a scan of every order."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if "@" in term:
+            # Emails are stored lower-case (unique index); the (user, created_at) index finds their orders.
+            return queryset.filter(user__email=term.lower()), False
+        return queryset.filter(number=term.upper()), False
+
+    def _rollup_totals(self, request: HttpRequest) -> tuple[int, Decimal] | None:
+        """The filtered set's count and revenue from the sales rollup, when the filters are ones it answers.
+
+        Status and whole days of ``created_at`` (the date filter's links, or plain dates) are; anything else
+        (payment, a search, times within a day) is counted from the orders themselves.
+        """
+        if hasattr(request, "_order_rollup_totals"):
+            return request._order_rollup_totals  # type: ignore[no-any-return,unused-ignore]
+        totals = None
+        params: dict[str, str] = {k: str(v) for k, v in request.GET.items() if k not in ("o", "p", "all")}
+        if set(params) <= {"status__exact", "created_at__gte", "created_at__lt"}:
+            status = params.get("status__exact")
+            since = _whole_day(params.get("created_at__gte"))
+            until = _whole_day(params.get("created_at__lt"))
+            valid_status = status is None or status in Order.Status.values
+            if valid_status and since is not False and until is not False:
+                sales_rollup_refresh()
+                totals = order_totals(
+                    status=status,
+                    since=since if isinstance(since, date) else None,
+                    until=until if isinstance(until, date) else None,
+                )
+        request._order_rollup_totals = totals  # type: ignore[attr-defined]
+        return totals
+
+    def get_paginator(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Order],
+        per_page: int,
+        orphans: int = 0,
+        allow_empty_first_page: bool = True,
+    ) -> Paginator:
+        paginator = super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+        # Only the order list: the history page pages its LogEntry rows with the same method.
+        totals = self._rollup_totals(request) if queryset.model is Order else None
+        if totals is not None:
+            # ``count`` is a cached property: the rollup's count spares a COUNT(*) over every matching order.
+            paginator.__dict__["count"] = totals[0]
+        return paginator
+
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         response = super().changelist_view(request, extra_context)
         context = getattr(response, "context_data", None)
         changelist = context.get("cl") if context else None
-        if (
+        rollup = self._rollup_totals(request)
+        if context is not None and changelist is not None and rollup is not None:
+            context["filtered_totals"] = {
+                "count": rollup[0],
+                "revenue": rollup[1],
+                "currency": settings.STORE_CURRENCY,
+            }
+        elif (
             context is not None
             and changelist is not None
             and not any(k.startswith("created_at__") for k in request.GET)
+            and not request.GET.get("q", "").strip()
         ):
             # All time on a big store is a scan of every order: the totals wait for a period.
             context["filtered_totals"] = {"needs_period": True}
@@ -142,14 +230,13 @@ class OrderAdmin(OrderDeskMixin, SalesReportMixin, admin.ModelAdmin):
         return False
 
     def _transition(self, request: HttpRequest, queryset: QuerySet[Order], to: str) -> None:
+        # order_transition records each change in the order's history.
         for order in queryset.order_by("pk"):
-            before = order.status
             try:
-                changed = order_transition(order=order, to=to, by=request.user)
+                order_transition(order=order, to=to, by=request.user)
             except DomainError as exc:
                 self.message_user(request, f"{order.number}: not changed. {exc.message}", messages.ERROR)
             else:
-                log_status_change(request, self, changed, before)
                 self.message_user(request, f"{order.number}: now {Order.Status(to).label.lower()}.", messages.SUCCESS)
 
     @admin.action(description="Mark selected orders paid", permissions=["change"])
@@ -255,7 +342,7 @@ class CouponStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Coupon)
-class CouponAdmin(admin.ModelAdmin):
+class CouponAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Coupons are written by ``coupon_create``/``coupon_update``, the API's code path."""
 
     form = CouponAdminForm
@@ -274,10 +361,19 @@ class CouponAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Coupon, form: forms.ModelForm[Coupon], change: bool) -> None:
         values = {name: form.cleaned_data[name] for name in COUPON_FIELDS}
         if change:
-            coupon_update(coupon=Coupon.objects.get(pk=obj.pk), **values)
+            coupon_update(coupon=Coupon.objects.get(pk=obj.pk), by=request.user, **values)
         else:
-            obj.pk = coupon_create(**values).pk
+            obj.pk = coupon_create(**values, by=request.user).pk
         obj.refresh_from_db()
+
+    audited_deletions = True  # coupon_delete records each deletion
+
+    def delete_model(self, request: HttpRequest, obj: Coupon) -> None:
+        coupon_delete(coupon=obj, by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Coupon]) -> None:
+        for coupon in queryset.order_by("pk"):
+            coupon_delete(coupon=coupon, by=request.user)
 
     @admin.display(description="status")
     def coupon_status(self, coupon: Coupon) -> SafeString:

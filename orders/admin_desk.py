@@ -3,7 +3,7 @@
 Every status button goes through a confirmation page that posts to
 ``order_transition`` (``order_ship`` for shipping, which records the carrier
 and tracking number first), the same code path as the API and the list's
-actions. Each change made here is written to the admin's history (LogEntry).
+actions. Each change made here is written to the admin's history (LogEntry) by ``order_transition``.
 """
 
 from __future__ import annotations
@@ -99,14 +99,6 @@ class ShipForm(forms.Form):
         if not value.isprintable():
             raise forms.ValidationError("Only printable characters.")
         return value
-
-
-def log_status_change(request: HttpRequest, model_admin: admin.ModelAdmin[Any], order: Order, before: str) -> None:
-    """Record a status change made in the admin in its history (and "Recent actions")."""
-    message = f"Status changed from {Status(before).label.lower()} to {Status(order.status).label.lower()}."
-    if order.status == Status.SHIPPED and order.tracking_number:
-        message += f" {order.carrier} tracking number {order.tracking_number}."
-    model_admin.log_change(request, order, message)
 
 
 if TYPE_CHECKING:
@@ -218,17 +210,14 @@ class OrderDeskMixin(_AdminBase):
         form = ShipForm(request.POST or None, initial={"carrier": order.carrier}) if to == Status.SHIPPED else None
         allowed = to in transitions_allowed(order)
         if request.method == "POST" and allowed and (form is None or form.is_valid()):
-            before = order.status
             try:
                 if form is not None:
-                    changed = order_ship(order=order, by=request.user, **form.cleaned_data)
+                    order_ship(order=order, by=request.user, **form.cleaned_data)
                 else:
-                    changed = order_transition(order=order, to=to, by=request.user)
+                    order_transition(order=order, to=to, by=request.user)
             except DomainError as exc:
                 messages.error(request, f"{order.number}: not changed. {exc.message}")
             else:
-                changed.refresh_from_db()
-                log_status_change(request, self, changed, before)
                 messages.success(request, f"{order.number}: now {Status(to).label.lower()}.")
             return HttpResponseRedirect(desk_url)
         context = {

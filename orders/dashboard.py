@@ -1,7 +1,8 @@
 """Selectors for the staff dashboard on the admin index: sales, order statuses, low stock, top sellers, preorders.
 
 Everything the dashboard shows is computed by ``dashboard_compute`` in a fixed
-number of aggregate queries (six, whatever the size of the store) and cached
+number of queries, whatever the size of the store (sales from the daily rollup
+of ``orders.rollup``, brought up to date first), and cached
 for ``DASHBOARD_CACHE_SECONDS`` by ``dashboard_get``. A cache outage only costs
 the caching: the dashboard is then computed on every request.
 """
@@ -15,14 +16,16 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, IntegerField, Max, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import IntegerField, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bookstore.limits import money
 from catalog.choices import PublicationStatus
 from catalog.models import Book
-from orders.models import Order, OrderItem
+from orders.models import Order, OrderItem, SalesDay
+from orders.reports import top_books
+from orders.rollup import sales_rollup_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -99,33 +102,26 @@ class Dashboard:
     preorders: list[PreorderTitle]
 
 
-def _daily_sales(*, today: date, start: datetime) -> list[DailySales]:
+def _daily_sales(*, today: date, first_day: date) -> list[DailySales]:
     rows = (
-        Order.objects.filter(created_at__gte=start)
+        SalesDay.objects.filter(day__gte=first_day, day__lte=today)
         .exclude(status=Order.Status.CANCELLED)
-        .annotate(day=TruncDate("created_at"))
-        .values("day")
-        .annotate(orders=Count("id"), revenue=Sum("total"))
-        .order_by("day")
+        .values_list("day", "orders", "revenue")
     )
-    by_day = {row["day"]: row for row in rows}
+    by_day: dict[date, tuple[int, Decimal]] = {}
+    for day, orders, revenue in rows:
+        count, amount = by_day.get(day, (0, Decimal("0.00")))
+        by_day[day] = (count + orders, amount + Decimal(revenue))
     days = []
     for offset in range(DASHBOARD_DAYS - 1, -1, -1):
         day = today - timedelta(days=offset)
-        row = by_day.get(day)
-        days.append(
-            DailySales(
-                day=day,
-                orders=row["orders"] if row else 0,
-                # SQLite sums decimals as floats; quantize back to money.
-                revenue=money(Decimal(row["revenue"] or 0)) if row else Decimal("0.00"),
-            )
-        )
+        count, amount = by_day.get(day, (0, Decimal("0.00")))
+        days.append(DailySales(day=day, orders=count, revenue=money(amount)))
     return days
 
 
 def _by_status() -> list[StatusCount]:
-    counts = dict(Order.objects.order_by().values_list("status").annotate(n=Count("id")))
+    counts = dict(SalesDay.objects.order_by().values_list("status").annotate(n=Sum("orders")))
     return [StatusCount(status=value, label=label, count=counts.get(value, 0)) for value, label in Order.Status.choices]
 
 
@@ -137,22 +133,10 @@ def _low_stock(*, threshold: int) -> tuple[list[LowStockBook], int]:
     return [LowStockBook(**row) for row in rows], count
 
 
-def _top_sellers(*, since: datetime) -> list[TopSeller]:
-    rows = (
-        OrderItem.objects.filter(order__created_at__gte=since)
-        .exclude(order__status=Order.Status.CANCELLED)
-        .values("book_id")
-        .annotate(title=Max("title"), quantity=Sum("quantity"), revenue=Sum("line_total"))
-        .order_by("-quantity", "book_id")[:TOP_SELLERS_LIMIT]
-    )
+def _top_sellers(*, month_start: date, today: date) -> list[TopSeller]:
     return [
-        TopSeller(
-            book_id=row["book_id"],
-            title=row["title"],
-            quantity=row["quantity"],
-            revenue=money(Decimal(row["revenue"] or 0)),
-        )
-        for row in rows
+        TopSeller(book_id=int(row.key), title=row.name, quantity=row.copies, revenue=row.revenue)
+        for row in top_books(start=month_start, end=today, by="copies", limit=TOP_SELLERS_LIMIT)
     ]
 
 
@@ -195,10 +179,10 @@ def dashboard_compute(*, now: datetime | None = None, low_stock_threshold: int |
     local_now = timezone.localtime(now)
     today = local_now.date()
     first_day = today - timedelta(days=DASHBOARD_DAYS - 1)
-    start = timezone.make_aware(datetime.combine(first_day, time.min))
     month_start = timezone.make_aware(datetime.combine(today.replace(day=1), time.min))
 
-    days = _daily_sales(today=today, start=start)
+    sales_rollup_refresh()
+    days = _daily_sales(today=today, first_day=first_day)
     low_stock, low_stock_count = _low_stock(threshold=threshold)
     return Dashboard(
         generated_at=now,
@@ -213,7 +197,7 @@ def dashboard_compute(*, now: datetime | None = None, low_stock_threshold: int |
         low_stock_count=min(low_stock_count, LOW_STOCK_COUNT_CAP),
         low_stock_over_cap=low_stock_count > LOW_STOCK_COUNT_CAP,
         month_start=month_start.date(),
-        top_sellers=_top_sellers(since=month_start),
+        top_sellers=_top_sellers(month_start=month_start.date(), today=today),
         preorders=_preorders(),
     )
 

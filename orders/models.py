@@ -314,6 +314,115 @@ class IdempotencyKey(models.Model):
         return f"{self.key} ({self.user_id})"
 
 
+class SalesDay(models.Model):
+    """Orders placed on one day (``TIME_ZONE``) with one status: their count, totals and discounts.
+
+    A rollup of ``orders`` kept exact by ``orders.rollup`` (see there); the reports read it.
+    """
+
+    day = models.DateField()
+    status = models.CharField(max_length=10, choices=Order.Status.choices)
+    orders = models.PositiveIntegerField()
+    revenue = models.DecimalField(max_digits=14, decimal_places=2)
+    discounts = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        db_table = "sales_days"
+        constraints = [models.UniqueConstraint(fields=["day", "status"], name="sales_days_day_status_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.status}: {self.orders}"
+
+
+class SalesBookDay(models.Model):
+    """Copies of one book sold on one day, and their line totals, over the orders that are not cancelled."""
+
+    day = models.DateField()
+    book = models.ForeignKey(
+        "catalog.Book", on_delete=models.DO_NOTHING, db_constraint=False, related_name="sales_days"
+    )
+    copies = models.PositiveIntegerField()
+    revenue = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        db_table = "sales_book_days"
+        constraints = [models.UniqueConstraint(fields=["day", "book"], name="sales_book_days_day_book_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} book {self.book_id}: {self.copies}"
+
+
+class SalesBookToDate(models.Model):
+    """Copies of one book sold, and their line totals, on every day before ``month`` (a month's first day).
+
+    Running totals at month starts: a range of whole months costs two rows per
+    book (``to_date(end) - to_date(start)``) instead of one per book and day.
+    Kept by ``orders.rollup`` from ``SalesBookDay``, up to the current month.
+    """
+
+    month = models.DateField()
+    book = models.ForeignKey("catalog.Book", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    copies = models.IntegerField()
+    revenue = models.DecimalField(max_digits=16, decimal_places=2)
+
+    class Meta:
+        db_table = "sales_book_to_date"
+        constraints = [models.UniqueConstraint(fields=["month", "book"], name="sales_book_to_date_month_book_unique")]
+
+    def __str__(self) -> str:
+        return f"before {self.month} book {self.book_id}: {self.copies}"
+
+
+class SalesCouponDay(models.Model):
+    """Orders (not cancelled) placed on one day with one coupon code, and their discounts."""
+
+    day = models.DateField()
+    code = models.CharField(max_length=50)
+    orders = models.PositiveIntegerField()
+    discount = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        db_table = "sales_coupon_days"
+        constraints = [models.UniqueConstraint(fields=["day", "code"], name="sales_coupon_days_day_code_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.code}: {self.orders}"
+
+
+class SalesTaxDay(models.Model):
+    """Tax recorded on the orders (not cancelled) placed on one day, per label and rate."""
+
+    day = models.DateField()
+    label = models.CharField(max_length=100)
+    rate = models.CharField(max_length=20)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        db_table = "sales_tax_days"
+        indexes = [models.Index(fields=["day"], name="sales_tax_days_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.label} {self.rate}: {self.amount}"
+
+
+class SalesDirtyMark(models.Model):
+    """A change to an order or its lines not yet folded into the sales rollup.
+
+    Written by database triggers on ``orders`` and ``order_items`` (migration
+    0010), in the writing transaction, whatever wrote the row: services, the
+    ORM, raw SQL. ``order_created_at`` names the day to recompute; NULL asks
+    for a full rebuild.
+    """
+
+    order_created_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "sales_rollup_dirty"
+
+    def __str__(self) -> str:
+        return f"dirty {self.order_created_at}"
+
+
 # Payment records live in orders/payments/; importing them here registers them with the app.
 from orders.payments.models import Payment, PaymentEvent, WebhookEvent  # noqa: E402
 
@@ -325,6 +434,12 @@ __all__ = [
     "OrderItem",
     "Payment",
     "PaymentEvent",
+    "SalesBookDay",
+    "SalesBookToDate",
+    "SalesCouponDay",
+    "SalesDay",
+    "SalesDirtyMark",
+    "SalesTaxDay",
     "StatusChange",
     "WebhookEvent",
 ]

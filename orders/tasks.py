@@ -10,6 +10,7 @@ from django.db import DatabaseError
 from orders.expiry import order_expire_unpaid
 from orders.idempotency import idempotency_key_purge
 from orders.payments.records import payment_retry
+from orders.rollup import sales_rollup_refresh
 
 logger = logging.getLogger(__name__)
 # A database hiccup retries the job with exponential backoff (jittered, at most 10 min apart).
@@ -34,3 +35,9 @@ def expire_unpaid_orders() -> int:
 def retry_payments() -> int:
     """Create payment intents and carry out refunds that an outage or a crash left undone."""
     return payment_retry()
+
+
+@shared_task(name="orders.sales_rollup_refresh", acks_late=True, **RETRY)
+def refresh_sales_rollup() -> int:
+    """Fold the last minute's order changes into the daily sales rollup (the reports also do it before reading)."""
+    return sales_rollup_refresh()

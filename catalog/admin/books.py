@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from bookstore.audit import AuditedAdminMixin
 from bookstore.exceptions import DomainError
 from catalog import imports, selectors, services
 from catalog.admin.covers import BookCoverAdminMixin
@@ -57,7 +58,7 @@ def _book_link(book: Book) -> str:
 
 
 @admin.register(Book)
-class BookAdmin(BookScanMixin, BookCoverAdminMixin, admin.ModelAdmin):
+class BookAdmin(AuditedAdminMixin, BookScanMixin, BookCoverAdminMixin, admin.ModelAdmin):
     form = BookAdminForm
     inlines = [BookAuthorInline]
     list_display_links = ["cover_thumbnail", "title"]
@@ -302,7 +303,9 @@ class BookAdmin(BookScanMixin, BookCoverAdminMixin, admin.ModelAdmin):
         form = PriceChangeForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
             try:
-                changed = services.books_price_change(books=queryset, percent=form.cleaned_data["percent"])
+                changed = services.books_price_change(
+                    books=queryset, percent=form.cleaned_data["percent"], by=request.user
+                )
             except DomainError as exc:
                 self.message_user(request, f"No price changed. {exc.message}", messages.ERROR)
             else:

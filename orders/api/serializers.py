@@ -362,10 +362,10 @@ class CouponSerializer(serializers.ModelSerializer):
 
     # The rules (code free in any letter case, percent at most 100, end after start) are the service's.
     def create(self, validated_data: dict[str, Any]) -> Coupon:
-        return coupon_create(**validated_data)
+        return coupon_create(**validated_data, by=self.context["request"].user)
 
     def update(self, instance: Coupon, validated_data: dict[str, Any]) -> Coupon:
-        return coupon_update(coupon=instance, **validated_data)
+        return coupon_update(coupon=instance, **validated_data, by=self.context["request"].user)
 
 
 class DiscountTierSerializer(serializers.ModelSerializer):

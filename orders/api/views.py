@@ -42,6 +42,7 @@ from orders.models import BulkDiscountTier, Coupon, Order, ShippingMethod
 from orders.payments.records import payment_start
 from orders.selectors import coupon_list, discount_tier_list, order_get, order_list, shipping_method_list
 from orders.services import (
+    coupon_delete,
     discount_tier_delete,
     order_cancel,
     order_place,
@@ -342,6 +343,9 @@ class CouponViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[Coupon]:
         return coupon_list()
+
+    def perform_destroy(self, instance: Coupon) -> None:
+        coupon_delete(coupon=instance, by=self.request.user)
 
 
 @extend_schema_view(

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TypedDict, Unpack
+from typing import Any, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from bookstore.audit import ADDITION, DELETION, audit_record
 from orders.exceptions import CouponCodeTaken, CouponInvalid, DiscountTierInvalid, DiscountTierTaken
 from orders.models import BulkDiscountTier, Coupon
 
@@ -93,6 +94,7 @@ def coupon_create(
     min_subtotal: Decimal | None = None,
     max_uses: int | None = None,
     is_active: bool = True,
+    by: Any = None,
 ) -> Coupon:
     """Create a coupon; ``code`` is stripped and must be free in every letter case.
 
@@ -109,18 +111,39 @@ def coupon_create(
         max_uses=max_uses,
         is_active=is_active,
     )
-    return _coupon_save(coupon)
+    with transaction.atomic():
+        _coupon_save(coupon)
+        audit_record(by=by, obj=coupon, action=ADDITION, about=("coupon", _coupon_summary(coupon)))
+    return coupon
 
 
-def coupon_update(*, coupon: Coupon, **changes: Unpack[CouponFields]) -> Coupon:
+def coupon_update(*, coupon: Coupon, by: Any = None, **changes: Unpack[CouponFields]) -> Coupon:
     """Change the given fields of ``coupon``; the rules are checked on the result.
 
     A coupon may keep its own code in another letter case. Raises like
-    ``coupon_create``, and then nothing is written.
+    ``coupon_create``, and then nothing is written. The changes are recorded
+    in the coupon's admin history as made ``by`` (a user; None: the system).
     """
+    before = {name: getattr(coupon, name) for name in changes}
     for name, value in changes.items():
         setattr(coupon, name, value)
-    return _coupon_save(coupon)
+    with transaction.atomic():
+        _coupon_save(coupon)
+        coupon.refresh_from_db(fields=list(changes))  # the values as stored (12 → 12.00)
+        changed = {name: (old, getattr(coupon, name)) for name, old in before.items() if getattr(coupon, name) != old}
+        audit_record(by=by, obj=coupon, changes=changed)
+    return coupon
+
+
+def coupon_delete(*, coupon: Coupon, by: Any = None) -> None:
+    """Delete ``coupon``; one that orders use raises ``ProtectedError`` and stays (deactivate it instead)."""
+    with transaction.atomic():
+        audit_record(by=by, obj=coupon, action=DELETION, about=("coupon", _coupon_summary(coupon)))
+        coupon.delete()
+
+
+def _coupon_summary(coupon: Coupon) -> str:
+    return f"{coupon.code}: {coupon.kind} {coupon.value}"
 
 
 def _tier_taken(min_quantity: int, *, tier: BulkDiscountTier) -> bool:

@@ -34,6 +34,7 @@ from django.utils import timezone
 from accounts.access import CHANGE, staff_may
 from accounts.selectors import address_get_for_user
 from accounts.services import ADDRESS_FIELDS, address_clean
+from bookstore.audit import audit_record
 from catalog.choices import PublicationStatus
 from catalog.exceptions import InsufficientStock
 from catalog.ledger import StockNote, stock_movements_record
@@ -716,6 +717,10 @@ def order_transition(*, order: Order, to: str, by: Any, only_from: str | None = 
         locked.status = to
         locked.save(update_fields=["status", "updated_at"])
         StatusChange.objects.create(order=locked, from_status=from_status, to_status=to, by=by)
+        changes = {"status": (Status(from_status).label.lower(), Status(to).label.lower())}
+        if to == Status.SHIPPED and locked.tracking_number:
+            changes["tracking number"] = ("", f"{locked.carrier} {locked.tracking_number}".strip())
+        audit_record(by=by, obj=locked, changes=changes)
         if to == Status.CANCELLED:
             count_on_commit(ORDERS_CANCELLED)
         _order_status_email(locked, by=by, refund=refund)

@@ -17,9 +17,15 @@ from django.utils import timezone
 from orders import dashboard as dashboard_module
 from orders.dashboard import DASHBOARD_DAYS, LOW_STOCK_LIMIT, dashboard_compute, dashboard_get
 from orders.models import Order
+from orders.rollup import sales_rollup_refresh
 from tests.factories import BookFactory
 
 pytestmark = pytest.mark.django_db
+
+#: With the rollup current: its check (marks, running totals), sales per day, statuses, low stock (2), top sellers
+#: (totals, titles), preorders, and the savepoints around the rollup's work; PostgreSQL also takes the
+#: rollup's lock, checks nothing was sold after today and tunes the top sellers' query.
+FIXED_QUERIES = 18 if connection.vendor == "postgresql" else 15
 
 
 @pytest.fixture
@@ -117,6 +123,7 @@ def test_top_sellers_rank_this_months_copies_and_ignore_cancelled_and_older_orde
 
 def test_dashboard_is_computed_in_a_fixed_number_of_queries(make_order: Callable[..., Order]) -> None:
     def count_queries() -> int:
+        sales_rollup_refresh()  # the periodic job; the dashboard would fold new orders in itself otherwise
         with CaptureQueriesContext(connection) as ctx:
             dashboard_compute(low_stock_threshold=100)
         return len(ctx.captured_queries)
@@ -128,7 +135,7 @@ def test_dashboard_is_computed_in_a_fixed_number_of_queries(make_order: Callable
     for i, book in enumerate(more_books):
         make_order(lines=[(book, 1), (books[i % 3], 2)], status=Order.Status.PAID)
 
-    assert count_queries() == few == 6
+    assert count_queries() == few == FIXED_QUERIES, few
 
 
 def test_dashboard_get_serves_from_the_cache(make_order: Callable[..., Order], django_assert_num_queries: Any) -> None:
@@ -190,6 +197,7 @@ def test_index_runs_the_same_number_of_queries_with_5_and_50_rows(
 
     def count_queries() -> int:
         dashboard_module.cache.clear()
+        sales_rollup_refresh()  # the periodic job; the dashboard would fold new orders in itself otherwise
         with CaptureQueriesContext(connection) as ctx:
             response = admin_client.get("/admin/")
         assert response.status_code == 200

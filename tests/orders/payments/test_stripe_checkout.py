@@ -7,8 +7,10 @@ from datetime import timedelta
 
 import pytest
 import requests
+from django.contrib.admin.models import LogEntry
 from django.utils import timezone
 
+from bookstore.audit import SYSTEM_EMAIL
 from catalog.models import Book
 from notifications.models import Email
 from orders.expiry import order_expire_unpaid
@@ -373,3 +375,18 @@ def test_an_intent_created_after_its_order_was_cancelled_is_cancelled_too(
     assert payment.provider_payment_id.startswith("pi_")
     assert _intent(stripe_settings, payment.provider_payment_id)["status"] == "canceled"
     assert not payment.provider_cancel_pending
+
+
+def test_a_webhook_payment_is_in_the_order_history_as_the_system_account(
+    stripe_order, stripe_settings, api_client, deliver
+):
+    order = stripe_order()
+    intent_id = Payment.objects.get(order_id=order["id"]).provider_payment_id
+    stripe_settings.pay(intent_id)
+
+    assert deliver(api_client, stripe_settings.event_for(intent_id, "payment_intent.succeeded")).status_code == 200
+
+    [entry] = LogEntry.objects.filter(object_id=str(order["id"]), content_type__model="order")
+    assert (entry.user.email, entry.get_change_message()) == (SYSTEM_EMAIL, "Changed status (pending → paid).")
+    assert not entry.user.is_active
+    assert not entry.user.has_usable_password()
