@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import datetime
 import enum
+import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from celery import current_app
-from django.db import IntegrityError, models, transaction
-from django.db.models import Case, F, ProtectedError, QuerySet, Value, When
+from django.db import IntegrityError, connections, models, transaction
+from django.db.models import Case, F, Func, OuterRef, ProtectedError, QuerySet, Subquery, Value, When
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -815,3 +816,61 @@ def books_price_change(*, books: QuerySet[Book], percent: Decimal) -> int:
                 raise PriceChangeInvalid(f"The new price of book {book.pk} would exceed {MAX_PRICE}.")
         Book.objects.bulk_update(locked, ["price", "updated_at"], batch_size=500)
     return len(locked)
+
+
+# --- Popularity -------------------------------------------------------------------
+
+_SALES_SQL = {
+    # (zero the books no longer in the figures, set the others where they changed); one JSON parameter each,
+    # so the number of books is not bound by the database's limit on parameters.
+    "postgresql": (
+        "UPDATE books SET recent_sales = 0 WHERE recent_sales > 0"
+        " AND id NOT IN (SELECT key::bigint FROM jsonb_each_text(%s::jsonb))",
+        "UPDATE books b SET recent_sales = s.n"
+        " FROM (SELECT key::bigint AS id, value::bigint AS n FROM jsonb_each_text(%s::jsonb)) s"
+        " WHERE b.id = s.id AND b.recent_sales <> s.n",
+    ),
+    "sqlite": (
+        "UPDATE books SET recent_sales = 0 WHERE recent_sales > 0"
+        " AND id NOT IN (SELECT CAST(key AS INTEGER) FROM json_each(%s))",
+        "UPDATE books SET recent_sales = s.n"
+        " FROM (SELECT CAST(key AS INTEGER) AS id, CAST(value AS INTEGER) AS n FROM json_each(%s)) AS s"
+        " WHERE books.id = s.id AND books.recent_sales <> s.n",
+    ),
+}
+
+
+def _sum_of_sales(books: QuerySet[Book]) -> Subquery:
+    """``SUM(recent_sales)`` of ``books`` as a scalar subquery (no GROUP BY: one row)."""
+    return Subquery(
+        books.order_by().annotate(total=Func(F("recent_sales"), function="SUM")).values("total")[:1],
+        output_field=models.PositiveIntegerField(),
+    )
+
+
+def book_recent_sales_update(*, sales: Mapping[int, int]) -> int:
+    """Set each book's ``recent_sales`` to ``sales[book_id]`` (copies sold in the last 90 days; 0 when absent).
+
+    Then each author's and each series' ``recent_sales`` becomes the sum over
+    their books (a book crediting one person in two roles counts once). Only
+    rows whose figure changes are written; ids of books that no longer exist
+    are ignored. One transaction; returns the number of books changed. The
+    daily job of ``orders`` computes ``sales`` and calls this.
+    """
+    figures = json.dumps({str(int(book_id)): int(n) for book_id, n in sales.items() if int(n) > 0})
+    connection = connections[Book.objects.db]
+    zero_sql, set_sql = _SALES_SQL[connection.vendor]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(zero_sql, [figures])
+        changed = cursor.rowcount
+        cursor.execute(set_sql, [figures])
+        changed += cursor.rowcount
+        sold = Book.objects.filter(recent_sales__gt=0)
+        credited = BookAuthor.objects.filter(book__recent_sales__gt=0).values("author_id")
+        Author.objects.filter(recent_sales__gt=0).exclude(pk__in=credited).update(recent_sales=0)
+        their_books = BookAuthor.objects.filter(author_id=OuterRef(OuterRef("pk"))).values("book_id")
+        Author.objects.filter(pk__in=credited).update(recent_sales=_sum_of_sales(sold.filter(pk__in=their_books)))
+        in_series = sold.filter(series__isnull=False).values("series_id")
+        Series.objects.filter(recent_sales__gt=0).exclude(pk__in=in_series).update(recent_sales=0)
+        Series.objects.filter(pk__in=in_series).update(recent_sales=_sum_of_sales(sold.filter(series=OuterRef("pk"))))
+    return changed

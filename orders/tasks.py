@@ -10,6 +10,7 @@ from django.db import DatabaseError
 from orders.expiry import order_expire_unpaid
 from orders.idempotency import idempotency_key_purge
 from orders.payments.records import payment_retry
+from orders.popularity import recent_sales_refresh
 
 logger = logging.getLogger(__name__)
 # A database hiccup retries the job with exponential backoff (jittered, at most 10 min apart).
@@ -34,3 +35,11 @@ def expire_unpaid_orders() -> int:
 def retry_payments() -> int:
     """Create payment intents and carry out refunds that an outage or a crash left undone."""
     return payment_retry()
+
+
+@shared_task(name="orders.recent_sales_refresh", acks_late=True, **RETRY)
+def refresh_recent_sales() -> int:
+    """Daily: each book's copies sold in the last 90 days, for search ties and suggestions."""
+    changed = recent_sales_refresh()
+    logger.info("recent sales refresh: %s book(s) changed", changed)
+    return changed

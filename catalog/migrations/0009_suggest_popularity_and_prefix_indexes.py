@@ -1,0 +1,79 @@
+"""Authors and series carry their books' recent sales; prefix indexes for search-as-you-type.
+
+``catalog.search.suggest`` reads titles and names by prefix through these
+indexes, one set per database (each statement runs only on its own, both
+ways):
+
+- ``*_suggest_*_idx``: the lower-cased name, in order, then the id: the first
+  matching names, read in order, a ``LIMIT`` away. On PostgreSQL the key is
+  ``lower(x) COLLATE "C"`` so that a range ``prefix <= key < prefix || U+10FFFF``
+  is exactly "starts with" and the order is by code point, whatever the
+  database's collation, as on SQLite.
+- ``*_suggest_sold_idx``: the same key for the rows with ``recent_sales > 0``
+  only, a small part of the catalog: the most sold matches without reading
+  the unsold ones.
+- ``books_sold_idx``: the books with sales, for the daily refresh job.
+"""
+
+from django.db import migrations, models
+
+_INDEXES = {
+    "postgresql": [
+        ("books_suggest_title_idx", 'books ((lower(title) COLLATE "C"), id) WHERE is_active'),
+        ("books_suggest_sold_idx", 'books ((lower(title) COLLATE "C")) WHERE is_active AND recent_sales > 0'),
+        ("books_sold_idx", "books (recent_sales) WHERE recent_sales > 0"),
+        ("authors_suggest_name_idx", 'authors ((lower(name) COLLATE "C"), id)'),
+        ("authors_suggest_sold_idx", 'authors ((lower(name) COLLATE "C")) WHERE recent_sales > 0'),
+        ("series_suggest_name_idx", 'series ((lower(name) COLLATE "C"), id)'),
+        ("series_suggest_sold_idx", 'series ((lower(name) COLLATE "C")) WHERE recent_sales > 0'),
+    ],
+    "sqlite": [
+        ("books_suggest_title_idx", "books (lower(title), id)"),
+        ("books_suggest_sold_idx", "books (lower(title)) WHERE recent_sales > 0"),
+        ("books_sold_idx", "books (recent_sales) WHERE recent_sales > 0"),
+        ("authors_suggest_name_idx", "authors (lower(name), id)"),
+        ("authors_suggest_sold_idx", "authors (lower(name)) WHERE recent_sales > 0"),
+        ("series_suggest_name_idx", "series (lower(name), id)"),
+        ("series_suggest_sold_idx", "series (lower(name)) WHERE recent_sales > 0"),
+    ],
+}
+
+
+def create_indexes(apps, schema_editor):
+    for name, definition in _INDEXES.get(schema_editor.connection.vendor, []):
+        schema_editor.execute(f"CREATE INDEX {name} ON {definition}")
+
+
+def drop_indexes(apps, schema_editor):
+    for name, _definition in _INDEXES.get(schema_editor.connection.vendor, []):
+        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("catalog", "0008_book_recent_sales"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="author",
+            name="recent_sales",
+            field=models.PositiveIntegerField(
+                db_default=0,
+                default=0,
+                editable=False,
+                help_text="Copies of their books sold in the last 90 days, refreshed by a daily job: orders suggestions.",
+            ),
+        ),
+        migrations.AddField(
+            model_name="series",
+            name="recent_sales",
+            field=models.PositiveIntegerField(
+                db_default=0,
+                default=0,
+                editable=False,
+                help_text="Copies of its books sold in the last 90 days, refreshed by a daily job: orders suggestions.",
+            ),
+        ),
+        migrations.RunPython(create_indexes, drop_indexes),
+    ]
