@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from celery import current_app
 from django.db import IntegrityError, connections, models, transaction
-from django.db.models import Case, F, Func, OuterRef, ProtectedError, QuerySet, Subquery, Value, When
+from django.db.models import Case, F, ProtectedError, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -840,12 +840,15 @@ _SALES_SQL = {
 }
 
 
-def _sum_of_sales(books: QuerySet[Book]) -> Subquery:
-    """``SUM(recent_sales)`` of ``books`` as a scalar subquery (no GROUP BY: one row)."""
-    return Subquery(
-        books.order_by().annotate(total=Func(F("recent_sales"), function="SUM")).values("total")[:1],
-        output_field=models.PositiveIntegerField(),
-    )
+# The sums over the sold books, per author (each book once, whatever the credits' roles) and per series; the
+# same SQL on both databases. Zero the rows with no sold book left, then set the others where they changed.
+_SUMS = {
+    "authors": "SELECT author_id AS owner, SUM(recent_sales) AS total FROM ("
+    "SELECT DISTINCT ba.author_id, b.id, b.recent_sales FROM book_authors ba JOIN books b ON b.id = ba.book_id"
+    " WHERE b.recent_sales > 0) AS sold GROUP BY author_id",
+    "series": "SELECT series_id AS owner, SUM(recent_sales) AS total FROM books"
+    " WHERE recent_sales > 0 AND series_id IS NOT NULL GROUP BY series_id",
+}
 
 
 def book_recent_sales_update(*, sales: Mapping[int, int]) -> int:
@@ -854,8 +857,10 @@ def book_recent_sales_update(*, sales: Mapping[int, int]) -> int:
     Then each author's and each series' ``recent_sales`` becomes the sum over
     their books (a book crediting one person in two roles counts once). Only
     rows whose figure changes are written; ids of books that no longer exist
-    are ignored. One transaction; returns the number of books changed. The
-    daily job of ``orders`` computes ``sales`` and calls this.
+    are ignored. One transaction (on PostgreSQL, called outside a transaction,
+    followed by a ``VACUUM ANALYZE`` of the three tables); returns the number
+    of books changed. The daily job of ``orders`` computes ``sales`` and calls
+    this.
     """
     figures = json.dumps({str(int(book_id)): int(n) for book_id, n in sales.items() if int(n) > 0})
     connection = connections[Book.objects.db]
@@ -865,12 +870,18 @@ def book_recent_sales_update(*, sales: Mapping[int, int]) -> int:
         changed = cursor.rowcount
         cursor.execute(set_sql, [figures])
         changed += cursor.rowcount
-        sold = Book.objects.filter(recent_sales__gt=0)
-        credited = BookAuthor.objects.filter(book__recent_sales__gt=0).values("author_id")
-        Author.objects.filter(recent_sales__gt=0).exclude(pk__in=credited).update(recent_sales=0)
-        their_books = BookAuthor.objects.filter(author_id=OuterRef(OuterRef("pk"))).values("book_id")
-        Author.objects.filter(pk__in=credited).update(recent_sales=_sum_of_sales(sold.filter(pk__in=their_books)))
-        in_series = sold.filter(series__isnull=False).values("series_id")
-        Series.objects.filter(recent_sales__gt=0).exclude(pk__in=in_series).update(recent_sales=0)
-        Series.objects.filter(pk__in=in_series).update(recent_sales=_sum_of_sales(sold.filter(series=OuterRef("pk"))))
+        for table, sums in _SUMS.items():
+            cursor.execute(
+                f"UPDATE {table} SET recent_sales = 0 WHERE recent_sales > 0"
+                f" AND id NOT IN (SELECT owner FROM ({sums}) AS sums)"
+            )
+            cursor.execute(
+                f"UPDATE {table} SET recent_sales = sums.total FROM ({sums}) AS sums"
+                f" WHERE {table}.id = sums.owner AND {table}.recent_sales <> sums.total"
+            )
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # The rewritten rows leave their pages out of the visibility map until a vacuum, and the
+        # suggestions' index-only scans would read the table for them: vacuum now, once a day.
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE) books, authors, series")
     return changed

@@ -9,10 +9,14 @@ ways):
   ``lower(x) COLLATE "C"`` so that a range ``prefix <= key < prefix || U+10FFFF``
   is exactly "starts with" and the order is by code point, whatever the
   database's collation, as on SQLite.
-- ``*_suggest_sold_idx``: the same key for the rows with ``recent_sales > 0``
-  only, a small part of the catalog: the most sold matches without reading
-  the unsold ones.
-- ``books_sold_idx``: the books with sales, for the daily refresh job.
+- ``*_suggest_sold_idx``: the same key with ``recent_sales``, the id and the
+  name, for the rows with ``recent_sales > 0`` only (a small part of the
+  catalog): the most sold matches come from an index-only scan and a top-N
+  sort, without reading the table (the daily refresh vacuums the tables so
+  the scans stay index-only).
+
+No index on ``recent_sales`` alone: PostgreSQL would walk it for the most sold
+books and filter by prefix, reading every sold book for a rare prefix.
 """
 
 from django.db import migrations, models
@@ -20,21 +24,28 @@ from django.db import migrations, models
 _INDEXES = {
     "postgresql": [
         ("books_suggest_title_idx", 'books ((lower(title) COLLATE "C"), id) WHERE is_active'),
-        ("books_suggest_sold_idx", 'books ((lower(title) COLLATE "C")) WHERE is_active AND recent_sales > 0'),
-        ("books_sold_idx", "books (recent_sales) WHERE recent_sales > 0"),
+        (
+            "books_suggest_sold_idx",
+            'books ((lower(title) COLLATE "C"), recent_sales, id) INCLUDE (title) WHERE is_active AND recent_sales > 0',
+        ),
         ("authors_suggest_name_idx", 'authors ((lower(name) COLLATE "C"), id)'),
-        ("authors_suggest_sold_idx", 'authors ((lower(name) COLLATE "C")) WHERE recent_sales > 0'),
+        (
+            "authors_suggest_sold_idx",
+            'authors ((lower(name) COLLATE "C"), recent_sales, id) INCLUDE (name) WHERE recent_sales > 0',
+        ),
         ("series_suggest_name_idx", 'series ((lower(name) COLLATE "C"), id)'),
-        ("series_suggest_sold_idx", 'series ((lower(name) COLLATE "C")) WHERE recent_sales > 0'),
+        (
+            "series_suggest_sold_idx",
+            'series ((lower(name) COLLATE "C"), recent_sales, id) INCLUDE (name) WHERE recent_sales > 0',
+        ),
     ],
     "sqlite": [
         ("books_suggest_title_idx", "books (lower(title), id)"),
-        ("books_suggest_sold_idx", "books (lower(title)) WHERE recent_sales > 0"),
-        ("books_sold_idx", "books (recent_sales) WHERE recent_sales > 0"),
+        ("books_suggest_sold_idx", "books (lower(title), recent_sales, id, title) WHERE recent_sales > 0"),
         ("authors_suggest_name_idx", "authors (lower(name), id)"),
-        ("authors_suggest_sold_idx", "authors (lower(name)) WHERE recent_sales > 0"),
+        ("authors_suggest_sold_idx", "authors (lower(name), recent_sales, id, name) WHERE recent_sales > 0"),
         ("series_suggest_name_idx", "series (lower(name), id)"),
-        ("series_suggest_sold_idx", "series (lower(name)) WHERE recent_sales > 0"),
+        ("series_suggest_sold_idx", "series (lower(name), recent_sales, id, name) WHERE recent_sales > 0"),
     ],
 }
 
