@@ -6,8 +6,12 @@ validated by the same ``BookFilter``; ``/search/suggest`` takes ``q``.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
@@ -26,6 +30,8 @@ from catalog.search.facets import FACET_LIMIT, FACETS, PRICE_BANDS, FacetSelecti
 from catalog.search.suggest import MAX_PREFIX_LENGTH, MAX_SUGGESTIONS, search_suggest
 
 #: The books list's parameters that select facet values: each facet's counts ignore its own.
+logger = logging.getLogger(__name__)
+
 FACET_PARAMETERS = {
     "genre": "genre",
     "author": "author",
@@ -79,7 +85,8 @@ _BANDS = ", ".join(f"`{band.value}` ({band.label})" for band in PRICE_BANDS)
         f"Price bands (`low-high` holds `low <= price < high`): {_BANDS}. Select one on the list with "
         "`min_price=low&max_price=<high - 0.01>`.\n\n"
         "Staff who may view books count inactive books too, as in the list. Bad parameters are the list's "
-        "`400 validation_error`."
+        "`400 validation_error`. Answers are cached per set of parameters for `CATALOG_FACETS_CACHE_SECONDS` "
+        "(default 60): counts may be that much behind the catalog."
     ),
     responses=FacetsSerializer,
 )
@@ -92,12 +99,12 @@ class BookFacetsView(GenericAPIView[Book]):
     pagination_class = None
     schema = _ListParametersSchema()
 
-    def get_queryset(self) -> QuerySet[Book]:
-        include_inactive = staff_may(self.request.user, Book, VIEW)
-        return Book.objects.all() if include_inactive else Book.objects.filter(is_active=True)
+    def get_queryset(self) -> QuerySet[Book]:  # for the schema: the model whose filters are documented
+        return Book.objects.none()
 
     def get(self, request: Request) -> Response:
-        base = self.get_queryset()
+        include_inactive = staff_may(request.user, Book, VIEW)
+        base = Book.objects.all() if include_inactive else Book.objects.filter(is_active=True)
         filterset = BookFilter(data=request.query_params, queryset=base, request=request)
         if not filterset.is_valid():
             raise translate_validation(filterset.errors)
@@ -115,12 +122,43 @@ class BookFacetsView(GenericAPIView[Book]):
             min_price=cleaned.get("min_price"),
             max_price=cleaned.get("max_price"),
         )
-        result = book_facets(books=books, selection=selection)
-        facets = {
-            name: [{"value": v.value, "label": v.label, "count": v.count} for v in values]
-            for name, values in result.facets.items()
-        }
-        return Response({"count": result.count, "facets": facets})
+        key = _cache_key(include_inactive=include_inactive, cleaned=cleaned)
+        answer = _cache_get(key)
+        if answer is None:
+            result = book_facets(books=books, selection=selection)
+            facets = {
+                name: [{"value": v.value, "label": v.label, "count": v.count} for v in values]
+                for name, values in result.facets.items()
+            }
+            answer = {"count": result.count, "facets": facets}
+            _cache_set(key, answer)
+        return Response(answer)
+
+
+def _cache_key(*, include_inactive: bool, cleaned: dict[str, Any]) -> str:
+    """The validated parameters (normalised: case, order of values, spellings of a boolean) and who asks."""
+    parameters = sorted((name, repr(value)) for name, value in cleaned.items() if value not in (None, "", []))
+    digest = hashlib.sha256(repr((include_inactive, parameters)).encode()).hexdigest()
+    return f"catalog:facets:v1:{digest}"
+
+
+def _cache_get(key: str) -> dict[str, Any] | None:
+    if settings.CATALOG_FACETS_CACHE_SECONDS <= 0:
+        return None
+    try:
+        return cache.get(key)
+    except Exception:  # an unreachable cache costs the cached answer, never the request
+        logger.warning("facets cache unavailable", exc_info=True)
+        return None
+
+
+def _cache_set(key: str, answer: dict[str, Any]) -> None:
+    if settings.CATALOG_FACETS_CACHE_SECONDS <= 0:
+        return
+    try:
+        cache.set(key, answer, settings.CATALOG_FACETS_CACHE_SECONDS)
+    except Exception:
+        logger.warning("facets cache unavailable", exc_info=True)
 
 
 class SuggestQuerySerializer(serializers.Serializer[Any]):

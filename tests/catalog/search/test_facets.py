@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
@@ -154,6 +155,7 @@ def _query(chosen: dict[str, Any], author_ids: list[int]) -> dict[str, Any]:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(books=st.lists(specs, max_size=14), chosen=selections)
 def test_facet_counts_equal_brute_force_counts(api_client: APIClient, books: list[Spec], chosen: dict[str, Any]):
+    cache.clear()  # the answers of earlier examples are cached per parameters
     with transaction.atomic():
         author_ids = _build(books)
         chosen = {**chosen, "author": chosen["author"]}
@@ -299,3 +301,17 @@ def test_the_number_of_queries_does_not_grow_with_selections_or_books(api_client
             assert api_client.get("/api/v1/books/facets", params).status_code == 200
         counts.append(len(queries))
     assert counts == [1, 1, 1]
+
+
+def test_answers_are_cached_per_parameters_for_the_configured_time(api_client: APIClient, settings) -> None:
+    settings.CATALOG_FACETS_CACHE_SECONDS = 60
+    BookFactory(language="en")
+    first = api_client.get("/api/v1/books/facets", {"language": "EN,en"}).json()
+    BookFactory(language="en")
+    with CaptureQueriesContext(connection) as queries:
+        again = api_client.get("/api/v1/books/facets", {"language": "en"}).json()  # the same, spelled otherwise
+    assert again == first and first["count"] == 1
+    assert len(queries) == 0
+    assert api_client.get("/api/v1/books/facets").json()["count"] == 2  # other parameters: computed afresh
+    settings.CATALOG_FACETS_CACHE_SECONDS = 0
+    assert api_client.get("/api/v1/books/facets", {"language": "en"}).json()["count"] == 2
