@@ -167,9 +167,6 @@ class SuggestQuerySerializer(serializers.Serializer[Any]):
         help_text=f"What has been typed so far (1 to {MAX_PREFIX_LENGTH} characters).",
     )
 
-    def validate_q(self, value: str) -> str:
-        return value.replace("\x00", "")
-
 
 class SuggestionSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=["book", "author", "series"])
@@ -187,7 +184,7 @@ class SuggestionsSerializer(serializers.Serializer[Any]):
         f"Anyone may read. At most {MAX_SUGGESTIONS} active books (by title), authors and series (by name) whose "
         "title or name starts with `q`, ignoring case; spaces in `q` are collapsed. Most popular first (copies "
         "sold in the last 90 days; for an author or a series, over their books), then by name. A title "
-        "several editions share is suggested once. `q` missing, blank or longer than "
+        "several editions share is suggested once. `q` missing, blank, holding a NUL character or longer than "
         f"{MAX_PREFIX_LENGTH} characters is `400 validation_error` naming `q`."
     ),
     parameters=[
