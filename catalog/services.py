@@ -872,11 +872,11 @@ def book_recent_sales_update(*, sales: Mapping[int, int]) -> int:
         changed += cursor.rowcount
         for table, sums in _SUMS.items():
             cursor.execute(
-                f"UPDATE {table} SET recent_sales = 0 WHERE recent_sales > 0"
+                f"UPDATE {table} SET recent_sales = 0 WHERE recent_sales > 0"  # noqa: S608 (fixed names)
                 f" AND id NOT IN (SELECT owner FROM ({sums}) AS sums)"
             )
             cursor.execute(
-                f"UPDATE {table} SET recent_sales = sums.total FROM ({sums}) AS sums"
+                f"UPDATE {table} SET recent_sales = sums.total FROM ({sums}) AS sums"  # noqa: S608 (fixed names)
                 f" WHERE {table}.id = sums.owner AND {table}.recent_sales <> sums.total"
             )
     if connection.vendor == "postgresql" and not connection.in_atomic_block:

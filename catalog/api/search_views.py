@@ -48,7 +48,7 @@ class FacetValueSerializer(serializers.Serializer[Any]):
         help_text="What the books list's filter of this facet takes: a genre slug, a code, an author id "
         "(integer) or a price band `low-high`."
     )
-    label = serializers.CharField(help_text="The value's name, for display.")
+    label = serializers.CharField(help_text="The value's name, for display.")  # type: ignore[assignment]  # a field named like Field.label
     count = serializers.IntegerField(help_text="Matching books with this value.")
 
 
@@ -209,6 +209,4 @@ class SearchSuggestView(GenericAPIView[Any]):
         query = SuggestQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         suggestions = search_suggest(prefix=query.validated_data["q"])
-        return Response(
-            {"suggestions": [{"kind": s.kind, "id": s.id, "text": s.text} for s in suggestions]}
-        )
+        return Response({"suggestions": [{"kind": s.kind, "id": s.id, "text": s.text} for s in suggestions]})

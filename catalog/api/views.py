@@ -271,7 +271,9 @@ class BookViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Book]):
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
-        if self.action == "list" and StrictBooleanField(required=False).clean(self.request.query_params.get("highlight")):
+        if self.action == "list" and StrictBooleanField(required=False).clean(
+            self.request.query_params.get("highlight")
+        ):
             # Validated by the filterset before the page is serialized; marks the page's books, no query.
             context["highlighter"] = Highlighter(self.request.query_params.get("search", ""))
         return context

@@ -95,7 +95,7 @@ def search_suggest(*, prefix: str, limit: int = MAX_SUGGESTIONS) -> list[Suggest
     parts, params = [], []
     for i, arm in enumerate(arms):
         sql, arm_params = arm.query.get_compiler(using=using).as_sql()
-        parts.append(f"SELECT * FROM ({sql}) AS arm_{i}")
+        parts.append(f"SELECT * FROM ({sql}) AS arm_{i}")  # noqa: S608 (ORM SQL)
         params += arm_params
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
@@ -112,7 +112,5 @@ def _rank(rows: list[tuple[Any, ...]], limit: int) -> list[Suggestion]:
         kept = best.get(key)
         if kept is None or (suggestion.popularity, -suggestion.id) > (kept.popularity, -kept.id):
             best[key] = suggestion
-    ranked = sorted(
-        best.values(), key=lambda s: (-s.popularity, s.text.lower(), _KIND_ORDER[s.kind], s.id)
-    )
+    ranked = sorted(best.values(), key=lambda s: (-s.popularity, s.text.lower(), _KIND_ORDER[s.kind], s.id))
     return ranked[:limit]

@@ -44,7 +44,8 @@ def test_phrases_mark_their_words_and_excluded_words_are_not_marked() -> None:
 def test_the_description_is_a_bounded_snippet_around_the_first_match() -> None:
     description = "Opening words. " * 40 + "Here the spice must flow, and the <b>worm</b> turns. " + "Later. " * 60
     snippet = Highlighter("spice")(_book("Dune", description))["description"]
-    assert snippet.startswith("…") and snippet.endswith("…")
+    assert snippet.startswith("…")
+    assert snippet.endswith("…")
     assert "<mark>spice</mark>" in snippet
     assert "&lt;b&gt;worm&lt;/b&gt;" in snippet
     plain = snippet.replace("<mark>", "").replace("</mark>", "").replace("&lt;", "<").replace("&gt;", ">")
