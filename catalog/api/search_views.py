@@ -15,7 +15,6 @@ from django.core.cache import cache
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
@@ -24,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.access import VIEW, staff_may
+from bookstore.schema import AutoSchema
 from catalog.api.filters import BookFilter
 from catalog.models import Book
 from catalog.search.facets import FACET_LIMIT, FACETS, PRICE_BANDS, FacetSelection, book_facets
