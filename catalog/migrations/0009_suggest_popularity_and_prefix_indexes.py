@@ -51,8 +51,14 @@ _INDEXES = {
 
 
 def create_indexes(apps, schema_editor):
-    for name, definition in _INDEXES.get(schema_editor.connection.vendor, []):
+    vendor = schema_editor.connection.vendor
+    for name, definition in _INDEXES.get(vendor, []):
         schema_editor.execute(f"CREATE INDEX {name} ON {definition}")
+        if vendor == "postgresql":
+            # A finer histogram of the names: with the default 100 buckets a prefix holding under 1 % of
+            # the names is estimated at a handful of rows, and the planner reads all of them and sorts
+            # instead of reading the first few in index order.
+            schema_editor.execute(f"ALTER INDEX {name} ALTER COLUMN 1 SET STATISTICS 1000")
 
 
 def drop_indexes(apps, schema_editor):
