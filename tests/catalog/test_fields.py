@@ -8,8 +8,9 @@ from django.db import models
 from catalog.fields import BOOK_COLUMN_FIELDS, BOOK_FIELDS, BOOK_FIELDS_BY_NAME, LINK_KINDS, book_values
 from catalog.models import Book
 
-#: Book fields nobody writes as a field: the id, the timestamps, and the work (editions are grouped by a service).
-_NOT_WRITABLE = {"id", "created_at", "updated_at", "work"}
+#: Book fields nobody writes as a field: the id, the timestamps, the work (editions are grouped by a service) and
+#: the recent sales (the daily job of orders computes them).
+_NOT_WRITABLE = {"id", "created_at", "updated_at", "work", "recent_sales"}
 #: Declared links that are no model field of their own: every credit, through the same table as ``authors``.
 _DECLARED_ONLY = {"contributors"}
 
