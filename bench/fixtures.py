@@ -30,7 +30,7 @@ from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Count, Max, Min, Sum  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from accounts.models import ApiKey, User  # noqa: E402
@@ -302,6 +302,27 @@ def auth_overhead(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def browse_sql(args: argparse.Namespace) -> dict[str, Any]:
+    """The SQL the store runs for facets of ``--term`` and for suggestions of each ``--prefixes``.
+
+    Captured from the real requests (facets cache off), with their values
+    inlined as PostgreSQL's psycopg sends them: ceiling P runs the very same
+    statements, so the store's overhead over its database shows.
+    """
+    client = Client()
+    out: dict[str, Any] = {"facets": [], "suggest": []}
+    requests = [("facets", "/api/v1/books/facets", {"search": args.term})] + [
+        ("suggest", "/api/v1/search/suggest", {"q": prefix}) for prefix in args.prefixes.split(",") if prefix
+    ]
+    for name, path, params in requests:
+        with override_settings(CATALOG_FACETS_CACHE_SECONDS=0), CaptureQueriesContext(connection) as ctx:
+            response = client.get(path, params, HTTP_HOST="127.0.0.1")
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} answered {response.status_code}: {response.content[:300]!r}")
+        out[name].append(ctx.captured_queries[-1]["sql"])
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -320,6 +341,9 @@ def main() -> None:
     a.add_argument("--n", type=int, default=300)
     q = sub.add_parser("query-counts")
     q.add_argument("--term", default="river")
+    b = sub.add_parser("browse-sql")
+    b.add_argument("--term", required=True)
+    b.add_argument("--prefixes", required=True, help="comma-separated suggestion prefixes")
     args = parser.parse_args()
     handler = {
         "prepare": prepare,
@@ -327,6 +351,7 @@ def main() -> None:
         "orders-verify": orders_verify,
         "query-counts": query_counts,
         "auth-overhead": auth_overhead,
+        "browse-sql": browse_sql,
     }[args.command]
     # The store logs requests to stdout too; the marker tells the harness which line is ours.
     sys.stdout.write(MARKER + json.dumps(handler(args)) + "\n")

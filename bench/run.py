@@ -38,7 +38,7 @@ from bench.servers import BIN, ROOT, Server, ensure_production_venv
 RESULTS = ROOT / "bench" / "results"
 GROUPS = {
     "reads": ["detail", "list", "list_filtered"],
-    "search": ["search_selective", "search_broad", "search_typo"],
+    "search": ["search_selective", "search_broad", "search_typo", "facets", "facets_uncached", "suggest"],
     "orders": ["orders"],
     "auth": ["login", "apikey"],
     "admin": ["admin"],
@@ -323,6 +323,17 @@ class BenchRun:
             f"{self.fixtures['search']['broad']!r} ({self.fixtures['search']['broad_count']} hits)"
         )
         self.result["setup"] = {**timings, "reused_db": reused}
+        if {"facets", "facets_uncached", "suggest"} & set(self.args.scenario_list):
+            # The statements the store runs for these scenarios, for ceiling P to run raw.
+            browse = self.fixture(
+                "browse-sql",
+                "--term",
+                self.fixtures["search"]["broad"],
+                "--prefixes",
+                ",".join(self.suggest_prefixes()),
+            )
+            self.ceiling_sql = self.workdir / "ceiling_sql.json"
+            self.ceiling_sql.write_text(json.dumps(browse))
 
     def start_servers(self) -> None:
         w = self.args.workers
@@ -339,7 +350,10 @@ class BenchRun:
         self.servers["P"] = Server(
             "P",
             "bench.ceilings.db_app:application",
-            self.django_env(BENCH_DATABASE_URL=self.db.url.replace("postgres://", "postgresql://")),
+            self.django_env(
+                BENCH_DATABASE_URL=self.db.url.replace("postgres://", "postgresql://"),
+                BENCH_CEILING_SQL=str(getattr(self, "ceiling_sql", "")),
+            ),
             w,
             logs,
             ready_path=f"/book?id={self.fixtures['detail_ids'][0]}",
@@ -449,6 +463,7 @@ class BenchRun:
                 self.record(name, label, self.measure("app", load), load)
                 ceiling = Load(paths=[f"/search?q={_q(term)}"], connections=search_conns)
                 self.record(f"{name}_ceiling", f"raw SQL ceiling of {label}", self.measure("P", ceiling), ceiling)
+        self.scenario_browse(wanted, search_conns)
         if "orders" in wanted:
             self.scenario_orders()
         if "login" in wanted:
@@ -465,6 +480,41 @@ class BenchRun:
             self.scenario_apikey()
         if "admin" in wanted:
             self.scenario_admin()
+
+    def suggest_prefixes(self) -> list[str]:
+        """Search-as-you-type prefixes: 1 to 5 letters of the search terms' words, as a user types them."""
+        words = [
+            w for term in (self.fixtures["search"]["selective"], self.fixtures["search"]["broad"]) for w in term.split()
+        ]
+        return list(dict.fromkeys(word[:n].lower() for word in words for n in (1, 2, 3, 5) if word[:n].isalpha()))
+
+    def scenario_browse(self, wanted: list[str], conns: int) -> None:
+        """Facets of the broad search (as a shop page asks them: cached; and every request computed) and
+        suggestions, each beside ceiling P running the same SQL raw."""
+        f = self.fixtures
+        broad = f["search"]["broad"]
+        if "facets" in wanted:
+            load = Load(paths=[f"/api/v1/books/facets?search={_q(broad)}"], connections=conns)
+            self.record("facets", f"facets of the broad search ({broad!r}), cached", self.measure("app", load), load)
+        if "facets_uncached" in wanted:
+            # A different price range each time (keeping nearly every book): never in the cache.
+            paths = [
+                f"/api/v1/books/facets?search={_q(broad)}&min_price=0.{n % 100:02d}&max_price={1000 + n // 100}"
+                for n in range(5000)
+            ]
+            load = Load(paths=paths, connections=conns)
+            self.record(
+                "facets_uncached", f"facets of the broad search ({broad!r}), computed", self.measure("app", load), load
+            )
+        if {"facets", "facets_uncached"} & set(wanted):
+            load = Load(paths=["/sql?name=facets&i=0"], connections=conns)
+            self.record("facets_sql", "facets: the same SQL, raw (ceiling P)", self.measure("P", load), load)
+        if "suggest" in wanted:
+            prefixes = self.suggest_prefixes()
+            load = Load(paths=[f"/api/v1/search/suggest?q={_q(p)}" for p in prefixes], connections=conns)
+            self.record("suggest", f"suggest ({len(prefixes)} prefixes)", self.measure("app", load), load)
+            load = Load(paths=[f"/sql?name=suggest&i={i}" for i in range(len(prefixes))], connections=conns)
+            self.record("suggest_sql", "suggest: the same SQL, raw (ceiling P)", self.measure("P", load), load)
 
     def scenario_orders(self) -> None:
         reset = self.fixture("orders-reset")

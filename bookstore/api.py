@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from accounts.api.urls import router as accounts_router
 from accounts.api.urls import urlpatterns as accounts_urlpatterns
 from catalog.api.urls import router as catalog_router
+from catalog.api.urls import urlpatterns as catalog_urlpatterns
 from orders.api.urls import router as orders_router
 from orders.api.urls import urlpatterns as orders_urlpatterns
 
@@ -61,6 +62,7 @@ class ApiRootView(APIView):
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", ApiRootView.as_view(), name="api-root"),
     *accounts_urlpatterns,
+    *catalog_urlpatterns,
     *orders_urlpatterns,
 ]
 for _router in ROUTERS:

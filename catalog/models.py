@@ -19,6 +19,12 @@ class Author(models.Model):
 
     name = models.CharField(max_length=255, db_index=True)
     bio = models.TextField(blank=True)
+    recent_sales = models.PositiveIntegerField(
+        default=0,
+        db_default=0,
+        editable=False,
+        help_text="Copies of their books sold in the last 90 days, refreshed by a daily job: orders suggestions.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -55,6 +61,12 @@ class Series(models.Model):
     """A series of books (``Dune Chronicles``); each book gives its number in it."""
 
     name = models.CharField(max_length=255, unique=True)
+    recent_sales = models.PositiveIntegerField(
+        default=0,
+        db_default=0,
+        editable=False,
+        help_text="Copies of its books sold in the last 90 days, refreshed by a daily job: orders suggestions.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

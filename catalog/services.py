@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import datetime
 import enum
+import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from celery import current_app
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connections, models, transaction
 from django.db.models import Case, F, ProtectedError, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.text import slugify
@@ -848,3 +849,72 @@ def books_price_change(*, books: QuerySet[Book], percent: Decimal, by: Any = Non
             about=("price change", f"{percent:+}%"),
         )
     return len(locked)
+
+
+# --- Popularity -------------------------------------------------------------------
+
+_SALES_SQL = {
+    # (zero the books no longer in the figures, set the others where they changed); one JSON parameter each,
+    # so the number of books is not bound by the database's limit on parameters.
+    "postgresql": (
+        "UPDATE books SET recent_sales = 0 WHERE recent_sales > 0"
+        " AND id NOT IN (SELECT key::bigint FROM jsonb_each_text(%s::jsonb))",
+        "UPDATE books b SET recent_sales = s.n"
+        " FROM (SELECT key::bigint AS id, value::bigint AS n FROM jsonb_each_text(%s::jsonb)) s"
+        " WHERE b.id = s.id AND b.recent_sales <> s.n",
+    ),
+    "sqlite": (
+        "UPDATE books SET recent_sales = 0 WHERE recent_sales > 0"
+        " AND id NOT IN (SELECT CAST(key AS INTEGER) FROM json_each(%s))",
+        "UPDATE books SET recent_sales = s.n"
+        " FROM (SELECT CAST(key AS INTEGER) AS id, CAST(value AS INTEGER) AS n FROM json_each(%s)) AS s"
+        " WHERE books.id = s.id AND books.recent_sales <> s.n",
+    ),
+}
+
+
+# The sums over the sold books, per author (each book once, whatever the credits' roles) and per series; the
+# same SQL on both databases. Zero the rows with no sold book left, then set the others where they changed.
+_SUMS = {
+    "authors": "SELECT author_id AS owner, SUM(recent_sales) AS total FROM ("
+    "SELECT DISTINCT ba.author_id, b.id, b.recent_sales FROM book_authors ba JOIN books b ON b.id = ba.book_id"
+    " WHERE b.recent_sales > 0) AS sold GROUP BY author_id",
+    "series": "SELECT series_id AS owner, SUM(recent_sales) AS total FROM books"
+    " WHERE recent_sales > 0 AND series_id IS NOT NULL GROUP BY series_id",
+}
+
+
+def book_recent_sales_update(*, sales: Mapping[int, int]) -> int:
+    """Set each book's ``recent_sales`` to ``sales[book_id]`` (copies sold in the last 90 days; 0 when absent).
+
+    Then each author's and each series' ``recent_sales`` becomes the sum over
+    their books (a book crediting one person in two roles counts once). Only
+    rows whose figure changes are written; ids of books that no longer exist
+    are ignored. One transaction (on PostgreSQL, called outside a transaction,
+    followed by a ``VACUUM ANALYZE`` of the three tables); returns the number
+    of books changed. The daily job of ``orders`` computes ``sales`` and calls
+    this.
+    """
+    figures = json.dumps({str(int(book_id)): int(n) for book_id, n in sales.items() if int(n) > 0})
+    connection = connections[Book.objects.db]
+    zero_sql, set_sql = _SALES_SQL[connection.vendor]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(zero_sql, [figures])
+        changed = cursor.rowcount
+        cursor.execute(set_sql, [figures])
+        changed += cursor.rowcount
+        for table, sums in _SUMS.items():
+            cursor.execute(
+                f"UPDATE {table} SET recent_sales = 0 WHERE recent_sales > 0"  # noqa: S608 (fixed names)
+                f" AND id NOT IN (SELECT owner FROM ({sums}) AS sums)"
+            )
+            cursor.execute(
+                f"UPDATE {table} SET recent_sales = sums.total FROM ({sums}) AS sums"  # noqa: S608 (fixed names)
+                f" WHERE {table}.id = sums.owner AND {table}.recent_sales <> sums.total"
+            )
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # The rewritten rows leave their pages out of the visibility map until a vacuum, and the
+        # suggestions' index-only scans would read the table for them: vacuum now, once a day.
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE) books, authors, series")
+    return changed

@@ -10,6 +10,7 @@ from django.db import DatabaseError
 from orders.expiry import order_expire_unpaid
 from orders.idempotency import idempotency_key_purge
 from orders.payments.records import payment_retry
+from orders.popularity import recent_sales_refresh
 from orders.rollup import sales_rollup_refresh
 
 logger = logging.getLogger(__name__)
@@ -41,3 +42,11 @@ def retry_payments() -> int:
 def refresh_sales_rollup() -> int:
     """Fold the last minute's order changes into the daily sales rollup (the reports also do it before reading)."""
     return sales_rollup_refresh()
+
+
+@shared_task(name="orders.recent_sales_refresh", acks_late=True, **RETRY)
+def refresh_recent_sales() -> int:
+    """Daily: each book's copies sold in the last 90 days, for search ties and suggestions."""
+    changed = recent_sales_refresh()
+    logger.info("recent sales refresh: %s book(s) changed", changed)
+    return changed

@@ -10,12 +10,18 @@ statements the app's search needs at least (the count, exact up to 10,000,
 and the first page of 20 ranked among a bounded candidate set, as
 ``catalog.search`` does on PostgreSQL), with nothing around them. For a typo
 query, ``q`` is the corrected query.
+
+``GET /sql?name=facets&i=N`` runs statement N of that name from the JSON file
+``BENCH_CEILING_SQL`` (the statements the store runs for a scenario, captured
+by ``bench.fixtures browse-sql``) and returns its rows: the raw-SQL ceiling of
+the same query.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -86,11 +92,40 @@ def _search(query: str) -> dict[str, Any]:
     return {"count": count, "results": [{"id": r[0], "title": r[1], "price": r[2]} for r in rows]}
 
 
+_statements: dict[str, list[str]] | None = None
+
+
+def _run_sql(name: str, index: int) -> list[Any] | None:
+    global _connection, _statements
+    if _statements is None:
+        path = os.environ.get("BENCH_CEILING_SQL", "")
+        _statements = orjson.loads(Path(path).read_bytes()) if path else {}
+    statements = _statements.get(name) or []
+    if not statements:
+        return None
+    if _connection is None:
+        _connection = _connect()
+    return [list(row) for row in _connection.execute(statements[index % len(statements)]).fetchall()]
+
+
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     if environ.get("PATH_INFO") == "/search":
         query = parse_qs(environ.get("QUERY_STRING", "")).get("q", [""])[0]
         body = orjson.dumps(_search(query), default=str)
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+    if environ.get("PATH_INFO") == "/sql":
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        try:
+            index = int(query.get("i", ["0"])[0])
+        except ValueError:
+            index = 0
+        rows = _run_sql(query.get("name", [""])[0], index)
+        body = b'{"error": "not found"}' if rows is None else orjson.dumps({"rows": rows}, default=str)
+        start_response(
+            "404 Not Found" if rows is None else "200 OK",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
         return [body]
     try:
         book_id = int(parse_qs(environ.get("QUERY_STRING", "")).get("id", ["0"])[0])

@@ -352,6 +352,12 @@ class BookFilter(filters.FilterSet):
         field_name="isbn",
         help_text="Exact ISBN, as ISBN-10 or ISBN-13 with or without hyphens or spaces.",
     )
+    highlight = StrictBooleanFilter(
+        method="filter_highlight",
+        help_text="`true`: each result gets `highlight: {title, description}`, HTML-escaped text with the words of "
+        "`search` in `<mark>…</mark>` (the description as a snippet around its first match). Also `1`/`0` and "
+        "`yes`/`no`; any other value is a 400.",
+    )
     ordering = StableOrderingFilter(
         fields=["title", "price", "published_date", "created_at", "series_number", "release_date"],
         help_text="Sort order; prefix with `-` for descending. Default: `title`, or best match first with `search`. "
@@ -412,6 +418,9 @@ class BookFilter(filters.FilterSet):
     def filter_genre(self, queryset: QuerySet[Book], name: str, value: list[str]) -> QuerySet[Book]:
         genres = Genre.objects.alias(slug_lower=Lower("slug")).filter(slug_lower__in=value).values("pk")
         return queryset.filter(pk__in=Book.genres.through.objects.filter(genre_id__in=genres).values("book_id"))
+
+    def filter_highlight(self, queryset: QuerySet[Book], name: str, value: bool) -> QuerySet[Book]:
+        return queryset  # shapes each result (the view's serializer context), not which books match
 
     def filter_in_stock(self, queryset: QuerySet[Book], name: str, value: bool) -> QuerySet[Book]:
         return queryset.filter(stock__gt=0) if value else queryset.filter(stock=0)

@@ -352,3 +352,35 @@ class CoverUploadSerializer(serializers.Serializer[Any]):
         use_url=False,
         help_text="JPEG, PNG or WebP, at most 10 MB and 40 megapixels; checked by its content, not its name.",
     )
+
+
+class HighlightSerializer(serializers.Serializer[Any]):
+    title = serializers.CharField(help_text="The title, HTML-escaped, with the query's words in `<mark>…</mark>`.")
+    description = serializers.CharField(
+        help_text="At most 200 characters of the description around its first matching word, HTML-escaped, "
+        "with the query's words in `<mark>…</mark>` and `…` where text was left out."
+    )
+
+
+class BookListItemSerializer(BookSerializer):
+    """A book of the list: the book, plus ``highlight`` when the list is asked for highlights.
+
+    The view puts a ``catalog.search.highlight.Highlighter`` in the context as
+    ``highlighter``; it works on the page's books alone, without a query.
+    """
+
+    # Not read-only: absent unless asked for, so not a required property of the response.
+    highlight = HighlightSerializer(
+        required=False, help_text="Only with `highlight=true`: the title and a description snippet, marked."
+    )
+
+    class Meta(BookSerializer.Meta):
+        fields = [*BookSerializer.Meta.fields, "highlight"]
+        read_only_fields = BookSerializer.Meta.fields
+
+    def to_representation(self, instance: Book) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        highlighter = self.context.get("highlighter")
+        if highlighter is not None:
+            data["highlight"] = highlighter(instance)
+        return data

@@ -25,9 +25,10 @@ from accounts.permissions import StaffModelPermissionOrReadOnly, StaffPermission
 from bookstore.pagination import PageNumberPagination
 from bookstore.parsers import MultiPartParser
 from catalog import covers, selectors, services
-from catalog.api.filters import AuthorFilter, BookFilter, GenreFilter, SeriesFilter
+from catalog.api.filters import AuthorFilter, BookFilter, GenreFilter, SeriesFilter, StrictBooleanField
 from catalog.api.serializers import (
     AuthorSerializer,
+    BookListItemSerializer,
     BookSerializer,
     BookWriteSerializer,
     CoverUploadSerializer,
@@ -36,6 +37,7 @@ from catalog.api.serializers import (
     SeriesSerializer,
 )
 from catalog.models import Author, Book, Genre, Series
+from catalog.search.highlight import Highlighter
 
 _WRITE_ACTIONS = {"create", "update", "partial_update"}
 
@@ -230,6 +232,9 @@ class BookPagination(PageNumberPagination):
             '`-"a phrase"` exclude; English stemming (`running` finds `run`), case- and accent-insensitive. '
             "An ISBN in any accepted form finds that book. Without `ordering`, results come best first: "
             "a quoted phrase in the title, then a match in the title, then in the author names, then elsewhere."
+            "\n\n`highlight=true` adds `highlight` to each result: the title and a description snippet (at most "
+            "200 characters around the first match), HTML-escaped, with the words of `search` in `<mark>…</mark>` "
+            "(the last word also as a prefix). Facet counts for the same parameters: `GET /api/v1/books/facets`."
         ),
     ),
     create=extend_schema(
@@ -281,6 +286,18 @@ class BookViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Book]):
         if self.action == "notify":  # the book itself, without what its representation needs
             return Book.objects.all() if include_inactive else Book.objects.filter(is_active=True)
         return selectors.book_list(include_inactive=include_inactive)
+
+    def get_serializer_class(self) -> type[BaseSerializer[Book]]:
+        return BookListItemSerializer if self.action == "list" else BookSerializer
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if self.action == "list" and StrictBooleanField(required=False).clean(
+            self.request.query_params.get("highlight")
+        ):
+            # Validated by the filterset before the page is serialized; marks the page's books, no query.
+            context["highlighter"] = Highlighter(self.request.query_params.get("search", ""))
+        return context
 
     def filter_queryset(self, queryset: QuerySet[Book, Any]) -> QuerySet[Book, Any]:
         # The list's query parameters mean nothing to one book; building the

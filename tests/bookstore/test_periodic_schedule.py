@@ -17,6 +17,7 @@ JOBS = {
     "orders.order_expire_unpaid": 300,
     "orders.idempotency_key_purge": 3600,
     "orders.payment_retry": 60,
+    "orders.recent_sales_refresh": 86400,
     "accounts.jwt_tokens_flush_expired": 86400,
 }
 

@@ -21,6 +21,8 @@ PUBLIC_READS = {
     ("get", "/api/v1/"),
     *(("get", f"/api/v1/{collection}") for collection in ("books", "authors", "genres", "series")),
     *(("get", f"/api/v1/{collection}/{{id}}") for collection in ("books", "authors", "genres", "series")),
+    ("get", "/api/v1/books/facets"),  # the counts beside the list's filters
+    ("get", "/api/v1/search/suggest"),  # search-as-you-type
     ("get", "/api/v1/shipping-methods"),  # anyone may see where the shop delivers
     ("post", "/api/v1/orders/quote"),  # anyone may price a basket before signing in
 }

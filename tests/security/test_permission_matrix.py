@@ -231,6 +231,8 @@ ROWS = [
     Row("PUT", "/api/v1/series/{}", CATALOG, target=lambda w: SeriesFactory().pk, body=lambda w, p: {"name": "S"}),
     Row("PATCH", "/api/v1/series/{}", CATALOG, target=lambda w: SeriesFactory().pk, body=lambda w, p: {"name": "T"}),
     Row("DELETE", "/api/v1/series/{}", CATALOG_DELETED, target=lambda w: SeriesFactory().pk),
+    Row("GET", "/api/v1/books/facets", READ, query="?search=dune&genre=fantasy&min_price=1"),
+    Row("GET", "/api/v1/search/suggest", READ, query="?q=du"),
     Row("POST", "/api/v1/books/{}/notify", SIGNED_IN_NO_CONTENT, target=lambda w: BookFactory(stock=0).pk),
     Row("DELETE", "/api/v1/books/{}/notify", SIGNED_IN_NO_CONTENT, target=lambda w: BookFactory(stock=0).pk),
     Row("GET", "/api/v1/books", READ),
@@ -375,7 +377,7 @@ def _scope_needed(row: Row) -> str | None:
     """The scope a row needs, written out from API.md; ``None``: the account's own routes (every scope)."""
     area = row.path.removeprefix("/api/v1/").split("/")[0]
     kind = "read" if row.method == "GET" or (row.path == "/api/v1/orders/quote") else "write"
-    if area in ("authors", "genres", "books", "series"):
+    if area in ("authors", "genres", "books", "series", "search"):
         return f"catalog:{kind}"
     if area in ("orders", "coupons", "discount-tiers", "shipping-methods"):
         return f"orders:{kind}"

@@ -39,6 +39,7 @@ def test_book_list_parameters_with_types(schema: dict[str, Any]) -> None:
         "min_price": "number",
         "max_price": "number",
         "in_stock": "boolean",
+        "highlight": "boolean",
         "published_after": "string",
         "published_before": "string",
         "isbn": "array",
@@ -66,6 +67,16 @@ def test_book_list_parameters_with_types(schema: dict[str, Any]) -> None:
         "audio_cd",
         "other",
     }
+
+
+def test_facets_take_the_list_parameters_and_suggest_takes_q(schema: dict[str, Any]) -> None:
+    listed = parameters(schema, "/api/v1/books")
+    facets = parameters(schema, "/api/v1/books/facets")
+    assert set(facets) == set(listed) - {"page", "page_size"}
+    assert facets["genre"] == listed["genre"]
+    suggest = parameters(schema, "/api/v1/search/suggest")
+    assert set(suggest) == {"q"}
+    assert suggest["q"]["required"] is True
 
 
 def test_book_multi_value_filters_are_documented(schema: dict[str, Any]) -> None:

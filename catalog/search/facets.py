@@ -1,0 +1,225 @@
+"""Facet counts for a set of books: how many books each genre, language, format, author,
+publication status and price band would give (API.md "Catalog additions", ``/books/facets``).
+
+Disjunctive: a facet's counts ignore that facet's own selection, so choosing
+``genre=fantasy`` still shows how many books each other genre would give,
+while every other selection (and the search, and the filters that are not
+facets) applies. Values with no book are left out; at most ``FACET_LIMIT``
+values per facet, the largest first (ties by value).
+
+One SQL statement whatever the selections: the matching books are computed
+once (a materialised CTE of their facet columns plus one flag per active
+facet selection: "passes the genre selection", ...), then each facet is a
+GROUP BY over the rows whose other flags hold, all in one ``UNION ALL``.
+The search and the non-facet filters therefore run once, not once per facet.
+
+Price bands (``PRICE_BANDS``): ``a-b`` holds ``a <= price < b``; the last,
+``100-``, every price from 100.00 up. A frontend selects a band with
+``min_price=a&max_price=<b - 0.01>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models.functions import Lower
+
+from catalog.choices import BookFormat, ContributorRole, PublicationStatus
+from catalog.languages import Language
+from catalog.models import Author, Book, BookAuthor, Genre
+
+__all__ = ["FACETS", "FACET_LIMIT", "PRICE_BANDS", "FacetSelection", "FacetValue", "Facets", "book_facets"]
+
+#: At most this many values per facet.
+FACET_LIMIT = 20
+
+#: The facets, in the order of the answer.
+FACETS = ("genre", "language", "format", "author", "publication_status", "price")
+
+
+@dataclass(frozen=True, slots=True)
+class PriceBand:
+    """``low <= price < high`` (no upper bound when ``high`` is None)."""
+
+    low: Decimal
+    high: Decimal | None
+
+    @property
+    def value(self) -> str:
+        return f"{self.low:.0f}-" + ("" if self.high is None else f"{self.high:.0f}")
+
+    @property
+    def label(self) -> str:
+        if self.high is None:
+            return f"{self.low:.2f} and over"
+        if self.low == 0:
+            return f"under {self.high:.2f}"
+        return f"{self.low:.2f} to {self.high - Decimal('0.01'):.2f}"
+
+
+#: The price bands, cheapest first: under 10, 10 to 19.99, 20 to 29.99, 30 to 49.99, 50 to 99.99, 100 and over.
+PRICE_BANDS = tuple(
+    PriceBand(Decimal(low), None if high is None else Decimal(high))
+    for low, high in ((0, 10), (10, 20), (20, 30), (30, 50), (50, 100), (100, None))
+)
+
+_LABELS: dict[str, dict[str, str]] = {
+    "language": dict(Language.choices),
+    "format": dict(BookFormat.choices),
+    "publication_status": dict(PublicationStatus.choices),
+    "price": {band.value: band.label for band in PRICE_BANDS},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FacetSelection:
+    """The values chosen in each facet (the books list's filters of the same names), already validated.
+
+    Empty means "no selection". ``genres`` are lower-case slugs, ``authors``
+    author ids (credited with role ``author``); the price facet's selection
+    is ``min_price``/``max_price`` (both inclusive).
+    """
+
+    genres: Sequence[str] = ()
+    authors: Sequence[int] = ()
+    languages: Sequence[str] = ()
+    formats: Sequence[str] = ()
+    publication_statuses: Sequence[str] = ()
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+
+    def conditions(self) -> dict[str, Any]:
+        """Per facet with a selection: an expression true for the books the selection keeps."""
+        flags: dict[str, Any] = {}
+        if self.genres:
+            genre_ids = Genre.objects.alias(slug_lower=Lower("slug")).filter(slug_lower__in=self.genres).values("pk")
+            links = Book.genres.through.objects.filter(book_id=OuterRef("pk"), genre_id__in=genre_ids)
+            flags["genre"] = Exists(links)
+        if self.authors:
+            credits = BookAuthor.objects.filter(
+                book_id=OuterRef("pk"), author_id__in=self.authors, role=ContributorRole.AUTHOR
+            )
+            flags["author"] = Exists(credits)
+        for name, values, field_name in (
+            ("language", self.languages, "language"),
+            ("format", self.formats, "format"),
+            ("publication_status", self.publication_statuses, "publication_status"),
+        ):
+            if values:
+                flags[name] = ExpressionWrapper(Q(**{f"{field_name}__in": list(values)}), output_field=BooleanField())
+        price = Q()
+        if self.min_price is not None:
+            price &= Q(price__gte=self.min_price)
+        if self.max_price is not None:
+            price &= Q(price__lte=self.max_price)
+        if price:
+            flags["price"] = ExpressionWrapper(price, output_field=BooleanField())
+        return flags
+
+
+@dataclass(frozen=True, slots=True)
+class FacetValue:
+    value: str | int
+    label: str
+    count: int
+
+
+@dataclass(slots=True)
+class Facets:
+    """``count``: the books matching every selection; ``facets``: per facet, its values, largest first."""
+
+    count: int = 0
+    facets: dict[str, list[FacetValue]] = field(default_factory=lambda: {name: [] for name in FACETS})
+
+
+def _price_band_sql(column: str) -> tuple[str, list[Any]]:
+    whens, params = [], []
+    for band in PRICE_BANDS:
+        if band.high is None:
+            continue
+        whens.append(f"WHEN {column} < %s THEN %s")
+        params += [band.high, band.value]
+    return f"CASE {' '.join(whens)} ELSE %s END", [*params, PRICE_BANDS[-1].value]
+
+
+def book_facets(*, books: QuerySet[Book], selection: FacetSelection, limit: int = FACET_LIMIT) -> Facets:
+    """Disjunctive facet counts of ``books`` (already filtered by everything but the facets) under ``selection``.
+
+    One query, whatever the selections.
+    """
+    if books.query.is_empty():
+        return Facets()
+    flags = selection.conditions()
+    flag_columns = {name: f"f_{i}" for i, name in enumerate(flags)}
+    columns = books.order_by().annotate(**{flag_columns[name]: flags[name] for name in flags})
+    columns = columns.values_list("pk", "language", "format", "publication_status", "price", *flag_columns.values())
+    connection = connections[books.db]
+    try:
+        base_sql, base_params = columns.query.get_compiler(using=books.db).as_sql()
+    except EmptyResultSet:
+        return Facets()
+    qn = connection.ops.quote_name
+
+    def where(facet: str | None) -> str:
+        """The rows counted for ``facet``: those passing every other facet's selection."""
+        held = [f"m.{column}" for name, column in flag_columns.items() if name != facet]
+        return f"WHERE {' AND '.join(held)}" if held else ""
+
+    params: list[Any] = [*base_params]
+    arms = [f"SELECT 'count' AS facet, NULL AS value, NULL AS label, COUNT(*) AS n FROM m {where(None)}"]  # noqa: S608 (ORM SQL, names from model metadata)
+    band_sql, band_params = _price_band_sql("m.price")
+    for facet, expression, expression_params in (
+        ("language", "m.language", []),
+        ("format", "m.format", []),
+        ("publication_status", "m.publication_status", []),
+        ("price", band_sql, band_params),
+    ):
+        arms.append(
+            f"SELECT * FROM (SELECT %s AS facet, {expression} AS value, NULL AS label, COUNT(*) AS n"  # noqa: S608 (ORM SQL, names from model metadata)
+            f" FROM m {where(facet)} GROUP BY 2 ORDER BY n DESC, value LIMIT %s) AS t_{facet}"
+        )
+        params += [facet, *expression_params, limit]
+    book_genres = Book.genres.through._meta.db_table
+    arms.append(
+        "SELECT * FROM (SELECT %s AS facet, g.slug AS value, g.name AS label, COUNT(*) AS n"  # noqa: S608 (ORM SQL, names from model metadata)
+        f" FROM m JOIN {qn(book_genres)} bg ON bg.book_id = m.id JOIN {qn(Genre._meta.db_table)} g ON g.id = bg.genre_id"
+        f" {where('genre')} GROUP BY g.id, g.slug, g.name ORDER BY n DESC, g.slug LIMIT %s) AS t_genre"
+    )
+    params += ["genre", limit]
+    arms.append(
+        "SELECT %s AS facet, CAST(a.id AS varchar(20)) AS value, a.name AS label, t.n AS n FROM ("  # noqa: S608 (ORM SQL, names from model metadata)
+        f"SELECT ba.author_id, COUNT(*) AS n FROM m JOIN {qn(BookAuthor._meta.db_table)} ba"
+        f" ON ba.book_id = m.id AND ba.role = %s {where('author')}"
+        " GROUP BY ba.author_id ORDER BY n DESC, ba.author_id LIMIT %s"
+        f") AS t JOIN {qn(Author._meta.db_table)} a ON a.id = t.author_id"
+    )
+    params += ["author", ContributorRole.AUTHOR.value, limit]
+    cte_columns = ", ".join(["id", "language", "format", "publication_status", "price", *flag_columns.values()])
+    sql = f"WITH m ({cte_columns}) AS MATERIALIZED ({base_sql}) " + " UNION ALL ".join(arms)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return _assemble(rows)
+
+
+def _assemble(rows: list[tuple[Any, ...]]) -> Facets:
+    result = Facets()
+    for facet, value, label, n in rows:
+        if facet == "count":
+            result.count = int(n)
+        elif facet == "author":
+            result.facets[facet].append(FacetValue(int(value), label, int(n)))
+        elif facet == "genre":
+            result.facets[facet].append(FacetValue(value, label, int(n)))
+        else:
+            result.facets[facet].append(FacetValue(value, _LABELS[facet].get(value, value), int(n)))
+    for values in result.facets.values():
+        # The author arm's join does not keep its order; every arm is sorted the same way here.
+        values.sort(key=lambda v: (-v.count, v.value))
+    return result
