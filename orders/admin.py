@@ -65,7 +65,10 @@ def _whole_day(value: str | None) -> date | bool | None:
     if moment is None:
         return False
     if timezone.is_aware(moment):
-        moment = timezone.localtime(moment, timezone.get_default_timezone())
+        try:
+            moment = timezone.localtime(moment, timezone.get_default_timezone())
+        except OverflowError:  # an instant beyond the calendar in local time: not a day the rollup holds
+            return False
     if moment.time() != time.min:
         return False
     return moment.date()

@@ -26,6 +26,7 @@ from accounts.access import VIEW, staff_may
 from bookstore.schema import AutoSchema
 from catalog.api.filters import BookFilter
 from catalog.models import Book
+from catalog.search import book_search_tolerant
 from catalog.search.facets import FACET_LIMIT, FACETS, PRICE_BANDS, FacetSelection, book_facets
 from catalog.search.suggest import MAX_PREFIX_LENGTH, MAX_SUGGESTIONS, search_suggest
 
@@ -111,8 +112,12 @@ class BookFacetsView(GenericAPIView[Book]):
         cleaned = filterset.form.cleaned_data
         books = base
         for name, value in cleaned.items():
-            if name not in FACET_PARAMETERS:
+            if name not in FACET_PARAMETERS and name != "search":
                 books = filterset.filters[name].filter(books, value)
+        if cleaned.get("search"):
+            # Searched last, over the filtered books, with the list's typo tolerance: the same books as the list.
+            # The list's own request already logged a query finding nothing.
+            books = book_search_tolerant(books, cleaned["search"], record_misses=False).queryset
         selection = FacetSelection(
             genres=cleaned.get("genre") or (),
             authors=cleaned.get("author") or (),

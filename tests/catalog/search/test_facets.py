@@ -303,7 +303,9 @@ def test_the_number_of_queries_does_not_grow_with_selections_or_books(api_client
         with CaptureQueriesContext(connection) as queries:
             assert api_client.get("/api/v1/books/facets", params).status_code == 200
         counts.append(len(queries))
-    assert counts == [1, 1, 1]
+    # One statement for the counts; a search adds the typo-tolerant search's own fixed lookups (as on the list).
+    assert counts[0] == 1
+    assert counts[1] == counts[2] <= 4
 
 
 def test_answers_are_cached_per_parameters_for_the_configured_time(api_client: APIClient, settings) -> None:
