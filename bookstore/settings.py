@@ -206,6 +206,16 @@ else:
         }
     }
 
+# Rendered book details and list pages (without search) kept in this cache, invalidated by every catalog
+# write when it commits (README, "Caching of catalog reads"); 0 turns the documents off. Signed cover URLs
+# expire, so with AWS_QUERYSTRING_AUTH the default is off.
+CATALOG_CACHE_SECONDS = env.int(
+    "CATALOG_CACHE_SECONDS", default=0 if envbool("AWS_QUERYSTRING_AUTH", default=False) else 300
+)
+# Cache-Control max-age (seconds) of catalog GETs for anonymous callers: browsers and shared caches may reuse
+# an answer this long (then revalidate it with If-None-Match).
+CATALOG_MAX_AGE = env.int("CATALOG_MAX_AGE", default=10)
+
 # --- Auth -------------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
