@@ -181,16 +181,10 @@ def _schedule(*, everything: bool, book_ids: Iterable[int]) -> None:
     if not connection.in_atomic_block:
         _invalidate(everything=everything, book_ids=set(book_ids))
         return
-    # One pending invalidation per savepoint scope: entries with the same savepoints commit or roll back together.
-    scope = set(connection.savepoint_ids)
-    pending = next(
-        (
-            func
-            for sids, func, _robust in reversed(connection.run_on_commit)
-            if isinstance(func, _Pending) and sids == scope
-        ),
-        None,
-    )
+    # One pending invalidation per transaction. A callback is dropped when a savepoint open at its registration
+    # rolls back; every savepoint open now is one of those of an earlier entry or was opened after it, so
+    # whatever drops that entry also rolls back this write. Merging can only invalidate more, never less.
+    pending = next((func for _sids, func, _robust in connection.run_on_commit if isinstance(func, _Pending)), None)
     if pending is None:
         pending = _Pending()
         connection.on_commit(pending, robust=True)
