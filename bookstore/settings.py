@@ -190,7 +190,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, reusing one client object per connection pool (bookstore/cache.py).
+            "BACKEND": "bookstore.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="bookstore"),
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
