@@ -113,6 +113,7 @@ def lookup(request: Any, book_id: int | None) -> Lookup | None:
     """
     if not enabled() or not _deliver_owed():
         return None
+    token_keys: tuple[str, ...]
     if book_id is None:
         key, token_keys = list_key(request), (_ALL,)
     else:

@@ -22,13 +22,15 @@ for anyone who sees the public catalog (anonymous callers and customers):
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import get_conditional_response, patch_vary_headers
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from bookstore.limits import MAX_ID
 from bookstore.renderers import JSONRenderer, json_bytes
@@ -45,17 +47,15 @@ def http_caching(request: HttpRequest, response: HttpResponseBase, etag: str, *,
     if public:
         response["Cache-Control"] = f"public, max-age={settings.CATALOG_MAX_AGE}"
     patch_vary_headers(response, ["Authorization"])
-    return get_conditional_response(request, etag=etag, response=response) or response
+    return get_conditional_response(request, etag=etag, response=cast(HttpResponse, response)) or response
 
 
 class CatalogHttpCachingMixin:
     """``ETag`` / ``304`` / ``Cache-Control`` on a catalog viewset's successful ``GET`` and ``HEAD``; orjson bodies."""
 
-    renderer_classes = [JSONRenderer]
+    renderer_classes: Sequence[type[BaseRenderer]] = [JSONRenderer]
 
-    def finalize_response(
-        self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
-    ) -> HttpResponseBase:
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
         if request.method not in ("GET", "HEAD") or response.status_code != 200 or response.streaming:
             return response
@@ -63,8 +63,9 @@ class CatalogHttpCachingMixin:
         if etag is None:
             if hasattr(response, "render"):
                 response.render()
-            etag = readcache.etag_of(response.content)  # type: ignore[attr-defined]
-        return http_caching(request._request, response, etag, public=not request.user.is_authenticated)
+            etag = readcache.etag_of(response.content)
+        public = not request.user.is_authenticated
+        return cast(Response, http_caching(request._request, response, etag, public=public))
 
 
 # --- book documents -------------------------------------------------------------------------------
@@ -143,9 +144,8 @@ class BookCacheMixin:
     def _public(self) -> bool:
         raise NotImplementedError
 
-    def _through_cache(
-        self, request: Request, kwargs: Mapping[str, Any], read: Callable[[], HttpResponseBase]
-    ) -> HttpResponseBase:
+    def _through_cache(self, request: Request, kwargs: Mapping[str, Any], read: Callable[[], Response]) -> Response:
+        """The stored document (a plain ``HttpResponse``, typed as DRF's: ``finalize_response`` takes either)."""
         django_request = request._request
         action = "retrieve" if "pk" in kwargs else "list"
         cacheable, book_id = _lookup_target(django_request, action, kwargs)
@@ -158,11 +158,11 @@ class BookCacheMixin:
         if found is None:
             return read()
         if found.document is not None:
-            return document_response(found.document)
+            return cast(Response, document_response(found.document))
         state = current_state()
         if state is not None:
             state.pinned = True  # fill from the primary: a replica may not have the last write yet
         response = read()
         if response.status_code != 200:
             return response
-        return document_response(readcache.store(found, json_bytes(response.data)))  # type: ignore[attr-defined]
+        return cast(Response, document_response(readcache.store(found, json_bytes(response.data))))

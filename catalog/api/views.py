@@ -248,7 +248,7 @@ class SeriesViewSet(CatalogHttpCachingMixin, CreatedLocationMixin, viewsets.Mode
         responses={204: None},
     ),
 )
-class BookViewSet(BookCacheMixin, CatalogHttpCachingMixin, CreatedLocationMixin, viewsets.ModelViewSet[Book]):
+class BookViewSet(BookCacheMixin, CatalogHttpCachingMixin, CreatedLocationMixin, viewsets.ModelViewSet[Book]):  # type: ignore[misc]  # list/retrieve: BookCacheMixin keeps DRF's signatures
     """Books. Anonymous users and customers see active books only; staff who may view books see all.
 
     The list (without ``search``) and the detail of the public catalog come from stored documents
@@ -261,7 +261,7 @@ class BookViewSet(BookCacheMixin, CatalogHttpCachingMixin, CreatedLocationMixin,
     filterset_class = BookFilter
 
     @classmethod
-    def as_view(cls, actions: dict[str, str] | None = None, **initkwargs: Any) -> Any:
+    def as_view(cls, actions: dict[str, Any] | None = None, **initkwargs: Any) -> Any:
         return cached_books_view(super().as_view(actions, **initkwargs), actions or {})
 
     def _public(self) -> bool:
