@@ -17,6 +17,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from bookstore import replicas
+from bookstore.replicas import RoutingState
 from tests.factories import AuthorFactory, BookFactory, GenreFactory, SeriesFactory
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +181,19 @@ def test_an_author_rename_reaches_their_books(api_client: APIClient, staff_clien
     assert staff_client.patch(f"/api/v1/authors/{author.pk}", {"name": "New Name"}, format="json").status_code == 200
     assert api_client.get(f"/api/v1/books/{book.pk}").json()["authors"][0]["name"] == "New Name"
     assert api_client.get("/api/v1/books").json()["results"][0]["authors"][0]["name"] == "New Name"
+
+
+def test_a_miss_is_filled_from_the_primary_and_a_hit_reads_no_database(api_client: APIClient, book: Any) -> None:
+    """With read replicas, a document must not be filled from a replica that has not caught up yet."""
+    for path in (f"/api/v1/books/{book.pk}", "/api/v1/books"):
+        filling = RoutingState()
+        token = replicas._state.set(filling)
+        try:
+            api_client.get(path)
+            assert filling.pinned  # every read of the fill went to the primary
+            hit = RoutingState()
+            replicas._state.set(hit)
+            api_client.get(path)
+            assert not hit.pinned
+        finally:
+            replicas._state.reset(token)
