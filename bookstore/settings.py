@@ -190,7 +190,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, reusing one client object per connection pool (bookstore/cache.py).
+            "BACKEND": "bookstore.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="bookstore"),
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
@@ -205,6 +206,16 @@ else:
             "LOCATION": env.str("CACHE_DIR", default=str(BASE_DIR / "var" / "cache")),
         }
     }
+
+# Rendered book details and list pages (without search) kept in this cache, invalidated by every catalog
+# write when it commits (README, "Caching of catalog reads"); 0 turns the documents off. Signed cover URLs
+# expire, so with AWS_QUERYSTRING_AUTH the default is off.
+CATALOG_CACHE_SECONDS = env.int(
+    "CATALOG_CACHE_SECONDS", default=0 if envbool("AWS_QUERYSTRING_AUTH", default=False) else 300
+)
+# Cache-Control max-age (seconds) of catalog GETs for anonymous callers: browsers and shared caches may reuse
+# an answer this long (then revalidate it with If-None-Match).
+CATALOG_MAX_AGE = env.int("CATALOG_MAX_AGE", default=10)
 
 # --- Auth -------------------------------------------------------------------
 

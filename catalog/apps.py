@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 
 class CatalogConfig(AppConfig):
@@ -7,10 +7,17 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog"
 
     def ready(self) -> None:
-        from catalog.models import BookCover
+        from catalog import readcache
+        from catalog.models import Author, Book, BookAuthor, BookCover, Genre, Series, Work
 
         # However a cover row goes (its own DELETE, or a cascade from its book), its files follow after the commit.
         post_delete.connect(_cover_deleted, sender=BookCover, dispatch_uid="catalog.cover_files")
+        # Stored catalog documents follow every save, also one that bypasses the services (catalog.readcache).
+        # Deletes go through the services, which invalidate themselves: a post_delete receiver on the link
+        # tables would also cost every bulk delete of credits a SELECT of the rows first.
+        for model in (Author, Book, BookAuthor, BookCover, Genre, Series, Work):
+            post_save.connect(readcache.receiver, sender=model, dispatch_uid=f"catalog.readcache.{model.__name__}")
+        m2m_changed.connect(readcache.receiver, sender=Book.genres.through, dispatch_uid="catalog.readcache.genres")
 
 
 def _cover_deleted(sender: object, instance: object, **kwargs: object) -> None:

@@ -19,7 +19,7 @@ from django.db import connection, models, transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from catalog import services
+from catalog import readcache, services
 from catalog.fields import AUTHOR_ROLE, BOOK_COLUMN_FIELDS, BOOK_FIELDS_BY_NAME, REQUIRED_FIELDS, Credit
 from catalog.importing import BookRow, Format, ImportFormatError, RowError, RowNotice, book_record, read_books
 from catalog.ledger import StockNote, stock_movements_record
@@ -403,6 +403,8 @@ def books_import(
                 upserted = books_upsert(rows=batch, note=note)
                 result.created += upserted.created
                 result.updated += upserted.updated
+            # Where the import finishes writing: the stored catalog documents go once it commits.
+            readcache.catalog_changed()
             if result.rejected and not skip_invalid:
                 if single_pass:
                     raise _RolledBack()

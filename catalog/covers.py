@@ -37,6 +37,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from catalog import readcache
 from catalog.exceptions import CoverInvalid
 from catalog.models import Book, BookCover
 
@@ -287,6 +288,7 @@ def cover_store(*, book: Book, checked: CheckedImage) -> BookCover:
                 },
             )
             _delete_files_on_commit(old_names)
+            readcache.books_changed(book_ids=[book.pk])
             transaction.on_commit(lambda: thumbnails_dispatch(book_id=book.pk, original=name), robust=True)
     except BaseException:
         files_delete([name])
@@ -301,6 +303,7 @@ def cover_delete(*, book: Book) -> bool:
         if cover is None:
             return False
         cover.delete()  # the post_delete receiver deletes the files after the commit
+        readcache.books_changed(book_ids=[book.pk])
     return True
 
 
@@ -336,6 +339,7 @@ def thumbnails_make(*, book_id: int, original: str) -> str:
     if not updated:
         files_delete(made.values())
         return "stale"
+    readcache.books_changed(book_ids=[book_id])
     return "made"
 
 

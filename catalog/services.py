@@ -30,6 +30,7 @@ from django.utils.text import slugify
 from bookstore.audit import audit_record, audit_records
 from bookstore.limits import MAX_PRICE, money
 from catalog import isbn as isbn_rules
+from catalog import readcache
 from catalog.choices import ContributorRole, PublicationStatus
 from catalog.exceptions import (
     AuthorHasBooks,
@@ -63,7 +64,8 @@ INDEXED_BOOK_FIELDS = INDEXED_FIELDS
 
 
 def _stock_apply(deltas: Mapping[int, int]) -> None:
-    """One UPDATE adding ``deltas[book_id]`` to each book's stock."""
+    """One UPDATE adding ``deltas[book_id]`` to each book's stock (their cached documents follow the commit)."""
+    readcache.books_changed(book_ids=deltas)
     Book.objects.filter(pk__in=list(deltas)).update(
         stock=F("stock")
         + Case(
@@ -143,6 +145,7 @@ def _allowance_apply(deltas: Mapping[int, int]) -> None:
     """One UPDATE adding ``deltas[book_id]`` to each book's preorder allowance."""
     if not deltas:
         return
+    readcache.books_changed(book_ids=deltas)
     Book.objects.filter(pk__in=list(deltas)).update(
         preorder_allowance=F("preorder_allowance")
         + Case(
@@ -359,6 +362,7 @@ def author_update(*, author: Author, name: str | None = None, bio: str | None = 
         return author
     with transaction.atomic():
         author.save(update_fields=[*changed, "updated_at"])
+        readcache.catalog_changed()
         if "name" in changed:
             search_index_update(book_ids=BookAuthor.objects.filter(author=author).values_list("book_id", flat=True))
     return author
@@ -369,6 +373,7 @@ def author_delete(*, author: Author) -> None:
     try:
         with transaction.atomic():
             author.delete()
+            readcache.catalog_changed()
     except ProtectedError as exc:
         raise AuthorHasBooks(details={"book_count": len(exc.protected_objects)}) from exc
 
@@ -444,6 +449,7 @@ def genre_delete(*, genre: Genre) -> None:
         if book_count:
             raise GenreHasBooks(details={"book_count": book_count})
         genre.delete()
+        readcache.catalog_changed()
 
 
 # --- Books ------------------------------------------------------------------------
@@ -463,6 +469,7 @@ def books_written(*, book_ids: Iterable[int], reindex: bool) -> None:
     credits changed, so the search entries are refreshed. The one place for the
     next consequences of a book write (cache invalidation, stock movements).
     """
+    readcache.catalog_changed()
     if reindex:
         search_index_update(book_ids=book_ids)
 
@@ -766,6 +773,7 @@ def series_delete(*, series: Series) -> None:
     try:
         with transaction.atomic():
             series.delete()
+            readcache.catalog_changed()
     except ProtectedError as exc:
         raise SeriesHasBooks(details={"book_count": len(exc.protected_objects)}) from exc
 
@@ -791,6 +799,7 @@ def book_delete(*, book: Book) -> BookDeletion:
             book.is_active = False
             book.updated_at = timezone.now()
             Book.objects.filter(pk=book_id).update(is_active=False, updated_at=book.updated_at)
+            books_written(book_ids=[book_id], reindex=False)
             return BookDeletion.DEACTIVATED
         books_written(book_ids=[book_id], reindex=True)
     return BookDeletion.DELETED
@@ -814,6 +823,8 @@ def books_set_active(*, books: QuerySet[Book], is_active: bool) -> int:
         )
         changed = Book.objects.filter(pk__in=changing).update(is_active=is_active, updated_at=timezone.now())
         search_index_set_active(book_ids=changing)
+        if changed:
+            books_written(book_ids=[], reindex=False)
         return changed
 
 
@@ -848,6 +859,7 @@ def books_price_change(*, books: QuerySet[Book], percent: Decimal, by: Any = Non
             objects=((book, {"price": (old_prices[book.pk], book.price)}) for book in locked),
             about=("price change", f"{percent:+}%"),
         )
+        books_written(book_ids=[book.pk for book in locked], reindex=False)
     return len(locked)
 
 

@@ -25,6 +25,7 @@ from accounts.permissions import StaffModelPermissionOrReadOnly, StaffPermission
 from bookstore.pagination import PageNumberPagination
 from bookstore.parsers import MultiPartParser
 from catalog import covers, selectors, services
+from catalog.api.caching import BookCacheMixin, CatalogHttpCachingMixin, cached_books_view
 from catalog.api.filters import AuthorFilter, BookFilter, GenreFilter, SeriesFilter, StrictBooleanField
 from catalog.api.serializers import (
     AuthorSerializer,
@@ -75,7 +76,7 @@ class _CoverPermission(StaffPermission):
         responses={204: None, 409: OpenApiResponse(description="`conflict`: the author is still credited on books.")},
     ),
 )
-class AuthorViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Author]):
+class AuthorViewSet(CatalogHttpCachingMixin, CreatedLocationMixin, viewsets.ModelViewSet[Author]):
     """Authors with the number of their active books."""
 
     serializer_class = AuthorSerializer
@@ -132,7 +133,7 @@ class AuthorViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Author]):
         responses={204: None, 409: OpenApiResponse(description="`conflict`: books are still in the genre.")},
     ),
 )
-class GenreViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Genre]):
+class GenreViewSet(CatalogHttpCachingMixin, CreatedLocationMixin, viewsets.ModelViewSet[Genre]):
     """Genres; the slug is derived from the name when omitted."""
 
     serializer_class = GenreSerializer
@@ -179,7 +180,7 @@ class GenreViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Genre]):
         responses={204: None, 409: OpenApiResponse(description="`conflict`: books are still in the series.")},
     ),
 )
-class SeriesViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Series]):
+class SeriesViewSet(CatalogHttpCachingMixin, CreatedLocationMixin, viewsets.ModelViewSet[Series]):
     """Series with the number of their active books."""
 
     serializer_class = SeriesSerializer
@@ -272,14 +273,25 @@ class BookPagination(PageNumberPagination):
         responses={204: None},
     ),
 )
-class BookViewSet(CreatedLocationMixin, viewsets.ModelViewSet[Book]):
-    """Books. Anonymous users and customers see active books only; staff who may view books see all."""
+class BookViewSet(BookCacheMixin, CatalogHttpCachingMixin, CreatedLocationMixin, viewsets.ModelViewSet[Book]):  # type: ignore[misc]  # list/retrieve: BookCacheMixin keeps DRF's signatures
+    """Books. Anonymous users and customers see active books only; staff who may view books see all.
+
+    The list (without ``search``) and the detail of the public catalog come from stored documents
+    (``catalog.api.caching``).
+    """
 
     serializer_class = BookSerializer
     pagination_class = BookPagination
     permission_classes = [StaffModelPermissionOrReadOnly]
     filter_backends = [DjangoFilterBackend]
     filterset_class = BookFilter
+
+    @classmethod
+    def as_view(cls, actions: dict[str, Any] | None = None, **initkwargs: Any) -> Any:
+        return cached_books_view(super().as_view(actions, **initkwargs), actions or {})
+
+    def _public(self) -> bool:
+        return not staff_may(self.request.user, Book, VIEW)
 
     def get_queryset(self) -> QuerySet[Book]:
         include_inactive = staff_may(self.request.user, Book, VIEW)

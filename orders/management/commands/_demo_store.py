@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from faker import Faker
 
+from catalog import readcache
 from catalog.models import Author, Book, BookAuthor, Genre
 from orders import pricing
 from orders.management.commands._demo_catalog import BATCH_SIZE, DemoCatalog
@@ -105,4 +106,5 @@ def demo_store_wipe() -> None:
     Book.objects.all().delete()
     Author.objects.all().delete()
     Genre.objects.all().delete()
+    readcache.catalog_changed()
     get_user_model().objects.filter(email__endswith=f"@{DEMO_EMAIL_DOMAIN}").delete()
