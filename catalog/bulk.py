@@ -41,7 +41,8 @@ class ImportResult:
     """What an import saw and did; ``written`` is false for a dry run or a rejected file.
 
     ``noticed``: values reported and left out (ONIX). ``book_ids``: every book
-    written (created or updated), in file order; empty unless ``written``.
+    the import created or changed (a row identical to its stored book changes
+    nothing), in file order; empty unless ``written``.
     """
 
     valid: int = 0
@@ -141,8 +142,13 @@ def _stage_batch(stage: BookStage, rows: Sequence[BookRow]) -> Merged:
     """Load and merge one batch, then what follows every write of books (inside the transaction)."""
     stage.load(rows)
     merged = stage.merge()
-    services.books_written(book_ids=merged.book_ids, reindex=True)
-    services.stock_rose(book_ids=merged.book_ids)
+    # Rows identical to their stored book wrote nothing, so nothing follows for them.
+    services.books_written(book_ids=merged.reindex, reindex=True)
+    reindexed = set(merged.reindex)
+    unindexed = [book_id for book_id in merged.written if book_id not in reindexed]
+    if unindexed:
+        services.books_written(book_ids=unindexed, reindex=False)
+    services.stock_rose(book_ids=merged.restocked)
     return merged
 
 
@@ -238,7 +244,7 @@ def books_import(
                 merged = _stage_batch(stage, batch)
                 result.created += merged.created
                 result.updated += len(batch) - merged.created
-                result.book_ids.extend(merged.book_ids)
+                result.book_ids.extend(merged.written)
                 if progress:
                     progress(read)
             if result.rejected and not skip_invalid:

@@ -1,3 +1,4 @@
+# ruff: noqa: S608  (every statement is built from model metadata and fixed names; values are parameters)
 """The set-based write of book rows: a staging table loaded in bulk, then merged into the catalog with SQL.
 
 PostgreSQL loads the staging tables with ``COPY`` (psycopg 3's ``cursor.copy``),
@@ -31,7 +32,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from catalog import audit, services
-from catalog.fields import BOOK_COLUMN_FIELDS, REQUIRED_FIELDS
+from catalog.fields import BOOK_COLUMN_FIELDS, INDEXED_FIELDS, REQUIRED_FIELDS
 from catalog.importing import BookRow
 from catalog.ledger import StockNote, stock_movements_insert_select
 from catalog.models import Author, Book, BookAuthor, Genre, Series, Work
@@ -76,10 +77,18 @@ def _column(model: type[models.Model], name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Merged:
-    """What one merge wrote: the books' ids in row order and how many were created."""
+    """What one merge wrote.
+
+    ``book_ids``: every row's book, in row order; ``written``: the books created
+    or changed in any way; ``reindex``: those whose indexed text or credits
+    changed (or new); ``restocked``: existing books whose stock rose from zero.
+    """
 
     book_ids: list[int]
     created: int
+    written: list[int]
+    reindex: list[int]
+    restocked: list[int]
 
 
 class BookStage:
@@ -115,7 +124,9 @@ class BookStage:
             cursor.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (line integer, present integer, {typed},"
                 " series varchar(255), book_id bigint, work_id bigint, old_stock integer,"
-                f" old_price {fields['price'].db_type(connection)}, created boolean){drop}"
+                f" old_price {fields['price'].db_type(connection)}, created boolean, changed boolean,"
+                " text_changed boolean, credits_changed boolean, genres_changed boolean)"
+                f"{drop}"
             )
             cursor.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS {CREDITS} (isbn varchar(13), position integer,"
@@ -170,7 +181,7 @@ class BookStage:
                         copy.write_row(row)
                 return
             placeholders = ", ".join(["%s"] * len(columns))
-            statement = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"  # noqa: S608 (fixed names)
+            statement = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"
             for start in range(0, len(rows), SQLITE_CHUNK):
                 cursor.executemany(statement, rows[start : start + SQLITE_CHUNK])
 
@@ -180,26 +191,32 @@ class BookStage:
                 cursor.execute(f"TRUNCATE {STAGE}, {CREDITS}, {GENRES}")
             else:
                 for table in (STAGE, CREDITS, GENRES):
-                    cursor.execute(f"DELETE FROM {table}")  # noqa: S608
+                    cursor.execute(f"DELETE FROM {table}")
 
     # --- merging ----------------------------------------------------------------------------
 
     def merge(self) -> Merged:
-        """Write the staged rows into the catalog (see the module's docstring), then empty the stage."""
+        """Write the staged rows into the catalog (see the module's docstring), then empty the stage.
+
+        A row identical to its stored book (columns, credits, genres) writes
+        nothing: no update, no history, no reindex.
+        """
         now = _field(Book, "updated_at").get_db_prep_save(timezone.now(), connection)
+        stock_bit = PRESENT_BITS["stock"]
         with connection.cursor() as cursor:
             if self.postgresql:
                 cursor.execute(f"ANALYZE {STAGE}")
+            self._genres_and_series(cursor, now)
             self._find_books(cursor)
             self._authors(cursor, now)
-            self._genres_and_series(cursor, now)
+            self._links_changed(cursor)
             self._works(cursor, now)
             self._books(cursor, now)
             stock_movements_insert_select(
                 note=self.note,
                 source=(
-                    f"SELECT book_id, stock - COALESCE(old_stock, 0), stock FROM {STAGE}"  # noqa: S608
-                    f" WHERE (present & {PRESENT_BITS['stock']}) <> 0 AND stock <> COALESCE(old_stock, 0)"
+                    f"SELECT book_id, stock - COALESCE(old_stock, 0), stock FROM {STAGE}"
+                    f" WHERE (present & {stock_bit}) <> 0 AND stock <> COALESCE(old_stock, 0)"
                     " ORDER BY book_id"
                 ),
             )
@@ -207,43 +224,116 @@ class BookStage:
             audit.book_history_insert_select(
                 user_id=self.user_id,
                 source=(
-                    "SELECT book_id, title, created, "  # noqa: S608
+                    "SELECT book_id, title, created, "
                     "(NOT created AND price <> old_price) AS price_changed, "
-                    f"(NOT created AND (present & {PRESENT_BITS['stock']}) <> 0 AND stock <> old_stock)"
+                    f"(NOT created AND (present & {stock_bit}) <> 0 AND stock <> old_stock)"
                     " AS stock_changed "
                     f"FROM {STAGE}"
                 ),
             )
-            cursor.execute(f"SELECT book_id, created FROM {STAGE} ORDER BY line")  # noqa: S608
+            cursor.execute(
+                "SELECT book_id, created,"
+                " (created OR changed OR credits_changed OR genres_changed),"
+                " (created OR text_changed OR credits_changed),"
+                f" (NOT created AND (present & {stock_bit}) <> 0 AND stock > 0 AND old_stock = 0)"
+                f" FROM {STAGE} ORDER BY line"
+            )
             found = cursor.fetchall()
         self._clear()
-        return Merged(book_ids=[book_id for book_id, _ in found], created=sum(1 for _, created in found if created))
+        return Merged(
+            book_ids=[row[0] for row in found],
+            created=sum(1 for row in found if row[1]),
+            written=[row[0] for row in found if row[2]],
+            reindex=[row[0] for row in found if row[3]],
+            restocked=[row[0] for row in found if row[4]],
+        )
 
     def _find_books(self, cursor: Any) -> None:
-        """Existing books by ISBN: locked in id order (so the ledger's delta is against the stock replaced)."""
+        """Existing books by ISBN, locked in id order (so the ledger's delta is against the stock replaced).
+
+        Marks the rows whose columns differ from the stored book (``changed``),
+        and among them those whose indexed text differs (``text_changed``).
+        """
         books, isbn, pk = _table(Book), _column(Book, "isbn"), _q(Book._meta.pk.column)
-        stock, price, work = _column(Book, "stock"), _column(Book, "price"), _column(Book, "work")
+        work, series = _column(Book, "work"), _column(Book, "series")
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        differs = "IS DISTINCT FROM" if self.postgresql else "IS NOT"
+        compared = [name for name in BOOK_COLUMNS if name != "isbn"]
+        stored = ", ".join(f"{_column(Book, name)} AS {_q('old_' + name)}" for name in compared)
+
+        def difference(name: str) -> str:
+            test = f"{STAGE}.{_q(name)} {differs} b.{_q('old_' + name)}"
+            return test if name in REQUIRED_FIELDS else f"(({STAGE}.present & {PRESENT_BITS[name]}) <> 0 AND {test})"
+
+        series_lookup = (
+            f"(SELECT sr.{_q(Series._meta.pk.column)} FROM {_table(Series)} sr"
+            f" WHERE sr.{_column(Series, 'name')} = {STAGE}.series)"
+        )
+        series_differs = (
+            f"(({STAGE}.present & {PRESENT_BITS['series']}) <> 0 AND {series_lookup} {differs} b.old_series)"
+        )
+        indexed = [name for name in compared if name in INDEXED_FIELDS]
         cursor.execute(
-            f"UPDATE {STAGE} SET book_id = b.{pk}, work_id = b.{work}, old_stock = b.{stock},"  # noqa: S608
-            f" old_price = b.{price}, created = FALSE"
-            f" FROM (SELECT {pk}, {isbn}, {work}, {stock}, {price} FROM {books}"
+            f"UPDATE {STAGE} SET book_id = b.{pk}, work_id = b.{work}, old_stock = b.old_stock,"
+            " old_price = b.old_price, created = FALSE,"
+            f" changed = ({' OR '.join([*(difference(name) for name in compared), series_differs])}),"
+            f" text_changed = ({' OR '.join(difference(name) for name in indexed)}),"
+            " credits_changed = FALSE, genres_changed = FALSE"
+            f" FROM (SELECT {pk}, {isbn}, {work}, {series} AS old_series, {stored} FROM {books}"
             f" WHERE {isbn} IN (SELECT isbn FROM {STAGE}) ORDER BY {pk}{lock}) AS b"
             f" WHERE b.{isbn} = {STAGE}.isbn"
         )
-        cursor.execute(f"UPDATE {STAGE} SET created = TRUE WHERE book_id IS NULL")  # noqa: S608
+        cursor.execute(
+            f"UPDATE {STAGE} SET created = TRUE, changed = TRUE, text_changed = TRUE,"
+            " credits_changed = TRUE, genres_changed = TRUE WHERE book_id IS NULL"
+        )
+
+    def _links_changed(self, cursor: Any) -> None:
+        """Mark the existing books whose credits (in order), or genres where the row carries them, differ."""
+        links, through = _table(BookAuthor), Book.genres.through
+        link_book, link_author = _column(BookAuthor, "book"), _column(BookAuthor, "author")
+        role, position = _column(BookAuthor, "role"), _column(BookAuthor, "position")
+        staged = (
+            f"SELECT s.isbn, c.author_id, c.role, c.position FROM {CREDITS} c"
+            f" JOIN {STAGE} s ON s.isbn = c.isbn WHERE NOT s.created"
+        )
+        stored = (
+            f"SELECT s.isbn, l.{link_author}, l.{role}, l.{position} FROM {links} l"
+            f" JOIN {STAGE} s ON s.book_id = l.{link_book} WHERE NOT s.created"
+        )
+        self._mark(cursor, "credits_changed", staged, stored)
+        genre_bit = PRESENT_BITS["genres"]
+        genre_pk, genre_slug = _q(Genre._meta.pk.column), _column(Genre, "slug")
+        staged = (
+            f"SELECT s.isbn, gn.{genre_pk} FROM {GENRES} g JOIN {STAGE} s ON s.isbn = g.isbn"
+            f" JOIN {_table(Genre)} gn ON gn.{genre_slug} = g.slug WHERE NOT s.created"
+        )
+        stored = (
+            f"SELECT s.isbn, l.{_column(through, 'genre')} FROM {_table(through)} l"
+            f" JOIN {STAGE} s ON s.book_id = l.{_column(through, 'book')}"
+            f" WHERE NOT s.created AND (s.present & {genre_bit}) <> 0"
+        )
+        self._mark(cursor, "genres_changed", staged, stored)
+
+    def _mark(self, cursor: Any, flag: str, staged: str, stored: str) -> None:
+        """Set ``flag`` on the rows whose ISBN is in the symmetric difference of two queries."""
+        cursor.execute(
+            f"UPDATE {STAGE} SET {flag} = TRUE WHERE isbn IN ("
+            f"SELECT isbn FROM ({staged} EXCEPT {stored}) AS added"
+            f" UNION SELECT isbn FROM ({stored} EXCEPT {staged}) AS removed)"
+        )
 
     def _authors(self, cursor: Any, now: Any) -> None:
         authors, name, pk = _table(Author), _column(Author, "name"), _q(Author._meta.pk.column)
         cursor.execute(
-            f"INSERT INTO {authors} ({name}, {_column(Author, 'bio')}, {_column(Author, 'created_at')},"  # noqa: S608
+            f"INSERT INTO {authors} ({name}, {_column(Author, 'bio')}, {_column(Author, 'created_at')},"
             f" {_column(Author, 'updated_at')})"
             f" SELECT name, '', %s, %s FROM (SELECT DISTINCT name FROM {CREDITS} c"
             f" WHERE NOT EXISTS (SELECT 1 FROM {authors} a WHERE a.{name} = c.name)) AS missing ORDER BY name",
             [now, now],
         )
         cursor.execute(
-            f"UPDATE {CREDITS} SET author_id = a.id FROM (SELECT {name} AS name, MIN({pk}) AS id"  # noqa: S608
+            f"UPDATE {CREDITS} SET author_id = a.id FROM (SELECT {name} AS name, MIN({pk}) AS id"
             f" FROM {authors} WHERE {name} IN (SELECT name FROM {CREDITS}) GROUP BY {name}) AS a"
             f" WHERE a.name = {CREDITS}.name"
         )
@@ -251,14 +341,14 @@ class BookStage:
     def _genres_and_series(self, cursor: Any, now: Any) -> None:
         genres, series = _table(Genre), _table(Series)
         cursor.execute(
-            f"INSERT INTO {genres} ({_column(Genre, 'name')}, {_column(Genre, 'slug')},"  # noqa: S608
+            f"INSERT INTO {genres} ({_column(Genre, 'name')}, {_column(Genre, 'slug')},"
             f" {_column(Genre, 'created_at')}, {_column(Genre, 'updated_at')})"
             f" SELECT MIN(name), slug, %s, %s FROM {GENRES} WHERE TRUE GROUP BY slug ORDER BY slug"
             f" ON CONFLICT ({_column(Genre, 'slug')}) DO NOTHING",
             [now, now],
         )
         cursor.execute(
-            f"INSERT INTO {series} ({_column(Series, 'name')}, {_column(Series, 'created_at')},"  # noqa: S608
+            f"INSERT INTO {series} ({_column(Series, 'name')}, {_column(Series, 'created_at')},"
             f" {_column(Series, 'updated_at')})"
             f" SELECT DISTINCT series, %s, %s FROM {STAGE}"
             f" WHERE series IS NOT NULL AND (present & {PRESENT_BITS['series']}) <> 0 ORDER BY series"
@@ -271,23 +361,23 @@ class BookStage:
         works, pk = _table(Work), _q(Work._meta.pk.column)
         if self.postgresql:
             cursor.execute(
-                f"UPDATE {STAGE} SET work_id = nextval(pg_get_serial_sequence(%s, %s)) WHERE created",  # noqa: S608
+                f"UPDATE {STAGE} SET work_id = nextval(pg_get_serial_sequence(%s, %s)) WHERE created",
                 [Work._meta.db_table, Work._meta.pk.column],
             )
         else:
-            cursor.execute(f"SELECT COALESCE(MAX({pk}), 0) FROM {works}")  # noqa: S608
+            cursor.execute(f"SELECT COALESCE(MAX({pk}), 0) FROM {works}")
             top = cursor.fetchone()[0]
             cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [Work._meta.db_table])
             sequence = cursor.fetchone()
             base = max(top, sequence[0] if sequence else 0)
             cursor.execute(
-                f"UPDATE {STAGE} SET work_id = %s + n.number FROM (SELECT rowid AS r,"  # noqa: S608
+                f"UPDATE {STAGE} SET work_id = %s + n.number FROM (SELECT rowid AS r,"
                 f" row_number() OVER (ORDER BY line) AS number FROM {STAGE} WHERE created) AS n"
                 f" WHERE {STAGE}.rowid = n.r",
                 [base],
             )
         cursor.execute(
-            f"INSERT INTO {works} ({pk}, {_column(Work, 'title')}, {_column(Work, 'created_at')})"  # noqa: S608
+            f"INSERT INTO {works} ({pk}, {_column(Work, 'title')}, {_column(Work, 'created_at')})"
             f" SELECT work_id, title, %s FROM {STAGE} WHERE created ORDER BY work_id",
             [now],
         )
@@ -305,20 +395,20 @@ class BookStage:
             )
         series_column = _column(Book, "series")
         assignments.append(
-            f"{series_column} = CASE WHEN (s.present & {PRESENT_BITS['series']}) <> 0 THEN"  # noqa: S608
+            f"{series_column} = CASE WHEN (s.present & {PRESENT_BITS['series']}) <> 0 THEN"
             f" (SELECT sr.{series_pk} FROM {_table(Series)} sr WHERE sr.{series_name} = s.series)"
             f" ELSE {books}.{series_column} END"
         )
         assignments.append(f"{_column(Book, 'updated_at')} = %s")
         cursor.execute(
-            f"UPDATE {books} SET {', '.join(assignments)} FROM {STAGE} AS s"  # noqa: S608
-            f" WHERE {books}.{pk} = s.book_id AND NOT s.created",
+            f"UPDATE {books} SET {', '.join(assignments)} FROM {STAGE} AS s"
+            f" WHERE {books}.{pk} = s.book_id AND s.changed AND NOT s.created",
             [now],
         )
         # New books: every column from the stage (an absent optional column holds its default there).
         columns = ", ".join(_column(Book, name) for name in BOOK_COLUMNS)
         cursor.execute(
-            f"INSERT INTO {books} ({columns}, {_column(Book, 'work')}, {series_column},"  # noqa: S608
+            f"INSERT INTO {books} ({columns}, {_column(Book, 'work')}, {series_column},"
             f" {_column(Book, 'created_at')}, {_column(Book, 'updated_at')})"
             f" SELECT {', '.join(f's.{_q(name)}' for name in BOOK_COLUMNS)}, s.work_id, sr.{series_pk}, %s, %s"
             f" FROM {STAGE} AS s LEFT JOIN {_table(Series)} sr ON sr.{series_name} = s.series"
@@ -327,8 +417,7 @@ class BookStage:
         )
         isbn = _column(Book, "isbn")
         cursor.execute(
-            f"UPDATE {STAGE} SET book_id = b.{pk} FROM {books} AS b"  # noqa: S608
-            f" WHERE b.{isbn} = {STAGE}.isbn AND {STAGE}.created"
+            f"UPDATE {STAGE} SET book_id = b.{pk} FROM {books} AS b WHERE b.{isbn} = {STAGE}.isbn AND {STAGE}.created"
         )
 
     def _links(self, cursor: Any) -> None:
@@ -336,22 +425,24 @@ class BookStage:
         links, through = _table(BookAuthor), Book.genres.through
         link_book = _column(BookAuthor, "book")
         cursor.execute(
-            f"DELETE FROM {links} WHERE {link_book} IN (SELECT book_id FROM {STAGE} WHERE NOT created)"  # noqa: S608
+            f"DELETE FROM {links} WHERE {link_book} IN"
+            f" (SELECT book_id FROM {STAGE} WHERE credits_changed AND NOT created)"
         )
         cursor.execute(
-            f"INSERT INTO {links} ({link_book}, {_column(BookAuthor, 'author')}, {_column(BookAuthor, 'role')},"  # noqa: S608
+            f"INSERT INTO {links} ({link_book}, {_column(BookAuthor, 'author')}, {_column(BookAuthor, 'role')},"
             f" {_column(BookAuthor, 'position')})"
             f" SELECT s.book_id, c.author_id, c.role, c.position FROM {CREDITS} c JOIN {STAGE} s ON s.isbn = c.isbn"
-            " ORDER BY s.line, c.position"
+            " WHERE s.credits_changed ORDER BY s.line, c.position"
         )
         genre_links, genre_book = _table(through), _column(through, "book")
         genre_bit = PRESENT_BITS["genres"]
         cursor.execute(
-            f"DELETE FROM {genre_links} WHERE {genre_book} IN"  # noqa: S608
-            f" (SELECT book_id FROM {STAGE} WHERE NOT created AND (present & {genre_bit}) <> 0)"
+            f"DELETE FROM {genre_links} WHERE {genre_book} IN"
+            f" (SELECT book_id FROM {STAGE} WHERE genres_changed AND NOT created AND (present & {genre_bit}) <> 0)"
         )
         cursor.execute(
-            f"INSERT INTO {genre_links} ({genre_book}, {_column(through, 'genre')})"  # noqa: S608
+            f"INSERT INTO {genre_links} ({genre_book}, {_column(through, 'genre')})"
             f" SELECT DISTINCT s.book_id, gn.{_q(Genre._meta.pk.column)} FROM {GENRES} g"
             f" JOIN {STAGE} s ON s.isbn = g.isbn JOIN {_table(Genre)} gn ON gn.{_column(Genre, 'slug')} = g.slug"
+            " WHERE s.genres_changed"
         )
