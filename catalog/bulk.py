@@ -26,7 +26,7 @@ from catalog.staging import BookStage, Merged, genre_name_from_slug
 
 #: Rows staged and merged at a time: large enough that the per-batch statements cost little,
 #: small enough that a batch's rows in memory stay a few megabytes.
-DEFAULT_BATCH_SIZE = 5000
+DEFAULT_BATCH_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -205,7 +205,7 @@ class BookStage:
         stock_bit = PRESENT_BITS["stock"]
         with connection.cursor() as cursor:
             if self.postgresql:
-                cursor.execute(f"ANALYZE {STAGE}")
+                cursor.execute(f"ANALYZE {STAGE}, {CREDITS}, {GENRES}")
             self._genres_and_series(cursor, now)
             self._find_books(cursor)
             self._authors(cursor, now)
