@@ -108,7 +108,7 @@ def _import_user_id(note: StockNote) -> int:
     return int(audit.system_user().pk)
 
 
-def books_upsert(*, rows: Sequence[BookRow], note: StockNote | None = None) -> UpsertResult:
+def books_upsert(*, rows: Sequence[BookRow], note: StockNote | None = None, history: bool = True) -> UpsertResult:
     """Create or update ``rows`` by ISBN in one set-based pass, then refresh their search entries.
 
     Authors (by name), genres (by slug) and series (by name) are created as
@@ -125,15 +125,16 @@ def books_upsert(*, rows: Sequence[BookRow], note: StockNote | None = None) -> U
     ``BookAuthorsInvalid``, nothing written) and every write is followed by
     ``services.books_written`` and ``services.stock_rose``, as ``book_create``
     and ``book_update`` are. Stock the rows set is written to the ledger as
-    one INSERT of movements (``note``, default: kind ``import``), and the admin
-    history as one INSERT per action (``catalog.audit``).
+    one INSERT of movements (``note``, default: kind ``import``), and, unless
+    ``history`` is false (the demo store), the admin history as one INSERT
+    (``catalog.audit``).
     """
     if not rows:
         return UpsertResult(created=0, updated=0, book_ids=[])
     services.book_rows_check(rows=rows)
     note = note or StockNote(kind=StockMovement.Kind.IMPORT)
     with transaction.atomic():
-        stage = BookStage(note=note, user_id=_import_user_id(note))
+        stage = BookStage(note=note, user_id=_import_user_id(note) if history else None)
         merged = _stage_batch(stage, rows)
     return UpsertResult(created=merged.created, updated=len(rows) - merged.created, book_ids=merged.book_ids)
 

@@ -97,7 +97,8 @@ class BookStage:
     Must be used inside ``transaction.atomic``; the tables are emptied after each merge.
     """
 
-    def __init__(self, *, note: StockNote, user_id: int) -> None:
+    def __init__(self, *, note: StockNote, user_id: int | None) -> None:
+        """``user_id``: whom the admin history names; ``None``: no history is written."""
         self.note = note
         self.user_id = user_id
         self.postgresql = connection.vendor == "postgresql"
@@ -221,16 +222,17 @@ class BookStage:
                 ),
             )
             self._links(cursor)
-            audit.book_history_insert_select(
-                user_id=self.user_id,
-                source=(
-                    "SELECT book_id, title, created, "
-                    "(NOT created AND price <> old_price) AS price_changed, "
-                    f"(NOT created AND (present & {stock_bit}) <> 0 AND stock <> old_stock)"
-                    " AS stock_changed "
-                    f"FROM {STAGE}"
-                ),
-            )
+            if self.user_id is not None:
+                audit.book_history_insert_select(
+                    user_id=self.user_id,
+                    source=(
+                        "SELECT book_id, title, created, "
+                        "(NOT created AND price <> old_price) AS price_changed, "
+                        f"(NOT created AND (present & {stock_bit}) <> 0 AND stock <> old_stock)"
+                        " AS stock_changed "
+                        f"FROM {STAGE}"
+                    ),
+                )
             cursor.execute(
                 "SELECT book_id, created,"
                 " (created OR changed OR credits_changed OR genres_changed),"
