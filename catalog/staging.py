@@ -123,7 +123,7 @@ class BookStage:
         drop = " ON COMMIT DROP" if self.postgresql else ""
         with connection.cursor() as cursor:
             cursor.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (line integer, present integer, {typed},"
+                f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (seq integer, present integer, {typed},"
                 " series varchar(255), book_id bigint, work_id bigint, old_stock integer,"
                 f" old_price {fields['price'].db_type(connection)}, created boolean, changed boolean,"
                 " text_changed boolean, credits_changed boolean, genres_changed boolean)"
@@ -152,7 +152,7 @@ class BookStage:
         credits: list[tuple[Any, ...]] = []
         genres: list[tuple[Any, ...]] = []
         genre_bit = PRESENT_BITS["genres"]
-        for row in rows:
+        for seq, row in enumerate(rows):  # seq: the row order, which ids are returned in
             values = row.values
             present = self._present(row.present)
             isbn = values["isbn"]
@@ -161,13 +161,13 @@ class BookStage:
                 for index, name in enumerate(BOOK_COLUMNS):
                     if name in adapt and record[index] is not None:
                         record[index] = adapt[name](record[index], connection)
-            books.append((row.line, present, *record, values["series"]))
+            books.append((seq, present, *record, values["series"]))
             credits.extend(
                 (isbn, position, name, role) for position, (name, role) in enumerate(services.row_credits(row))
             )
             if present & genre_bit:
                 genres.extend((isbn, slug, genre_name_from_slug(slug)[:100]) for slug in values["genres"])
-        self._write(STAGE, ("line", "present", *BOOK_COLUMNS, "series"), books)
+        self._write(STAGE, ("seq", "present", *BOOK_COLUMNS, "series"), books)
         self._write(CREDITS, ("isbn", "position", "name", "role"), credits)
         self._write(GENRES, ("isbn", "slug", "name"), genres)
 
@@ -238,7 +238,7 @@ class BookStage:
                 " (created OR changed OR credits_changed OR genres_changed),"
                 " (created OR text_changed OR credits_changed),"
                 f" (NOT created AND (present & {stock_bit}) <> 0 AND stock > 0 AND old_stock = 0)"
-                f" FROM {STAGE} ORDER BY line"
+                f" FROM {STAGE} ORDER BY seq"
             )
             found = cursor.fetchall()
         self._clear()
@@ -374,7 +374,7 @@ class BookStage:
             base = max(top, sequence[0] if sequence else 0)
             cursor.execute(
                 f"UPDATE {STAGE} SET work_id = %s + n.number FROM (SELECT rowid AS r,"
-                f" row_number() OVER (ORDER BY line) AS number FROM {STAGE} WHERE created) AS n"
+                f" row_number() OVER (ORDER BY seq) AS number FROM {STAGE} WHERE created) AS n"
                 f" WHERE {STAGE}.rowid = n.r",
                 [base],
             )
@@ -414,7 +414,7 @@ class BookStage:
             f" {_column(Book, 'created_at')}, {_column(Book, 'updated_at')})"
             f" SELECT {', '.join(f's.{_q(name)}' for name in BOOK_COLUMNS)}, s.work_id, sr.{series_pk}, %s, %s"
             f" FROM {STAGE} AS s LEFT JOIN {_table(Series)} sr ON sr.{series_name} = s.series"
-            " WHERE s.created ORDER BY s.line",
+            " WHERE s.created ORDER BY s.seq",
             [now, now],
         )
         isbn = _column(Book, "isbn")
@@ -434,7 +434,7 @@ class BookStage:
             f"INSERT INTO {links} ({link_book}, {_column(BookAuthor, 'author')}, {_column(BookAuthor, 'role')},"
             f" {_column(BookAuthor, 'position')})"
             f" SELECT s.book_id, c.author_id, c.role, c.position FROM {CREDITS} c JOIN {STAGE} s ON s.isbn = c.isbn"
-            " WHERE s.credits_changed ORDER BY s.line, c.position"
+            " WHERE s.credits_changed ORDER BY s.seq, c.position"
         )
         genre_links, genre_book = _table(through), _column(through, "book")
         genre_bit = PRESENT_BITS["genres"]

@@ -213,3 +213,21 @@ def test_on_postgresql_rows_reach_the_staging_tables_by_copy_not_insert(tmp_path
     statements = _statements(tmp_path, 50, start=1)
     assert not [sql for sql in statements if "INSERT INTO import_" in sql]
     assert Book.objects.count() == 50
+
+
+def test_upsert_returns_ids_in_row_order_whatever_the_rows_lines():
+    from catalog.bulk import books_upsert
+    from catalog.importing import BookRow
+
+    existing = BookFactory(isbn=_isbn13(50))
+    isbns = [_isbn13(n) for n in (90, 50, 70, 10, 30)]
+    rows = [
+        BookRow(line=0, present=frozenset(), isbn=isbn, title="T", authors=("A",), price=Decimal(1)) for isbn in isbns
+    ]
+
+    result = books_upsert(rows=rows, history=False)
+
+    assert [Book.objects.get(pk=pk).isbn for pk in result.book_ids] == isbns
+    assert result.book_ids[1] == existing.pk
+    assert (result.created, result.updated) == (4, 1)
+    assert not LogEntry.objects.exists()
