@@ -49,20 +49,20 @@ def book_history_insert_select(*, user_id: int, source: str, params: list[Any] |
     """
     content_type = ContentType.objects.get_for_model(Book).pk
     quote = connection.ops.quote_name
-    fields = {name: LogEntry._meta.get_field(name) for name in ("action_time", "user", "content_type")}
+    fields: dict[str, Any] = {name: LogEntry._meta.get_field(name) for name in ("action_time", "user", "content_type")}
     columns = ", ".join(
         quote(name)
         for name in (
-            fields["action_time"].column,  # type: ignore[union-attr]
-            fields["user"].column,  # type: ignore[union-attr]
-            fields["content_type"].column,  # type: ignore[union-attr]
+            fields["action_time"].column,
+            fields["user"].column,
+            fields["content_type"].column,
             "object_id",
             "object_repr",
             "action_flag",
             "change_message",
         )
     )
-    now = fields["action_time"].get_db_prep_save(timezone.now(), connection)  # type: ignore[union-attr]
+    now = fields["action_time"].get_db_prep_save(timezone.now(), connection)
     message = "CASE WHEN price_changed AND stock_changed THEN %s WHEN price_changed THEN %s ELSE %s END"
     with connection.cursor() as cursor:
         cursor.execute(

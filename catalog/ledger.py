@@ -71,9 +71,11 @@ def stock_movements_insert_select(*, note: StockNote, source: str, params: Seque
     and the time are the same for every movement. One ``INSERT ... SELECT``.
     """
     table = StockMovement._meta.db_table
-    fields = {name: StockMovement._meta.get_field(name) for name in ("book", "delta", "stock_after", "kind", "by")}
+    fields: dict[str, Any] = {
+        name: StockMovement._meta.get_field(name) for name in ("book", "delta", "stock_after", "kind", "by")
+    }
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields.values())  # type: ignore[union-attr]
+    columns = ", ".join(quote(field.column) for field in fields.values())
     user = _user(note.by)
     at_field = StockMovement._meta.get_field("at")
     assert isinstance(at_field, models.DateTimeField)
