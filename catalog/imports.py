@@ -452,7 +452,8 @@ def _import(job: ImportJob, file: IO[bytes], progress: _Progress) -> dict[str, A
         if writes:
             try:
                 with transaction.atomic():
-                    result = books_upsert(rows=[row for row, _, _ in writes], note=note)
+                    # The job writes its own, richer history (every changed field, the job and its file).
+                    result = books_upsert(rows=[row for row, _, _ in writes], note=note, history=False)
                     _history_record(
                         job=job,
                         entries=[

@@ -9,10 +9,11 @@ behind the services' back).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection, models
 from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -60,6 +61,36 @@ def stock_movements_record(*, note: StockNote, changes: Mapping[int, tuple[int, 
     if rows:
         StockMovement.objects.bulk_create(rows)
     return len(rows)
+
+
+def stock_movements_insert_select(*, note: StockNote, source: str, params: Sequence[Any] = ()) -> None:
+    """The set-based form of ``stock_movements_record``: one movement per row of the SQL query ``source``.
+
+    ``source`` selects ``(book_id, delta, stock_after)`` with no zero deltas (a
+    bulk writer's staging table); the note's kind, user, reason and reference
+    and the time are the same for every movement. One ``INSERT ... SELECT``.
+    """
+    table = StockMovement._meta.db_table
+    fields: dict[str, Any] = {
+        name: StockMovement._meta.get_field(name) for name in ("book", "delta", "stock_after", "kind", "by")
+    }
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields.values())
+    user = _user(note.by)
+    at_field = StockMovement._meta.get_field("at")
+    assert isinstance(at_field, models.DateTimeField)
+    at = at_field.get_db_prep_save(timezone.now(), connection)
+
+    def typed(placeholder: str, field: Any) -> str:
+        # PostgreSQL cannot tell the type of a NULL parameter in a SELECT list.
+        return f"CAST({placeholder} AS {field.db_type(connection)})"
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(table)} ({columns}, {quote('at')}, {quote('reason')}, {quote('reference')})"  # noqa: S608
+            f" SELECT moved.*, %s, {typed('%s', fields['by'])}, %s, %s, %s FROM ({source}) AS moved",
+            [note.kind, user.pk if user else None, at, note.reason[:255], note.reference[:100], *params],
+        )
 
 
 def ledger_mismatches(*, books: QuerySet[Book] | None = None) -> list[tuple[int, int, int]]:

@@ -496,8 +496,9 @@ def book_rows_check(*, rows: Sequence[BookRow]) -> None:
         if row.isbn in seen:
             raise IsbnTaken(f"ISBN {row.isbn} appears twice in one batch.")
         seen.add(row.isbn)
-        _credits_check([(name, role) for name, role in row_credits(row)])
-        _roles_check([role for _name, role in row_credits(row)])
+        credits = row_credits(row)
+        _credits_check(credits)
+        _roles_check([role for _name, role in credits])
 
 
 def row_credits(row: BookRow) -> tuple[tuple[str, str], ...]:
@@ -514,8 +515,11 @@ def _credits_check(keys: Sequence[object]) -> None:
         raise BookAuthorsInvalid("Each contributor may be credited only once per role.")
 
 
+_ROLES = frozenset(ContributorRole.values)
+
+
 def _roles_check(roles: Iterable[str]) -> None:
-    unknown = sorted(set(roles) - set(ContributorRole.values))
+    unknown = sorted(set(roles) - _ROLES)
     if unknown:
         raise BookAuthorsInvalid(f"Unknown role(s): {', '.join(unknown)}.")
 

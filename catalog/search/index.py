@@ -153,7 +153,9 @@ def search_index_update(*, book_ids: Iterable[int]) -> None:
     if not ids:
         return
     connection = connections[Book.objects.db]
-    with transaction.atomic(), connection.cursor() as cursor:
+    # No savepoint inside the caller's transaction: a large import calls this once per batch, and past 64
+    # subtransactions PostgreSQL's visibility checks go through pg_subtrans for the rest of the transaction.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             documents = _POSTGRESQL_DOCUMENTS.format(
                 config=POSTGRESQL_CONFIG,

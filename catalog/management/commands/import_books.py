@@ -6,11 +6,14 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.bulk import DEFAULT_BATCH_SIZE, books_import
 from catalog.importing import IMPORT_FORMATS, ImportFormatError, RowError, RowNotice, format_for_path
+from catalog.ledger import StockNote
 from catalog.management.commands._progress import ProgressBar
+from catalog.models import StockMovement
 
 CHUNK_BYTES = 1 << 16
 
@@ -21,7 +24,8 @@ class Command(BaseCommand):
         "creating or updating them by ISBN. All or nothing unless --skip-invalid; every rejected row is "
         "reported with its line number (ONIX: and the product's record reference and ISBN), and the exit "
         "status is non-zero when any row was rejected. ONIX values the store has no place for are "
-        "reported as notes and left out."
+        "reported as notes and left out. Stock changes go to the stock ledger and created books and price or "
+        "stock changes to the admin history, under --user (default: the system account)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -31,7 +35,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--skip-invalid", action="store_true", help="Import the valid rows and report the rejected ones."
         )
-        parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="Rows per database round trip.")
+        parser.add_argument(
+            "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="Rows staged and merged at a time."
+        )
+        parser.add_argument(
+            "--user",
+            metavar="EMAIL",
+            help="The user the import is recorded under (stock movements, admin history); default: the system account.",
+        )
+
+    @staticmethod
+    def _user(email: str | None) -> Any:
+        if email is None:
+            return None
+        user = get_user_model()._default_manager.filter(email__iexact=email.strip()).first()
+        if user is None:
+            raise CommandError(f"--user: no user with the email address {email!r}.")
+        return user
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: str = options["file"]
@@ -43,12 +63,12 @@ class Command(BaseCommand):
         except (ImportFormatError, OSError) as exc:
             raise CommandError(str(exc)) from exc
 
+        stock_note = StockNote(kind=StockMovement.Kind.IMPORT, by=self._user(options["user"]))
         show_progress = self.stderr.isatty() and options["verbosity"] >= 1
         bars: list[ProgressBar] = []
 
         def open_lines() -> Iterator[bytes]:
-            writing = bool(bars) or (options["skip_invalid"] and not options["dry_run"])
-            label = "Importing" if writing else "Checking"
+            label = "Checking" if options["dry_run"] else "Importing"
             bar = ProgressBar(self.stderr, total=size, label=label, enabled=show_progress)
             bars.append(bar)
             with open(path, "rb") as file:
@@ -75,6 +95,7 @@ class Command(BaseCommand):
         try:
             result = books_import(
                 open_lines=open_lines,
+                note=stock_note,
                 fmt=fmt,
                 dry_run=options["dry_run"],
                 skip_invalid=options["skip_invalid"],

@@ -1,0 +1,233 @@
+"""The staged, set-based import: admin history, unchanged rows, progress, the end hook and COPY (both databases)."""
+
+from __future__ import annotations
+
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from catalog import audit, bulk
+from catalog.bulk import books_import
+from catalog.importing import COLUMNS
+from catalog.ledger import ledger_mismatches
+from catalog.models import Book, StockMovement
+from tests.factories import AuthorFactory, BookFactory, GenreFactory, UserFactory, _isbn13
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ",".join(COLUMNS)
+
+
+def csv_line(isbn: str, title: str = "A title", authors: str = "Ann Author", **values: str) -> str:
+    fields = {"isbn": isbn, "title": title, "authors": authors, "price": "10.00", "language": "en", **values}
+    return ",".join(fields.get(column, "") for column in COLUMNS)
+
+
+def write(tmp_path: Path, *lines: str, name: str = "books.csv") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join([HEADER, *lines]) + "\n")
+    return path
+
+
+def run(path: Path, *args: str) -> str:
+    out = io.StringIO()
+    call_command("import_books", str(path), *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def import_file(path: Path, **options):
+    return books_import(open_lines=lambda: path.open("rb"), fmt="csv", **options)
+
+
+# --- admin history ------------------------------------------------------------------------------
+
+
+def test_history_names_created_books_and_price_or_stock_changes_under_the_importing_user(tmp_path):
+    staff = UserFactory(email="buyer@example.com", is_staff=True)
+    author = AuthorFactory(name="Ann Author")
+    priced = BookFactory(isbn=_isbn13(1), title="Priced", price=Decimal("5.00"), stock=3, authors=[author])
+    stocked = BookFactory(isbn=_isbn13(2), title="Stocked", price=Decimal("10.00"), stock=3, authors=[author])
+    both = BookFactory(isbn=_isbn13(3), title="Both", price=Decimal("5.00"), stock=3, authors=[author])
+    BookFactory(isbn=_isbn13(4), title="Old title", price=Decimal("10.00"), stock=3, authors=[author])
+    path = write(
+        tmp_path,
+        csv_line(_isbn13(1), "Priced", stock="3"),
+        csv_line(_isbn13(2), "Stocked", stock="9"),
+        csv_line(_isbn13(3), "Both", stock="0"),
+        csv_line(_isbn13(4), "New title", stock="3"),
+        csv_line(_isbn13(5), "Brand new", stock="2"),
+    )
+
+    out = run(path, "--user", "Buyer@Example.com")
+
+    assert "Imported 5 books (1 created, 4 updated)" in out
+    created = Book.objects.get(isbn=_isbn13(5))
+    entries = {int(entry.object_id): entry for entry in LogEntry.objects.all()}
+    assert set(entries) == {priced.pk, stocked.pk, both.pk, created.pk}  # a title change is not a price or stock one
+    assert {entry.user_id for entry in entries.values()} == {staff.pk}
+    assert all(entry.content_type.model_class() is Book for entry in entries.values())
+    assert (entries[created.pk].action_flag, entries[created.pk].object_repr) == (ADDITION, "Brand new")
+    assert json.loads(entries[created.pk].change_message) == [{"added": {}}]
+    assert entries[priced.pk].action_flag == CHANGE
+    assert json.loads(entries[priced.pk].change_message) == [{"changed": {"fields": ["price"]}}]
+    assert json.loads(entries[stocked.pk].change_message) == [{"changed": {"fields": ["stock"]}}]
+    assert entries[both.pk].change_message == '[{"changed": {"fields": ["price", "stock"]}}]'
+    assert entries[both.pk].get_change_message() == "Changed price and stock."
+    assert entries[both.pk].get_admin_url() == f"/admin/catalog/book/{both.pk}/change/"
+    # The stock ledger names the same user, and still adds up.
+    assert set(StockMovement.objects.filter(kind="import").values_list("by", flat=True)) == {staff.pk}
+    assert ledger_mismatches() == []
+
+
+def test_without_a_user_the_history_names_the_system_account_which_cannot_log_in(tmp_path):
+    run(write(tmp_path, csv_line(_isbn13(1))))
+    run(write(tmp_path, csv_line(_isbn13(2)), name="more.csv"))
+
+    system = audit.system_user()
+    assert system.email == audit.SYSTEM_EMAIL
+    assert not system.is_active
+    assert not system.has_usable_password()
+    assert list(LogEntry.objects.values_list("user", flat=True)) == [system.pk, system.pk]
+    assert type(system).objects.filter(email=audit.SYSTEM_EMAIL).count() == 1
+    assert StockMovement.objects.count() == 0  # no stock column: no movement
+
+
+def test_an_unknown_user_is_refused_before_anything_is_read(tmp_path):
+    with pytest.raises(CommandError, match="no user"):
+        run(write(tmp_path, csv_line(_isbn13(1))), "--user", "nobody@example.com")
+    assert not Book.objects.exists()
+
+
+def test_a_rejected_file_leaves_no_history_no_movements_and_no_books(tmp_path):
+    path = write(tmp_path, csv_line(_isbn13(1), stock="4"), csv_line(_isbn13(2), price="-1"))
+    with pytest.raises(CommandError):
+        run(path)
+    assert not Book.objects.exists()
+    assert not LogEntry.objects.exists()
+    assert not StockMovement.objects.exists()
+
+
+# --- rows identical to the stored book ----------------------------------------------------------------
+
+
+def test_a_second_identical_import_writes_nothing_but_still_counts_the_rows_updated(tmp_path):
+    GenreFactory(slug="poetry")
+    path = write(
+        tmp_path,
+        csv_line(_isbn13(1), "One", "Ann Author;Bob Writer", genres="poetry;fiction", stock="4"),
+        csv_line(_isbn13(2), "Two", stock="0"),
+    )
+    first = import_file(path)
+    stamps = dict(Book.objects.values_list("isbn", "updated_at"))
+    history, movements = LogEntry.objects.count(), StockMovement.objects.count()
+
+    again = import_file(path)
+
+    assert (again.created, again.updated, list(again.book_ids)) == (0, 2, [])
+    assert list(first.book_ids) == list(Book.objects.order_by("isbn").values_list("pk", flat=True))
+    assert dict(Book.objects.values_list("isbn", "updated_at")) == stamps
+    assert (LogEntry.objects.count(), StockMovement.objects.count()) == (history, movements)
+
+
+def test_a_changed_credit_order_or_genre_alone_rewrites_that_book_only(tmp_path):
+    GenreFactory(slug="poetry")
+    import_file(write(tmp_path, csv_line(_isbn13(1), "One", "Ann;Bob", genres="poetry"), csv_line(_isbn13(2), "Two")))
+    one, two = Book.objects.get(isbn=_isbn13(1)), Book.objects.get(isbn=_isbn13(2))
+
+    result = import_file(
+        write(tmp_path, csv_line(_isbn13(1), "One", "Bob;Ann", genres="poetry"), csv_line(_isbn13(2), "Two"))
+    )
+    assert list(result.book_ids) == [one.pk]
+    assert [link.author.name for link in one.author_links.order_by("position")] == ["Bob", "Ann"]
+
+    result = import_file(
+        write(tmp_path, csv_line(_isbn13(1), "One", "Bob;Ann", genres="fiction"), csv_line(_isbn13(2), "Two"))
+    )
+    assert list(result.book_ids) == [one.pk]
+    assert list(one.genres.values_list("slug", flat=True)) == ["fiction"]
+    assert Book.objects.get(pk=two.pk).updated_at == two.updated_at
+
+
+# --- the entry point for the admin: progress and the end of an import ---------------------------------
+
+
+def test_progress_is_reported_per_batch_with_the_records_read(tmp_path):
+    path = write(tmp_path, *(csv_line(_isbn13(10 + n), f"Book {n}") for n in range(7)))
+    seen: list[int] = []
+
+    result = import_file(path, batch_size=3, progress=seen.append)
+
+    assert result.written
+    assert result.created == 7
+    assert seen == [3, 6, 7, 7]
+    dry: list[int] = []
+    import_file(path, batch_size=3, progress=dry.append, dry_run=True)
+    assert dry[-1] == 7
+    assert dry == sorted(dry)
+
+
+def test_import_finished_runs_after_the_commit_with_the_written_ids(
+    tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    calls: list[list[int]] = []
+    monkeypatch.setattr(bulk, "import_finished", lambda *, book_ids: calls.append(list(book_ids)))
+    path = write(tmp_path, csv_line(_isbn13(1)), csv_line(_isbn13(2)))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = import_file(path)
+        assert calls == []  # not before the commit
+
+    assert calls == [list(result.book_ids)] == [list(Book.objects.order_by("isbn").values_list("pk", flat=True))]
+    with django_capture_on_commit_callbacks(execute=True):
+        import_file(write(tmp_path, csv_line(_isbn13(1)), csv_line(_isbn13(3), price="-1"), name="bad.csv"))
+    assert len(calls) == 1  # a rolled-back import finishes nothing
+
+
+# --- set-based: statements do not grow with the rows, and PostgreSQL stages with COPY -------------------
+
+
+def _statements(tmp_path: Path, rows: int, start: int) -> list[str]:
+    path = write(tmp_path, *(csv_line(_isbn13(start + n), f"Book {n}", f"Author {n}") for n in range(rows)))
+    with CaptureQueriesContext(connection) as queries:
+        result = import_file(path, batch_size=1000)
+    assert result.created == rows
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def test_a_batch_costs_the_same_statements_whatever_its_size(tmp_path):
+    _statements(tmp_path, 1, start=1)  # the system account and content type exist from here on
+    small, large = _statements(tmp_path, 3, start=100), _statements(tmp_path, 400, start=1000)
+    assert len(small) == len(large)
+    assert ledger_mismatches() == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_on_postgresql_rows_reach_the_staging_tables_by_copy_not_insert(tmp_path):
+    statements = _statements(tmp_path, 50, start=1)
+    assert not [sql for sql in statements if "INSERT INTO import_" in sql]
+    assert Book.objects.count() == 50
+
+
+def test_upsert_returns_ids_in_row_order_whatever_the_rows_lines():
+    from catalog.bulk import books_upsert
+    from catalog.importing import BookRow
+
+    existing = BookFactory(isbn=_isbn13(50))
+    isbns = [_isbn13(n) for n in (90, 50, 70, 10, 30)]
+    rows = [
+        BookRow(line=0, present=frozenset(), isbn=isbn, title="T", authors=("A",), price=Decimal(1)) for isbn in isbns
+    ]
+
+    result = books_upsert(rows=rows, history=False)
+
+    assert [Book.objects.get(pk=pk).isbn for pk in result.book_ids] == isbns
+    assert result.book_ids[1] == existing.pk
+    assert (result.created, result.updated) == (4, 1)
+    assert not LogEntry.objects.exists()
