@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from catalog.models import Book, ImportJob, StockMovement
-from tests.e2e.conftest import TIMEOUT_MS
-from tests.factories import DEFAULT_PASSWORD, BookFactory, UserFactory
+from tests.e2e.conftest import sign_in
+from tests.factories import BookFactory, UserFactory
 from tests.workers.harness import Worker, app_env
 
 pytestmark = pytest.mark.e2e
@@ -79,23 +79,6 @@ def _fresh_connections(app: Any) -> None:
     """The next task sent opens a connection to the broker now configured (as after a fork)."""
     app._pool = None
     app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def laptop(browser: Browser, live_server: Any, django_db_serialized_rollback: None) -> Iterator[Page]:
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-def sign_in(page: Page, user: Any) -> None:
-    page.goto("/admin/login/?next=/admin/")
-    page.get_by_label("Email address").fill(user.email)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.keyboard.press("Enter")
-    expect(page).to_have_url(re.compile(r"/admin/$"))
 
 
 def test_an_admin_import_with_dry_run_then_the_real_run_with_progress_reaching_100_percent(

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from catalog.ledger import ledger_mismatches
 from catalog.models import Book, StockMovement
-from tests.e2e.conftest import TIMEOUT_MS
-from tests.factories import DEFAULT_PASSWORD, BookFactory, UserFactory
+from tests.e2e.conftest import sign_in
+from tests.factories import BookFactory, UserFactory
 
 pytestmark = pytest.mark.e2e
 
@@ -23,27 +21,10 @@ UNKNOWN = "9780000000002"  # a valid ISBN the shop does not carry
 
 
 @pytest.fixture
-def laptop(browser: Browser, live_server: Any, django_db_serialized_rollback: None) -> Iterator[Page]:
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-@pytest.fixture
 def catalog_manager(django_db_serialized_rollback: None) -> Any:
     user = UserFactory(email="shelves@example.com", is_staff=True, first_name="Sam")
     user.groups.add(Group.objects.get(name="Catalog managers"))
     return user
-
-
-def sign_in(page: Page, user: Any) -> None:
-    page.goto("/admin/login/?next=/admin/")
-    page.get_by_label("Email address").fill(user.email)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.keyboard.press("Enter")
-    expect(page).to_have_url(re.compile(r"/admin/$"))
 
 
 def scan(page: Page, isbn: str) -> None:

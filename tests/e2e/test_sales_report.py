@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -13,27 +12,16 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from orders.models import Order
 from orders.services import OrderLine, order_place
-from tests.e2e.conftest import TIMEOUT_MS
-from tests.factories import DEFAULT_PASSWORD, AuthorFactory, BookFactory, GenreFactory, UserFactory
+from tests.e2e.conftest import sign_in
+from tests.factories import AuthorFactory, BookFactory, GenreFactory, UserFactory
 
 pytestmark = pytest.mark.e2e
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-@pytest.fixture
-def laptop(browser: Browser, live_server: Any, django_db_serialized_rollback: None) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=live_server.url, viewport={"width": 1280, "height": 800}, accept_downloads=True
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def test_sales_report_for_last_month_exported(laptop: Page, superuser: Any) -> None:
@@ -58,10 +46,8 @@ def test_sales_report_for_last_month_exported(laptop: Page, superuser: Any) -> N
         expected_revenue += order.total
     order_place(user=customer, items=[OrderLine(book_id=odes.pk, quantity=1)])  # this month: not in the report
 
-    page.goto("/admin/login/?next=/admin/orders/order/")
-    page.get_by_label("Email address").fill(superuser.email)
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    sign_in(page, superuser)
+    page.goto("/admin/orders/order/")
     page.locator("#sales-report-link").click()
     page.get_by_role("link", name="Last month").click()
 
