@@ -68,7 +68,8 @@ def _killed_mid_send_then_delivered_once(env, workers, smtp_server, customer_and
     assert placed["number"] in message["Subject"]
     email = eventually(lambda: Email.objects.filter(pk=email.pk, state=Email.State.SENT).first(), message="sent")
     assert email.attempts == 2  # the killed attempt and the one that sent it
-    assert second.saw(f"email {email.pk} sent to the SMTP server")
+    # The log line follows the state change: wait for it rather than racing the worker's write.
+    eventually(lambda: second.saw(f"email {email.pk} sent to the SMTP server"), timeout=30, message="log line")
     time.sleep(3)
     assert len(smtp_server.messages) == 1
 
