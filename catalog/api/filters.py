@@ -275,8 +275,8 @@ class SeriesFilter(filters.FilterSet):
         fields: list[str] = []
 
 
-#: Book list parameters that order the books rather than narrow them.
-_RANKING_PARAMETERS = frozenset({"search", "ordering", "prefer_in_stock"})
+#: Parameters that order or present the matches without narrowing them (the index alone can still count them).
+_RANKING_PARAMETERS = frozenset({"search", "ordering", "prefer_in_stock", "highlight"})
 
 
 class BookFilter(filters.FilterSet):
