@@ -30,9 +30,14 @@ METRICS_TOKEN = "replica-tests-metrics-token"
 
 @pytest.fixture(scope="module")
 def server(cluster: Cluster) -> AppServer:
-    """Two gunicorn workers reading the catalog from the replica, writing to the primary."""
+    """Two gunicorn workers reading the catalog from the replica, writing to the primary.
+
+    These tests prove where each database read goes, so the stored catalog documents (always filled from the
+    primary, ``catalog.readcache``) are off: every book read reaches the database router.
+    """
     return cluster.start_server(
         workers=2,
+        CATALOG_CACHE_SECONDS="0",
         DATABASE_REPLICA_URLS=url(REPLICA_PORT),
         DATABASE_REPLICA_PIN_SECONDS=str(PIN_SECONDS),
         DATABASE_REPLICA_RETRY_SECONDS="2",
@@ -225,6 +230,7 @@ def test_a_replica_lost_during_a_request_is_answered_from_the_primary(cluster: C
     try:
         server = cluster.start_server(
             workers=1,
+            CATALOG_CACHE_SECONDS="0",  # every read reaches the router (see ``server``)
             DATABASE_REPLICA_URLS=f"postgres://postgres@127.0.0.1:{proxy.port}/{DB_NAME}",
             DATABASE_REPLICA_RETRY_SECONDS="30",
         )
