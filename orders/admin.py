@@ -321,6 +321,11 @@ COUPON_STATUS_LABELS = {
 }
 
 
+def _short_datetime(value: Any) -> str:
+    """A list cell's date and time in the shop's zone, short enough for one line ("30 Nov 2026 10:23")."""
+    return timezone.localtime(value).strftime("%d %b %Y %H:%M") if value else "-"
+
+
 class CouponStatusFilter(admin.SimpleListFilter):
     title = "status"
     parameter_name = "coupon_status"
@@ -349,7 +354,7 @@ class CouponAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Coupons are written by ``coupon_create``/``coupon_update``, the API's code path."""
 
     form = CouponAdminForm
-    list_display = ("code", "coupon_status", "kind", "value", "starts_at", "ends_at", "min_subtotal", "uses_of_max")
+    list_display = ("code", "coupon_status", "kind", "value", "starts", "ends", "min_subtotal", "uses_of_max")
     list_filter = (CouponStatusFilter, "kind", "is_active")
     search_fields = ("code",)
     fields = (*COUPON_FIELDS, "uses")
@@ -384,6 +389,14 @@ class CouponAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return format_html(
             '<span class="coupon-status coupon-status-{}">{}</span>', status, COUPON_STATUS_LABELS[status]
         )
+
+    @admin.display(description="starts", ordering="starts_at")
+    def starts(self, coupon: Coupon) -> str:
+        return _short_datetime(coupon.starts_at)
+
+    @admin.display(description="ends", ordering="ends_at")
+    def ends(self, coupon: Coupon) -> str:
+        return _short_datetime(coupon.ends_at)
 
     @admin.display(description="uses", ordering="uses")
     def uses(self, coupon: Coupon) -> int:
