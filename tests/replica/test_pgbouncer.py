@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.reliability.harness import PYTHON, ROOT, AppServer, wait_until
-from tests.replica.conftest import DB_NAME, PGBOUNCER_PORT, PRIMARY_PORT, Cluster, Seed, sql, url
+from tests.replica.conftest import DB_NAME, PGBOUNCER_PORT, PRIMARY_PORT, Cluster, Seed, _isbn13, sql, url
 
 pytestmark = [pytest.mark.replica, pytest.mark.slow, pytest.mark.requires_redis]
 
@@ -111,3 +111,36 @@ def test_streaming_export_behind_pgbouncer(cluster: Cluster, warm_pool: None, se
     broken = _export(cluster, DATABASE_POOLER="")
     assert broken.returncode != 0
     assert "does not exist" in broken.stderr
+
+
+def test_import_through_pgbouncer_stages_each_batch_inside_its_transaction(cluster: Cluster, warm_pool: None, tmp_path):
+    """The COPY import's staging tables are ``ON COMMIT DROP``: batch after batch, on alternating server sessions."""
+    rows = ["isbn,title,authors,price,stock,language"]
+    isbns = [_isbn13(900_000 + n) for n in range(250)]
+    rows += [f"{isbn},Pooled Title {n},Pat Pooler,12.50,{n % 7},en" for n, isbn in enumerate(isbns)]
+    source = tmp_path / "pooled.csv"
+    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    def run_import() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [PYTHON, "manage.py", "import_books", str(source), "--batch-size", "40"],
+            cwd=ROOT, env=cluster.env(DATABASE_URL=url(PGBOUNCER_PORT), DATABASE_POOLER="pgbouncer"),
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    first = run_import()
+    assert first.returncode == 0, first.stderr
+    again = run_import()  # the same file twice: every row found again, none doubled
+    assert again.returncode == 0, again.stderr
+
+    imported = sql(PRIMARY_PORT, "SELECT count(*), sum(stock) FROM books WHERE isbn = ANY(%s)", isbns)
+    assert imported == [(250, sum(n % 7 for n in range(250)))]
+    # The stock ledger agrees with the books (each book's stock is the sum of its movements).
+    drift = sql(
+        PRIMARY_PORT,
+        "SELECT count(*) FROM books b WHERE b.isbn = ANY(%s) AND b.stock <>"
+        " (SELECT coalesce(sum(m.delta), 0) FROM stock_movements m WHERE m.book_id = b.id)",
+        isbns,
+    )
+    assert drift == [(0,)]
+    assert _bouncer_servers() == 2
