@@ -28,6 +28,7 @@ from orders.api.serializers import (
     OrderShipSerializer,
     ShippingMethodQuerySerializer,
     ShippingMethodSerializer,
+    order_document,
 )
 from orders.api.throttling import CouponFailureThrottle, OrderCreateRateThrottle, QuoteRateThrottle
 from orders.exceptions import InvalidCoupon
@@ -189,7 +190,7 @@ class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveM
             # The order comes back with its items, history and payment: the body needs no read-back.
             order = order_place(user=request.user, **serializer.checkout())
             placed.append(order)
-            return order, OrderSerializer(order).data
+            return order, order_document(order)
 
         if key is None:
             order, body = place()
@@ -218,7 +219,7 @@ class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveM
         if payment is None or payment.status == order.payment.status:
             return body
         order.payment = payment
-        return OrderSerializer(order).data
+        return order_document(order)
 
     @extend_schema(
         summary="Price an order without placing it",
