@@ -132,6 +132,44 @@ class OrderCreateSerializer(serializers.Serializer):
         }
 
 
+_PLAIN_LINE_KEYS = frozenset({"book_id", "quantity"})
+
+
+def plain_checkout(data: Any) -> dict[str, Any] | None:
+    """``OrderCreateSerializer(data=data).checkout()`` for the plainest valid body, without building the serializer.
+
+    That is ``{"items": [{"book_id": int, "quantity": int}, ...]}`` within the
+    serializer's limits, with any other field of the body absent or null.
+    Anything else (strings for numbers, extra keys, an address, a coupon, any
+    error) is ``None``: the serializer validates it and words the errors.
+    """
+    if not isinstance(data, dict) or not data.keys() <= OrderCreateSerializer._declared_fields.keys():
+        return None
+    if any(value is not None for name, value in data.items() if name != "items"):
+        return None
+    items = data.get("items")
+    if type(items) is not list or not 1 <= len(items) <= MAX_ORDER_LINES:
+        return None
+    lines = []
+    for item in items:
+        if type(item) is not dict or item.keys() != _PLAIN_LINE_KEYS:
+            return None
+        book_id, quantity = item["book_id"], item["quantity"]
+        if type(book_id) is not int or type(quantity) is not int:
+            return None
+        if not (1 <= book_id <= MAX_ID and 1 <= quantity <= MAX_LINE_QUANTITY):
+            return None
+        lines.append(OrderLine(book_id=book_id, quantity=quantity))
+    return {
+        "items": lines,
+        "coupon_code": None,
+        "shipping_address": None,
+        "shipping_method_id": None,
+        "billing_address": None,
+        "payment_provider": None,
+    }
+
+
 class OrderQuoteRequestSerializer(OrderCreateSerializer):
     """Body of ``POST /orders/quote``: an order's body, and optionally a country to price shipping to."""
 
