@@ -168,7 +168,9 @@ def _stock_take_in_one_statement(
     """PostgreSQL: lock, check, take and (with ``sale``) write the movements in one statement.
 
     ``locked`` takes the row locks in id order (``FOR NO KEY UPDATE``, as an
-    ``UPDATE`` of non-key columns does). The ``UPDATE`` then only takes a line
+    ``UPDATE`` of non-key columns does); the ``UPDATE`` scans only the ids it
+    returns, aggregated into one array (an init plan), so every lock is held
+    before the first row is changed. The ``UPDATE`` then only takes a line
     whose book has enough; under READ COMMITTED it re-checks that condition on
     the newest row version, so a concurrent sale committed meanwhile is
     counted (no oversell; the CHECK constraints stay the last guard). A line
@@ -187,11 +189,12 @@ def _stock_take_in_one_statement(
         *("id" if f == "pk" else f for f in fields),
     }
     # In the model's field order, as ``Model.from_db`` takes them.
-    names = [field.name for field in Book._meta.concrete_fields if field.name in wanted_names]
-    columns = [Book._meta.get_field(name).column for name in names]
+    chosen = [field for field in Book._meta.concrete_fields if field.name in wanted_names]
+    columns = [field.column for field in chosen]
+    book_columns = {field.name: field.column for field in Book._meta.concrete_fields}
     quote = connection.ops.quote_name
     table = quote(Book._meta.db_table)
-    forthcoming = "b.{status} = %s".format(status=quote(Book._meta.get_field("publication_status").column))
+    forthcoming = "b.{status} = %s".format(status=quote(book_columns["publication_status"]))
     sql = [
         f"WITH wanted (id, quantity) AS (SELECT * FROM unnest(%s::bigint[], %s::integer[])),"  # noqa: S608
         f" locked AS MATERIALIZED (SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id"
@@ -200,7 +203,8 @@ def _stock_take_in_one_statement(
         f" stock = CASE WHEN {forthcoming} THEN b.stock ELSE b.stock - wanted.quantity END,"
         " preorder_allowance = CASE WHEN"
         f" {forthcoming} THEN b.preorder_allowance - wanted.quantity ELSE b.preorder_allowance END"
-        " FROM wanted, locked WHERE b.id = wanted.id AND b.id = locked.id AND b.publication_status <> %s"
+        " FROM wanted WHERE b.id = wanted.id AND b.id = ANY(ARRAY(SELECT id FROM locked))"
+        " AND b.publication_status <> %s"
         f" AND CASE WHEN {forthcoming} THEN b.preorder_allowance ELSE b.stock END >= wanted.quantity"
         f" RETURNING {', '.join('b.' + quote(column) for column in columns)}, wanted.quantity)",
     ]
@@ -214,16 +218,15 @@ def _stock_take_in_one_statement(
         PublicationStatus.FORTHCOMING,
     ]
     if sale is not None:
-        movement = StockMovement._meta
-        by = movement.get_field("by")
-        at = movement.get_field("at")
+        movement = {field.name: field for field in StockMovement._meta.concrete_fields}
+        by, at = movement["by"], movement["at"]
         assert isinstance(at, models.DateTimeField)
         target = ", ".join(
-            quote(movement.get_field(name).column)
+            quote(movement[name].column)
             for name in ("book", "kind", "delta", "stock_after", "by", "at", "reason", "reference")
         )
         sql.append(
-            f", moved AS (INSERT INTO {quote(movement.db_table)} ({target})"  # noqa: S608 (names from the models)
+            f", moved AS (INSERT INTO {quote(StockMovement._meta.db_table)} ({target})"  # noqa: S608 (names from the models)
             f" SELECT id, %s, -quantity, stock, CAST(%s AS {by.db_type(connection)}), %s, %s, %s"
             " FROM taken WHERE publication_status <> %s)"
         )
@@ -239,7 +242,7 @@ def _stock_take_in_one_statement(
     sql.append(f" SELECT {', '.join(quote(column) for column in columns)} FROM taken")  # noqa: S608
     readcache.books_changed(book_ids=ids)
     db = connection.alias
-    attnames = [Book._meta.get_field(name).attname for name in names]
+    attnames = [field.attname for field in chosen]
     books: dict[int, Book] = {}
     pending = ids
     while True:

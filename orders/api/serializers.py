@@ -330,7 +330,7 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 @functools.cache
-def _bound(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:  # type: ignore[type-arg]
+def _bound(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
     """One instance per process of a context-free output serializer, its fields built once.
 
     ``to_representation`` keeps no state between calls, so the instance is
