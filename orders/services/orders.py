@@ -5,12 +5,13 @@ address, the shipping method and whether it serves the country) and prices
 it from the books as read, without any lock. Then, in one transaction: the
 order, its first status change, its payment record and its confirmation email
 are inserted; the books are locked and their stock taken by
-``catalog.services.stock_reserve`` (id order, so no deadlocks); a book or
+``catalog.services.stock_reserve`` (id order, so no deadlocks), with the
+ledger's sale movements (one statement on PostgreSQL); a book or
 coupon that changed since it was read rolls the attempt back to be priced
 again; the coupon row is locked before its uses are counted (so ``max_uses``
 holds under concurrency); and the items are inserted. Any failure rolls all of
-it back. The locked section is therefore only the stock, the coupon's count
-and the items. ``order_transition`` is the only way an order's status
+it back. The locked section is therefore only the stock and its movements,
+the coupon's count and the items. ``order_transition`` is the only way an order's status
 changes, for the API and the admin alike.
 """
 
