@@ -76,35 +76,60 @@ def _stock_apply(deltas: Mapping[int, int]) -> None:
     )
 
 
-def stock_reserve(*, quantities: Mapping[int, int], fields: Sequence[str] = ()) -> dict[int, Book]:
+def stock_reserve(
+    *, quantities: Mapping[int, int], fields: Sequence[str] = (), sale: StockNote | None = None
+) -> dict[int, Book]:
     """Take ``quantities`` ({book_id: n}) out of stock, all or nothing.
 
-    Books are locked with ``SELECT ... FOR UPDATE`` in id order, so two orders
-    over the same books never deadlock; every line is checked before any is
-    decremented, and ``InsufficientStock`` lists every short line. A
+    Books are locked in id order, so two orders over the same books never
+    deadlock; a line is taken only if its book has enough (checked on the
+    locked, newest row), and ``InsufficientStock`` lists every short line. A
     forthcoming book is a preorder: its quantity comes out of
     ``preorder_allowance`` instead of ``stock``, under the same lock (its
     ``available`` in the error is the allowance left). An out-of-print book
     raises ``BookNotOrderable``. Must run inside the caller's transaction (the
-    lock lasts until it commits). Returns the locked books by id, their
-    ``stock`` / ``preorder_allowance`` already reduced; the caller tells a
-    preorder by ``publication_status == "forthcoming"``. Two queries whatever
-    the number of lines. ``fields``: only these columns (and those the rules
-    above need) are read under the lock.
+    lock lasts until it commits; on an error the caller rolls it back).
+    Returns the locked books by id, their ``stock`` / ``preorder_allowance``
+    already reduced; the caller tells a preorder by ``publication_status ==
+    "forthcoming"``. ``fields``: only these columns (and those the rules above
+    need) are read under the lock.
 
-    The caller records the stock's movements (``catalog.ledger.stock_movements_record``,
-    kind ``sale``, ``stock_after`` from the returned books; a preorder takes no
-    stock, so it is no movement) in the same transaction, once it knows what
-    the stock was taken for (an order's number exists only after its insert);
-    the ledger invariant tests hold it to that.
+    The stock's movements: with ``sale`` (the note of the sale, whose
+    reference is known already) they are written here, one ``sale`` movement
+    per book whose stock was taken (a preorder takes no stock, so it is no
+    movement); without it the caller records them
+    (``catalog.ledger.stock_movements_record``, ``stock_after`` from the
+    returned books) in the same transaction, once it knows what the stock was
+    taken for. The ledger invariant tests hold either to that.
+
+    On PostgreSQL all of it is one statement (lock in id order, conditional
+    ``UPDATE ... RETURNING``, the movements' ``INSERT``); elsewhere
+    ``SELECT ... FOR UPDATE``, ``UPDATE`` and the movements' ``INSERT``.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("stock_reserve() must run inside transaction.atomic().")
-    ids = sorted(quantities)
-    locked = Book.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    if fields:
-        locked = locked.only("pk", "stock", "preorder_allowance", "publication_status", *fields)
-    books = {book.pk: book for book in locked}
+    if transaction.get_connection().vendor == "postgresql":
+        books = _stock_take_in_one_statement(quantities=quantities, fields=fields, sale=sale)
+    else:
+        books = _stock_take_locked_read(quantities=quantities, fields=fields)
+        if sale is not None:
+            _sale_movements_record(sale, quantities, books)
+    return books
+
+
+def _sale_movements_record(sale: StockNote, quantities: Mapping[int, int], books: Mapping[int, Book]) -> None:
+    stock_movements_record(
+        note=sale,
+        changes={
+            book_id: (-quantity, books[book_id].stock)
+            for book_id, quantity in quantities.items()
+            if books[book_id].publication_status != PublicationStatus.FORTHCOMING
+        },
+    )
+
+
+def _stock_refusal(ids: Sequence[int], quantities: Mapping[int, int], books: Mapping[int, Book]) -> None:
+    """Raise what is wrong with taking ``quantities`` from ``books`` (the locked rows, read as they are)."""
     out_of_print = [book_id for book_id in ids if book_id in books and not book_orderable(books[book_id])]
     if out_of_print:
         raise BookNotOrderable(details={"book_id": [f"Book {book_id} is out of print." for book_id in out_of_print]})
@@ -115,6 +140,16 @@ def stock_reserve(*, quantities: Mapping[int, int], fields: Sequence[str] = ()) 
     ]
     if short:
         raise InsufficientStock(details={"items": short})
+
+
+def _stock_take_locked_read(*, quantities: Mapping[int, int], fields: Sequence[str]) -> dict[int, Book]:
+    """``SELECT ... FOR UPDATE`` in id order, check every line, then one ``UPDATE`` per column that changes."""
+    ids = sorted(quantities)
+    locked = Book.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    if fields:
+        locked = locked.only("pk", "stock", "preorder_allowance", "publication_status", *fields)
+    books = {book.pk: book for book in locked}
+    _stock_refusal(ids, quantities, books)
     preorders = {book_id for book_id in ids if books[book_id].publication_status == PublicationStatus.FORTHCOMING}
     # The rows are locked, and the CHECK (stock >= 0, preorder_allowance >= 0) constraints are the last guard.
     _stock_apply({book_id: -quantities[book_id] for book_id in ids if book_id not in preorders})
@@ -125,6 +160,110 @@ def stock_reserve(*, quantities: Mapping[int, int], fields: Sequence[str] = ()) 
         else:
             books[book_id].stock -= quantities[book_id]
     return books
+
+
+def _stock_take_in_one_statement(
+    *, quantities: Mapping[int, int], fields: Sequence[str], sale: StockNote | None
+) -> dict[int, Book]:
+    """PostgreSQL: lock, check, take and (with ``sale``) write the movements in one statement.
+
+    ``locked`` takes the row locks in id order (``FOR NO KEY UPDATE``, as an
+    ``UPDATE`` of non-key columns does); the ``UPDATE`` scans only the ids it
+    returns, aggregated into one array (an init plan), so every lock is held
+    before the first row is changed. The ``UPDATE`` then only takes a line
+    whose book has enough; under READ COMMITTED it re-checks that condition on
+    the newest row version, so a concurrent sale committed meanwhile is
+    counted (no oversell; the CHECK constraints stay the last guard). A line
+    missing from the result is refused once its locked row, read again, says
+    why (the caller rolls the transaction back); if the row no longer says so,
+    a restock came between the statement's snapshot and its lock, and the line
+    is taken again.
+    """
+    ids = sorted(quantities)
+    connection = transaction.get_connection()
+    wanted_names = {
+        "id",
+        "stock",
+        "preorder_allowance",
+        "publication_status",
+        *("id" if f == "pk" else f for f in fields),
+    }
+    # In the model's field order, as ``Model.from_db`` takes them.
+    chosen = [field for field in Book._meta.concrete_fields if field.name in wanted_names]
+    columns = [field.column for field in chosen]
+    book_columns = {field.name: field.column for field in Book._meta.concrete_fields}
+    quote = connection.ops.quote_name
+    table = quote(Book._meta.db_table)
+    forthcoming = "b.{status} = %s".format(status=quote(book_columns["publication_status"]))
+    sql = [
+        f"WITH wanted (id, quantity) AS (SELECT * FROM unnest(%s::bigint[], %s::integer[])),"  # noqa: S608
+        f" locked AS MATERIALIZED (SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id"
+        " FOR NO KEY UPDATE),"
+        f" taken AS (UPDATE {table} AS b SET"
+        f" stock = CASE WHEN {forthcoming} THEN b.stock ELSE b.stock - wanted.quantity END,"
+        " preorder_allowance = CASE WHEN"
+        f" {forthcoming} THEN b.preorder_allowance - wanted.quantity ELSE b.preorder_allowance END"
+        " FROM wanted WHERE b.id = wanted.id AND b.id = ANY(ARRAY(SELECT id FROM locked))"
+        " AND b.publication_status <> %s"
+        f" AND CASE WHEN {forthcoming} THEN b.preorder_allowance ELSE b.stock END >= wanted.quantity"
+        f" RETURNING {', '.join('b.' + quote(column) for column in columns)}, wanted.quantity)",
+    ]
+    params: list[Any] = [
+        ids,
+        [quantities[book_id] for book_id in ids],
+        ids,
+        PublicationStatus.FORTHCOMING,
+        PublicationStatus.FORTHCOMING,
+        PublicationStatus.OUT_OF_PRINT,
+        PublicationStatus.FORTHCOMING,
+    ]
+    if sale is not None:
+        movement = {field.name: field for field in StockMovement._meta.concrete_fields}
+        by, at = movement["by"], movement["at"]
+        assert isinstance(at, models.DateTimeField)
+        target = ", ".join(
+            quote(movement[name].column)
+            for name in ("book", "kind", "delta", "stock_after", "by", "at", "reason", "reference")
+        )
+        sql.append(
+            f", moved AS (INSERT INTO {quote(StockMovement._meta.db_table)} ({target})"  # noqa: S608 (names from the models)
+            f" SELECT id, %s, -quantity, stock, CAST(%s AS {by.db_type(connection)}), %s, %s, %s"
+            " FROM taken WHERE publication_status <> %s)"
+        )
+        by_user = sale.by if getattr(sale.by, "is_authenticated", False) and sale.by.pk else None
+        params += [
+            sale.kind,
+            by_user.pk if by_user is not None else None,
+            at.get_db_prep_save(timezone.now(), connection),
+            sale.reason[:255],
+            sale.reference[:100],
+            PublicationStatus.FORTHCOMING,
+        ]
+    sql.append(f" SELECT {', '.join(quote(column) for column in columns)} FROM taken")  # noqa: S608
+    readcache.books_changed(book_ids=ids)
+    db = connection.alias
+    attnames = [field.attname for field in chosen]
+    books: dict[int, Book] = {}
+    pending = ids
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute("".join(sql), [pending, [quantities[book_id] for book_id in pending], pending, *params[3:]])
+            rows = cursor.fetchall()
+        books.update((book.pk, book) for book in (Book.from_db(db, attnames, row) for row in rows))
+        refused = [book_id for book_id in pending if book_id not in books]
+        if not refused:
+            return books
+        # The refused lines' rows are locked (those that exist) and untouched by the statement: read them now.
+        current = {
+            book.pk: book
+            for book in Book.objects.using(db)
+            .filter(pk__in=refused)
+            .only("pk", "stock", "preorder_allowance", "publication_status")
+        }
+        _stock_refusal(refused, quantities, current)
+        # Nothing wrong with them now: the statement's snapshot predates a restock committed before the lock.
+        # The taken lines stay taken (with their movements); the others are taken again on the newest rows.
+        pending = refused
 
 
 def book_orderable(book: Book) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db import models
@@ -129,6 +130,44 @@ class OrderCreateSerializer(serializers.Serializer):
             "billing_address": data.get("billing_address"),
             "payment_provider": data.get("payment_provider"),
         }
+
+
+_PLAIN_LINE_KEYS = frozenset({"book_id", "quantity"})
+
+
+def plain_checkout(data: Any) -> dict[str, Any] | None:
+    """``OrderCreateSerializer(data=data).checkout()`` for the plainest valid body, without building the serializer.
+
+    That is ``{"items": [{"book_id": int, "quantity": int}, ...]}`` within the
+    serializer's limits, with any other field of the body absent or null.
+    Anything else (strings for numbers, extra keys, an address, a coupon, any
+    error) is ``None``: the serializer validates it and words the errors.
+    """
+    if not isinstance(data, dict) or not data.keys() <= OrderCreateSerializer._declared_fields.keys():
+        return None
+    if any(value is not None for name, value in data.items() if name != "items"):
+        return None
+    items = data.get("items")
+    if type(items) is not list or not 1 <= len(items) <= MAX_ORDER_LINES:
+        return None
+    lines = []
+    for item in items:
+        if type(item) is not dict or item.keys() != _PLAIN_LINE_KEYS:
+            return None
+        book_id, quantity = item["book_id"], item["quantity"]
+        if type(book_id) is not int or type(quantity) is not int:
+            return None
+        if not (1 <= book_id <= MAX_ID and 1 <= quantity <= MAX_LINE_QUANTITY):
+            return None
+        lines.append(OrderLine(book_id=book_id, quantity=quantity))
+    return {
+        "items": lines,
+        "coupon_code": None,
+        "shipping_address": None,
+        "shipping_method_id": None,
+        "billing_address": None,
+        "payment_provider": None,
+    }
 
 
 class OrderQuoteRequestSerializer(OrderCreateSerializer):
@@ -275,19 +314,35 @@ class OrderSerializer(serializers.ModelSerializer):
     def get_shipping_method(self, order: Order) -> dict[str, Any] | None:
         if order.fulfilment != Order.Fulfilment.DELIVERY:
             return None
-        return dict(OrderShippingMethodSerializer(order).data)
+        return dict(_bound(OrderShippingMethodSerializer).to_representation(order))
 
     @extend_schema_field(PaymentSerializer(allow_null=True))
     def get_payment(self, order: Order) -> dict[str, Any] | None:
         """Null only for orders placed before payments were recorded."""
         payment = getattr(order, "payment", None)
-        return PaymentSerializer(payment).data if payment is not None else None
+        return _bound(PaymentSerializer).to_representation(payment) if payment is not None else None
 
     def get_carrier(self, order: Order) -> str | None:
         return order.carrier or None
 
     def get_tracking_number(self, order: Order) -> str | None:
         return order.tracking_number or None
+
+
+@functools.cache
+def _bound(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
+    """One instance per process of a context-free output serializer, its fields built once.
+
+    ``to_representation`` keeps no state between calls, so the instance is
+    reused instead of building (and deep-copying) every field again per
+    object; the workers are single-threaded (``gunicorn.conf.py``).
+    """
+    return serializer_class()
+
+
+def order_document(order: Order) -> dict[str, Any]:
+    """``OrderSerializer(order).data`` (same keys and values), from the one bound serializer."""
+    return dict(_bound(OrderSerializer).to_representation(order))
 
 
 class OrderShipSerializer(serializers.Serializer):

@@ -5,12 +5,13 @@ address, the shipping method and whether it serves the country) and prices
 it from the books as read, without any lock. Then, in one transaction: the
 order, its first status change, its payment record and its confirmation email
 are inserted; the books are locked and their stock taken by
-``catalog.services.stock_reserve`` (id order, so no deadlocks); a book or
+``catalog.services.stock_reserve`` (id order, so no deadlocks), with the
+ledger's sale movements (one statement on PostgreSQL); a book or
 coupon that changed since it was read rolls the attempt back to be priced
 again; the coupon row is locked before its uses are counted (so ``max_uses``
 holds under concurrency); and the items are inserted. Any failure rolls all of
-it back. The locked section is therefore only the stock, the coupon's count
-and the items. ``order_transition`` is the only way an order's status
+it back. The locked section is therefore only the stock and its movements,
+the coupon's count and the items. ``order_transition`` is the only way an order's status
 changes, for the API and the admin alike.
 """
 
@@ -502,7 +503,8 @@ def _place_priced_first(placing: _Placing) -> Order:
     number = _order_number_reserved()
     with transaction.atomic():
         order = _order_write(placing, quote, number=number)
-        locked = stock_reserve(quantities=placing.quantities, fields=_BOOK_TERMS)
+        # The ledger's sale movements are written with the stock taken (one statement on PostgreSQL).
+        locked = stock_reserve(quantities=placing.quantities, fields=_BOOK_TERMS, sale=_sale_note(order, placing))
         if any(getattr(locked[pk], name) != getattr(books[pk], name) for pk in books for name in _BOOK_TERMS):
             raise _ChangedMeanwhile()
         if quote.coupon is not None:
@@ -511,7 +513,6 @@ def _place_priced_first(placing: _Placing) -> Order:
                 raise _ChangedMeanwhile()
             _coupon_check(coupon, subtotal=quote.subtotal, now=timezone.now(), placing=order)
         _items_write(order, quote)
-        _sales_record(order, placing, locked)
     return order
 
 
@@ -543,19 +544,24 @@ def _place_locked_first(placing: _Placing) -> Order:
     return order
 
 
+def _sale_note(order: Order, placing: _Placing) -> StockNote:
+    return StockNote(kind=StockMovement.Kind.SALE, by=placing.user, reference=order.number)
+
+
 def _sales_record(order: Order, placing: _Placing, locked: Mapping[int, Book]) -> None:
     """The stock ledger's sale movements of ``order``: one INSERT, in the placing transaction.
 
     It has to follow ``stock_reserve``: each movement carries the stock right
     after it (``stock_after``), known only from the locked, decremented rows;
     written earlier, a concurrent placement could slip in between and make it
-    wrong. It needs the order's number too. A retried attempt rolls it back
-    with the rest, so ``Book.stock`` stays the sum of its movements. A
-    preorder line took from the book's allowance, not its stock: no movement
-    (an order of preorders only writes none).
+    wrong. It needs the order's number too (the priced-first path, whose order
+    is written before the lock, has ``stock_reserve`` write them instead). A
+    retried attempt rolls it back with the rest, so ``Book.stock`` stays the
+    sum of its movements. A preorder line took from the book's allowance, not
+    its stock: no movement (an order of preorders only writes none).
     """
     stock_movements_record(
-        note=StockNote(kind=StockMovement.Kind.SALE, by=placing.user, reference=order.number),
+        note=_sale_note(order, placing),
         changes={
             book_id: (-quantity, locked[book_id].stock)
             for book_id, quantity in placing.quantities.items()

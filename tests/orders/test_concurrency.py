@@ -194,3 +194,58 @@ def test_concurrent_cancels_of_one_order_restore_stock_once():
     assert statuses == {200: 1, 409: 7}, statuses
     assert Book.objects.get(pk=book.pk).stock == 10
     assert Order.objects.get(pk=order.pk).status_changes.count() == 2
+
+
+def test_stock_restocked_while_an_order_waits_for_the_lock_is_taken_from_the_restock(user):
+    """PostgreSQL's one-statement reserve: its snapshot predates a restock committed while it waited for the lock.
+
+    The goods-in holds the book's lock with 5 new copies, uncommitted; the
+    reserve of 2 starts (its snapshot still says 0) and waits; the goods-in
+    commits. The refused line's locked row says 5 now, so it is taken again:
+    no false ``insufficient_stock``, and the ledger still adds up (autouse check).
+    """
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-statement reserve is PostgreSQL's (set DATABASE_URL)")
+    import time
+
+    from django.db import transaction
+
+    from catalog.ledger import StockNote
+    from catalog.models import StockMovement
+    from catalog.services import stock_receive, stock_reserve
+
+    book = BookFactory(stock=0)
+    locked = threading.Event()
+
+    def restock() -> None:
+        try:
+            with transaction.atomic():
+                stock_receive(counts={book.pk: 5}, by=None, reference="late delivery")
+                locked.set()
+                with connection.cursor() as cursor:
+                    for _ in range(200):  # until the reserve waits on the book's lock (10 s at most)
+                        cursor.execute(
+                            "SELECT count(*) FROM pg_stat_activity"
+                            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                        )
+                        if cursor.fetchone()[0]:
+                            break
+                        time.sleep(0.05)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=restock)
+    holder.start()
+    assert locked.wait(timeout=START_TIMEOUT)
+    with transaction.atomic():
+        taken = stock_reserve(
+            quantities={book.pk: 2}, fields=("price",), sale=StockNote(kind=StockMovement.Kind.SALE, reference="R-1")
+        )
+    holder.join(timeout=RESULT_TIMEOUT)
+    assert taken[book.pk].stock == 3
+    book.refresh_from_db()
+    assert book.stock == 3
+    assert list(StockMovement.objects.filter(book=book).order_by("id").values_list("kind", "delta", "stock_after")) == [
+        (StockMovement.Kind.GOODS_IN, 5, 5),
+        (StockMovement.Kind.SALE, -2, 3),
+    ]

@@ -414,3 +414,23 @@ def test_the_order_placed_email_lists_shipping_so_its_lines_add_up(customer_clie
         assert "Shipping (Parcel)" in body
         assert "4.95" in body
         assert "24.95" in body
+
+
+@pytest.mark.parametrize("delivered", [False, True])
+def test_the_placed_orders_body_is_its_detail_as_read_back(customer_client, book, standard, delivered):
+    """The 201 body, built from the objects in hand by the one bound serializer, is what a read shows."""
+    CouponFactory(code="TEN", kind="percent", value="10.00")
+    body = {"items": items(book), "coupon_code": "ten", "billing_address": BERLIN}
+    if delivered:
+        body.update(shipping_address=BERLIN, shipping_method_id=standard.pk)
+    placed = customer_client.post(URL, body, format="json")
+    assert placed.status_code == 201, placed.content
+    again = customer_client.post(URL, {"items": items(book)}, format="json")
+    assert again.status_code == 201, again.content
+    for response in (placed, again):
+        detail = customer_client.get(f"{URL}/{response.json()['id']}")
+        assert response.json() == detail.json()
+    assert placed.json()["shipping_method"] == ({"id": standard.pk, "name": "Parcel"} if delivered else None)
+    assert placed.json()["coupon_code"] == "TEN"
+    assert placed.json()["payment"]["provider"] == "manual"
+    assert again.json()["coupon_code"] is None

@@ -304,3 +304,46 @@ def test_quote_validates_like_placement(customer_client):
 def test_quote_is_not_mistaken_for_an_order_id(customer_client):
     assert_envelope(customer_client.get(QUOTE_URL), 405, "method_not_allowed")
     assert_envelope(customer_client.get("/api/v1/orders/quotes"), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"items": [{"book_id": 1, "quantity": 1}]},
+        {"items": [{"book_id": 3, "quantity": 100}, {"book_id": 2, "quantity": 1}], "coupon_code": None},
+        {"items": [{"book_id": 1, "quantity": 1}], "shipping_address": None, "payment_provider": None},
+        {"items": [{"book_id": 1, "quantity": 101}]},
+        {"items": [{"book_id": 0, "quantity": 1}]},
+        {"items": [{"book_id": 1, "quantity": 0}]},
+        {"items": [{"book_id": "1", "quantity": 1}]},
+        {"items": [{"book_id": 1, "quantity": True}]},
+        {"items": [{"book_id": 1.0, "quantity": 1}]},
+        {"items": [{"book_id": 1}]},
+        {"items": [{"book_id": 1, "quantity": 1, "extra": 1}]},
+        {"items": []},
+        {"items": [{"book_id": n, "quantity": 1} for n in range(1, 52)]},
+        {"items": {"book_id": 1, "quantity": 1}},
+        {"items": [[1, 1]]},
+        {"items": [{"book_id": 1, "quantity": 1}], "coupon_code": "TEN"},
+        {"items": [{"book_id": 1, "quantity": 1}], "payment_provider": "bitcoin"},
+        {"items": [{"book_id": 1, "quantity": 1}], "unknown": "ignored"},
+        {},
+        [],
+    ],
+)
+def test_plain_bodies_skip_the_serializer_with_the_same_result(body):
+    """The fast path answers exactly what the serializer would, or leaves the body to it."""
+    from orders.api.serializers import OrderCreateSerializer, plain_checkout
+
+    serializer = OrderCreateSerializer(data=body)
+    valid = serializer.is_valid()
+    plain = plain_checkout(body)
+    if plain is not None:
+        assert valid
+        assert plain == serializer.checkout()
+    plainest = isinstance(body, dict) and set(body) <= {"items", "coupon_code", "shipping_address", "payment_provider"}
+    plainest = plainest and valid and all(v is None for k, v in body.items() if k != "items")
+    plainest = plainest and all(
+        set(line) == {"book_id", "quantity"} and type(line["book_id"]) is int for line in body["items"]
+    )
+    assert (plain is not None) == plainest
