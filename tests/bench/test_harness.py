@@ -169,7 +169,7 @@ def test_prime_requests_every_distinct_path_once_over_the_loads_connections(tmp_
     try:
         bench = run.BenchRun(run.parse_args(["--scenarios", "detail"]))
         server = type("S", (), {"base_url": f"http://127.0.0.1:{httpd.server_address[1]}"})()
-        bench.servers["app"] = server  # type: ignore[assignment]
+        bench.servers["app"] = server
         paths = [f"/api/v1/books/{n}" for n in (1, 2, 3, 2, 1)]
         load = loadgen.Load(paths=paths, connections=3, headers={"Authorization": "Api-Key k"})
         primed = bench.prime("app", load)
