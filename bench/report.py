@@ -114,9 +114,19 @@ def extra_lines(result: dict[str, Any]) -> str:
     out = []
     s = result["scenarios"]
     if "apikey" in s and "overhead_p50_ms" in s["apikey"]:
+        # Compared with the same request taking the same path (documents off); older results compared with
+        # the cached anonymous request.
+        base = s.get(s["apikey"].get("compared_with", "anonymous"), s["anonymous"])
+        if "anonymous_uncached" in s:
+            out.append(
+                f"- Anonymous detail from its stored document: p50 {s['anonymous']['latency_ms']['p50']} ms; "
+                f"the same request with documents off (DRF and the database, as a key or JWT caller's): "
+                f"p50 {s['anonymous_uncached']['latency_ms']['p50']} ms."
+            )
         out.append(
             f"- API-key overhead: p50 {s['apikey']['latency_ms']['p50']} ms with the key vs "
-            f"{s['anonymous']['latency_ms']['p50']} ms anonymous (1 connection, two wrk runs) = "
+            f"{base['latency_ms']['p50']} ms anonymous (1 connection, two wrk runs"
+            f"{', documents off' if base is not s['anonymous'] else ''}) = "
             f"{s['apikey']['overhead_p50_ms']:+.2f} ms"
             + (
                 f"; interleaved in-process (same request, {s['apikey']['in_process']['samples']} each): "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -144,3 +145,62 @@ def test_ceiling_p_returns_the_row_by_primary_key(tmp_path: Path, monkeypatch: p
     assert book["price"] == "9.99"
     assert call("id=18")[0] == "404 Not Found"
     assert call("id=abc")[0] == "404 Not Found"
+
+
+def test_prime_requests_every_distinct_path_once_over_the_loads_connections(tmp_path: Path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[tuple[str, str | None]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append((self.path, self.headers.get("Authorization")))
+            self.send_response(404 if self.path.endswith("/3") else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        bench = run.BenchRun(run.parse_args(["--scenarios", "detail"]))
+        server = type("S", (), {"base_url": f"http://127.0.0.1:{httpd.server_address[1]}"})()
+        bench.servers["app"] = server
+        paths = [f"/api/v1/books/{n}" for n in (1, 2, 3, 2, 1)]
+        load = loadgen.Load(paths=paths, connections=3, headers={"Authorization": "Api-Key k"})
+        primed = bench.prime("app", load)
+    finally:
+        httpd.shutdown()
+        shutil.rmtree(bench.workdir)  # not cleanup(): it would drop the run's database
+    assert sorted(path for path, _ in seen) == ["/api/v1/books/1", "/api/v1/books/2", "/api/v1/books/3"]
+    assert {auth for _, auth in seen} == {"Api-Key k"}
+    assert primed["paths"] == 3
+    assert primed["status"] == {"200": 2, "404": 1}
+    assert bench.app_requests == 3
+
+
+def test_no_prime_is_an_option():
+    assert run.parse_args([]).no_prime is False
+    assert run.parse_args(["--no-prime"]).no_prime is True
+
+
+def test_key_overhead_is_reported_against_the_uncached_anonymous_request():
+    def row(p50: float, **extra: object) -> dict:
+        return {"latency_ms": {"p50": p50}, **extra}
+
+    result = {
+        "scenarios": {
+            "anonymous": row(0.5),
+            "anonymous_uncached": row(4.0),
+            "apikey": row(4.2, overhead_p50_ms=0.2, compared_with="anonymous_uncached"),
+            "jwt": row(4.5, overhead_p50_ms=0.5, compared_with="anonymous_uncached"),
+        }
+    }
+    lines = report.extra_lines(result)
+    assert "stored document: p50 0.5 ms" in lines
+    assert "documents off (DRF and the database, as a key or JWT caller's): p50 4.0 ms" in lines
+    assert "4.2 ms with the key vs 4.0 ms anonymous (1 connection, two wrk runs, documents off) = +0.20 ms" in lines

@@ -13,6 +13,7 @@ these tests fail if any write path stops invalidating them.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,9 +31,11 @@ from tests.reliability.harness import AppServer, django_exec, manage, server_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.requires_redis, pytest.mark.django_db(transaction=True)]
 
-#: This suite's own Redis database and ports (the reliability stacks use database 7).
-REDIS_URL = "redis://127.0.0.1:6379/4"
-PORT_A, PORT_B = 8140, 8141
+#: This suite's own Redis database and ports (the reliability stacks use database 7); a machine that runs
+#: several suites at once gives each its own with READ_CACHE_SERVERS_REDIS_URL and READ_CACHE_SERVERS_PORT.
+REDIS_URL = os.environ.get("READ_CACHE_SERVERS_REDIS_URL", "redis://127.0.0.1:6379/4")
+PORT_A = int(os.environ.get("READ_CACHE_SERVERS_PORT", "8140"))
+PORT_B = PORT_A + 1
 
 
 def _database_url() -> str:
