@@ -114,3 +114,14 @@ def worker_exit(server: Any, worker: Any) -> None:
 def on_exit(server: Any) -> None:
     if _own_metrics_dir:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def post_worker_init(worker: Any) -> None:
+    """Keep the objects of start-up out of the garbage collector's full passes (``gc.freeze``).
+
+    They live as long as the worker. Frozen, they no longer count towards the
+    threshold of a full collection, so the garbage requests leave behind is
+    collected sooner and a worker's peak memory (which it keeps) stays lower.
+    """
+    gc.collect()
+    gc.freeze()

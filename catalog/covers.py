@@ -15,6 +15,10 @@ are made after the commit by the ``catalog.cover_thumbnails`` task and land
 beside it. Files are written and deleted through Django's storage API
 (``STORAGES["default"]``: the filesystem under ``MEDIA_ROOT`` or S3), and
 deleted only once the transaction that dropped them has committed.
+
+Pillow (about 5 MiB per process) is imported by the functions that read or
+draw images, not with this module: a web worker serving the catalog only
+builds cover URLs here.
 """
 
 from __future__ import annotations
@@ -28,18 +32,20 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from celery import current_app
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from catalog import readcache
 from catalog.exceptions import CoverInvalid
 from catalog.models import Book, BookCover
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageDraw
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +63,15 @@ SWEEP_GRACE = timedelta(minutes=2)
 #: Pillow format name → the stored original's extension.
 FORMATS: dict[str, str] = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
-# Pillow refuses (DecompressionBombError) anything over twice this and warns over it;
-# ``image_check`` turns the warning into a refusal too.
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _pillow_limited() -> None:
+    """Pillow refuses (DecompressionBombError) anything over twice ``MAX_PIXELS`` and warns over it;
+    ``image_check`` turns the warning into a refusal too. Called before an image is opened."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 def storage() -> Any:
@@ -146,6 +156,9 @@ def _jpeg_end(data: bytes, start: int = 0) -> int:
 
 def image_check(upload: IO[bytes], *, size: int | None = None) -> CheckedImage:
     """Check an uploaded file and return it re-encoded without metadata; ``CoverInvalid`` otherwise."""
+    from PIL import Image, ImageOps
+
+    _pillow_limited()
     if size is not None and size > MAX_BYTES:
         raise CoverInvalid(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.")
     data = upload.read(MAX_BYTES + 1)
@@ -186,6 +199,8 @@ def _header(data: bytes) -> tuple[str, int, int]:
     A camera's multi-picture JPEG (MPO: the photo, then e.g. a depth map) is a
     JPEG; its first picture is the one kept.
     """
+    from PIL import Image
+
     try:
         with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
             if image.format not in (*FORMATS, "MPO"):
@@ -217,6 +232,8 @@ def _reencode(image: Image.Image, image_format: str) -> bytes:
 
 def thumbnail(image: Image.Image, width: int) -> bytes:
     """``image`` scaled to ``width`` pixels wide (height in proportion), as WebP."""
+    from PIL import Image
+
     height = max(1, round(image.height * width / image.width))
     mode = "RGBA" if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info else "RGB"
     scaled = image.convert(mode).resize((width, height), Image.Resampling.LANCZOS)
@@ -324,6 +341,9 @@ def thumbnails_make(*, book_id: int, original: str) -> str:
         return "stale"
     if cover.is_ready:
         return "done"
+    from PIL import Image
+
+    _pillow_limited()
     store = storage()
     folder = original.rsplit("/", 1)[0]
     made: dict[str, str] = {}
@@ -399,6 +419,8 @@ def _wrapped(text: str, font: Any, draw: ImageDraw.ImageDraw, width: int) -> lis
 
 def demo_cover_png(*, title: str, author: str, seed: int) -> bytes:
     """A 400 x 600 PNG cover with the title and author drawn on a colour chosen by ``seed``."""
+    from PIL import Image, ImageDraw
+
     background, ink = _PALETTE[seed % len(_PALETTE)]
     image = Image.new("RGB", (400, 600), background)
     draw = ImageDraw.Draw(image)
@@ -419,6 +441,8 @@ def demo_cover_png(*, title: str, author: str, seed: int) -> bytes:
 @functools.cache
 def _demo_fonts() -> tuple[Any, Any]:
     """Pillow's built-in scalable font (no system font needed), at the title and author sizes."""
+    from PIL import ImageFont
+
     return ImageFont.load_default(size=40), ImageFont.load_default(size=24)
 
 

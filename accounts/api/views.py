@@ -18,7 +18,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from accounts import oidc, personal_data, services
+from accounts import personal_data, services
 from accounts.api.mixins import CreatedLocationMixin
 from accounts.api.serializers import (
     AccountCloseSerializer,
@@ -180,6 +180,8 @@ class OidcStartView(PublicAuthView):
         auth=[],
     )
     def get(self, request: Request, provider: str) -> HttpResponseRedirect:
+        from accounts import oidc  # Authlib, joserfc and cryptography (~11 MiB): loaded by the first sign-in only
+
         url = oidc.oidc_authorization_url(provider=oidc.provider_get(provider))
         response = HttpResponseRedirect(url)
         response["Cache-Control"] = "no-store"
@@ -204,6 +206,8 @@ class OidcCallbackView(PublicAuthView):
         auth=[],
     )
     def post(self, request: Request, provider: str) -> Response:
+        from accounts import oidc  # Authlib, joserfc and cryptography (~11 MiB): loaded by the first sign-in only
+
         serializer = OidcCallbackSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         config = oidc.provider_get(provider)

@@ -16,6 +16,9 @@ has no place for (an ebook's ProductForm, a price in another currency, a
 publishing status the store does not know) is reported as a notice on the
 product and left out, never guessed; a product that lacks what every book
 needs (ISBN-13, title, a price in the store currency) is rejected.
+
+lxml (about 4 MiB per process) is imported by the functions that parse, not
+with the module, so a web worker that never imports a feed does not carry it.
 """
 
 from __future__ import annotations
@@ -27,8 +30,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from html.parser import HTMLParser
 from typing import Any
-
-from lxml import etree
 
 from catalog.importing.records import ImportFormatError
 from catalog.languages import LANGUAGE_BY_ISO_639_2
@@ -259,6 +260,8 @@ def _html_text(markup: str) -> str:
 def _text_content(element: Any) -> str:
     """A ``<Text>``: plain text, XHTML children (textformat 05) or escaped HTML (02), as plain paragraphs."""
     if len(element):
+        from lxml import etree
+
         markup = etree.tostring(element, encoding="unicode", with_tail=False)
         return _html_text(re.sub(r"<(/?)[^>\s:]+:", r"<\1", markup))
     text = element.text or ""
@@ -569,6 +572,8 @@ class _Reader:
 def _check_root(root: Any) -> None:
     name = _NAMES.get(root.tag)
     if name != "ONIXMessage":
+        from lxml import etree
+
         raise ImportFormatError(
             f"line {root.sourceline}: the root element is <{etree.QName(root).localname}>, "
             "not an ONIX for Books message (<ONIXMessage> or <ONIXmessage>)"
@@ -598,6 +603,8 @@ _EVENT_TAGS = sorted(tag for tag, name in _NAMES.items() if name in ("ONIXMessag
 
 
 def _parser() -> Any:
+    from lxml import etree
+
     return etree.XMLPullParser(
         events=("start", "end"),
         tag=_EVENT_TAGS,
@@ -618,6 +625,8 @@ def read_onix(chunks: Iterable[bytes], *, currency: str) -> Iterator[OnixProduct
     (including tax) price in that currency. Raises ``ImportFormatError`` for a
     message that cannot be read (not XML, not ONIX 3.0, declared entities).
     """
+    from lxml import etree
+
     parser = _parser()
     header = OnixHeader()
     root: Any = None

@@ -4,6 +4,10 @@ A provider answers three questions: how long an order waits for its payment
 (``payment_window``), what to ask the provider when an order is placed
 (``start``) and how to give the money back (``refund``). Only this module talks
 to the outside world; callers never hold a database lock while it does.
+
+The ``stripe`` library (with ``requests`` about 8 MiB per process) is imported
+inside the Stripe calls only, so a web worker that never takes a card payment
+does not carry it.
 """
 
 from __future__ import annotations
@@ -13,12 +17,12 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
-import stripe
 from django.conf import settings
 
 from orders.payments.models import Payment, Provider
 
 if TYPE_CHECKING:
+    import stripe
     from stripe._base_address import BaseAddresses
 
 
@@ -102,6 +106,8 @@ class StripeProvider:
         return window
 
     def _client(self) -> stripe.StripeClient:
+        import stripe
+
         # Empty: Stripe itself; STRIPE_API_BASE points the library elsewhere (localstripe in tests).
         base: BaseAddresses = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else {}
         return stripe.StripeClient(
@@ -112,6 +118,8 @@ class StripeProvider:
         )
 
     def start(self, payment: Payment) -> Started:
+        import stripe
+
         order = payment.order
         try:
             intent = self._client().v1.payment_intents.create(
@@ -130,6 +138,8 @@ class StripeProvider:
         )
 
     def refund(self, payment: Payment) -> Refunded:
+        import stripe
+
         try:
             refund = self._client().v1.refunds.create(
                 params={"payment_intent": payment.provider_payment_id, "metadata": {"order_id": str(payment.order_id)}},
@@ -140,6 +150,8 @@ class StripeProvider:
         return Refunded(provider_refund_id=refund.id, note=f"Stripe refund {refund.status}.")
 
     def cancel(self, payment: Payment) -> str:
+        import stripe
+
         try:
             intent = self._client().v1.payment_intents.cancel(
                 payment.provider_payment_id, options={"idempotency_key": f"cancel-payment-{payment.pk}"}

@@ -15,7 +15,6 @@ import json
 import logging
 from typing import Any
 
-import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -40,6 +39,8 @@ def stripe_event_verify(*, payload: bytes, signature: str) -> dict[str, Any]:
     older than ``STRIPE_WEBHOOK_TOLERANCE`` seconds (so a captured request
     cannot be replayed later). Raises ``WebhookSignatureInvalid``.
     """
+    import stripe  # only here: the library is heavy and web workers rarely receive a webhook
+
     secret = settings.STRIPE_WEBHOOK_SECRET
     if not secret:
         raise WebhookSignatureInvalid("Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET is empty).")

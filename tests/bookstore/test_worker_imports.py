@@ -1,0 +1,48 @@
+"""A web worker imports the libraries of rare paths only when such a request comes (README, "Worker memory").
+
+stripe, Authlib/joserfc, Pillow and lxml cost about 28 MiB per worker
+together; they are imported inside the functions that use them. A module-level
+import of one of them anywhere on the worker's start-up path fails this test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.reliability.harness import ROOT, server_env
+
+DEFERRED = ("stripe", "authlib", "joserfc", "PIL", "lxml")
+
+# What a gunicorn worker does before and at its first request: the WSGI app (settings, apps, admin
+# autodiscovery), then the URLconf, which imports every view module.
+WORKER = f"""
+import json, sys
+from bookstore.wsgi import application
+from django.urls import get_resolver
+get_resolver().url_patterns
+print(json.dumps(sorted(name for name in {DEFERRED!r} if name in sys.modules)))
+"""
+
+
+def _imported_by_a_worker(env: dict[str, str], script: str = WORKER) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return list(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_a_worker_starts_and_loads_its_urls_without_the_libraries_of_rare_paths(tmp_path):
+    env = server_env(database=f"sqlite:///{tmp_path / 'db.sqlite3'}", redis="")
+    assert _imported_by_a_worker(env) == []
+
+
+def test_the_check_sees_a_library_imported_at_start_up(tmp_path):
+    """The probe itself works: Pillow imported on the way to the app shows up."""
+    (tmp_path / "pil_at_startup.py").write_text("import PIL.Image\n")
+    env = server_env(database=f"sqlite:///{tmp_path / 'db.sqlite3'}", redis="")
+    env["PYTHONPATH"] = str(tmp_path)
+    probe = WORKER.replace("import json, sys", "import json, sys, pil_at_startup", 1)
+    assert _imported_by_a_worker(env, probe) == ["PIL"]
