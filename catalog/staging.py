@@ -37,6 +37,7 @@ from catalog.fields import BOOK_COLUMN_FIELDS, INDEXED_FIELDS, REQUIRED_FIELDS
 from catalog.importing import BookRow
 from catalog.ledger import StockNote, stock_movements_insert_select
 from catalog.models import Author, Book, BookAuthor, Genre, Series, Work
+from catalog.pgarray import bigint_array, text_array
 
 #: Book columns a row sets when it carries them; the required ones (isbn, title, price) it always sets.
 FIELD_COLUMNS = tuple(name for name in BOOK_COLUMN_FIELDS if name not in REQUIRED_FIELDS)
@@ -76,15 +77,18 @@ def _column(model: type[models.Model], name: str) -> str:
     return _q(_field(model, name).column)
 
 
-def _any(values: Sequence[Any]) -> tuple[str, Any]:
+def _any(values: Sequence[Any], *, text: bool = False) -> tuple[str, Any]:
     """``<column> <condition>`` matching any of ``values``, as one parameter.
 
     The large tables are always reached through such a list of keys (PostgreSQL:
     an array, SQLite: a JSON list), so the planner probes their indexes instead
     of scanning them once per batch, which made a large import quadratic.
+    ``text``: the values are strings (default: ids).
     """
     if connection.vendor == "postgresql":
-        return "= ANY(%s)", list(values)
+        if text:
+            return "= ANY(%s::text[])", text_array(values)
+        return "= ANY(%s::bigint[])", bigint_array(values)
     return "IN (SELECT value FROM json_each(%s))", json.dumps(list(values))
 
 
@@ -297,7 +301,7 @@ class BookStage:
             f"(({STAGE}.present & {PRESENT_BITS['series']}) <> 0 AND {series_lookup} {differs} b.old_series)"
         )
         indexed = [name for name in compared if name in INDEXED_FIELDS]
-        self._isbn_condition, self._isbn_parameter = _any(self._isbns)
+        self._isbn_condition, self._isbn_parameter = _any(self._isbns, text=True)
         cursor.execute(
             f"UPDATE {STAGE} SET book_id = b.{pk}, work_id = b.{work}, old_stock = b.old_stock,"
             " old_price = b.old_price, created = FALSE,"
@@ -369,7 +373,7 @@ class BookStage:
 
     def _authors(self, cursor: Any, now: Any) -> None:
         authors, name, pk = _table(Author), _column(Author, "name"), _q(Author._meta.pk.column)
-        condition, names = _any(sorted(self._names))
+        condition, names = _any(sorted(self._names), text=True)
         cursor.execute(
             f"INSERT INTO {authors} ({name}, {_column(Author, 'bio')}, {_column(Author, 'created_at')},"
             f" {_column(Author, 'updated_at')})"

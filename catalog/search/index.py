@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from django.db import connections, transaction
 
 from catalog.models import Book
+from catalog.pgarray import bigint_array
 from catalog.search.query import MAX_WORD_LENGTH, fold, raw_words
 
 #: The text search configuration of the index and the queries (migration 0004).
@@ -164,21 +165,23 @@ def search_index_update(*, book_ids: Iterable[int]) -> None:
         if connection.vendor == "postgresql":
             documents = _POSTGRESQL_DOCUMENTS.format(
                 config=POSTGRESQL_CONFIG,
-                links_where="WHERE ba.book_id = ANY(%s)",
-                genres_where="WHERE bg.book_id = ANY(%s)",
-                books_where="WHERE b.id = ANY(%s)",
+                links_where="WHERE ba.book_id = ANY(%s::bigint[])",
+                genres_where="WHERE bg.book_id = ANY(%s::bigint[])",
+                books_where="WHERE b.id = ANY(%s::bigint[])",
             )
+            id_array = bigint_array(ids)  # one text parameter: psycopg dumps a list element by element
             cursor.execute(
                 f"INSERT INTO book_search (book_id, document, is_active) {documents} "
                 "ON CONFLICT (book_id) DO UPDATE SET document = EXCLUDED.document, is_active = EXCLUDED.is_active",
-                [ids, ids, ids],
+                [id_array] * 3,
             )
             cursor.execute(
-                "DELETE FROM book_search s WHERE s.book_id = ANY(%s)"
+                "DELETE FROM book_search s WHERE s.book_id = ANY(%s::bigint[])"
                 " AND NOT EXISTS (SELECT 1 FROM books b WHERE b.id = s.book_id)",
-                [ids],
+                [id_array],
             )
-            texts = list(_texts(cursor, _vocabulary_text("{column} = ANY(%s)"), [ids] * _VOCABULARY_PARTS))
+            sql = _vocabulary_text("{column} = ANY(%s::bigint[])")
+            texts = list(_texts(cursor, sql, [id_array] * _VOCABULARY_PARTS))
         else:
             # The ids travel as one JSON parameter: no limit on bound variables.
             id_list = json.dumps(ids)
