@@ -229,9 +229,15 @@ class BookStage:
         stock_bit = PRESENT_BITS["stock"]
         with connection.cursor() as cursor:
             if self.postgresql and not self._analyzed:
-                # Batches are alike: the statistics of the first serve the rest (TRUNCATE keeps them, and the
-                # planner reads the row counts from the tables' current size).
-                cursor.execute(f"ANALYZE {STAGE}, {CREDITS}, {GENRES}")
+                # Batches are alike: the statistics of the transaction's first batch serve the rest (TRUNCATE
+                # keeps them, and the planner reads the row counts from the tables' current size).
+                cursor.execute(
+                    "SELECT EXISTS (SELECT 1 FROM pg_stats WHERE tablename = %s"
+                    " AND schemaname = (SELECT nspname FROM pg_namespace WHERE oid = pg_my_temp_schema()))",
+                    [STAGE],
+                )
+                if not cursor.fetchone()[0]:
+                    cursor.execute(f"ANALYZE {STAGE}, {CREDITS}, {GENRES}")
                 self._analyzed = True
             self._genres_and_series(cursor, now)
             self._find_books(cursor)

@@ -231,3 +231,26 @@ def test_upsert_returns_ids_in_row_order_whatever_the_rows_lines():
     assert result.book_ids[1] == existing.pk
     assert (result.created, result.updated) == (4, 1)
     assert not LogEntry.objects.exists()
+
+
+# --- lists passed as one array parameter ---------------------------------------------------------
+
+
+def test_names_with_quotes_backslashes_and_braces_reach_the_catalog_unchanged(tmp_path):
+    # PostgreSQL gets the batch's names as one array literal (catalog.pgarray): every special character survives.
+    names = ['Ann "Nan" Author', "Back\\slash Writer", "{Brace} Poet", "Comma, Novelist", "NULL"]
+    existing = AuthorFactory(name=names[1])
+    path = tmp_path / "odd.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps({"isbn": _isbn13(n), "title": f"Odd {n}", "authors": [name], "price": "10.00"})
+            for n, name in enumerate(names, start=1)
+        )
+        + "\n"
+    )
+    result = books_import(open_lines=lambda: path.open("rb"), fmt="jsonl")
+    assert result.written and result.created == len(names)
+    for n, name in enumerate(names, start=1):
+        book = Book.objects.get(isbn=_isbn13(n))
+        assert [author.name for author in book.authors.all()] == [name]
+    assert Book.objects.get(isbn=_isbn13(2)).authors.get().pk == existing.pk
