@@ -254,3 +254,37 @@ def test_names_with_quotes_backslashes_and_braces_reach_the_catalog_unchanged(tm
         book = Book.objects.get(isbn=_isbn13(n))
         assert [author.name for author in book.authors.all()] == [name]
     assert Book.objects.get(isbn=_isbn13(2)).authors.get().pk == existing.pk
+
+
+# --- read ahead: the file read and checked in a thread, one batch ahead of the writes ----------------------
+
+
+@pytest.mark.parametrize("read_ahead", [False, True])
+def test_read_ahead_keeps_progress_errors_and_all_or_nothing(tmp_path, read_ahead):
+    lines = [csv_line(_isbn13(10 + n), f"Book {n}") for n in range(7)]
+    path = write(tmp_path, *lines)
+    seen: list[int] = []
+    result = import_file(path, batch_size=3, progress=seen.append, read_ahead=read_ahead)
+    assert result.written and result.created == 7
+    assert seen == [3, 6, 7, 7]
+
+    # A bad row in the last batch: reported with its line, and nothing of the file is written.
+    bad = write(tmp_path, *[csv_line(_isbn13(30 + n), f"New {n}") for n in range(6)], csv_line("123"), name="bad.csv")
+    errors: list[str] = []
+    result = import_file(bad, batch_size=3, read_ahead=read_ahead, on_error=lambda error: errors.append(str(error)))
+    assert not result.written and result.rejected == 1
+    assert len(errors) == 1 and "8" in errors[0] and "isbn" in errors[0]
+    assert not Book.objects.filter(title__startswith="New").exists()
+    assert Book.objects.count() == 7
+
+
+def test_read_ahead_raises_the_readers_error_and_writes_nothing(tmp_path):
+    def broken_lines():
+        yield (HEADER + "\n").encode()
+        for n in range(5):
+            yield (csv_line(_isbn13(50 + n), f"Book {n}") + "\n").encode()
+        raise OSError("disk gone")
+
+    with pytest.raises(OSError, match="disk gone"):
+        books_import(open_lines=broken_lines, fmt="csv", batch_size=2, read_ahead=True)
+    assert not Book.objects.exists()
