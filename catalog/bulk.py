@@ -7,8 +7,10 @@ a constant number of statements whatever its size (``catalog.staging``).
 
 from __future__ import annotations
 
+import queue
+import threading
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -159,6 +161,61 @@ def _batches(rows: Iterable[BookRow], size: int) -> Iterable[list[BookRow]]:
         yield batch
 
 
+class _ReadFailed:
+    """An exception of the reading thread, carried to the writer."""
+
+    __slots__ = ("exception",)
+
+    def __init__(self, exception: BaseException) -> None:
+        self.exception = exception
+
+
+_READ_DONE = object()
+
+
+def _read_ahead(
+    batches: Iterable[list[BookRow]], counted: Callable[[], int]
+) -> Generator[tuple[list[BookRow], int], None, None]:
+    """``(batch, records read when it was complete)``, read and checked one batch ahead in a thread of its own.
+
+    Reading and checking a batch is Python work, merging the previous one the
+    database's: they overlap, and the reader holds no more than one batch in
+    waiting. The reader touches no database. An exception of the reader is
+    raised here; leaving early stops the reader.
+    """
+    waiting: queue.Queue[Any] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                waiting.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if not put((batch, counted())):
+                    return
+            put(_READ_DONE)
+        except BaseException as exc:  # carried to the writer and raised there
+            put(_ReadFailed(exc))
+
+    reader = threading.Thread(target=read, name="import-reader", daemon=True)
+    reader.start()
+    try:
+        while (item := waiting.get()) is not _READ_DONE:
+            if isinstance(item, _ReadFailed):
+                raise item.exception
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+
+
 def import_finished(*, book_ids: Sequence[int]) -> None:
     """The one place a written import ends, run after its commit with the ids of every book it wrote.
 
@@ -180,6 +237,7 @@ def books_import(
     on_error: Callable[[RowError], None] = lambda error: None,
     on_notice: Callable[[RowNotice], None] = lambda notice: None,
     progress: Callable[[int], None] | None = None,
+    read_ahead: bool = False,
 ) -> ImportResult:
     """Import a book file streamed from ``open_lines()`` (called once).
 
@@ -192,6 +250,10 @@ def books_import(
 
     ``progress(rows_done)``, if given, is called after each batch with the
     number of records read so far (valid and rejected), and once at the end.
+
+    ``read_ahead``: the file is read and checked in a thread of its own, one
+    batch ahead of the writes (``open_lines``, ``on_error`` and ``on_notice``
+    then run in that thread and must not use the database).
 
     - ``dry_run``: the rows are checked, nothing written.
     - ``skip_invalid``: the valid rows are written, the rejected reported.
@@ -236,21 +298,24 @@ def books_import(
 
     note = note or StockNote(kind=StockMovement.Kind.IMPORT)
     user_id = _import_user_id(note)
+    counted: Generator[tuple[list[BookRow], int], None, None] = (
+        _read_ahead(batches, lambda: read) if read_ahead else ((batch, read) for batch in batches)
+    )
     try:
         with transaction.atomic():
             stage = BookStage(note=note, user_id=user_id)
-            for batch in batches:
+            for batch, batch_read in counted:
                 if result.rejected and not skip_invalid:
                     # All or nothing, and something was rejected: check and report the rest, write no more.
                     if progress:
-                        progress(read)
+                        progress(batch_read)
                     continue
                 merged = _stage_batch(stage, batch)
                 result.created += merged.created
                 result.updated += len(batch) - merged.created
                 result.book_ids.extend(merged.written)
                 if progress:
-                    progress(read)
+                    progress(batch_read)
             if result.rejected and not skip_invalid:
                 raise _RolledBack()
             ids = result.book_ids
@@ -259,6 +324,8 @@ def books_import(
         result.created = result.updated = 0
         result.book_ids = array("q")
         return result
+    finally:
+        counted.close()  # stops the reader, if any, whatever ended the writes
     if progress:
         progress(read)
     result.written = True

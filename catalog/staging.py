@@ -37,6 +37,7 @@ from catalog.fields import BOOK_COLUMN_FIELDS, INDEXED_FIELDS, REQUIRED_FIELDS
 from catalog.importing import BookRow
 from catalog.ledger import StockNote, stock_movements_insert_select
 from catalog.models import Author, Book, BookAuthor, Genre, Series, Work
+from catalog.pgarray import bigint_array, text_array
 
 #: Book columns a row sets when it carries them; the required ones (isbn, title, price) it always sets.
 FIELD_COLUMNS = tuple(name for name in BOOK_COLUMN_FIELDS if name not in REQUIRED_FIELDS)
@@ -76,15 +77,18 @@ def _column(model: type[models.Model], name: str) -> str:
     return _q(_field(model, name).column)
 
 
-def _any(values: Sequence[Any]) -> tuple[str, Any]:
+def _any(values: Sequence[Any], *, text: bool = False) -> tuple[str, Any]:
     """``<column> <condition>`` matching any of ``values``, as one parameter.
 
     The large tables are always reached through such a list of keys (PostgreSQL:
     an array, SQLite: a JSON list), so the planner probes their indexes instead
     of scanning them once per batch, which made a large import quadratic.
+    ``text``: the values are strings (default: ids).
     """
     if connection.vendor == "postgresql":
-        return "= ANY(%s)", list(values)
+        if text:
+            return "= ANY(%s::text[])", text_array(values)
+        return "= ANY(%s::bigint[])", bigint_array(values)
     return "IN (SELECT value FROM json_each(%s))", json.dumps(list(values))
 
 
@@ -130,6 +134,7 @@ class BookStage:
         self._isbns: list[str] = []
         self._names: set[str] = set()
         self._existing: list[int] = []
+        self._analyzed = False
         self._create_tables(fields)
 
     # --- loading ----------------------------------------------------------------------------
@@ -223,8 +228,17 @@ class BookStage:
         now = _field(Book, "updated_at").get_db_prep_save(timezone.now(), connection)
         stock_bit = PRESENT_BITS["stock"]
         with connection.cursor() as cursor:
-            if self.postgresql:
-                cursor.execute(f"ANALYZE {STAGE}, {CREDITS}, {GENRES}")
+            if self.postgresql and not self._analyzed:
+                # Batches are alike: the statistics of the transaction's first batch serve the rest (TRUNCATE
+                # keeps them, and the planner reads the row counts from the tables' current size).
+                cursor.execute(
+                    "SELECT EXISTS (SELECT 1 FROM pg_stats WHERE tablename = %s"
+                    " AND schemaname = (SELECT nspname FROM pg_namespace WHERE oid = pg_my_temp_schema()))",
+                    [STAGE],
+                )
+                if not cursor.fetchone()[0]:
+                    cursor.execute(f"ANALYZE {STAGE}, {CREDITS}, {GENRES}")
+                self._analyzed = True
             self._genres_and_series(cursor, now)
             self._find_books(cursor)
             self._authors(cursor, now)
@@ -293,7 +307,7 @@ class BookStage:
             f"(({STAGE}.present & {PRESENT_BITS['series']}) <> 0 AND {series_lookup} {differs} b.old_series)"
         )
         indexed = [name for name in compared if name in INDEXED_FIELDS]
-        self._isbn_condition, self._isbn_parameter = _any(self._isbns)
+        self._isbn_condition, self._isbn_parameter = _any(self._isbns, text=True)
         cursor.execute(
             f"UPDATE {STAGE} SET book_id = b.{pk}, work_id = b.{work}, old_stock = b.old_stock,"
             " old_price = b.old_price, created = FALSE,"
@@ -305,10 +319,19 @@ class BookStage:
             f" WHERE b.{isbn} = {STAGE}.isbn",
             [self._isbn_parameter],
         )
-        cursor.execute(
-            f"UPDATE {STAGE} SET created = TRUE, changed = TRUE, text_changed = TRUE,"
-            " credits_changed = TRUE, genres_changed = TRUE WHERE book_id IS NULL"
-        )
+        flags = "created = TRUE, changed = TRUE, text_changed = TRUE, credits_changed = TRUE, genres_changed = TRUE"
+        if self.postgresql:
+            # A new book's work and book ids are drawn here, in row order (volatile functions are evaluated
+            # after the sort), so that the books are inserted with their ids and need no lookup afterwards.
+            cursor.execute(
+                f"UPDATE {STAGE} SET {flags}, work_id = n.work_id, book_id = n.book_id FROM ("
+                "SELECT seq, nextval(pg_get_serial_sequence(%s, %s)) AS work_id,"
+                f" nextval(pg_get_serial_sequence(%s, %s)) AS book_id FROM {STAGE} WHERE book_id IS NULL"
+                f" ORDER BY seq) AS n WHERE {STAGE}.seq = n.seq",
+                [Work._meta.db_table, Work._meta.pk.column, Book._meta.db_table, Book._meta.pk.column],
+            )
+        else:
+            cursor.execute(f"UPDATE {STAGE} SET {flags} WHERE book_id IS NULL")
         cursor.execute(f"SELECT book_id FROM {STAGE} WHERE NOT created")
         self._existing = [book_id for (book_id,) in cursor.fetchall()]
 
@@ -356,7 +379,7 @@ class BookStage:
 
     def _authors(self, cursor: Any, now: Any) -> None:
         authors, name, pk = _table(Author), _column(Author, "name"), _q(Author._meta.pk.column)
-        condition, names = _any(sorted(self._names))
+        condition, names = _any(sorted(self._names), text=True)
         cursor.execute(
             f"INSERT INTO {authors} ({name}, {_column(Author, 'bio')}, {_column(Author, 'created_at')},"
             f" {_column(Author, 'updated_at')})"
@@ -393,12 +416,7 @@ class BookStage:
     def _works(self, cursor: Any, now: Any) -> None:
         """A new book gets a work of its own, titled like the book; ids are handed out before the insert."""
         works, pk = _table(Work), _q(Work._meta.pk.column)
-        if self.postgresql:
-            cursor.execute(
-                f"UPDATE {STAGE} SET work_id = nextval(pg_get_serial_sequence(%s, %s)) WHERE created",
-                [Work._meta.db_table, Work._meta.pk.column],
-            )
-        else:
+        if not self.postgresql:  # PostgreSQL: drawn with the book ids in ``_find_books``
             cursor.execute(f"SELECT COALESCE(MAX({pk}), 0) FROM {works}")
             top = cursor.fetchone()[0]
             cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [Work._meta.db_table])
@@ -441,20 +459,24 @@ class BookStage:
             [now, existing_ids],
         )
         # New books: every column from the stage (an absent optional column holds its default there).
+        # PostgreSQL: with the ids drawn in ``_find_books``; SQLite: ids given by the insert, then looked up.
         columns = ", ".join(_column(Book, name) for name in BOOK_COLUMNS)
+        given = (f"{pk}, ", "s.book_id, ") if self.postgresql else ("", "")
         cursor.execute(
-            f"INSERT INTO {books} ({columns}, {_column(Book, 'work')}, {series_column},"
+            f"INSERT INTO {books} ({given[0]}{columns}, {_column(Book, 'work')}, {series_column},"
             f" {_column(Book, 'created_at')}, {_column(Book, 'updated_at')})"
-            f" SELECT {', '.join(f's.{_q(name)}' for name in BOOK_COLUMNS)}, s.work_id, sr.{series_pk}, %s, %s"
+            f" SELECT {given[1]}{', '.join(f's.{_q(name)}' for name in BOOK_COLUMNS)}, s.work_id,"
+            f" sr.{series_pk}, %s, %s"
             f" FROM {STAGE} AS s LEFT JOIN {_table(Series)} sr ON sr.{series_name} = s.series"
             " WHERE s.created ORDER BY s.seq",
             [now, now],
         )
-        isbn = _column(Book, "isbn")
-        cursor.execute(
-            f"UPDATE {STAGE} SET book_id = (SELECT b.{pk} FROM {books} AS b WHERE b.{isbn} = {STAGE}.isbn)"
-            " WHERE created"
-        )
+        if not self.postgresql:
+            isbn = _column(Book, "isbn")
+            cursor.execute(
+                f"UPDATE {STAGE} SET book_id = (SELECT b.{pk} FROM {books} AS b WHERE b.{isbn} = {STAGE}.isbn)"
+                " WHERE created"
+            )
 
     def _links(self, cursor: Any) -> None:
         """Credits replaced by the rows'; genres replaced where a row carries them."""

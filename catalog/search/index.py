@@ -26,7 +26,8 @@ from collections.abc import Iterable, Iterator
 from django.db import connections, transaction
 
 from catalog.models import Book
-from catalog.search.query import MAX_WORD_LENGTH, words_of
+from catalog.pgarray import bigint_array
+from catalog.search.query import MAX_WORD_LENGTH, fold, raw_words
 
 #: The text search configuration of the index and the queries (migration 0004).
 POSTGRESQL_CONFIG = "bookstore_english"
@@ -79,22 +80,26 @@ _SQLITE_DOCUMENTS = f"""
     {{books_where}}
 """  # noqa: S608 - constants only
 
-# The vocabulary's text of each book: everything indexed but the description.
-_POSTGRESQL_VOCABULARY_TEXT = """
-    SELECT concat_ws(' ', b.title, b.subtitle, b.publisher, s.name,
-        (SELECT string_agg(au.name, ' ') FROM book_authors ba JOIN authors au ON au.id = ba.author_id
-         WHERE ba.book_id = b.id),
-        (SELECT string_agg(ge.name, ' ') FROM book_genres bg JOIN genres ge ON ge.id = bg.genre_id
-         WHERE bg.book_id = b.id))
-    FROM books b LEFT JOIN series s ON s.id = b.series_id
-    {books_where}
+# The vocabulary's text of the books matched by ``{match}`` (a condition on a books id column): everything
+# indexed but the description, as the distinct strings of each part. A word never spans two parts, so the
+# words of these strings are those of each book's parts joined, and a name shared by many books is read once.
+_VOCABULARY_TEXT = """
+    SELECT title FROM books WHERE {match_id}
+    UNION SELECT subtitle FROM books WHERE {match_id}
+    UNION SELECT publisher FROM books WHERE {match_id}
+    UNION SELECT s.name FROM series s WHERE s.id IN (SELECT series_id FROM books WHERE {match_id})
+    UNION SELECT au.name FROM authors au WHERE au.id IN (SELECT author_id FROM book_authors WHERE {match_book_id})
+    UNION SELECT ge.name FROM genres ge WHERE ge.id IN (SELECT genre_id FROM book_genres WHERE {match_book_id})
 """
-_SQLITE_VOCABULARY_TEXT = f"""
-    SELECT b.title || ' ' || b.subtitle || ' ' || b.publisher || ' ' || {_SQLITE_SERIES}
-           || ' ' || {_SQLITE_AUTHORS} || ' ' || {_SQLITE_GENRES}
-    FROM books b
-    {{books_where}}
-"""  # noqa: S608 - constants only
+_VOCABULARY_PARTS = 6
+
+
+def _vocabulary_text(match: str) -> str:
+    """The vocabulary text query; ``match``: a condition on ``{column}``, ``""`` for every book."""
+    return _VOCABULARY_TEXT.format(
+        match_id=match.format(column="id") if match else "TRUE",
+        match_book_id=match.format(column="book_id") if match else "TRUE",
+    )
 
 
 def trigrams(word: str) -> list[str]:
@@ -105,12 +110,13 @@ def trigrams(word: str) -> list[str]:
 
 def vocabulary_words(texts: Iterable[str]) -> set[str]:
     """The words of ``texts`` worth keeping in the vocabulary: folded, 3 to 100 characters, not all digits."""
-    return {
-        word
-        for text in texts
-        for word in words_of(text or "")
-        if MIN_VOCABULARY_LENGTH <= len(word) <= MAX_WORD_LENGTH and not word.isdigit()
-    }
+    # Folding is the costly part, and the same words recur across texts: each distinct word is folded once.
+    written: set[str] = set()
+    for text in texts:
+        if text:
+            written.update(raw_words(text))
+    folded = (fold(word) for word in written)
+    return {word for word in folded if MIN_VOCABULARY_LENGTH <= len(word) <= MAX_WORD_LENGTH and not word.isdigit()}
 
 
 def _vocabulary_add(cursor: object, vendor: str, words: set[str]) -> None:
@@ -159,21 +165,23 @@ def search_index_update(*, book_ids: Iterable[int]) -> None:
         if connection.vendor == "postgresql":
             documents = _POSTGRESQL_DOCUMENTS.format(
                 config=POSTGRESQL_CONFIG,
-                links_where="WHERE ba.book_id = ANY(%s)",
-                genres_where="WHERE bg.book_id = ANY(%s)",
-                books_where="WHERE b.id = ANY(%s)",
+                links_where="WHERE ba.book_id = ANY(%s::bigint[])",
+                genres_where="WHERE bg.book_id = ANY(%s::bigint[])",
+                books_where="WHERE b.id = ANY(%s::bigint[])",
             )
+            id_array = bigint_array(ids)  # one text parameter: psycopg dumps a list element by element
             cursor.execute(
                 f"INSERT INTO book_search (book_id, document, is_active) {documents} "
                 "ON CONFLICT (book_id) DO UPDATE SET document = EXCLUDED.document, is_active = EXCLUDED.is_active",
-                [ids, ids, ids],
+                [id_array] * 3,
             )
             cursor.execute(
-                "DELETE FROM book_search s WHERE s.book_id = ANY(%s)"
+                "DELETE FROM book_search s WHERE s.book_id = ANY(%s::bigint[])"
                 " AND NOT EXISTS (SELECT 1 FROM books b WHERE b.id = s.book_id)",
-                [ids],
+                [id_array],
             )
-            texts = list(_texts(cursor, _POSTGRESQL_VOCABULARY_TEXT.format(books_where="WHERE b.id = ANY(%s)"), [ids]))
+            sql = _vocabulary_text("{column} = ANY(%s::bigint[])")
+            texts = list(_texts(cursor, sql, [id_array] * _VOCABULARY_PARTS))
         else:
             # The ids travel as one JSON parameter: no limit on bound variables.
             id_list = json.dumps(ids)
@@ -183,8 +191,8 @@ def search_index_update(*, book_ids: Iterable[int]) -> None:
                 f"INSERT INTO book_search (rowid, book_id, title, authors, body) {documents}",
                 [id_list],
             )
-            sql = _SQLITE_VOCABULARY_TEXT.format(books_where="WHERE b.id IN (SELECT value FROM json_each(%s))")
-            texts = list(_texts(cursor, sql, [id_list]))
+            sql = _vocabulary_text("{column} IN (SELECT value FROM json_each(%s))")
+            texts = list(_texts(cursor, sql, [id_list] * _VOCABULARY_PARTS))
         _vocabulary_add(cursor, connection.vendor, vocabulary_words(texts))
 
 
@@ -212,15 +220,13 @@ def search_index_rebuild() -> int:
                 config=POSTGRESQL_CONFIG, links_where="", genres_where="", books_where=""
             )
             cursor.execute(f"INSERT INTO book_search (book_id, document, is_active) {documents}")
-            sql = _POSTGRESQL_VOCABULARY_TEXT.format(books_where="")
         else:
             cursor.execute("DELETE FROM book_search")
             cursor.execute("DELETE FROM search_words")
             cursor.execute("DELETE FROM search_word_trigrams")
             documents = _SQLITE_DOCUMENTS.format(books_where="")
             cursor.execute(f"INSERT INTO book_search (rowid, book_id, title, authors, body) {documents}")
-            sql = _SQLITE_VOCABULARY_TEXT.format(books_where="")
         with connection.cursor() as reader:
-            words = vocabulary_words(_texts(reader, sql, []))
+            words = vocabulary_words(_texts(reader, _vocabulary_text(""), []))
         _vocabulary_add(cursor, connection.vendor, words)
         return Book.objects.count()

@@ -160,8 +160,15 @@ def parse_query_with_prefix(query: str) -> tuple[ParsedQuery, str | None]:
 
 def fold(word: str) -> str:
     """A word as the vocabulary keeps it: NFKC, case-folded, without accents (``García`` is ``garcia``)."""
+    if word.isascii():  # the same result: ASCII is unchanged by every normal form and has no combining marks
+        return word.lower()
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", word).casefold())
     return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+
+
+def raw_words(text: str) -> list[str]:
+    """The words of ``text`` as written (not folded), split the way queries are split."""
+    return _WORD.findall(text)
 
 
 def words_of(text: str) -> list[str]:

@@ -102,6 +102,7 @@ class Command(BaseCommand):
                 batch_size=options["batch_size"],
                 on_error=report,
                 on_notice=note,
+                read_ahead=True,  # the callbacks above only write to stderr
             )
         except ImportFormatError as exc:
             raise CommandError(f"{path}: {exc}") from exc

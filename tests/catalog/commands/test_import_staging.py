@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog import audit, bulk
 from catalog.bulk import books_import
-from catalog.importing import COLUMNS
+from catalog.importing import COLUMNS, RowError
 from catalog.ledger import ledger_mismatches
 from catalog.models import Book, StockMovement
 from tests.factories import AuthorFactory, BookFactory, GenreFactory, UserFactory, _isbn13
@@ -231,3 +231,64 @@ def test_upsert_returns_ids_in_row_order_whatever_the_rows_lines():
     assert result.book_ids[1] == existing.pk
     assert (result.created, result.updated) == (4, 1)
     assert not LogEntry.objects.exists()
+
+
+# --- lists passed as one array parameter ---------------------------------------------------------
+
+
+def test_names_with_quotes_backslashes_and_braces_reach_the_catalog_unchanged(tmp_path):
+    # PostgreSQL gets the batch's names as one array literal (catalog.pgarray): every special character survives.
+    names = ['Ann "Nan" Author', "Back\\slash Writer", "{Brace} Poet", "Comma, Novelist", "NULL"]
+    existing = AuthorFactory(name=names[1])
+    path = tmp_path / "odd.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps({"isbn": _isbn13(n), "title": f"Odd {n}", "authors": [name], "price": "10.00"})
+            for n, name in enumerate(names, start=1)
+        )
+        + "\n"
+    )
+    result = books_import(open_lines=lambda: path.open("rb"), fmt="jsonl")
+    assert result.written
+    assert result.created == len(names)
+    for n, name in enumerate(names, start=1):
+        book = Book.objects.get(isbn=_isbn13(n))
+        assert [author.name for author in book.authors.all()] == [name]
+    assert Book.objects.get(isbn=_isbn13(2)).authors.get().pk == existing.pk
+
+
+# --- read ahead: the file read and checked in a thread, one batch ahead of the writes ----------------------
+
+
+@pytest.mark.parametrize("read_ahead", [False, True])
+def test_read_ahead_keeps_progress_errors_and_all_or_nothing(tmp_path, read_ahead):
+    lines = [csv_line(_isbn13(10 + n), f"Book {n}") for n in range(7)]
+    path = write(tmp_path, *lines)
+    seen: list[int] = []
+    result = import_file(path, batch_size=3, progress=seen.append, read_ahead=read_ahead)
+    assert result.written
+    assert result.created == 7
+    assert seen == [3, 6, 7, 7]
+
+    # A bad row in the last batch: reported with its line, and nothing of the file is written.
+    bad = write(tmp_path, *[csv_line(_isbn13(30 + n), f"New {n}") for n in range(6)], csv_line("123"), name="bad.csv")
+    errors: list[RowError] = []
+    result = import_file(bad, batch_size=3, read_ahead=read_ahead, on_error=errors.append)
+    assert not result.written
+    assert result.rejected == 1
+    assert [error.line for error in errors] == [8]
+    assert errors[0].reason.startswith("isbn:")
+    assert not Book.objects.filter(title__startswith="New").exists()
+    assert Book.objects.count() == 7
+
+
+def test_read_ahead_raises_the_readers_error_and_writes_nothing(tmp_path):
+    def broken_lines():
+        yield (HEADER + "\n").encode()
+        for n in range(5):
+            yield (csv_line(_isbn13(50 + n), f"Book {n}") + "\n").encode()
+        raise OSError("disk gone")
+
+    with pytest.raises(OSError, match="disk gone"):
+        books_import(open_lines=broken_lines, fmt="csv", batch_size=2, read_ahead=True)
+    assert not Book.objects.exists()
