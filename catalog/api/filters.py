@@ -276,7 +276,7 @@ class SeriesFilter(filters.FilterSet):
 
 
 #: Parameters that order or present the matches without narrowing them (the index alone can still count them).
-_RANKING_PARAMETERS = frozenset({"search", "ordering", "prefer_in_stock", "highlight"})
+RANKING_PARAMETERS = frozenset({"search", "ordering", "prefer_in_stock", "highlight"})
 
 
 class BookFilter(filters.FilterSet):
@@ -379,7 +379,7 @@ class BookFilter(filters.FilterSet):
 
     def _search_scope(self) -> Literal["active", "all"] | None:
         """Which books the list holds when no filter but the search narrows it (then the index alone can count)."""
-        narrowing = {name for name in self.form.cleaned_data if name not in _RANKING_PARAMETERS}
+        narrowing = {name for name in self.form.cleaned_data if name not in RANKING_PARAMETERS}
         if any(self.form.cleaned_data[name] not in EMPTY_VALUES for name in narrowing):
             return None
         # The same rule as the view's queryset (selectors.book_list): staff who may view books see them all.

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.validators import EMPTY_VALUES
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
@@ -24,7 +25,7 @@ from rest_framework.response import Response
 
 from accounts.access import VIEW, staff_may
 from bookstore.schema import AutoSchema
-from catalog.api.filters import BookFilter
+from catalog.api.filters import RANKING_PARAMETERS, BookFilter
 from catalog.models import Book
 from catalog.search import book_search_tolerant
 from catalog.search.facets import FACET_LIMIT, FACETS, PRICE_BANDS, FacetSelection, book_facets
@@ -111,13 +112,23 @@ class BookFacetsView(GenericAPIView[Book]):
             raise translate_validation(filterset.errors)
         cleaned = filterset.form.cleaned_data
         books = base
+        narrowed = False
         for name, value in cleaned.items():
-            if name not in FACET_PARAMETERS and name != "search":
+            if name not in FACET_PARAMETERS and name not in RANKING_PARAMETERS:
                 books = filterset.filters[name].filter(books, value)
+                narrowed = narrowed or value not in EMPTY_VALUES
+        sample: QuerySet[Book] | None = None
+        counter = None
         if cleaned.get("search"):
             # Searched last, over the filtered books, with the list's typo tolerance: the same books as the list.
-            # The list's own request already logged a query finding nothing.
-            books = book_search_tolerant(books, cleaned["search"], record_misses=False).queryset
+            # The list's own request already logged a query finding nothing. With no other filter, PostgreSQL
+            # finds the sample's ids and counts the matches in the search index alone (``scope``).
+            scope: Literal["active", "all"] | None = None if narrowed else ("all" if include_inactive else "active")
+            found = book_search_tolerant(books, cleaned["search"], record_misses=False, scope=scope)
+            books = found.queryset
+            counter = found.counter
+            if found.first_ids is not None:
+                sample = base.filter(pk__in=found.first_ids(settings.CATALOG_FACETS_EXACT_LIMIT + 1))
         selection = FacetSelection(
             genres=cleaned.get("genre") or (),
             authors=cleaned.get("author") or (),
@@ -130,12 +141,17 @@ class BookFacetsView(GenericAPIView[Book]):
         key = _cache_key(include_inactive=include_inactive, cleaned=cleaned)
         answer = _cache_get(key)
         if answer is None:
-            result = book_facets(books=books, selection=selection)
+            result = book_facets(books=books, selection=selection, sample=sample, counter=counter)
             facets = {
                 name: [{"value": v.value, "label": v.label, "count": v.count} for v in values]
                 for name, values in result.facets.items()
             }
-            answer = {"count": result.count, "facets": facets}
+            answer = {"count": result.count}
+            if result.count_is_estimate:
+                answer["count_is_estimate"] = True
+            if result.counts_are_estimates:
+                answer["counts_are_estimates"] = True
+            answer["facets"] = facets
             _cache_set(key, answer)
         return Response(answer)
 

@@ -151,6 +151,8 @@ class SearchResults:
     _ranked_page: Any = field(default=None, repr=False)
     #: ``counter(limit)``: how many books match, exact below ``limit``, and whether it is an estimate instead.
     counter: Callable[[int], tuple[int, bool]] | None = field(default=None, repr=False)
+    #: ``first_ids(limit)``: for ``pk__in``, the ids of the first ``limit`` matches by id, from the index alone.
+    first_ids: Callable[[int], Any] | None = field(default=None, repr=False)
 
     def page(self, bottom: int, top: int) -> Any:
         """Books ``bottom`` to ``top`` (exclusive) of ``queryset``, in its order."""
@@ -304,4 +306,13 @@ def book_search_tolerant(
             return found, False
         return max(found, postgresql.estimate_matching(matched, active_only=active_only, using=queryset.db)), True
 
-    return SearchResults(ranked, did_you_mean, ranked_page, counter if indexed else None)
+    def first_ids(limit: int) -> Any:
+        # A query known to match at most ``limit`` books: every match, from a bitmap of the index (the
+        # planner, seeing ORDER BY and LIMIT, might test document after document for a rare word).
+        if not broad and counted is not None and counted <= limit:
+            return postgresql.matching_ids(matched, active_only=active_only, limit=limit, broad=False)
+        return postgresql.first_matching_ids(matched, active_only=active_only, limit=limit)
+
+    if not indexed:
+        return SearchResults(ranked, did_you_mean, ranked_page)
+    return SearchResults(ranked, did_you_mean, ranked_page, counter, first_ids)
