@@ -56,6 +56,15 @@ class FacetValueSerializer(serializers.Serializer[Any]):
 
 class FacetsSerializer(serializers.Serializer[Any]):
     count = serializers.IntegerField(help_text="Books matching every parameter given.")
+    count_is_estimate = serializers.BooleanField(
+        required=False,
+        help_text="Present (`true`) when `count` is an estimate: more books match than the sample holds and a "
+        "facet filter is chosen, or (PostgreSQL) more than the list counts exactly.",
+    )
+    counts_are_estimates = serializers.BooleanField(
+        required=False,
+        help_text="Present (`true`) when the facets' counts are estimates, scaled from a sample of the matches.",
+    )
     facets = serializers.DictField(
         child=FacetValueSerializer(many=True),
         help_text=f"Per facet ({', '.join(f'`{name}`' for name in FACETS)}): at most {FACET_LIMIT} values, "
@@ -84,6 +93,12 @@ _BANDS = ", ".join(f"`{band.value}` ({band.label})" for band in PRICE_BANDS)
         "each other genre would give; `min_price`/`max_price` are the `price` facet's filter), every other "
         f"parameter applies. Values with no book are left out; at most {FACET_LIMIT} values per facet, largest "
         f"count first, ties by value. `count` is the number of books matching every parameter.\n\n"
+        "Exact and estimated: while at most `CATALOG_FACETS_EXACT_LIMIT` (default 5,000) books match the search "
+        "and the filters that are not facets, every count is exact. Beyond that, the facets' counts are those of "
+        "the first that many matching books by id, scaled by the number of matches over the sample, and the "
+        "answer adds `counts_are_estimates: true`. `count` is then the number of matches, counted as the list "
+        "counts it (exact up to 10,000; beyond, PostgreSQL's estimate) when no facet filter is chosen, else the "
+        "sample's count scaled likewise; when it is an estimate the answer adds `count_is_estimate: true`.\n\n"
         f"Price bands (`low-high` holds `low <= price < high`): {_BANDS}. Select one on the list with "
         "`min_price=low&max_price=<high - 0.01>`.\n\n"
         "Staff who may view books count inactive books too, as in the list. Bad parameters are the list's "
