@@ -411,3 +411,19 @@ def test_beyond_the_lists_exact_limit_the_count_is_marked_an_estimate(api_client
     assert listed.get("count_is_estimate", False) is body.get("count_is_estimate", False)
     if connection.vendor == "sqlite":
         assert body["count"] == listed["count"] == 6
+
+
+@pytest.mark.parametrize("params", [{}, {"search": "book"}, {"search": "book", "genre": "fantasy", "in_stock": "true"}])
+def test_beyond_the_sample_the_number_of_queries_stays_the_same(api_client: APIClient, settings, params) -> None:
+    settings.CATALOG_FACETS_EXACT_LIMIT = 2
+    settings.CATALOG_FACETS_CACHE_SECONDS = 0
+    fantasy = GenreFactory(slug="fantasy")
+    counts = []
+    for _ in range(2):
+        for _ in range(6):
+            BookFactory(title="A book", genres=[fantasy], stock=3)
+        with CaptureQueriesContext(connection) as queries:
+            body = api_client.get("/api/v1/books/facets", params).json()
+        assert body["counts_are_estimates"] is True
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 5
