@@ -195,6 +195,7 @@ def book_search_tolerant(
     prefer_in_stock: bool = False,
     record_misses: bool = True,
     scope: Literal["active", "all"] | None = None,
+    count_within: tuple[Literal["active", "all"], list[QuerySet[Any]]] | None = None,
 ) -> SearchResults:
     """Search ``queryset`` (already filtered) like ``book_search``, tolerating typos; for the API's book list.
 
@@ -210,6 +211,11 @@ def book_search_tolerant(
     (``"active"``) or every book (``"all"``), with no other filter. PostgreSQL
     then finds, counts (up to a bound) and picks the candidates to rank from
     the search index alone, never touching every match of a broad word.
+
+    ``count_within``: instead, the caller vouches that ``queryset`` is exactly the shown books (``"active"``)
+    or every book (``"all"``) whose id is in each of the given subqueries of link tables (genres,
+    credits). PostgreSQL then counts the matches (up to a bound) from the index and those link tables,
+    never reading ``books``.
     """
     parsed, plan = _plan(query)
     if parsed.isbn is not None or plan is None:
@@ -314,5 +320,10 @@ def book_search_tolerant(
         return postgresql.first_matching_ids(matched, active_only=active_only, limit=limit)
 
     if not indexed:
-        return SearchResults(ranked, did_you_mean, ranked_page)
+        within = None
+        if count_within is not None and backend is postgresql and plan.clauses:
+            within = postgresql.counter_within(
+                matched, active_only=count_within[0] == "active", ids=count_within[1], using=queryset.db
+            )
+        return SearchResults(ranked, did_you_mean, ranked_page, within)
     return SearchResults(ranked, did_you_mean, ranked_page, counter, first_ids)
