@@ -151,7 +151,8 @@ class SearchResults:
     _ranked_page: Any = field(default=None, repr=False)
     #: ``counter(limit)``: how many books match, exact below ``limit``, and whether it is an estimate instead.
     counter: Callable[[int], tuple[int, bool]] | None = field(default=None, repr=False)
-    #: ``first_ids(limit)``: for ``pk__in``, the ids of the first ``limit`` matches by id, from the index alone.
+    #: ``first_ids(limit)``: for ``pk__in``, the ids of ``limit`` matches (the first in the index's order), from
+    #: the index alone.
     first_ids: Callable[[int], Any] | None = field(default=None, repr=False)
 
     def page(self, bottom: int, top: int) -> Any:
@@ -313,11 +314,10 @@ def book_search_tolerant(
         return max(found, postgresql.estimate_matching(matched, active_only=active_only, using=queryset.db)), True
 
     def first_ids(limit: int) -> Any:
-        # A query known to match at most ``limit`` books: every match, from a bitmap of the index (the
-        # planner, seeing ORDER BY and LIMIT, might test document after document for a rare word).
-        if not broad and counted is not None and counted <= limit:
-            return postgresql.matching_ids(matched, active_only=active_only, limit=limit, broad=False)
-        return postgresql.first_matching_ids(matched, active_only=active_only, limit=limit)
+        # The first ``limit`` matches in the index table's order, from a bitmap of the GIN index that stops
+        # after ``limit`` rows: bounded by ``limit`` whatever the number of matches (ordering them by id
+        # would read every match's row first).
+        return postgresql.matching_ids(matched, active_only=active_only, limit=limit, broad=False)
 
     if not indexed:
         within = None

@@ -15,7 +15,11 @@ The search and the non-facet filters therefore run once, not once per facet.
 
 Bounded at any size: the CTE holds at most the first ``exact_limit`` matching
 books by id (``CATALOG_FACETS_EXACT_LIMIT``, default 5,000), plus one that
-only says "there are more". Up to that many matches every count is exact.
+only says "there are more". (For a search with no other filter on PostgreSQL,
+the candidates are the first ``exact_limit + 1`` matches in the search table's
+physical order, read from the GIN index with a bitmap that stops there, and
+the sample is the first by id among them: ordering every match by id would
+read every match's row. In a table filled in id order the two are the same.) Up to that many matches every count is exact.
 Beyond it the counts are those of that sample scaled by ``total / sample``,
 where ``total`` is the number of matching books counted the list's way (exact
 up to ``LIST_EXACT_COUNT_LIMIT``, else an estimate), and the answer says so
@@ -190,7 +194,8 @@ def book_facets(
 
     At most ``exact_limit`` books (default ``CATALOG_FACETS_EXACT_LIMIT``) are read: the first by id. With
     more matches, their counts are scaled to the number of matches and marked as estimates (module docstring).
-    ``sample``: the same books as ``books`` for the sample, found a cheaper way (a search's index alone);
+    ``sample``: the books to take the sample from instead of ``books`` (a bounded set of their ids, found in a
+    search's index alone);
     ``counter(limit)``: their number (exact below ``limit``) and whether it is an estimate, likewise.
 
     One query when every match fits in the sample; otherwise one more to count the matches.

@@ -117,35 +117,6 @@ def matching_ids(plan: SearchPlan, *, active_only: bool, limit: int, broad: bool
     return _MatchingIds(tsquery(plan), Value(active_only), Value(limit), function=function)
 
 
-class _FirstMatchingIds(Func):
-    """``(SELECT book_id FROM book_search WHERE document @@ q [AND is_active] ORDER BY book_id LIMIT lim)``."""
-
-    output_field = BigIntegerField()
-
-    def __init__(self, query: Any, *, active_only: bool, limit: int) -> None:
-        super().__init__(query)
-        self.active_only = active_only
-        self.limit = limit
-
-    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
-        query_sql, query_params = compiler.compile(self.get_source_expressions()[0])
-        active = " AND is_active" if self.active_only else ""
-        return (
-            f"(SELECT book_id FROM book_search WHERE document @@ {query_sql}{active} ORDER BY book_id LIMIT %s)",  # noqa: S608 - compiled expression, parameters
-            [*query_params, self.limit],
-        )
-
-
-def first_matching_ids(plan: SearchPlan, *, active_only: bool, limit: int) -> Func:
-    """For ``pk__in``: the ids of the ``limit`` matching books with the smallest ids, from the index table alone.
-
-    For a query known to match more than ``limit`` books (else ``matching_ids``): the planner then either
-    walks the table in id order until ``limit`` match (a word in many books) or sorts the matches' ids from
-    a bitmap of the index; it never reads ``books``.
-    """
-    return _FirstMatchingIds(tsquery(plan), active_only=active_only, limit=limit)
-
-
 def count_matching(plan: SearchPlan, *, active_only: bool, limit: int, using: str) -> int:
     """How many books match ``plan``, counted up to ``limit`` only (one query)."""
     query = Book.objects.using(using).all().query
