@@ -364,6 +364,9 @@ STORE_CURRENCY = env.str("STORE_CURRENCY", default="EUR")
 STORE_NAME = env.str("STORE_NAME", default="Bookstore")
 # GET /books/facets answers are cached this many seconds per distinct set of parameters (0: not cached).
 CATALOG_FACETS_CACHE_SECONDS = env.int("CATALOG_FACETS_CACHE_SECONDS", default=60)
+# GET /books/facets reads at most this many matching books (the first by id): up to it every count is exact,
+# beyond it the counts are those books' scaled to the number of matches and marked as estimates.
+CATALOG_FACETS_EXACT_LIMIT = env.int("CATALOG_FACETS_EXACT_LIMIT", default=5_000)
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 # A cover upload (10 MB at most, checked on the file) with room for the multipart envelope and the admin form.

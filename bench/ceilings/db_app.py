@@ -13,8 +13,9 @@ query, ``q`` is the corrected query.
 
 ``GET /sql?name=facets&i=N`` runs statement N of that name from the JSON file
 ``BENCH_CEILING_SQL`` (the statements the store runs for a scenario, captured
-by ``bench.fixtures browse-sql``) and returns its rows: the raw-SQL ceiling of
-the same query.
+by ``bench.fixtures browse-sql``; a request's several statements are one entry,
+separated by ``;`` and a newline, run in turn) and returns the last one's rows:
+the raw-SQL ceiling of the same request.
 """
 
 from __future__ import annotations
@@ -105,7 +106,10 @@ def _run_sql(name: str, index: int) -> list[Any] | None:
         return None
     if _connection is None:
         _connection = _connect()
-    return [list(row) for row in _connection.execute(statements[index % len(statements)]).fetchall()]
+    rows: list[Any] = []
+    for statement in statements[index % len(statements)].split(";\n"):  # a request's statements, in turn
+        rows = [list(row) for row in _connection.execute(statement).fetchall()]
+    return rows
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

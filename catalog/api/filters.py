@@ -276,7 +276,7 @@ class SeriesFilter(filters.FilterSet):
 
 
 #: Parameters that order or present the matches without narrowing them (the index alone can still count them).
-_RANKING_PARAMETERS = frozenset({"search", "ordering", "prefer_in_stock", "highlight"})
+RANKING_PARAMETERS = frozenset({"search", "ordering", "prefer_in_stock", "highlight"})
 
 
 class BookFilter(filters.FilterSet):
@@ -379,11 +379,39 @@ class BookFilter(filters.FilterSet):
 
     def _search_scope(self) -> Literal["active", "all"] | None:
         """Which books the list holds when no filter but the search narrows it (then the index alone can count)."""
-        narrowing = {name for name in self.form.cleaned_data if name not in _RANKING_PARAMETERS}
+        narrowing = {name for name in self.form.cleaned_data if name not in RANKING_PARAMETERS}
         if any(self.form.cleaned_data[name] not in EMPTY_VALUES for name in narrowing):
             return None
+        return self._visibility()
+
+    def _visibility(self) -> Literal["active", "all"]:
         # The same rule as the view's queryset (selectors.book_list): staff who may view books see them all.
         return "all" if staff_may(getattr(self.request, "user", None), Book, VIEW) else "active"
+
+    def _link_filters(self) -> list[QuerySet[Any]] | None:
+        """When the only filters narrowing the list are credits and genres: the book ids each keeps.
+
+        Those live in link tables, so a search can count its matches among them without reading ``books``.
+        """
+        cleaned = self.form.cleaned_data
+        chosen = {
+            name: cleaned[name]
+            for name in cleaned
+            if name not in RANKING_PARAMETERS and cleaned[name] not in EMPTY_VALUES
+        }
+        if not chosen or not set(chosen) <= {"genre", "author", "contributor"}:
+            return None
+        ids: list[QuerySet[Any]] = []
+        if "genre" in chosen:
+            genres = Genre.objects.alias(slug_lower=Lower("slug")).filter(slug_lower__in=chosen["genre"]).values("pk")
+            ids.append(Book.genres.through.objects.filter(genre_id__in=genres).values("book_id"))
+        if "author" in chosen:
+            ids.append(
+                BookAuthor.objects.filter(author_id__in=chosen["author"], role=ContributorRole.AUTHOR).values("book_id")
+            )
+        if "contributor" in chosen:
+            ids.append(BookAuthor.objects.filter(author_id__in=chosen["contributor"]).values("book_id"))
+        return ids
 
     def filter_queryset(self, queryset: QuerySet[Book]) -> QuerySet[Book]:
         """Every filter, then the search over what they leave, so the ranking sees the final candidates."""
@@ -392,13 +420,20 @@ class BookFilter(filters.FilterSet):
         prefer_in_stock = bool(self.form.cleaned_data.get("prefer_in_stock"))
         ordering = self.form.cleaned_data.get("ordering")
         if query:
+            scope = self._search_scope()
+            links = self._link_filters() if scope is None else None
             self.search_results = book_search_tolerant(
-                queryset, query, prefer_in_stock=prefer_in_stock, scope=self._search_scope()
+                queryset,
+                query,
+                prefer_in_stock=prefer_in_stock,
+                scope=scope,
+                count_within=None if links is None else (self._visibility(), links),
             )
             if ordering:  # an explicit order replaces the ranking: every page is sliced from that order
                 self.search_results = SearchResults(
                     self.filters["ordering"].filter(self.search_results.queryset, ordering),
                     self.search_results.did_you_mean,
+                    counter=self.search_results.counter,  # the same books, in another order
                 )
             return self.search_results.queryset
         if prefer_in_stock:

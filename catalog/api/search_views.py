@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.validators import EMPTY_VALUES
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
@@ -24,7 +25,7 @@ from rest_framework.response import Response
 
 from accounts.access import VIEW, staff_may
 from bookstore.schema import AutoSchema
-from catalog.api.filters import BookFilter
+from catalog.api.filters import RANKING_PARAMETERS, BookFilter
 from catalog.models import Book
 from catalog.search import book_search_tolerant
 from catalog.search.facets import FACET_LIMIT, FACETS, PRICE_BANDS, FacetSelection, book_facets
@@ -55,6 +56,15 @@ class FacetValueSerializer(serializers.Serializer[Any]):
 
 class FacetsSerializer(serializers.Serializer[Any]):
     count = serializers.IntegerField(help_text="Books matching every parameter given.")
+    count_is_estimate = serializers.BooleanField(
+        required=False,
+        help_text="Present (`true`) when `count` is an estimate: more books match than the sample holds and a "
+        "facet filter is chosen, or (PostgreSQL) more than the list counts exactly.",
+    )
+    counts_are_estimates = serializers.BooleanField(
+        required=False,
+        help_text="Present (`true`) when the facets' counts are estimates, scaled from a sample of the matches.",
+    )
     facets = serializers.DictField(
         child=FacetValueSerializer(many=True),
         help_text=f"Per facet ({', '.join(f'`{name}`' for name in FACETS)}): at most {FACET_LIMIT} values, "
@@ -83,6 +93,13 @@ _BANDS = ", ".join(f"`{band.value}` ({band.label})" for band in PRICE_BANDS)
         "each other genre would give; `min_price`/`max_price` are the `price` facet's filter), every other "
         f"parameter applies. Values with no book are left out; at most {FACET_LIMIT} values per facet, largest "
         f"count first, ties by value. `count` is the number of books matching every parameter.\n\n"
+        "Exact and estimated: while at most `CATALOG_FACETS_EXACT_LIMIT` (default 5,000) books match the search "
+        "and the filters that are not facets, every count is exact. Beyond that, the facets' counts are those of "
+        "a sample of that many matching books (the first by id; for a search with no other filter on PostgreSQL, the "
+        "first the search index yields), scaled by the number of matches over the sample, and the "
+        "answer adds `counts_are_estimates: true`. `count` is then the number of matches, counted as the list "
+        "counts it (exact up to 10,000; beyond, PostgreSQL's estimate) when no facet filter is chosen, else the "
+        "sample's count scaled likewise; when it is an estimate the answer adds `count_is_estimate: true`.\n\n"
         f"Price bands (`low-high` holds `low <= price < high`): {_BANDS}. Select one on the list with "
         "`min_price=low&max_price=<high - 0.01>`.\n\n"
         "Staff who may view books count inactive books too, as in the list. Bad parameters are the list's "
@@ -111,13 +128,23 @@ class BookFacetsView(GenericAPIView[Book]):
             raise translate_validation(filterset.errors)
         cleaned = filterset.form.cleaned_data
         books = base
+        narrowed = False
         for name, value in cleaned.items():
-            if name not in FACET_PARAMETERS and name != "search":
+            if name not in FACET_PARAMETERS and name not in RANKING_PARAMETERS:
                 books = filterset.filters[name].filter(books, value)
+                narrowed = narrowed or value not in EMPTY_VALUES
+        sample: QuerySet[Book] | None = None
+        counter = None
         if cleaned.get("search"):
             # Searched last, over the filtered books, with the list's typo tolerance: the same books as the list.
-            # The list's own request already logged a query finding nothing.
-            books = book_search_tolerant(books, cleaned["search"], record_misses=False).queryset
+            # The list's own request already logged a query finding nothing. With no other filter, PostgreSQL
+            # finds the sample's ids and counts the matches in the search index alone (``scope``).
+            scope: Literal["active", "all"] | None = None if narrowed else ("all" if include_inactive else "active")
+            found = book_search_tolerant(books, cleaned["search"], record_misses=False, scope=scope)
+            books = found.queryset
+            counter = found.counter
+            if found.first_ids is not None:
+                sample = base.filter(pk__in=found.first_ids(settings.CATALOG_FACETS_EXACT_LIMIT + 1))
         selection = FacetSelection(
             genres=cleaned.get("genre") or (),
             authors=cleaned.get("author") or (),
@@ -130,12 +157,17 @@ class BookFacetsView(GenericAPIView[Book]):
         key = _cache_key(include_inactive=include_inactive, cleaned=cleaned)
         answer = _cache_get(key)
         if answer is None:
-            result = book_facets(books=books, selection=selection)
+            result = book_facets(books=books, selection=selection, sample=sample, counter=counter)
             facets = {
                 name: [{"value": v.value, "label": v.label, "count": v.count} for v in values]
                 for name, values in result.facets.items()
             }
-            answer = {"count": result.count, "facets": facets}
+            answer = {"count": result.count}
+            if result.count_is_estimate:
+                answer["count_is_estimate"] = True
+            if result.counts_are_estimates:
+                answer["counts_are_estimates"] = True
+            answer["facets"] = facets
             _cache_set(key, answer)
         return Response(answer)
 

@@ -151,6 +151,9 @@ class SearchResults:
     _ranked_page: Any = field(default=None, repr=False)
     #: ``counter(limit)``: how many books match, exact below ``limit``, and whether it is an estimate instead.
     counter: Callable[[int], tuple[int, bool]] | None = field(default=None, repr=False)
+    #: ``first_ids(limit)``: for ``pk__in``, the ids of ``limit`` matches (the first in the index's order), from
+    #: the index alone.
+    first_ids: Callable[[int], Any] | None = field(default=None, repr=False)
 
     def page(self, bottom: int, top: int) -> Any:
         """Books ``bottom`` to ``top`` (exclusive) of ``queryset``, in its order."""
@@ -193,6 +196,7 @@ def book_search_tolerant(
     prefer_in_stock: bool = False,
     record_misses: bool = True,
     scope: Literal["active", "all"] | None = None,
+    count_within: tuple[Literal["active", "all"], list[QuerySet[Any]]] | None = None,
 ) -> SearchResults:
     """Search ``queryset`` (already filtered) like ``book_search``, tolerating typos; for the API's book list.
 
@@ -208,6 +212,11 @@ def book_search_tolerant(
     (``"active"``) or every book (``"all"``), with no other filter. PostgreSQL
     then finds, counts (up to a bound) and picks the candidates to rank from
     the search index alone, never touching every match of a broad word.
+
+    ``count_within``: instead, the caller vouches that ``queryset`` is exactly the shown books (``"active"``)
+    or every book (``"all"``) whose id is in each of the given subqueries of link tables (genres,
+    credits). PostgreSQL then counts the matches (up to a bound) from the index and those link tables,
+    never reading ``books``.
     """
     parsed, plan = _plan(query)
     if parsed.isbn is not None or plan is None:
@@ -304,4 +313,17 @@ def book_search_tolerant(
             return found, False
         return max(found, postgresql.estimate_matching(matched, active_only=active_only, using=queryset.db)), True
 
-    return SearchResults(ranked, did_you_mean, ranked_page, counter if indexed else None)
+    def first_ids(limit: int) -> Any:
+        # The first ``limit`` matches in the index table's order, from a bitmap of the GIN index that stops
+        # after ``limit`` rows: bounded by ``limit`` whatever the number of matches (ordering them by id
+        # would read every match's row first).
+        return postgresql.matching_ids(matched, active_only=active_only, limit=limit, broad=False)
+
+    if not indexed:
+        within = None
+        if count_within is not None and backend is postgresql and plan.clauses:
+            within = postgresql.counter_within(
+                matched, active_only=count_within[0] == "active", ids=count_within[1], using=queryset.db
+            )
+        return SearchResults(ranked, did_you_mean, ranked_page, within)
+    return SearchResults(ranked, did_you_mean, ranked_page, counter, first_ids)

@@ -13,6 +13,19 @@ facet selection: "passes the genre selection", ...), then each facet is a
 GROUP BY over the rows whose other flags hold, all in one ``UNION ALL``.
 The search and the non-facet filters therefore run once, not once per facet.
 
+Bounded at any size: the CTE holds at most the first ``exact_limit`` matching
+books by id (``CATALOG_FACETS_EXACT_LIMIT``, default 5,000), plus one that
+only says "there are more". (For a search with no other filter on PostgreSQL,
+the candidates are the first ``exact_limit + 1`` matches in the search table's
+physical order, read from the GIN index with a bitmap that stops there, and
+the sample is the first by id among them: ordering every match by id would
+read every match's row. In a table filled in id order the two are the same.) Up to that many matches every count is exact.
+Beyond it the counts are those of that sample scaled by ``total / sample``,
+where ``total`` is the number of matching books counted the list's way (exact
+up to ``LIST_EXACT_COUNT_LIMIT``, else an estimate), and the answer says so
+(``Facets.counts_are_estimates``; ``count_is_estimate`` when ``count`` is one).
+Work and time stay those of ``exact_limit`` books whatever the catalog holds.
+
 Price bands (``PRICE_BANDS``): ``a-b`` holds ``a <= price < b``; the last,
 ``100-``, every price from 100.00 up. A frontend selects a band with
 ``min_price=a&max_price=<b - 0.01>``.
@@ -20,11 +33,13 @@ Price bands (``PRICE_BANDS``): ``a-b`` holds ``a <= price < b``; the last,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
@@ -132,10 +147,16 @@ class FacetValue:
 
 @dataclass(slots=True)
 class Facets:
-    """``count``: the books matching every selection; ``facets``: per facet, its values, largest first."""
+    """``count``: the books matching every selection; ``facets``: per facet, its values, largest first.
+
+    ``count_is_estimate``: ``count`` is an estimate; ``counts_are_estimates``: the facets' counts are
+    (both only when more books match than the sample holds).
+    """
 
     count: int = 0
     facets: dict[str, list[FacetValue]] = field(default_factory=lambda: {name: [] for name in FACETS})
+    count_is_estimate: bool = False
+    counts_are_estimates: bool = False
 
 
 def _price_band_sql(column: str) -> tuple[str, list[Any]]:
@@ -148,17 +169,47 @@ def _price_band_sql(column: str) -> tuple[str, list[Any]]:
     return f"CASE {' '.join(whens)} ELSE %s END", [*params, PRICE_BANDS[-1].value]
 
 
-def book_facets(*, books: QuerySet[Book], selection: FacetSelection, limit: int = FACET_LIMIT) -> Facets:
+def matches_counted(books: QuerySet[Book], limit: int) -> tuple[int, bool]:
+    """How many books ``books`` holds, as the list counts them: exact below ``limit``, else PostgreSQL's estimate."""
+    counted = books.order_by().values("pk")[:limit].count()
+    if counted < limit:
+        return counted, False
+    if connections[books.db].vendor != "postgresql":
+        return books.count(), False
+    plan = books.order_by().values("pk").explain(format="json")
+    estimate = int(json.loads(plan)[0]["Plan"]["Plan Rows"])
+    return max(estimate, counted), True
+
+
+def book_facets(
+    *,
+    books: QuerySet[Book],
+    selection: FacetSelection,
+    limit: int = FACET_LIMIT,
+    exact_limit: int | None = None,
+    sample: QuerySet[Book] | None = None,
+    counter: Callable[[int], tuple[int, bool]] | None = None,
+) -> Facets:
     """Disjunctive facet counts of ``books`` (already filtered by everything but the facets) under ``selection``.
 
-    One query, whatever the selections.
+    At most ``exact_limit`` books (default ``CATALOG_FACETS_EXACT_LIMIT``) are read: the first by id. With
+    more matches, their counts are scaled to the number of matches and marked as estimates (module docstring).
+    ``sample``: the books to take the sample from instead of ``books`` (a bounded set of their ids, found in a
+    search's index alone);
+    ``counter(limit)``: their number (exact below ``limit``) and whether it is an estimate, likewise.
+
+    One query when every match fits in the sample; otherwise one more to count the matches.
     """
     if books.query.is_empty():
         return Facets()
+    exact_limit = int(settings.CATALOG_FACETS_EXACT_LIMIT if exact_limit is None else exact_limit)
     flags = selection.conditions()
     flag_columns = {name: f"f_{i}" for i, name in enumerate(flags)}
-    columns = books.order_by().annotate(**{flag_columns[name]: flags[name] for name in flags})
+    source = books if sample is None else sample
+    columns = source.order_by().annotate(**{flag_columns[name]: flags[name] for name in flags})
     columns = columns.values_list("pk", "language", "format", "publication_status", "price", *flag_columns.values())
+    # The first exact_limit + 1 books by id: the extra one only tells that there are more than the sample.
+    columns = columns.order_by("pk")[: exact_limit + 1]
     connection = connections[books.db]
     try:
         base_sql, base_params = columns.query.get_compiler(using=books.db).as_sql()
@@ -171,8 +222,11 @@ def book_facets(*, books: QuerySet[Book], selection: FacetSelection, limit: int 
         held = [f"m.{column}" for name, column in flag_columns.items() if name != facet]
         return f"WHERE {' AND '.join(held)}" if held else ""
 
-    params: list[Any] = [*base_params]
-    arms = [f"SELECT 'count' AS facet, NULL AS value, NULL AS label, COUNT(*) AS n FROM m {where(None)}"]  # noqa: S608 (ORM SQL, names from model metadata)
+    params: list[Any] = [*base_params, exact_limit]
+    arms = [
+        "SELECT 'read' AS facet, NULL AS value, NULL AS label, COUNT(*) AS n FROM r",
+        f"SELECT 'count' AS facet, NULL AS value, NULL AS label, COUNT(*) AS n FROM m {where(None)}",  # noqa: S608 (ORM SQL, names from model metadata)
+    ]
     band_sql, band_params = _price_band_sql("m.price")
     for facet, expression, expression_params in (
         ("language", "m.language", []),
@@ -201,17 +255,57 @@ def book_facets(*, books: QuerySet[Book], selection: FacetSelection, limit: int 
     )
     params += ["author", ContributorRole.AUTHOR.value, limit]
     cte_columns = ", ".join(["id", "language", "format", "publication_status", "price", *flag_columns.values()])
-    sql = f"WITH m ({cte_columns}) AS MATERIALIZED ({base_sql}) " + " UNION ALL ".join(arms)
+    union = " UNION ALL ".join(arms)
+    sql = f"WITH r ({cte_columns}) AS MATERIALIZED ({base_sql}), m AS MATERIALIZED (SELECT * FROM r ORDER BY id LIMIT %s) {union}"  # noqa: S608 (ORM SQL, names from model metadata)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return _assemble(rows)
+    result = _assemble(rows)
+    if result.read <= exact_limit:
+        return result.facets_found
+    # More books match than the sample holds: scale its counts to their number.
+    total, total_is_estimate = (counter or (lambda n: matches_counted(books, n)))(
+        int(settings.LIST_EXACT_COUNT_LIMIT) + 1
+    )
+    return _scaled(
+        result.facets_found, total=total, total_is_estimate=total_is_estimate, sample=exact_limit, exact_count=not flags
+    )
 
 
-def _assemble(rows: list[tuple[Any, ...]]) -> Facets:
+def _scale(n: int, *, total: int, sample: int) -> int:
+    """``n`` books of a sample of ``sample``, as a share of ``total`` (at least 1: the value exists)."""
+    return max(1, (n * total + sample // 2) // sample)
+
+
+def _scaled(found: Facets, *, total: int, total_is_estimate: bool, sample: int, exact_count: bool) -> Facets:
+    total = max(total, sample)  # the sample itself is a lower bound, whatever an estimate says
+    scaled = Facets(counts_are_estimates=True)
+    if exact_count:  # no facet selection: ``count`` is the number of matches itself
+        scaled.count, scaled.count_is_estimate = total, total_is_estimate
+    else:
+        scaled.count = 0 if found.count == 0 else _scale(found.count, total=total, sample=sample)
+        scaled.count_is_estimate = True
+    for facet, values in found.facets.items():
+        scaled.facets[facet] = [
+            FacetValue(v.value, v.label, _scale(v.count, total=total, sample=sample)) for v in values
+        ]
+        scaled.facets[facet].sort(key=lambda v: (-v.count, v.value))
+    return scaled
+
+
+@dataclass(slots=True)
+class _Found:
+    facets_found: Facets
+    read: int
+
+
+def _assemble(rows: list[tuple[Any, ...]]) -> _Found:
     result = Facets()
+    read = 0
     for facet, value, label, n in rows:
-        if facet == "count":
+        if facet == "read":
+            read = int(n)
+        elif facet == "count":
             result.count = int(n)
         elif facet == "author":
             result.facets[facet].append(FacetValue(int(value), label, int(n)))
@@ -222,4 +316,4 @@ def _assemble(rows: list[tuple[Any, ...]]) -> Facets:
     for values in result.facets.values():
         # The author arm's join does not keep its order; every arm is sorted the same way here.
         values.sort(key=lambda v: (-v.count, v.value))
-    return result
+    return _Found(result, read)

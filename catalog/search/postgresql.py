@@ -7,6 +7,7 @@ the weights: A is title+subtitle, B the contributors' names.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import reduce
 from operator import and_, or_
 from typing import Any
@@ -125,6 +126,32 @@ def count_matching(plan: SearchPlan, *, active_only: bool, limit: int, using: st
     with connections[using].cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {sql} AS ids", params)  # noqa: S608 - compiled expression, parameters
         return int(cursor.fetchone()[0])
+
+
+def counter_within(
+    plan: SearchPlan, *, active_only: bool, ids: list[QuerySet[Any]], using: str
+) -> Callable[[int], tuple[int, bool]]:
+    """``counter(limit)`` of the books matching ``plan`` whose id is in each of ``ids`` (subqueries of link tables).
+
+    Counted from the index table and the link tables alone (``is_active`` is kept in the index), up to
+    ``limit``; beyond it, the planner's estimate of the same query.
+    """
+    entries = BookSearchEntry.objects.using(using).filter(document=tsquery(plan))
+    for subquery in ids:
+        entries = entries.filter(book_id__in=subquery)
+    if active_only:
+        # A constant: the column exists on PostgreSQL only, so the model does not declare it.
+        entries = entries.extra(where=["book_search.is_active"])
+    matching = entries.order_by().values("book_id")
+
+    def counter(limit: int) -> tuple[int, bool]:
+        counted = matching[:limit].count()
+        if counted < limit:
+            return counted, False
+        plan_json = json.loads(matching.explain(format="json"))
+        return max(counted, int(plan_json[0]["Plan"]["Plan Rows"])), True
+
+    return counter
 
 
 def estimate_matching(plan: SearchPlan, *, active_only: bool, using: str) -> int:

@@ -321,3 +321,118 @@ def test_answers_are_cached_per_parameters_for_the_configured_time(api_client: A
     assert api_client.get("/api/v1/books/facets").json()["count"] == 2  # other parameters: computed afresh
     settings.CATALOG_FACETS_CACHE_SECONDS = 0
     assert api_client.get("/api/v1/books/facets", {"language": "en"}).json()["count"] == 2
+
+
+def _sampled_brute_force(
+    books: list[Spec], chosen: dict[str, Any], author_ids: list[int], sample: int
+) -> dict[str, Any]:
+    """The expected answer when only the first ``sample`` matching books (by id) are read, then scaled."""
+    visible = [b for b in books if b.active and (chosen["in_stock"] is None or (b.stock > 0) == chosen["in_stock"])]
+    if len(visible) <= sample:
+        return {**_brute_force(books, chosen, author_ids), "estimates": False}
+    first = set(map(id, visible[:sample]))
+    # The books are built in list order, so list order is id order; the brute force sees only the sample.
+    only_sample = [b if id(b) in first else Spec(**{**b.__dict__, "active": False}) for b in books]
+    exact = _brute_force(only_sample, chosen, author_ids)
+    total = len(visible)
+
+    def scale(n: int) -> int:
+        return max(1, (n * total + sample // 2) // sample)
+
+    selected = any(chosen[name] is not None for name in chosen if name != "in_stock")
+    facets = {
+        facet: sorted(((value, scale(n)) for value, n in values), key=lambda item: (-item[1], item[0]))
+        for facet, values in exact["facets"].items()
+    }
+    count = (scale(exact["count"]) if exact["count"] else 0) if selected else total
+    return {"count": count, "facets": facets, "estimates": True, "count_is_estimate": selected}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(books=st.lists(specs, max_size=14), chosen=selections, sample=st.integers(1, 8))
+def test_beyond_the_sample_counts_are_the_first_books_by_id_scaled(
+    api_client: APIClient, books: list[Spec], chosen: dict[str, Any], sample: int
+) -> None:
+    from django.test import override_settings
+
+    cache.clear()
+    with transaction.atomic(), override_settings(CATALOG_FACETS_EXACT_LIMIT=sample):
+        author_ids = _build(books)
+        response = api_client.get("/api/v1/books/facets", _query(chosen, author_ids), format=None)
+        transaction.set_rollback(True)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    expected = _sampled_brute_force(books, chosen, author_ids, sample)
+    assert body.get("counts_are_estimates", False) is expected["estimates"]
+    assert body.get("count_is_estimate", False) is expected.get("count_is_estimate", False)
+    assert body["count"] == expected["count"]
+    got = {facet: [(v["value"], v["count"]) for v in values] for facet, values in body["facets"].items()}
+    assert got == expected["facets"]
+
+
+def test_only_the_sample_is_read_for_a_broad_search(api_client: APIClient, settings) -> None:
+    """12 matches, a sample of 3: every count is a number of sampled books times 4, never the exact 3 and 9.
+
+    On SQLite the sample is the first three by id (all German). On PostgreSQL it comes from the first
+    matches in the search table's order (the same here unless earlier tests left free space behind).
+    """
+    settings.CATALOG_FACETS_EXACT_LIMIT = 3
+    settings.CATALOG_FACETS_CACHE_SECONDS = 0
+    for i in range(12):
+        BookFactory(title=f"Church {i}", language="de" if i < 3 else "en", price=Decimal("12.00"))
+    BookFactory(title="Chapel", language="fr")
+    body = api_client.get("/api/v1/books/facets", {"search": "church"}).json()
+    assert body["count"] == 12  # the matches themselves are counted (exactly, below the list's limit)
+    assert "count_is_estimate" not in body
+    assert body["counts_are_estimates"] is True
+    languages = {v["value"]: v["count"] for v in body["facets"]["language"]}
+    assert set(languages) <= {"de", "en"}
+    assert sum(languages.values()) == 12
+    assert all(n % 4 == 0 for n in languages.values())  # k of 3 sampled books, times 12 / 3
+    if connection.vendor == "sqlite":
+        assert languages == {"de": 12}
+    assert body["facets"]["price"] == [{"value": "10-20", "label": "10.00 to 19.99", "count": 12}]
+    # With the bound at the number of matches, every count is exact and unmarked.
+    settings.CATALOG_FACETS_EXACT_LIMIT = 12
+    body = api_client.get("/api/v1/books/facets", {"search": "church"}).json()
+    assert "counts_are_estimates" not in body
+    assert [(v["value"], v["count"]) for v in body["facets"]["language"]] == [("en", 9), ("de", 3)]
+    # A facet selection beyond the bound: the count is the sample's, scaled, and says it is an estimate.
+    settings.CATALOG_FACETS_EXACT_LIMIT = 3
+    body = api_client.get("/api/v1/books/facets", {"search": "church", "language": "en"}).json()
+    assert body["count_is_estimate"] is True
+    assert body["count"] == languages.get("en", 0)
+    assert {v["value"]: v["count"] for v in body["facets"]["language"]} == languages
+
+
+def test_beyond_the_lists_exact_limit_the_count_is_marked_an_estimate(api_client: APIClient, settings) -> None:
+    settings.CATALOG_FACETS_EXACT_LIMIT = 2
+    settings.CATALOG_FACETS_CACHE_SECONDS = 0
+    settings.LIST_EXACT_COUNT_LIMIT = 4
+    for i in range(6):
+        BookFactory(title=f"Church {i}")
+    body = api_client.get("/api/v1/books/facets", {"search": "church"}).json()
+    listed = api_client.get("/api/v1/books", {"search": "church"}).json()
+    assert body["counts_are_estimates"] is True
+    assert body["count"] >= 5
+    # As the list: SQLite counts exactly, PostgreSQL answers its estimate and says so.
+    assert body.get("count_is_estimate", False) is (connection.vendor == "postgresql")
+    assert listed.get("count_is_estimate", False) is body.get("count_is_estimate", False)
+    if connection.vendor == "sqlite":
+        assert body["count"] == listed["count"] == 6
+
+
+@pytest.mark.parametrize("params", [{}, {"search": "book"}, {"search": "book", "genre": "fantasy", "in_stock": "true"}])
+def test_beyond_the_sample_the_number_of_queries_stays_the_same(api_client: APIClient, settings, params) -> None:
+    settings.CATALOG_FACETS_EXACT_LIMIT = 2
+    settings.CATALOG_FACETS_CACHE_SECONDS = 0
+    fantasy = GenreFactory(slug="fantasy")
+    counts = []
+    for _ in range(2):
+        for _ in range(6):
+            BookFactory(title="A book", genres=[fantasy], stock=3)
+        with CaptureQueriesContext(connection) as queries:
+            body = api_client.get("/api/v1/books/facets", params).json()
+        assert body["counts_are_estimates"] is True
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 5
