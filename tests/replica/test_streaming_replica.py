@@ -88,6 +88,7 @@ def test_the_harness_replica_is_a_streaming_standby(cluster: Cluster):
 def test_catalog_reads_land_on_the_replica(cluster: Cluster, server: AppServer, seeded: Seed):
     book = seeded.books[0]
     assert _title(server, book).startswith("Replica book")
+    isbn = requests.get(f"{server.url}/api/v1/books/{book}", timeout=10).json()["isbn"]
 
     cluster.pause_replay()
     _rename_on_primary(book, "Renamed on the primary")
@@ -96,7 +97,8 @@ def test_catalog_reads_land_on_the_replica(cluster: Cluster, server: AppServer, 
     # Anonymous readers (nothing written) are answered by the replica, which has not replayed the rename.
     for _ in range(4):  # both workers, list and detail
         assert _title(server, book).startswith("Replica book")
-        listing = requests.get(f"{server.url}/api/v1/books", params={"page_size": 100}, timeout=10)
+        # Other modules' books share the cluster: the list is narrowed to this book by its ISBN.
+        listing = requests.get(f"{server.url}/api/v1/books", params={"isbn": isbn}, timeout=10)
         assert listing.status_code == 200
         titles = {item["id"]: item["title"] for item in listing.json()["results"]}
         assert titles[book].startswith("Replica book")
@@ -156,7 +158,9 @@ def test_writes_go_to_the_primary_and_the_writer_reads_its_own_writes(
 
     # Nothing was ever written on the replica: no statement but SELECT ran there, and it replays the primary.
     counts = _queries(server)
-    assert counts[("default", "update")] >= 3
+    # The two PATCHes are UPDATEs; the order takes its stock in one WITH ... UPDATE statement (kind "other").
+    assert counts[("default", "update")] >= 2
+    assert counts[("default", "other")] >= 1
     assert counts[("default", "insert")] >= 1
     assert {kind for alias, kind in counts if alias == "replica1"} == {"select"}
     cluster.resume_replay()
