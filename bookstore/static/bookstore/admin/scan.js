@@ -121,6 +121,8 @@
             // The scans still being looked up finish before the batch is sent.
             queue.then(function () { form.dataset.ready = "1"; form.submit(); });
         });
+        // Focused only now, not by an autofocus attribute: a scan typed before these handlers exist would
+        // submit the form on its Enter and be lost.
         input.focus();
     });
 }());
