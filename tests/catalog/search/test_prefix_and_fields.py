@@ -115,9 +115,11 @@ def test_changing_a_books_genres_or_series_reindexes_it(staff_client: APIClient)
 
 
 def test_recent_sales_break_ties(api_client: APIClient) -> None:
-    # Same title words, same field, same length: equal relevance; the better seller comes first.
-    quiet = BookFactory(title="Night Watch", description="Same.")
-    popular = BookFactory(title="Night Watch", description="Same.")
+    # Same title words, same field, same length (and the same author, who is indexed too): equal relevance;
+    # the better seller comes first.
+    author = AuthorFactory(name="Ann Author")
+    quiet = BookFactory(title="Night Watch", description="Same.", authors=[author])
+    popular = BookFactory(title="Night Watch", description="Same.", authors=[author])
     Book.objects.filter(pk=popular.pk).update(recent_sales=40)
     Book.objects.filter(pk=quiet.pk).update(recent_sales=2)
     ids = [book["id"] for book in api_client.get("/api/v1/books", {"search": "night watch"}).json()["results"]]
@@ -128,8 +130,9 @@ def test_recent_sales_break_ties(api_client: APIClient) -> None:
 
 
 def test_prefer_in_stock_boosts_books_in_stock_within_a_tier(api_client: APIClient) -> None:
-    sold_out = BookFactory(title="Night Watch", description="Same.", stock=0)
-    in_stock = BookFactory(title="Night Watch", description="Same.", stock=3)
+    author = AuthorFactory(name="Ann Author")  # one author for both: a random name's length would change the rank
+    sold_out = BookFactory(title="Night Watch", description="Same.", stock=0, authors=[author])
+    in_stock = BookFactory(title="Night Watch", description="Same.", stock=3, authors=[author])
     Book.objects.filter(pk=sold_out.pk).update(recent_sales=100)
     author_match = BookFactory(title="Other", authors=[AuthorFactory(name="Watch Night")], description=".", stock=5)
 
