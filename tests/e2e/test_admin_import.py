@@ -25,7 +25,7 @@ from tests.workers.harness import Worker, app_env
 pytestmark = pytest.mark.e2e
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-NEW_BOOKS = 3000
+NEW_BOOKS = 15000  # 30 batches of 500: enough for the bar to be seen under way on an idle machine
 EMMA = "9780141439587"
 
 
