@@ -8,7 +8,6 @@ response says ``"count_is_estimate": true``; SQLite counts exactly.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any
@@ -16,12 +15,13 @@ from typing import Any
 from django.conf import settings
 from django.core.paginator import EmptyPage, Page
 from django.core.paginator import Paginator as DjangoPaginator
-from django.db import connections
 from django.db.models import QuerySet
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from bookstore.counting import bounded_count
 
 _PAGE_SIZE_ERROR = "Enter a whole number of at least 1 (larger values are capped at {max})."
 _PAGE_ERROR = "Enter a whole number of at least 1, or `last`."
@@ -33,12 +33,6 @@ def _whole_number(raw: str) -> int | None:
     ``int()`` alone would also take ``1_0``, signs, spaces and other scripts' digits.
     """
     return int(raw) if raw.isascii() and raw.isdigit() and int(raw) >= 1 else None
-
-
-def _planner_estimate(queryset: QuerySet[Any]) -> int:
-    """PostgreSQL's estimate of the rows of ``queryset`` (no rows are read)."""
-    plan = json.loads(queryset.order_by().values("pk").explain(format="json"))
-    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 class CountingPaginator(DjangoPaginator):
@@ -63,14 +57,8 @@ class CountingPaginator(DjangoPaginator):
         if self.counter is not None:
             counted, self.count_is_estimate = self.counter(limit + 1)
             return counted
-        # Only the ids are counted: annotations (a search rank) are never computed for the count.
-        counted = object_list.order_by().values("pk")[: limit + 1].count()
-        if counted <= limit:
-            return counted
-        if connections[object_list.db].vendor != "postgresql":
-            return object_list.count()
-        self.count_is_estimate = True
-        return max(_planner_estimate(object_list), limit + 1)
+        counted, self.count_is_estimate = bounded_count(object_list, limit + 1)
+        return counted
 
     def validate_number(self, number: Any) -> int:
         _ = self.count  # counting decides whether the count is an estimate

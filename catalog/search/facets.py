@@ -33,7 +33,7 @@ Price bands (``PRICE_BANDS``): ``a-b`` holds ``a <= price < b``; the last,
 
 from __future__ import annotations
 
-import json
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -45,6 +45,7 @@ from django.db import connections
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 
+from bookstore.counting import bounded_count
 from catalog.choices import BookFormat, ContributorRole, PublicationStatus
 from catalog.languages import Language
 from catalog.models import Author, Book, BookAuthor, Genre
@@ -169,18 +170,6 @@ def _price_band_sql(column: str) -> tuple[str, list[Any]]:
     return f"CASE {' '.join(whens)} ELSE %s END", [*params, PRICE_BANDS[-1].value]
 
 
-def matches_counted(books: QuerySet[Book], limit: int) -> tuple[int, bool]:
-    """How many books ``books`` holds, as the list counts them: exact below ``limit``, else PostgreSQL's estimate."""
-    counted = books.order_by().values("pk")[:limit].count()
-    if counted < limit:
-        return counted, False
-    if connections[books.db].vendor != "postgresql":
-        return books.count(), False
-    plan = books.order_by().values("pk").explain(format="json")
-    estimate = int(json.loads(plan)[0]["Plan"]["Plan Rows"])
-    return max(estimate, counted), True
-
-
 def book_facets(
     *,
     books: QuerySet[Book],
@@ -264,7 +253,7 @@ def book_facets(
     if result.read <= exact_limit:
         return result.facets_found
     # More books match than the sample holds: scale its counts to their number.
-    total, total_is_estimate = (counter or (lambda n: matches_counted(books, n)))(
+    total, total_is_estimate = (counter or functools.partial(bounded_count, books))(
         int(settings.LIST_EXACT_COUNT_LIMIT) + 1
     )
     return _scaled(

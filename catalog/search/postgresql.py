@@ -6,6 +6,7 @@ the weights: A is title+subtitle, B the contributors' names.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from functools import reduce
@@ -17,6 +18,7 @@ from django.db import connections
 from django.db.models import BigIntegerField, Case, F, FloatField, Func, Q, QuerySet, TextField, Value, When
 from django.db.models.expressions import Combinable
 
+from bookstore.counting import bounded_count
 from catalog.models import Book, BookSearchEntry
 from catalog.search.index import POSTGRESQL_CONFIG
 from catalog.search.query import Clause, SearchPlan, Term
@@ -142,16 +144,7 @@ def counter_within(
     if active_only:
         # A constant: the column exists on PostgreSQL only, so the model does not declare it.
         entries = entries.extra(where=["book_search.is_active"])
-    matching = entries.order_by().values("book_id")
-
-    def counter(limit: int) -> tuple[int, bool]:
-        counted = matching[:limit].count()
-        if counted < limit:
-            return counted, False
-        plan_json = json.loads(matching.explain(format="json"))
-        return max(counted, int(plan_json[0]["Plan"]["Plan Rows"])), True
-
-    return counter
+    return functools.partial(bounded_count, entries)
 
 
 def estimate_matching(plan: SearchPlan, *, active_only: bool, using: str) -> int:
