@@ -13,6 +13,7 @@ import contextvars
 import hmac
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -98,7 +99,38 @@ def _statement_kind(sql: str) -> str:
     for kind in _STATEMENTS:
         if head.startswith(kind):
             return kind
+    if head.startswith("with"):
+        return _common_table_statement_kind(sql.lower())
     return "other"
+
+
+_TOKENS = re.compile(r"\(|\)|\b(?:select|insert|update|delete)\b")
+_WRITING_CTE = re.compile(r"\bas\s+(?:not\s+)?(?:materialized\s+)?\(\s*(insert|update|delete)\b")
+
+
+def _common_table_statement_kind(sql: str) -> str:
+    """A ``WITH`` statement's kind: its outermost verb, after the parenthesised common table expressions.
+
+    ``WITH taken AS (UPDATE ... RETURNING ...) INSERT INTO ...`` is an insert. One whose outermost verb is
+    ``SELECT`` but whose expressions write (``WITH taken AS (UPDATE ...) SELECT ...``) is counted by the
+    first writing expression, so a statement that writes is never counted as a read.
+    """
+    depth = 0
+    outermost = "other"
+    for token in _TOKENS.finditer(sql):
+        word = token.group(0)
+        if word == "(":
+            depth += 1
+        elif word == ")":
+            depth -= 1
+        elif depth == 0:
+            outermost = word
+            break
+    if outermost in ("select", "other"):
+        writing = _WRITING_CTE.search(sql)
+        if writing is not None:
+            return writing.group(1)
+    return outermost
 
 
 def count_query(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:

@@ -7,6 +7,8 @@ from django.db import connection
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from bookstore.metrics import _statement_kind
+
 pytestmark = pytest.mark.django_db
 
 TOKEN = "scrape-token-0123456789"
@@ -176,3 +178,25 @@ def test_static_files_share_one_route_label(settings):
     response = Client().get("/static/bookstore/admin/dashboard.css")
     assert response.status_code == 200
     assert _value("bookstore_http_requests_total", **labels) == before + 1
+
+
+@pytest.mark.parametrize(
+    ("sql", "kind"),
+    [
+        ("SELECT 1", "select"),
+        ("  insert into books (title) values (%s)", "insert"),
+        ("SAVEPOINT s1", "other"),
+        ("WITH recent AS (SELECT id FROM orders) SELECT count(*) FROM recent", "select"),
+        ("WITH wanted (id, n) AS (SELECT * FROM unnest(%s)) UPDATE books SET stock = 1 FROM wanted", "update"),
+        (
+            "WITH locked AS MATERIALIZED (SELECT id FROM books FOR NO KEY UPDATE),"
+            " taken AS (UPDATE books SET stock = stock - 1 WHERE id IN (SELECT id FROM locked) RETURNING id)"
+            " INSERT INTO stock_movements (book_id) SELECT id FROM taken",
+            "insert",
+        ),
+        ("WITH taken AS (UPDATE books SET stock = 0 RETURNING id) SELECT id FROM taken", "update"),
+        ("with gone as not materialized ( delete from carts returning id ) select count(*) from gone", "delete"),
+    ],
+)
+def test_statement_kind_reads_the_verb_behind_common_table_expressions(sql, kind):
+    assert _statement_kind(sql) == kind
