@@ -375,6 +375,8 @@ MAX_UPLOAD_REQUEST_BYTES = env.int("MAX_UPLOAD_REQUEST_BYTES", default=11 * 1024
 # checking or importing job may go without a sign of life from its worker before it shows as failed.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 IMPORT_STALE_SECONDS = env.int("IMPORT_STALE_SECONDS", default=120)
+# Uploaded import files are deleted this many days after upload (the jobs, dry runs and reports stay).
+IMPORT_FILES_KEEP_DAYS = env.int("IMPORT_FILES_KEEP_DAYS", default=30)
 AUTH_RATE_LIMIT = env.str("AUTH_RATE_LIMIT", default="10/minute")
 # Password reset requests per target email address (besides AUTH_RATE_LIMIT per client address).
 PASSWORD_RESET_EMAIL_RATE_LIMIT = env.str("PASSWORD_RESET_EMAIL_RATE_LIMIT", default="3/hour")
@@ -555,6 +557,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "catalog.search_misses_flush",
         "schedule": 60.0,
         "options": {"expires": 60},
+    },
+    # Uploaded import files past IMPORT_FILES_KEEP_DAYS are deleted, hourly.
+    "catalog.import_files_expire": {
+        "task": "catalog.import_files_expire",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},
     },
     # Order changes folded into the daily sales rollup, so reports only fold in the last minute's.
     "orders.sales_rollup_refresh": {

@@ -169,15 +169,16 @@ def import_job_confirm(*, job: ImportJob, by: Any = None) -> bool:
     ``by``: the staff user who starts it, in whose name the books are written (default: who uploaded the file).
     """
     if job.status == Status.PLANNED:
-        allowed: tuple[str, ...] = (Status.PLANNED,)
+        claimable = ImportJob.objects.filter(pk=job.pk, status=Status.PLANNED)
     elif job.status == Status.FAILED and job.can_retry:
-        allowed = (Status.FAILED,)
+        claimable = ImportJob.objects.filter(pk=job.pk, status=Status.FAILED, can_retry=True)
     else:
         return False
     # A job that failed before its dry run finished is checked again; otherwise it is imported.
     status = Status.QUEUED if job.plan else Status.CHECKING
     started_by = by if by is not None and getattr(by, "pk", None) else job.created_by
-    claimed = ImportJob.objects.filter(pk=job.pk, status__in=allowed).update(
+    # Checked again in the claim itself: the job may have changed since it was read (its file expired).
+    claimed = claimable.exclude(file="").update(
         status=status,
         started_by=started_by,
         message="",
@@ -209,6 +210,40 @@ def imports_mark_stale(*, now: Any = None) -> int:
             "running it again is safe (books are matched by ISBN)."
         ),
     )
+
+
+def import_files_expire(*, now: Any = None) -> int:
+    """Delete the uploaded files of jobs older than ``settings.IMPORT_FILES_KEEP_DAYS``; how many files.
+
+    The jobs themselves stay (their dry run, report and the admin history). A
+    finished job loses its file and, if it had failed, its retry; a job checked
+    but never confirmed in that time is closed as failed, since it can no longer
+    be imported. Jobs being checked, queued or imported keep their files.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.IMPORT_FILES_KEEP_DAYS)
+    expired = (
+        ImportJob.objects.filter(created_at__lt=cutoff).exclude(file="").exclude(status__in=(*ACTIVE, Status.QUEUED))
+    )
+    storage = imports_storage()
+    removed = 0
+    for job in expired.only("pk", "file", "status").iterator():
+        fields: dict[str, Any] = {"file": "", "can_retry": False}
+        if job.status == Status.PLANNED:
+            fields.update(
+                status=Status.FAILED,
+                finished_at=now,
+                message=(
+                    f"Not confirmed within {settings.IMPORT_FILES_KEEP_DAYS} days: the uploaded file was removed. "
+                    "Upload it again to import it."
+                ),
+            )
+        # The job lets go of its file first, and only if it is still where it was read: a job confirmed (or
+        # retried) in between keeps its file, and once released no confirmation can claim it.
+        if ImportJob.objects.filter(pk=job.pk, status=job.status, file=job.file).update(**fields):
+            storage.delete(job.file)  # a file already gone is no error
+            removed += 1
+    return removed
 
 
 # --- reading with progress -----------------------------------------------------------------------

@@ -66,6 +66,12 @@ def import_job_run(job_id: int) -> str:
     return imports.import_job_run(job_id=job_id)
 
 
+@shared_task(name="catalog.import_files_expire", acks_late=True, **RETRY)
+def import_files_expire() -> int:
+    """Uploaded import files past ``IMPORT_FILES_KEEP_DAYS`` are deleted (the jobs and reports stay)."""
+    return imports.import_files_expire()
+
+
 @shared_task(name="catalog.search_misses_flush", acks_late=True, **RETRY)
 def search_misses_flush() -> int:
     """Periodic: move the zero-result search counts waiting in Redis into the admin's list."""

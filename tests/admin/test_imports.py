@@ -25,7 +25,7 @@ from django.utils import timezone
 from catalog import imports
 from catalog.ledger import ledger_mismatches
 from catalog.models import Book, ImportJob, StockMovement
-from catalog.tasks import import_job_run
+from catalog.tasks import import_files_expire, import_job_run
 from tests.catalog.onix.test_reader import BILLION_LAUGHS, message, product
 from tests.factories import BookFactory
 
@@ -551,3 +551,57 @@ def test_confirming_needs_a_post(client_of: Client, catalog: dict[str, Book]) ->
     assert client_of.get(job_url(job, "confirm/")).status_code == 405
     job.refresh_from_db()
     assert job.status == ImportJob.Status.PLANNED
+
+
+def _aged(job: ImportJob, days: int, **fields: Any) -> ImportJob:
+    ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(days=days), **fields)
+    job.refresh_from_db()
+    return job
+
+
+def test_uploaded_files_are_deleted_after_the_keep_days_and_the_jobs_and_reports_stay(
+    client_of: Client, catalog: dict[str, Book], imports_folder: Path, settings: Any
+) -> None:
+    settings.IMPORT_FILES_KEEP_DAYS = 30
+    done = run(uploaded(client_of, "done.csv", mixed_csv(catalog)))
+    client_of.post(job_url(done, "confirm/"))
+    done = _aged(run(done), 31)
+    unconfirmed = _aged(run(uploaded(client_of, "later.csv", mixed_csv(catalog))), 31)
+    retryable = _aged(run(uploaded(client_of, "lost.csv", mixed_csv(catalog))), 40, status="failed", can_retry=True)
+    running = _aged(run(uploaded(client_of, "running.csv", mixed_csv(catalog))), 31, status="running")
+    recent = _aged(run(uploaded(client_of, "recent.csv", mixed_csv(catalog))), 29)
+    assert done.status == ImportJob.Status.DONE
+    assert unconfirmed.status == ImportJob.Status.PLANNED
+    files = {job.pk: imports_folder / job.file for job in (done, unconfirmed, retryable, running, recent)}
+    assert all(path.exists() for path in files.values())
+
+    assert import_files_expire.apply().get() == 3
+    for job in (done, unconfirmed, retryable, running, recent):
+        job.refresh_from_db()
+
+    assert not files[done.pk].exists()
+    assert not files[unconfirmed.pk].exists()
+    assert not files[retryable.pk].exists()
+    assert files[running.pk].exists()
+    assert files[recent.pk].exists()
+    assert (done.file, done.status, done.report["created"]) == ("", ImportJob.Status.DONE, 1)
+    assert (unconfirmed.status, unconfirmed.file) == (ImportJob.Status.FAILED, "")
+    assert "Not confirmed within 30 days" in unconfirmed.message
+    assert (retryable.file, retryable.can_retry) == ("", False)
+    # The closed jobs can no longer be started, and their pages still show the report.
+    assert imports.import_job_confirm(job=unconfirmed) is False
+    assert imports.import_job_confirm(job=retryable) is False
+    assert 'id="import-retry"' not in client_of.get(job_url(retryable)).content.decode()
+    assert client_of.get(job_url(done)).status_code == 200
+    assert import_files_expire.apply().get() == 0  # nothing left to delete
+
+
+def test_a_job_whose_file_expired_after_it_was_read_is_not_confirmed(
+    client_of: Client, catalog: dict[str, Book], settings: Any
+) -> None:
+    """The confirmation checks the file in its claim: a page opened before the expiry cannot start the import."""
+    job = _aged(run(uploaded(client_of, "books.csv", mixed_csv(catalog))), 31)
+    stale_copy = ImportJob.objects.get(pk=job.pk)
+    assert imports.import_files_expire() == 1
+    assert imports.import_job_confirm(job=stale_copy) is False
+    assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.FAILED
