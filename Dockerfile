@@ -14,6 +14,9 @@ COPY --from=build /venv /venv
 COPY --chown=bookstore:bookstore . .
 # collectstatic needs a key to import settings; it is not used at run time.
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput --verbosity 0
+# The project's bytecode, written once here: with PYTHONDONTWRITEBYTECODE every process would otherwise compile
+# every module from source at start, which costs each gunicorn worker about 1 MiB (and start-up time).
+RUN python -m compileall -q -x '/app/tests/' /app
 USER bookstore
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \

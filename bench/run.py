@@ -33,7 +33,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 
 from bench import loadgen, report
 from bench.loadgen import Load, WrkResult
-from bench.servers import BIN, ROOT, Server, ensure_production_venv
+from bench.servers import BIN, ROOT, Server, compile_project, ensure_production_venv
 
 RESULTS = ROOT / "bench" / "results"
 GROUPS = {
@@ -292,6 +292,7 @@ class BenchRun:
         self.wrk = loadgen.ensure_wrk()
         if self.args.venv == "production":
             self.bin_dir = ensure_production_venv()
+        compile_project(self.bin_dir)
         if self.args.redis_url:
             import redis
 

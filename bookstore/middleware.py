@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from urllib.parse import urlparse
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -101,6 +102,43 @@ _UPLOAD_PATH_RE = re.compile(r"^/(?:api/v1/books/[^/]+/cover|admin/catalog/book/
 #: The admin's book file upload (``catalog.admin.imports``): ``IMPORT_MAX_BYTES`` plus the multipart envelope.
 _IMPORT_UPLOAD_PATH = "/admin/catalog/importjob/add/"
 _IMPORT_ENVELOPE_BYTES = 64 * 1024
+
+
+class StaticFilesMiddleware:
+    """WhiteNoise, built on the first request for a static file.
+
+    WhiteNoise indexes every file under ``STATIC_ROOT`` when it is created (a
+    few thousand objects for the admin's, the API docs' and the store's files,
+    about 3 MiB), which every worker would otherwise hold from its start
+    whether or not it ever serves one (README, "Worker memory"). Requests
+    outside ``STATIC_URL`` never reach it; with ``WHITENOISE_ROOT`` (files
+    served at the site root) it is built at once, as WhiteNoise is.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        from whitenoise.string_utils import ensure_leading_trailing_slash
+
+        self.get_response = get_response
+        self._whitenoise: Callable[[HttpRequest], HttpResponse] | None = None
+        prefix = urlparse(settings.STATIC_URL or "").path
+        script_name = (settings.FORCE_SCRIPT_NAME or "").rstrip("/")
+        if script_name and prefix.startswith(script_name):
+            prefix = prefix[len(script_name) :]
+        self.prefix = ensure_leading_trailing_slash(prefix)
+        if getattr(settings, "WHITENOISE_ROOT", None):
+            self._whitenoise = self._build()
+
+    def _build(self) -> Callable[[HttpRequest], HttpResponse]:
+        from whitenoise.middleware import WhiteNoiseMiddleware
+
+        return WhiteNoiseMiddleware(self.get_response)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._whitenoise is None:
+            if not request.path_info.startswith(self.prefix):
+                return self.get_response(request)
+            self._whitenoise = self._build()
+        return self._whitenoise(request)
 
 
 class BodySizeLimitMiddleware:

@@ -5,9 +5,16 @@ import os
 from django.core.wsgi import get_wsgi_application
 from django.urls import get_resolver
 
+from bookstore.optional_imports import unavailable
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bookstore.settings")
 
-application = get_wsgi_application()
+# DRF's compat module imports requests and PyYAML when they are installed: requests only for its test client
+# (``rest_framework.test.RequestsClient``), PyYAML for its own OpenAPI renderer, which the store does not use
+# (drf-spectacular renders the schema). requests, with urllib3, charset_normalizer and the CJK codecs, is about
+# 3.5 MiB in every worker; stripe imports it when a payment call needs it, the schema's YAML form imports PyYAML.
+with unavailable("requests", "yaml"):
+    application = get_wsgi_application()
 
 # Import the URLconf (every view, serializer and filter module) while booting, not in the first request a
 # worker serves. With gunicorn's preload_app the master does it once and every worker, including one that

@@ -3,6 +3,10 @@
 stripe, Authlib/joserfc, Pillow and lxml cost about 28 MiB per worker
 together; they are imported inside the functions that use them. A module-level
 import of one of them anywhere on the worker's start-up path fails this test.
+requests (with urllib3 and charset_normalizer) is only wanted by DRF's test
+client and PyYAML by kombu's YAML serializer: ``bookstore.optional_imports``
+keeps those optional imports from loading them. drf-spectacular's views
+(generator, renderers) load with the first request for the schema or the docs.
 """
 
 from __future__ import annotations
@@ -13,7 +17,18 @@ import sys
 
 from tests.reliability.harness import ROOT, server_env
 
-DEFERRED = ("stripe", "authlib", "joserfc", "PIL", "lxml")
+DEFERRED = (
+    "stripe",
+    "authlib",
+    "joserfc",
+    "PIL",
+    "lxml",
+    "requests",
+    "urllib3",
+    "charset_normalizer",
+    "yaml",
+    "drf_spectacular.views",
+)
 
 # What a gunicorn worker does before and at its first request: the WSGI app (settings, apps, admin
 # autodiscovery), then the URLconf, which imports every view module.
@@ -46,3 +61,33 @@ def test_the_check_sees_a_library_imported_at_start_up(tmp_path):
     env["PYTHONPATH"] = str(tmp_path)
     probe = WORKER.replace("import json, sys", "import json, sys, pil_at_startup", 1)
     assert _imported_by_a_worker(env, probe) == ["PIL"]
+
+
+def test_requests_still_imports_after_start_up(tmp_path):
+    """Only DRF's optional import during set-up is turned away: stripe's own ``import requests`` works later."""
+    env = server_env(database=f"sqlite:///{tmp_path / 'db.sqlite3'}", redis="")
+    probe = WORKER.replace(
+        "print(json.dumps(",
+        "import requests, rest_framework.compat as compat\n"
+        "assert compat.requests is None and requests.Session\n"
+        "print(json.dumps(",
+        1,
+    )
+    assert _imported_by_a_worker(env, probe) == ["charset_normalizer", "requests", "urllib3"]
+
+
+def test_the_schema_and_its_yaml_load_on_the_first_request_for_them(tmp_path):
+    """The lazily imported docs views answer, and kombu still works without its YAML serializer."""
+    env = server_env(database=f"sqlite:///{tmp_path / 'db.sqlite3'}", redis="")
+    probe = WORKER.replace(
+        "print(json.dumps(",
+        "from django.test import Client\n"
+        "from kombu.serialization import dumps\n"
+        "assert dumps({'a': 1}, serializer='json')[0] == 'application/json'\n"
+        "schema = Client().get('/api/schema/?format=yaml', HTTP_HOST='localhost')\n"
+        "assert schema.status_code == 200 and schema.content.startswith(b'openapi:'), schema.status_code\n"
+        "assert Client().get('/api/docs/', HTTP_HOST='localhost').status_code == 200\n"
+        "print(json.dumps(",
+        1,
+    )
+    assert _imported_by_a_worker(env, probe) == ["drf_spectacular.views", "yaml"]
