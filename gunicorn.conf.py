@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-# Sync workers, (2 x cores) + 1 of them: a sync worker is idle while it waits on the database (a placed
-# order waits for its commit's flush to disk, several milliseconds), so one per core leaves the cores idle
-# that long; the extra workers run meanwhile. Measured in bench/README.md ("Workers per core").
-workers = int(os.environ.get("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count() + 1))
+# One sync worker per core (at least 2). (2 x cores) + 1 was measured against it for order placement, which
+# waits on its commit's flush, without a clear gain on this shared machine: bench/README.md ("Worker count").
+workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_count())))
 worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20

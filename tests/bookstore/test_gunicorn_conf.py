@@ -45,14 +45,15 @@ def exits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def test_two_sync_workers_per_core_and_one_more_unless_set(conf: dict[str, Any], monkeypatch: pytest.MonkeyPatch):
-    """A sync worker waiting on the database (a commit's flush) leaves its core to the extra workers."""
+def test_one_sync_worker_per_core_at_least_two_unless_set(conf: dict[str, Any], monkeypatch: pytest.MonkeyPatch):
     import multiprocessing
 
     assert conf["worker_class"] == "sync"
-    assert conf["workers"] == 2 * multiprocessing.cpu_count() + 1
-    monkeypatch.setattr(multiprocessing, "cpu_count", lambda: 2)
-    assert runpy.run_path(str(CONF))["workers"] == 5
+    assert conf["workers"] == max(2, multiprocessing.cpu_count())
+    monkeypatch.setattr(multiprocessing, "cpu_count", lambda: 1)
+    assert runpy.run_path(str(CONF))["workers"] == 2
+    monkeypatch.setattr(multiprocessing, "cpu_count", lambda: 4)
+    assert runpy.run_path(str(CONF))["workers"] == 4
     monkeypatch.setenv("GUNICORN_WORKERS", "3")
     assert runpy.run_path(str(CONF))["workers"] == 3
 
