@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# One sync worker per core (at least 2). (2 x cores) + 1 was measured against it for order placement, which
+# waits on its commit's flush, without a clear gain on this shared machine: bench/README.md ("Worker count").
 workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_count())))
 worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

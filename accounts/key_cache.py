@@ -46,10 +46,10 @@ from typing import Any
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
-from redis.exceptions import NoScriptError
 
 from accounts import quotas
 from accounts.models import ApiKey, User
+from bookstore.cache import RedisScript
 
 logger = logging.getLogger(__name__)
 
@@ -122,24 +122,9 @@ return #KEYS
 """
 
 
-class _Script:
-    """A Lua script run by EVALSHA, loaded when Redis does not know it (first call, Redis restarted)."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.sha = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
-
-    def __call__(self, client: Any, keys: list[str], args: list[Any]) -> Any:
-        try:
-            return client.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            client.script_load(self.source)
-            return client.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
-
-
-_call = _Script(_CALL_SCRIPT)
-_store = _Script(_STORE_SCRIPT)
-_forget = _Script(_FORGET_SCRIPT)
+_call = RedisScript(_CALL_SCRIPT)
+_store = RedisScript(_STORE_SCRIPT)
+_forget = RedisScript(_FORGET_SCRIPT)
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,45 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from bookstore.cache import RedisScript
+
 logger = logging.getLogger(__name__)
+
+# One request counted in one round trip, as ``SharedCacheRateThrottle._count_request`` does in several.
+# KEYS[1] the window's start. ARGV: [1] now as the cache stores it, [2] int(now * 1000), [3] the window in
+# seconds, [4] the counter's lifetime, [5] the counter's name up to the window (Django's full key + ':').
+# Returns {count, ''} for a window opened now, or {count, the stored start} for a running one. A start the
+# script cannot read (neither a number nor a pickled float) returns {-1, ''}: the caller counts without it.
+# The counter's name is built here from the start, so this needs one Redis server (not a cluster).
+_COUNT_SCRIPT = """
+local raw = ''
+local start_ms = ARGV[2]
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3]) then
+  raw = redis.call('GET', KEYS[1])
+  if not raw then
+    raw = ''
+  else
+    local start = tonumber(raw)
+    if not start and string.len(raw) == 21 and string.sub(raw, 1, 1) == '\\128'
+        and string.sub(raw, 3, 3) == '\\149'
+        and string.sub(raw, 12, 12) == 'G' and string.sub(raw, 21, 21) == '.' then
+      start = struct.unpack('>d', string.sub(raw, 13, 20))
+    end
+    if not start then return {-1, ''} end
+    start_ms = string.format('%.0f', math.floor(start * 1000))
+  end
+end
+local counter = ARGV[5] .. start_ms
+redis.call('SET', counter, 0, 'NX', 'EX', ARGV[4])
+return {redis.call('INCR', counter), raw}
+"""
+_count_script = RedisScript(_COUNT_SCRIPT)
 
 # A counter outlives its window a little, so a request read at the very end of
 # a window still finds it.
@@ -123,7 +156,14 @@ class SharedCacheRateThrottle(SimpleRateThrottle):
         return False
 
     def _count_request(self, key: str, now: float) -> tuple[int, float]:
-        """Count one request in the client's current window; return (count, window start)."""
+        """Count one request in the client's current window; return (count, window start).
+
+        With Redis as the cache, one round trip (``_COUNT_SCRIPT``); otherwise
+        (or with a start the script cannot read) the same steps one by one.
+        """
+        counted = _count_in_redis(key, now, duration=self.duration)
+        if counted is not None:
+            return counted
         start_key = f"{key}:start"
         # add() is atomic: of concurrent first requests one opens the window, all read its start.
         window_start = now if cache.add(start_key, now, timeout=self.duration) else float(cache.get(start_key, now))
@@ -139,6 +179,45 @@ class SharedCacheRateThrottle(SimpleRateThrottle):
 
     def wait(self) -> float | None:
         return self.retry_after
+
+
+def _redis_client() -> tuple[Any, RedisCache] | None:
+    """The raw Redis client and the backend when the default cache is Redis, else ``None``."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return None
+    client = getattr(backend, "_throttle_client", None)
+    if client is None:
+        client = backend._throttle_client = backend._cache.get_client(write=True)  # type: ignore[attr-defined]
+    return client, backend
+
+
+def _count_in_redis(key: str, now: float, *, duration: int) -> tuple[int, float] | None:
+    """``_count_request`` in one Redis round trip; ``None`` when the cache is not Redis or the start is unreadable.
+
+    Writes and reads the very keys and values the step-by-step path does
+    (``cache.add``/``get``/``incr`` through Django's serializer), so either
+    path, and the coupon-failure check reading them, sees the same window.
+    """
+    target = _redis_client()
+    if target is None:
+        return None
+    client, backend = target
+    serializer = backend._cache._serializer  # type: ignore[attr-defined]
+    count, raw = _count_script(
+        client,
+        [backend.make_key(f"{key}:start")],
+        [
+            serializer.dumps(now),
+            int(now * 1000),
+            duration,
+            duration + _COUNTER_GRACE_SECONDS,
+            backend.make_key(f"{key}:"),
+        ],
+    )
+    if count < 0:
+        return None
+    return int(count), float(serializer.loads(raw)) if raw else now
 
 
 class AuthRateThrottle(SharedCacheRateThrottle):

@@ -33,7 +33,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 
 from bench import loadgen, report
 from bench.loadgen import Load, WrkResult
-from bench.servers import BIN, ROOT, Server, compile_project, ensure_production_venv
+from bench.servers import BIN, ROOT, Server, compile_project, default_workers, ensure_production_venv
 
 RESULTS = ROOT / "bench" / "results"
 GROUPS = {
@@ -86,7 +86,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0.5,
         help="share of the placed orders sent with a shipping address and method (the rest are collected)",
     )
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers per server")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="gunicorn workers per server (default: gunicorn.conf.py's, as production runs; the same for J and P)",
+    )
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--db-name", default="bookstore_bench", help="PostgreSQL database to create and drop")
     parser.add_argument("--pg-url", default=PG_ADMIN_URL, help="PostgreSQL server (no database name)")
@@ -238,6 +243,8 @@ class BenchRun:
         self.app_requests = 0
         self.primed: dict[str, Any] | None = None  # what the last measure() primed, for record()
         self.bin_dir = BIN
+        self.cores = os.cpu_count() or 2
+        self.workers = self.args.workers or 0  # set when the servers start
 
     # --- environment ------------------------------------------------------------------------------
 
@@ -343,7 +350,11 @@ class BenchRun:
             self.ceiling_sql.write_text(json.dumps(browse))
 
     def start_servers(self) -> None:
-        w = self.args.workers
+        if self.args.workers is None:
+            self.workers = default_workers(self.bin_dir, self.django_env())
+        else:
+            self.workers = self.args.workers
+        w = self.workers
         logs = self.workdir
         self.servers["J"] = Server(
             "J",
@@ -353,6 +364,7 @@ class BenchRun:
             logs,
             bin_dir=self.bin_dir,
             fixed_port=self.port(0),
+            workers_flag=self.args.workers is not None,
         )
         self.servers["P"] = Server(
             "P",
@@ -366,6 +378,7 @@ class BenchRun:
             ready_path=f"/book?id={self.fixtures['detail_ids'][0]}",
             bin_dir=self.bin_dir,
             fixed_port=self.port(1),
+            workers_flag=self.args.workers is not None,
         )
         self.servers["app"] = self.app_server()
         for server in self.servers.values():
@@ -381,11 +394,12 @@ class BenchRun:
             name,
             "bookstore.wsgi:application",
             self.django_env(**extra_env),
-            self.args.workers,
+            self.workers,
             self.workdir,
             ready_path="/healthz",
             bin_dir=self.bin_dir,
             fixed_port=self.port(offset),
+            workers_flag=self.args.workers is not None,
         )
 
     def port(self, offset: int) -> int:
@@ -497,7 +511,8 @@ class BenchRun:
             ] + [f"/api/v1/books?language=en&ordering=price&page={n}" for n in range(1, min(20, pages["language"]) + 1)]
             load = Load(paths=paths, connections=conns)
             self.record("list_filtered", "book list, filtered + ordered", self.measure("app", load, prime=True), load)
-        search_conns = self.args.workers  # latency targets: no queueing beyond one request per worker
+        # Latency targets: one request per core at a time, no queueing (as in runs with a worker per core).
+        search_conns = self.cores
         for key in ("selective", "broad", "typo"):
             name = f"search_{key}"
             if name in wanted:
@@ -521,7 +536,7 @@ class BenchRun:
                 method="POST",
                 headers={"Content-Type": "application/json"},
                 bodies=[body],
-                connections=self.args.workers,
+                connections=self.cores,
             )
             self.record("login", "login (Argon2id)", self.measure("app", load), load)
         if "apikey" in wanted:
@@ -844,7 +859,8 @@ class BenchRun:
             "seed": self.args.seed,
             "db": self.args.db,
             "redis": bool(self.args.redis_url),
-            "workers": self.args.workers,
+            "workers": self.workers,
+            "workers_from": "gunicorn.conf.py" if self.args.workers is None else "--workers",
             "worker_class": "sync (gunicorn.conf.py)",
             "venv": self.args.venv,
             "duration_s": self.args.duration,

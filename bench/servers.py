@@ -54,6 +54,25 @@ def compile_project(bin_dir: Path) -> None:
     subprocess.run([str(bin_dir / "python"), "-m", "compileall", "-q", *packages], cwd=ROOT, check=True)
 
 
+def default_workers(bin_dir: Path, env: dict[str, str]) -> int:
+    """The number of workers ``gunicorn.conf.py`` starts without ``--workers`` in ``env``: production's.
+
+    Read from the file itself (with the interpreter that runs the servers), so
+    the harness waits for as many workers as production runs.
+    """
+    probe = "import runpy; print(runpy.run_path('gunicorn.conf.py')['workers'])"
+    # A metrics directory given, so reading the file creates no temporary one.
+    done = subprocess.run(
+        [str(bin_dir / "python"), "-c", probe],
+        cwd=ROOT,
+        env={**env, "PROMETHEUS_MULTIPROC_DIR": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout.strip())
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -94,7 +113,7 @@ class Server:
     name: str
     app: str
     env: dict[str, str]
-    workers: int
+    workers: int  # how many to wait for at start
     log_dir: Path
     ready_path: str = "/"
     extra_args: list[str] = field(default_factory=list)
@@ -102,6 +121,7 @@ class Server:
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     fixed_port: int = 0  # 0: any free port
+    workers_flag: bool = True  # False: start gunicorn.conf.py's default number (``workers`` says how many that is)
 
     @property
     def base_url(self) -> str:
@@ -124,8 +144,7 @@ class Server:
             str(ROOT / "gunicorn.conf.py"),
             "--bind",
             f"127.0.0.1:{self.port}",
-            "--workers",
-            str(self.workers),
+            *(["--workers", str(self.workers)] if self.workers_flag else []),
             *self.extra_args,
         ]
         self.proc = subprocess.Popen(

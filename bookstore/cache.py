@@ -14,9 +14,11 @@ to Redis, which takes any bytes.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.core.cache.backends import redis as django_redis
+from redis.exceptions import NoScriptError
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
@@ -41,3 +43,18 @@ class RedisCache(django_redis.RedisCache):
 
     def validate_key(self, key: str) -> None:
         """No memcached portability warnings: this cache is Redis."""
+
+
+class RedisScript:
+    """A Lua script run by EVALSHA, loaded when Redis does not know it (first call, Redis restarted)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
+
+    def __call__(self, client: Any, keys: list[str], args: list[Any]) -> Any:
+        try:
+            return client.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            client.script_load(self.source)
+            return client.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)

@@ -72,6 +72,33 @@ def email_dispatch(*, email_id: int) -> bool:
     return True
 
 
+def email_build(*, to: str, template: str, context: Mapping[str, Any], key: str | None = None) -> Email:
+    """The outbox row ``email_queue`` records: rendered, not saved yet.
+
+    For a caller that inserts it together with rows of its own (one statement);
+    it then calls ``email_queued`` in the same transaction.
+    """
+    full_context = {**store_context(), **context}
+    subject = " ".join(render_to_string(f"{template}.subject.txt", full_context).split())
+    return Email(
+        key=key,
+        template=template,
+        to=to,
+        subject=subject[:255],
+        body_text=render_to_string(f"{template}.txt", full_context),
+        body_html=render_to_string(f"{template}.html", full_context),
+        message_id=_message_id(),
+        due_at=timezone.now() + settings.EMAIL_SWEEP_GRACE,
+    )
+
+
+def email_queued(email: Email) -> None:
+    """``email`` (from ``email_build``) was inserted in the current transaction: send it after the commit."""
+    email_id = email.pk
+    transaction.on_commit(lambda: email_dispatch(email_id=email_id), robust=True)
+    count_on_commit(EMAILS_QUEUED)
+
+
 def email_queue(
     *, to: str, template: str, context: Mapping[str, Any], key: str | None = None, key_is_new: bool = False
 ) -> Email:
@@ -85,27 +112,13 @@ def email_queue(
     ``key_is_new`` skips that lookup when the caller knows no email can have
     the key yet (it names a row inserted in the same transaction).
     """
-    full_context = {**store_context(), **context}
-    subject = " ".join(render_to_string(f"{template}.subject.txt", full_context).split())
-    body_text = render_to_string(f"{template}.txt", full_context)
-    body_html = render_to_string(f"{template}.html", full_context)
+    email = email_build(to=to, template=template, context=context, key=key)
     # No savepoint: inside the caller's transaction this adds no queries of its own.
     with transaction.atomic(savepoint=False):
         if key is not None and not key_is_new and (existing := Email.objects.filter(key=key).first()) is not None:
             return existing
-        email = Email.objects.create(
-            key=key,
-            template=template,
-            to=to,
-            subject=subject[:255],
-            body_text=body_text,
-            body_html=body_html,
-            message_id=_message_id(),
-            due_at=timezone.now() + settings.EMAIL_SWEEP_GRACE,
-        )
-        email_id = email.pk
-        transaction.on_commit(lambda: email_dispatch(email_id=email_id), robust=True)
-        count_on_commit(EMAILS_QUEUED)
+        email.save(force_insert=True)
+        email_queued(email)
     return email
 
 

@@ -53,13 +53,20 @@ def payment_set_status(
     return payment
 
 
-def payment_record(*, order: Order, provider: str, by: Any) -> Payment:
-    """Record how ``order`` will be paid; runs inside order placement. No provider call here."""
+def payment_build(*, order: Order, provider: str, by: Any) -> tuple[Payment, PaymentEvent]:
+    """The payment record of a new order and its first event, not saved yet (``payment_record`` saves them)."""
     start = PayStatus.CREATING if provider != "manual" else PayStatus.AWAITING
-    payment = Payment.objects.create(
+    payment = Payment(
         order=order, provider=provider, status=start, amount=order.total, currency=settings.STORE_CURRENCY
     )
-    PaymentEvent.objects.create(payment=payment, from_status="", to_status=start, by=by)
+    return payment, PaymentEvent(payment=payment, from_status="", to_status=start, by=by)
+
+
+def payment_record(*, order: Order, provider: str, by: Any) -> Payment:
+    """Record how ``order`` will be paid; runs inside order placement. No provider call here."""
+    payment, event = payment_build(order=order, provider=provider, by=by)
+    payment.save(force_insert=True)
+    event.save(force_insert=True)
     return payment
 
 

@@ -36,12 +36,14 @@ from accounts.access import CHANGE, staff_may
 from accounts.selectors import address_get_for_user
 from accounts.services import ADDRESS_FIELDS, address_clean
 from bookstore.audit import audit_record
+from bookstore.inserts import ids_reserve, rows_insert
 from catalog.choices import PublicationStatus
 from catalog.exceptions import InsufficientStock
 from catalog.ledger import StockNote, stock_movements_record
 from catalog.models import Book, StockMovement
 from catalog.services import book_available, stock_release, stock_reserve
-from notifications.services import email_queue
+from notifications.models import Email
+from notifications.services import email_build, email_queue, email_queued
 from orders import pricing
 from orders.exceptions import (
     InvalidCoupon,
@@ -60,8 +62,9 @@ from orders.models import (
     ShippingMethod,
     StatusChange,
 )
+from orders.payments.models import Payment, PaymentEvent
 from orders.payments.providers import provider_available
-from orders.payments.records import payment_on_order_cancelled, payment_on_order_paid, payment_record
+from orders.payments.records import payment_build, payment_on_order_cancelled, payment_on_order_paid
 from orders.shipping import ShippingTerms
 from orders.tax import TaxRate, TaxRates
 from orders.totals import order_totals
@@ -500,9 +503,9 @@ def _place_priced_first(placing: _Placing) -> Order:
         delivery=placing.delivery,
         rates=placing.rates,
     )
-    number = _order_number_reserved()
+    reserved = _ids_reserved()
     with transaction.atomic():
-        order = _order_write(placing, quote, number=number)
+        order = _order_write(placing, quote, reserved=reserved)
         # The ledger's sale movements are written with the stock taken (one statement on PostgreSQL).
         locked = stock_reserve(quantities=placing.quantities, fields=_BOOK_TERMS, sale=_sale_note(order, placing))
         if any(getattr(locked[pk], name) != getattr(books[pk], name) for pk in books for name in _BOOK_TERMS):
@@ -538,7 +541,7 @@ def _place_locked_first(placing: _Placing) -> Order:
             delivery=placing.delivery,
             rates=placing.rates,
         )
-        order = _order_write(placing, quote, number=None)
+        order = _order_write(placing, quote, reserved=None)
         _items_write(order, quote)
         _sales_record(order, placing, books)
     return order
@@ -570,27 +573,52 @@ def _sales_record(order: Order, placing: _Placing, locked: Mapping[int, Book]) -
     )
 
 
-def _order_number_reserved() -> tuple[int, str] | None:
-    """PostgreSQL: the next order id and its number, taken from the id sequence before the transaction.
+@dataclass(frozen=True)
+class _Reserved:
+    """PostgreSQL: the ids of the rows a placement inserts before the lock, and the order's number."""
 
-    The order is then inserted with its final number (no second ``UPDATE``).
-    SQLite has no sequences: ``None``, and the number is set after the insert.
+    order: int
+    number: str
+    change: int
+    payment: int
+    payment_event: int
+    email: int
+
+
+_RESERVED_TABLES = (Order, StatusChange, Payment, PaymentEvent, Email)
+
+
+def _ids_reserved() -> _Reserved | None:
+    """PostgreSQL: the ids of the order, its status change, payment, payment event and email, in one statement.
+
+    Taken from the tables' sequences before the transaction, so the order is
+    inserted with its final number (no second ``UPDATE``) and the five rows go
+    in one statement (``bookstore.inserts``). SQLite has no sequences: ``None``,
+    the rows are inserted one by one and the number is set after the insert.
     """
     if connection.vendor != "postgresql":
         return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Order._meta.db_table])
-        (pk,) = cursor.fetchone()
-    return pk, Order.format_number(pk, timezone.now().year)
+    order, change, payment, event, email = ids_reserve([model._meta.db_table for model in _RESERVED_TABLES])
+    return _Reserved(
+        order=order,
+        number=Order.format_number(order, timezone.now().year),
+        change=change,
+        payment=payment,
+        payment_event=event,
+        email=email,
+    )
 
 
-def _order_write(placing: _Placing, quote: OrderQuote, *, number: tuple[int, str] | None) -> Order:
-    """Insert the order, its first status change, its payment record and the confirmation email."""
+def _order_write(placing: _Placing, quote: OrderQuote, *, reserved: _Reserved | None) -> Order:
+    """Insert the order, its first status change, its payment record and the confirmation email.
+
+    On PostgreSQL (ids ``reserved``) the five rows are one statement; elsewhere one each.
+    """
     delivery = placing.delivery
-    order = Order.objects.create(
+    order = Order(
         # Without a reserved number, the real one derives from the id, known only after the insert.
-        pk=number[0] if number else None,
-        number=number[1] if number else f"new-{uuid.uuid4().hex}",
+        pk=reserved.order if reserved else None,
+        number=reserved.number if reserved else f"new-{uuid.uuid4().hex}",
         user=placing.user,
         subtotal=quote.subtotal,
         discount_total=quote.discount_total,
@@ -606,14 +634,40 @@ def _order_write(placing: _Placing, quote: OrderQuote, *, number: tuple[int, str
         billing_address=placing.billing,
         tax=quote.tax,
     )
-    expected = Order.format_number(order.pk, order.created_at.year)
-    if order.number != expected:
-        # SQLite, or a reserved number whose year turned before the insert.
+    change = StatusChange(order=order, from_status="", to_status=Status.PENDING, by=placing.user)
+    payment, payment_event = payment_build(order=order, provider=placing.provider, by=placing.user)
+    if reserved is None:
+        order.save(force_insert=True)
+        expected = Order.format_number(order.pk, order.created_at.year)
         order.number = expected
         Order.objects.filter(pk=order.pk).update(number=order.number)
-    change = StatusChange.objects.create(order=order, from_status="", to_status=Status.PENDING, by=placing.user)
-    payment_record(order=order, provider=placing.provider, by=placing.user)
-    _order_placed_email(order, quote, provider=placing.provider)
+        change.save(force_insert=True)
+        payment.save(force_insert=True)
+        payment_event.save(force_insert=True)
+        email = _order_placed_email(order, quote, provider=placing.provider)
+        if email is not None:
+            email.save(force_insert=True)
+    else:
+        change.pk, payment.pk, payment_event.pk = reserved.change, reserved.payment, reserved.payment_event
+        payment_event.payment = payment
+        email = _order_placed_email(order, quote, provider=placing.provider)
+        if email is not None:
+            email.pk = reserved.email
+        rows_insert([row for row in (order, change, payment, payment_event, email) if row is not None])
+        expected = Order.format_number(order.pk, order.created_at.year)
+        if order.number != expected:
+            # The year turned between reserving the number and the insert.
+            order.number = expected
+            Order.objects.filter(pk=order.pk).update(number=order.number)
+            if email is not None:
+                # The email names the order: render it again with the number it has.
+                fresh = _order_placed_email(order, quote, provider=placing.provider)
+                assert fresh is not None
+                Email.objects.filter(pk=email.pk).update(
+                    subject=fresh.subject, body_text=fresh.body_text, body_html=fresh.body_html
+                )
+    if email is not None:
+        email_queued(email)
     count_on_commit(ORDERS_PLACED)
     _in_hand(order, "status_changes", [change])
     return order
@@ -651,11 +705,11 @@ def _items_write(order: Order, quote: OrderQuote) -> None:
     _in_hand(order, "items", items)
 
 
-def _order_placed_email(order: Order, quote: OrderQuote, *, provider: str) -> None:
-    """Queue the customer's confirmation in the placing transaction (the outbox delivers it)."""
+def _order_placed_email(order: Order, quote: OrderQuote, *, provider: str) -> Email | None:
+    """The customer's confirmation, rendered (``None`` without an address); the outbox row is inserted with the order."""
     if not order.user.email:
-        return
-    email_queue(
+        return None
+    return email_build(
         to=order.user.email,
         template="orders/email/order_placed",
         context={
@@ -668,9 +722,8 @@ def _order_placed_email(order: Order, quote: OrderQuote, *, provider: str) -> No
             if provider == "stripe"
             else None,
         },
+        # The order was inserted in this transaction: no other email can carry its key.
         key=f"order-placed:{order.pk}",
-        # The order was inserted in this transaction: no email can carry its key yet.
-        key_is_new=True,
     )
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
+from unittest import mock
 
 import pytest
+from django.core.cache import cache
 from django.test import RequestFactory, override_settings
 
-from accounts.throttling import client_ip
+from accounts.throttling import SharedCacheRateThrottle, client_ip
 from tests.accounts.conftest import bearer
 from tests.factories import DEFAULT_PASSWORD
 from tests.helpers import assert_envelope
@@ -200,3 +202,82 @@ def test_limits_fail_open_when_the_cache_is_unreachable(api_client, caplog):
     warnings = [record for record in caplog.records if record.name == "accounts.throttling"]
     assert len(warnings) == 3
     assert all(record.levelno == logging.WARNING for record in warnings)
+
+
+# --- one round trip on Redis ------------------------------------------------------------
+
+
+def _redis_or_skip():
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    if not isinstance(caches["default"], RedisCache):
+        pytest.skip("the counting script runs only with Redis as the cache (REDIS_URL)")
+
+
+class _Limit(SharedCacheRateThrottle):
+    scope = "script-test"
+    rate = "3/minute"
+
+    def get_rate(self) -> str:
+        return self.rate
+
+
+def _stepwise(throttle: SharedCacheRateThrottle, key: str, now: float) -> tuple[int, float]:
+    """The same count without the script (as on a cache that is not Redis)."""
+    with mock.patch("accounts.throttling._count_in_redis", return_value=None):
+        return throttle._count_request(key, now)
+
+
+@pytest.mark.parametrize("first_now", [1_764_512_345.123, 1_764_512_345])
+def test_the_script_and_the_stepwise_count_share_one_window(first_now):
+    """Either path opens, reads and counts the window in the same keys and values as the other."""
+    _redis_or_skip()
+    throttle = _Limit()
+    key = f"throttle:script-test:{first_now}"
+    # The script opens the window; the step-by-step path counts in it, then the script again.
+    assert throttle._count_request(key, first_now) == (1, first_now)
+    assert cache.get(f"{key}:start") == first_now
+    assert _stepwise(throttle, key, first_now + 1.5) == (2, first_now)
+    assert throttle._count_request(key, first_now + 2.25) == (3, first_now)
+    assert cache.get(f"{key}:{int(first_now * 1000)}") == 3
+    # A window opened step by step is continued by the script.
+    other = f"{key}:other"
+    assert _stepwise(throttle, other, first_now) == (1, first_now)
+    assert throttle._count_request(other, first_now + 7.5) == (2, first_now)
+    # The counter expires a little after the window (both paths give it the same lifetime).
+    from accounts.throttling import _redis_client
+
+    client, backend = _redis_client()
+    assert 60 < client.ttl(backend.make_key(f"{key}:{int(first_now * 1000)}")) <= 65
+    assert 0 < client.ttl(backend.make_key(f"{key}:start")) <= 60
+
+
+def test_the_script_counts_in_one_round_trip(api_client):
+    _redis_or_skip()
+    from accounts.throttling import _redis_client
+
+    client, _backend = _redis_client()
+    throttle = _Limit()
+    with mock.patch.object(client, "execute_command", wraps=client.execute_command) as calls:
+        for expected in (1, 2, 3, 4):
+            assert throttle._count_request("throttle:script-test:trips", 1_000_000.5)[0] == expected
+    assert calls.call_count == 4
+    # Over the limit once more than the rate allows, as before.
+    assert throttle.num_requests == 3
+
+
+def test_a_start_the_script_cannot_read_falls_back_to_the_stepwise_count():
+    """A start stored in another pickle format is still read (by the step-by-step path)."""
+    import pickle
+
+    from accounts.throttling import _redis_client
+
+    _redis_or_skip()
+    client, backend = _redis_client()
+    throttle = _Limit()
+    key = "throttle:script-test:odd"
+    client.set(backend.make_key(f"{key}:start"), pickle.dumps(1_000.25, protocol=2), ex=60)
+    assert throttle._count_request(key, 1_010.0) == (1, 1_000.25)
+    assert throttle._count_request(key, 1_011.0) == (2, 1_000.25)
+    assert cache.get(f"{key}:1000250") == 2

@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import os
 import shutil
 import sqlite3
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -215,3 +217,30 @@ def test_key_overhead_is_reported_against_the_uncached_anonymous_request():
     assert "stored document: p50 0.5 ms" in lines
     assert "documents off (DRF and the database, as a key or JWT caller's): p50 4.0 ms" in lines
     assert "4.2 ms with the key vs 4.0 ms anonymous (1 connection, two wrk runs, documents off) = +0.20 ms" in lines
+
+
+def test_servers_run_gunicorn_confs_number_of_workers_unless_told(tmp_path: Path):
+    """Without --workers the store, J and P start as production does: no --workers flag, gunicorn.conf.py's count."""
+    import multiprocessing
+
+    from bench.servers import BIN, Server, default_workers
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUNICORN_")}
+    assert run.parse_args([]).workers is None
+    assert default_workers(BIN, env) == max(2, multiprocessing.cpu_count())
+    assert default_workers(BIN, {**env, "GUNICORN_WORKERS": "3"}) == 3
+    argv: list[list[str]] = []
+
+    class Started(Exception):
+        pass
+
+    def popen(args: list[str], **kwargs: object) -> None:
+        argv.append(args)
+        raise Started
+
+    for flag in (False, True):
+        server = Server("app", "bookstore.wsgi:application", env, 5, tmp_path, workers_flag=flag)
+        with mock.patch("subprocess.Popen", popen), pytest.raises(Started):
+            server.start()
+    assert "--workers" not in argv[0]
+    assert argv[1][argv[1].index("--workers") + 1] == "5"

@@ -25,6 +25,7 @@ def conf(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
     # A directory of our own, so loading the file does not make one (nor set it for this process).
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     monkeypatch.delenv("GUNICORN_PRELOAD", raising=False)
+    monkeypatch.delenv("GUNICORN_WORKERS", raising=False)
     return runpy.run_path(str(CONF))
 
 
@@ -42,6 +43,19 @@ def exits(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(logging, "shutdown", lambda: calls.append("logging.shutdown"))
     monkeypatch.setattr(connections, "close_all", lambda: calls.append("close_all"))
     return calls
+
+
+def test_one_sync_worker_per_core_at_least_two_unless_set(conf: dict[str, Any], monkeypatch: pytest.MonkeyPatch):
+    import multiprocessing
+
+    assert conf["worker_class"] == "sync"
+    assert conf["workers"] == max(2, multiprocessing.cpu_count())
+    monkeypatch.setattr(multiprocessing, "cpu_count", lambda: 1)
+    assert runpy.run_path(str(CONF))["workers"] == 2
+    monkeypatch.setattr(multiprocessing, "cpu_count", lambda: 4)
+    assert runpy.run_path(str(CONF))["workers"] == 4
+    monkeypatch.setenv("GUNICORN_WORKERS", "3")
+    assert runpy.run_path(str(CONF))["workers"] == 3
 
 
 def test_the_application_is_preloaded_unless_turned_off(conf: dict[str, Any], monkeypatch: pytest.MonkeyPatch):

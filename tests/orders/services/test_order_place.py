@@ -185,26 +185,32 @@ def test_statements_per_placement_are_pinned(user):
     """Every statement of a placement, in order; under the stock locks only the stock and the items.
 
     The order, its history, payment and confirmation email are written before
-    the books are locked; the tiers come from the cache; PostgreSQL takes the
-    order number from the id sequence, before the transaction, instead of a
-    second UPDATE. The ledger's movements need the stock the locked UPDATE
-    left: on PostgreSQL the lock (id order), that UPDATE and the movements'
-    INSERT are one statement (10 in all, 2 under the locks: it and the items),
-    elsewhere three (12 on SQLite with the number's UPDATE).
+    the books are locked; the tiers come from the cache. PostgreSQL takes the
+    ids of those five rows (so the order's number too, instead of a second
+    UPDATE) from their sequences in one statement before the transaction, and
+    inserts the five rows in one statement (``bookstore.inserts``). The
+    ledger's movements need the stock the locked UPDATE left: on PostgreSQL the
+    lock (id order), that UPDATE and the movements' INSERT are one statement (6
+    in all, 2 under the locks: it and the items), elsewhere three (12 on SQLite,
+    with the number's UPDATE and one INSERT per row before the lock).
     """
     CouponFactory(code="TEN", max_uses=100)
     books = BookFactory.create_batch(3, stock=9)
     order_place(user=user, items=lines((books[0].pk, 1)))  # caches the discount tiers
     number = ["nextval"] if connection.vendor == "postgresql" else []
-    set_number = [] if connection.vendor == "postgresql" else ["UPDATE orders"]
-    before_lock = [
-        "INSERT orders",
-        *set_number,
-        "INSERT order_status_changes",
-        "INSERT payments",
-        "INSERT payment_events",
-        "INSERT emails",
-    ]
+    if connection.vendor == "postgresql":
+        before_lock = [
+            "WITH (INSERT orders, INSERT order_status_changes, INSERT payments, INSERT payment_events, INSERT emails)"
+        ]
+    else:
+        before_lock = [
+            "INSERT orders",
+            "UPDATE orders",
+            "INSERT order_status_changes",
+            "INSERT payments",
+            "INSERT payment_events",
+            "INSERT emails",
+        ]
     # The ledger's sale movements (one INSERT for all lines) need the stock left by the locked UPDATE. On
     # PostgreSQL the lock (in id order), the conditional UPDATE and that INSERT are one statement.
     if connection.vendor == "postgresql":
