@@ -135,6 +135,7 @@ class BookStage:
         self._names: set[str] = set()
         self._existing: list[int] = []
         self._analyzed = False
+        self._sequences: tuple[int, int] | None = None
         self._create_tables(fields)
 
     # --- loading ----------------------------------------------------------------------------
@@ -323,12 +324,18 @@ class BookStage:
         if self.postgresql:
             # A new book's work and book ids are drawn here, in row order (volatile functions are evaluated
             # after the sort), so that the books are inserted with their ids and need no lookup afterwards.
+            # The sequences are looked up once: pg_get_serial_sequence in the SELECT list ran for every row.
+            if self._sequences is None:
+                cursor.execute(
+                    "SELECT pg_get_serial_sequence(%s, %s)::regclass::oid, pg_get_serial_sequence(%s, %s)::regclass::oid",
+                    [Work._meta.db_table, Work._meta.pk.column, Book._meta.db_table, Book._meta.pk.column],
+                )
+                self._sequences = cursor.fetchone()
             cursor.execute(
                 f"UPDATE {STAGE} SET {flags}, work_id = n.work_id, book_id = n.book_id FROM ("
-                "SELECT seq, nextval(pg_get_serial_sequence(%s, %s)) AS work_id,"
-                f" nextval(pg_get_serial_sequence(%s, %s)) AS book_id FROM {STAGE} WHERE book_id IS NULL"
-                f" ORDER BY seq) AS n WHERE {STAGE}.seq = n.seq",
-                [Work._meta.db_table, Work._meta.pk.column, Book._meta.db_table, Book._meta.pk.column],
+                "SELECT seq, nextval(%s::oid) AS work_id, nextval(%s::oid) AS book_id"
+                f" FROM {STAGE} WHERE book_id IS NULL ORDER BY seq) AS n WHERE {STAGE}.seq = n.seq",
+                list(self._sequences),
             )
         else:
             cursor.execute(f"UPDATE {STAGE} SET {flags} WHERE book_id IS NULL")
