@@ -50,6 +50,9 @@ STAGE = "import_book_stage"
 CREDITS = "import_credit_stage"
 GENRES = "import_genre_stage"
 
+#: PostgreSQL's ``work_mem`` for the transaction of a bulk write (``SET LOCAL``: nothing outlives it).
+WORK_MEM = "64MB"
+
 #: Rows per ``executemany`` round on SQLite (one statement, many parameter sets).
 SQLITE_CHUNK = 5000
 
@@ -144,6 +147,10 @@ class BookStage:
         typed = ", ".join(f"{_q(name)} {field.db_type(connection)}" for name, field in fields.items())
         drop = " ON COMMIT DROP" if self.postgresql else ""
         with connection.cursor() as cursor:
+            if self.postgresql:
+                # For the writer's transaction only: the merge's hash joins and sorts, and the search documents'
+                # aggregates, run over a batch or a whole import; at the default 4 MB they spill to disk.
+                cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
             cursor.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (seq integer, present integer, {typed},"
                 " series varchar(255), book_id bigint, work_id bigint, old_stock integer,"

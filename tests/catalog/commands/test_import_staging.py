@@ -215,6 +215,26 @@ def test_on_postgresql_rows_reach_the_staging_tables_by_copy_not_insert(tmp_path
     assert Book.objects.count() == 50
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+@pytest.mark.django_db(transaction=True)  # SET LOCAL ends with the transaction, so the test needs its own
+def test_the_writers_transaction_alone_gets_the_larger_work_mem():
+    from django.db import transaction
+
+    from catalog.ledger import StockNote
+    from catalog.staging import WORK_MEM, BookStage
+
+    def work_mem() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW work_mem")
+            return cursor.fetchone()[0]
+
+    before = work_mem()
+    with transaction.atomic():
+        BookStage(note=StockNote(kind=StockMovement.Kind.IMPORT), user_id=None)
+        assert work_mem() == WORK_MEM
+    assert work_mem() == before != WORK_MEM
+
+
 def test_upsert_returns_ids_in_row_order_whatever_the_rows_lines():
     from catalog.bulk import books_upsert
     from catalog.importing import BookRow
