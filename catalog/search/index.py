@@ -178,12 +178,12 @@ def search_index_update(*, book_ids: Iterable[int]) -> None:
             if len(ids) >= PARALLEL_DOCUMENTS_FROM:
                 # An INSERT ... SELECT never runs in parallel; CREATE TABLE AS may, so the documents (to_tsvector,
                 # most of the cost) are built by the parallel workers too, then inserted in one statement.
-                cursor.execute(f"DROP TABLE IF EXISTS {_DOCUMENTS_STAGE}")
+                cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{_DOCUMENTS_STAGE}")  # never a table of the schema
                 cursor.execute(f"CREATE TEMP TABLE {_DOCUMENTS_STAGE} ON COMMIT DROP AS {documents}", [id_array] * 3)
                 cursor.execute(
-                    f"INSERT INTO book_search (book_id, document, is_active) SELECT * FROM {_DOCUMENTS_STAGE} {upsert}"
+                    f"INSERT INTO book_search (book_id, document, is_active) SELECT * FROM {_DOCUMENTS_STAGE} {upsert}"  # noqa: S608 (fixed names)
                 )
-                cursor.execute(f"DROP TABLE {_DOCUMENTS_STAGE}")
+                cursor.execute(f"DROP TABLE pg_temp.{_DOCUMENTS_STAGE}")
             else:
                 cursor.execute(
                     f"INSERT INTO book_search (book_id, document, is_active) {documents} {upsert}", [id_array] * 3

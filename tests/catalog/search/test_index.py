@@ -111,7 +111,7 @@ def test_many_books_get_the_same_entries_through_create_table_as(monkeypatch: py
     def entries() -> dict[int, str]:
         text = "document::text" if connection.vendor == "postgresql" else "title || authors || body"
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT book_id, {text} FROM book_search")  # noqa: S608 (fixed text)
+            cursor.execute(f"SELECT book_id, {text} FROM book_search")
             return dict(cursor.fetchall())
 
     books = [BookFactory(title=f"Bulk volume {i}", description="Rivers and gardens") for i in range(6)]
