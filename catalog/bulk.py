@@ -30,7 +30,7 @@ from catalog.staging import BookStage, Merged, genre_name_from_slug
 #: small enough that a batch's rows in memory stay a few megabytes.
 DEFAULT_BATCH_SIZE = 10_000
 #: Books whose search entries an import rebuilds in one statement once its rows are merged (``_reindex``).
-REINDEX_CHUNK = 100_000
+REINDEX_CHUNK = 250_000
 
 
 @dataclass(frozen=True, slots=True)
