@@ -24,7 +24,7 @@ from catalog.fields import AUTHOR_ROLE, BOOK_COLUMN_FIELDS, Credit
 from catalog.importing import BookRow, Format, RowError, RowNotice, book_record, read_books
 from catalog.ledger import StockNote
 from catalog.models import Author, Book, BookAuthor, Genre, Series, StockMovement
-from catalog.staging import BookStage, Merged, genre_name_from_slug
+from catalog.staging import BookStage, Merged, Prepared, genre_name_from_slug
 
 #: Rows staged and merged at a time: large enough that the per-batch statements cost little,
 #: small enough that a batch's rows in memory stay a few megabytes.
@@ -143,8 +143,11 @@ def books_upsert(*, rows: Sequence[BookRow], note: StockNote | None = None, hist
     return UpsertResult(created=merged.created, updated=len(rows) - merged.created, book_ids=merged.book_ids)
 
 
-def _stage_batch(stage: BookStage, rows: Sequence[BookRow], *, reindex_later: array[int] | None = None) -> Merged:
-    """Load and merge one batch, then what follows every write of books (inside the transaction).
+def _stage_batch(
+    stage: BookStage, rows: Sequence[BookRow] | Prepared, *, reindex_later: array[int] | None = None
+) -> Merged:
+    """Load and merge one batch (its rows, or their records from ``BookStage.prepare``), then what follows
+    every write of books (inside the transaction).
 
     ``reindex_later``: the books whose search entries are due are appended
     there instead of being reindexed now (``_reindex``, once the last batch is
@@ -197,14 +200,15 @@ _READ_DONE = object()
 
 
 def _read_ahead(
-    batches: Iterable[list[BookRow]], counted: Callable[[], int]
-) -> Generator[tuple[list[BookRow], int], None, None]:
-    """``(batch, records read when it was complete)``, read and checked one batch ahead in a thread of its own.
+    batches: Iterable[list[BookRow]], counted: Callable[[], int], prepare: Callable[[list[BookRow]], Prepared]
+) -> Generator[tuple[list[BookRow], int, Prepared | None], None, None]:
+    """``(batch, records read when it was complete, its staging records)``, read, checked and prepared
+    (``prepare``) one batch ahead in a thread of its own.
 
-    Reading and checking a batch is Python work, merging the previous one the
-    database's: they overlap, and the reader holds no more than one batch in
-    waiting. The reader touches no database. An exception of the reader is
-    raised here; leaving early stops the reader.
+    Reading, checking and preparing a batch is Python work, merging the
+    previous one the database's: they overlap, and the reader holds no more
+    than one batch in waiting. The reader touches no database. An exception
+    of the reader is raised here; leaving early stops the reader.
     """
     waiting: queue.Queue[Any] = queue.Queue(maxsize=1)
     stop = threading.Event()
@@ -221,7 +225,7 @@ def _read_ahead(
     def read() -> None:
         try:
             for batch in batches:
-                if not put((batch, counted())):
+                if not put((batch, counted(), prepare(batch))):
                     return
             put(_READ_DONE)
         except BaseException as exc:  # carried to the writer and raised there
@@ -321,20 +325,23 @@ def books_import(
 
     note = note or StockNote(kind=StockMovement.Kind.IMPORT)
     user_id = _import_user_id(note)
-    counted: Generator[tuple[list[BookRow], int], None, None] = (
-        _read_ahead(batches, lambda: read) if read_ahead else ((batch, read) for batch in batches)
-    )
+    counted: Generator[tuple[list[BookRow], int, Prepared | None], None, None] | None = None
     reindex_later: array[int] = array("q")
     try:
         with transaction.atomic():
             stage = BookStage(note=note, user_id=user_id)
-            for batch, batch_read in counted:
+            counted = (
+                _read_ahead(batches, lambda: read, stage.prepare)
+                if read_ahead
+                else ((batch, read, None) for batch in batches)
+            )
+            for batch, batch_read, prepared in counted:
                 if result.rejected and not skip_invalid:
                     # All or nothing, and something was rejected: check and report the rest, write no more.
                     if progress:
                         progress(batch_read)
                     continue
-                merged = _stage_batch(stage, batch, reindex_later=reindex_later)
+                merged = _stage_batch(stage, prepared or batch, reindex_later=reindex_later)
                 result.created += merged.created
                 result.updated += len(batch) - merged.created
                 result.book_ids.extend(merged.written)
@@ -351,7 +358,8 @@ def books_import(
         result.book_ids = array("q")
         return result
     finally:
-        counted.close()  # stops the reader, if any, whatever ended the writes
+        if counted is not None:
+            counted.close()  # stops the reader, if any, whatever ended the writes
     if progress:
         progress(read)
     result.written = True

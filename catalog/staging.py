@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.utils import timezone
 
 from catalog import audit, services
@@ -111,6 +111,17 @@ class Merged:
     restocked: list[int]
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A batch's records for the staging tables (``BookStage.prepare``)."""
+
+    books: list[tuple[Any, ...]]
+    credits: list[tuple[Any, ...]]
+    genres: list[tuple[Any, ...]]
+    isbns: list[str]
+    names: set[str]
+
+
 class BookStage:
     """Staging tables for one transaction: ``load`` rows, ``merge`` them into the catalog, repeat.
 
@@ -122,6 +133,8 @@ class BookStage:
         self.note = note
         self.user_id = user_id
         self.postgresql = connection.vendor == "postgresql"
+        # This thread's connection, whose adapters ``prepare`` may use from another thread (no query).
+        self._connection = connections[DEFAULT_DB_ALIAS]
         fields = {name: _field(Book, name) for name in BOOK_COLUMNS}
         # Decimals and dates go to SQLite adapted by their field; PostgreSQL's COPY takes the Python values.
         self._adapt = (
@@ -174,8 +187,12 @@ class BookStage:
             self._present_cache[present] = bits
         return bits
 
-    def load(self, rows: Sequence[BookRow]) -> None:
-        """Stage ``rows`` (a batch: one row per ISBN) with their credits and genres."""
+    def prepare(self, rows: Sequence[BookRow]) -> Prepared:
+        """The staging tables' records of ``rows`` (a batch: one row per ISBN), for ``load``.
+
+        Python only, no query: an import's reading thread prepares the next
+        batch while the database merges the current one.
+        """
         adapt = self._adapt
         books: list[tuple[Any, ...]] = []
         credits: list[tuple[Any, ...]] = []
@@ -189,18 +206,29 @@ class BookStage:
             if adapt:
                 for index, name in enumerate(BOOK_COLUMNS):
                     if name in adapt and record[index] is not None:
-                        record[index] = adapt[name](record[index], connection)
+                        record[index] = adapt[name](record[index], self._connection)
             books.append((seq, present, *record, values["series"]))
             credits.extend(
                 (isbn, position, name, role) for position, (name, role) in enumerate(services.row_credits(row))
             )
             if present & genre_bit:
                 genres.extend((isbn, slug, genre_name_from_slug(slug)[:100]) for slug in values["genres"])
-        self._isbns = [book[2 + BOOK_COLUMNS.index("isbn")] for book in books]
-        self._names = {credit[2] for credit in credits}
-        self._write(STAGE, ("seq", "present", *BOOK_COLUMNS, "series"), books)
-        self._write(CREDITS, ("isbn", "position", "name", "role"), credits)
-        self._write(GENRES, ("isbn", "slug", "name"), genres)
+        return Prepared(
+            books=books,
+            credits=credits,
+            genres=genres,
+            isbns=[book[2 + BOOK_COLUMNS.index("isbn")] for book in books],
+            names={credit[2] for credit in credits},
+        )
+
+    def load(self, rows: Sequence[BookRow] | Prepared) -> None:
+        """Stage ``rows`` (a batch: one row per ISBN, or its records from ``prepare``) with their credits and genres."""
+        prepared = rows if isinstance(rows, Prepared) else self.prepare(rows)
+        self._isbns = prepared.isbns
+        self._names = prepared.names
+        self._write(STAGE, ("seq", "present", *BOOK_COLUMNS, "series"), prepared.books)
+        self._write(CREDITS, ("isbn", "position", "name", "role"), prepared.credits)
+        self._write(GENRES, ("isbn", "slug", "name"), prepared.genres)
 
     def _write(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         if not rows:

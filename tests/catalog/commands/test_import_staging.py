@@ -312,3 +312,25 @@ def test_read_ahead_raises_the_readers_error_and_writes_nothing(tmp_path):
     with pytest.raises(OSError, match="disk gone"):
         books_import(open_lines=broken_lines, fmt="csv", batch_size=2, read_ahead=True)
     assert not Book.objects.exists()
+
+
+def test_read_ahead_prepares_the_staging_records_in_the_reading_thread(tmp_path, monkeypatch):
+    import threading
+
+    from catalog.staging import BookStage
+
+    threads: list[str] = []
+    prepare = BookStage.prepare
+
+    def spy(self, rows):
+        threads.append(threading.current_thread().name)
+        return prepare(self, rows)
+
+    monkeypatch.setattr(BookStage, "prepare", spy)
+    lines = [csv_line(_isbn13(60 + n), f"Book {n}", genres="poetry", price="12.50") for n in range(5)]
+    result = import_file(write(tmp_path, *lines), batch_size=2, read_ahead=True)
+
+    assert threads == ["import-reader"] * 3
+    assert result.created == 5
+    assert sorted(Book.objects.values_list("title", "price")) == [(f"Book {n}", Decimal("12.50")) for n in range(5)]
+    assert set(Book.objects.values_list("genres__slug", flat=True)) == {"poetry"}
