@@ -278,9 +278,13 @@ def books_import(
     ``progress(rows_done)``, if given, is called after each batch with the
     number of records read so far (valid and rejected), and once at the end.
 
-    ``read_ahead``: the file is read and checked in a thread of its own, one
-    batch ahead of the writes (``open_lines``, ``on_error`` and ``on_notice``
-    then run in that thread and must not use the database).
+    ``read_ahead``: the file is read and checked, and each batch's staging
+    records built (``BookStage.prepare``), in a thread of its own, one batch
+    ahead of the writes (``open_lines``, ``on_error`` and ``on_notice`` then
+    run in that thread and must not use the database).
+
+    The search entries of the written books are rebuilt once every batch is
+    merged, in passes of ``REINDEX_CHUNK`` books, inside the transaction.
 
     - ``dry_run``: the rows are checked, nothing written.
     - ``skip_invalid``: the valid rows are written, the rejected reported.
