@@ -24,11 +24,13 @@ from catalog.fields import AUTHOR_ROLE, BOOK_COLUMN_FIELDS, Credit
 from catalog.importing import BookRow, Format, RowError, RowNotice, book_record, read_books
 from catalog.ledger import StockNote
 from catalog.models import Author, Book, BookAuthor, Genre, Series, StockMovement
-from catalog.staging import BookStage, Merged, genre_name_from_slug
+from catalog.staging import BookStage, Merged, Prepared, genre_name_from_slug
 
 #: Rows staged and merged at a time: large enough that the per-batch statements cost little,
 #: small enough that a batch's rows in memory stay a few megabytes.
 DEFAULT_BATCH_SIZE = 10_000
+#: Books whose search entries an import rebuilds in one statement once its rows are merged (``_reindex``).
+REINDEX_CHUNK = 250_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,18 +143,42 @@ def books_upsert(*, rows: Sequence[BookRow], note: StockNote | None = None, hist
     return UpsertResult(created=merged.created, updated=len(rows) - merged.created, book_ids=merged.book_ids)
 
 
-def _stage_batch(stage: BookStage, rows: Sequence[BookRow]) -> Merged:
-    """Load and merge one batch, then what follows every write of books (inside the transaction)."""
+def _stage_batch(
+    stage: BookStage, rows: Sequence[BookRow] | Prepared, *, reindex_later: array[int] | None = None
+) -> Merged:
+    """Load and merge one batch (its rows, or their records from ``BookStage.prepare``), then what follows
+    every write of books (inside the transaction).
+
+    ``reindex_later``: the books whose search entries are due are appended
+    there instead of being reindexed now (``_reindex``, once the last batch is
+    merged); they are reported written without a reindex meanwhile.
+    """
     stage.load(rows)
     merged = stage.merge()
     # Rows identical to their stored book wrote nothing, so nothing follows for them.
-    services.books_written(book_ids=merged.reindex, reindex=True)
-    reindexed = set(merged.reindex)
-    unindexed = [book_id for book_id in merged.written if book_id not in reindexed]
-    if unindexed:
-        services.books_written(book_ids=unindexed, reindex=False)
+    if reindex_later is not None:
+        reindex_later.extend(merged.reindex)
+        if merged.written:
+            services.books_written(book_ids=merged.written, reindex=False)
+    else:
+        services.books_written(book_ids=merged.reindex, reindex=True)
+        reindexed = set(merged.reindex)
+        unindexed = [book_id for book_id in merged.written if book_id not in reindexed]
+        if unindexed:
+            services.books_written(book_ids=unindexed, reindex=False)
     services.stock_rose(book_ids=merged.restocked)
     return merged
+
+
+def _reindex(book_ids: array[int]) -> None:
+    """The search entries of an import's books, rebuilt in passes of ``REINDEX_CHUNK`` books once every batch is merged.
+
+    One pass over many books costs the database less than one per batch: the
+    documents and the GIN index's entries are built in one statement, and the
+    per-statement work (the id lists, the vocabulary query) is paid once.
+    """
+    for start in range(0, len(book_ids), REINDEX_CHUNK):
+        services.books_written(book_ids=book_ids[start : start + REINDEX_CHUNK], reindex=True)
 
 
 def _batches(rows: Iterable[BookRow], size: int) -> Iterable[list[BookRow]]:
@@ -174,14 +200,15 @@ _READ_DONE = object()
 
 
 def _read_ahead(
-    batches: Iterable[list[BookRow]], counted: Callable[[], int]
-) -> Generator[tuple[list[BookRow], int], None, None]:
-    """``(batch, records read when it was complete)``, read and checked one batch ahead in a thread of its own.
+    batches: Iterable[list[BookRow]], counted: Callable[[], int], prepare: Callable[[list[BookRow]], Prepared]
+) -> Generator[tuple[list[BookRow], int, Prepared | None], None, None]:
+    """``(batch, records read when it was complete, its staging records)``, read, checked and prepared
+    (``prepare``) one batch ahead in a thread of its own.
 
-    Reading and checking a batch is Python work, merging the previous one the
-    database's: they overlap, and the reader holds no more than one batch in
-    waiting. The reader touches no database. An exception of the reader is
-    raised here; leaving early stops the reader.
+    Reading, checking and preparing a batch is Python work, merging the
+    previous one the database's: they overlap, and the reader holds no more
+    than one batch in waiting. The reader touches no database. An exception
+    of the reader is raised here; leaving early stops the reader.
     """
     waiting: queue.Queue[Any] = queue.Queue(maxsize=1)
     stop = threading.Event()
@@ -198,7 +225,7 @@ def _read_ahead(
     def read() -> None:
         try:
             for batch in batches:
-                if not put((batch, counted())):
+                if not put((batch, counted(), prepare(batch))):
                     return
             put(_READ_DONE)
         except BaseException as exc:  # carried to the writer and raised there
@@ -251,9 +278,13 @@ def books_import(
     ``progress(rows_done)``, if given, is called after each batch with the
     number of records read so far (valid and rejected), and once at the end.
 
-    ``read_ahead``: the file is read and checked in a thread of its own, one
-    batch ahead of the writes (``open_lines``, ``on_error`` and ``on_notice``
-    then run in that thread and must not use the database).
+    ``read_ahead``: the file is read and checked, and each batch's staging
+    records built (``BookStage.prepare``), in a thread of its own, one batch
+    ahead of the writes (``open_lines``, ``on_error`` and ``on_notice`` then
+    run in that thread and must not use the database).
+
+    The search entries of the written books are rebuilt once every batch is
+    merged, in passes of ``REINDEX_CHUNK`` books, inside the transaction.
 
     - ``dry_run``: the rows are checked, nothing written.
     - ``skip_invalid``: the valid rows are written, the rejected reported.
@@ -298,19 +329,23 @@ def books_import(
 
     note = note or StockNote(kind=StockMovement.Kind.IMPORT)
     user_id = _import_user_id(note)
-    counted: Generator[tuple[list[BookRow], int], None, None] = (
-        _read_ahead(batches, lambda: read) if read_ahead else ((batch, read) for batch in batches)
-    )
+    counted: Generator[tuple[list[BookRow], int, Prepared | None], None, None] | None = None
+    reindex_later: array[int] = array("q")
     try:
         with transaction.atomic():
             stage = BookStage(note=note, user_id=user_id)
-            for batch, batch_read in counted:
+            counted = (
+                _read_ahead(batches, lambda: read, stage.prepare)
+                if read_ahead
+                else ((batch, read, None) for batch in batches)
+            )
+            for batch, batch_read, prepared in counted:
                 if result.rejected and not skip_invalid:
                     # All or nothing, and something was rejected: check and report the rest, write no more.
                     if progress:
                         progress(batch_read)
                     continue
-                merged = _stage_batch(stage, batch)
+                merged = _stage_batch(stage, prepared or batch, reindex_later=reindex_later)
                 result.created += merged.created
                 result.updated += len(batch) - merged.created
                 result.book_ids.extend(merged.written)
@@ -318,6 +353,8 @@ def books_import(
                     progress(batch_read)
             if result.rejected and not skip_invalid:
                 raise _RolledBack()
+            _reindex(reindex_later)
+            del reindex_later[:]
             ids = result.book_ids
             transaction.on_commit(lambda: import_finished(book_ids=ids))
     except _RolledBack:
@@ -325,7 +362,8 @@ def books_import(
         result.book_ids = array("q")
         return result
     finally:
-        counted.close()  # stops the reader, if any, whatever ended the writes
+        if counted is not None:
+            counted.close()  # stops the reader, if any, whatever ended the writes
     if progress:
         progress(read)
     result.written = True

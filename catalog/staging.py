@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.utils import timezone
 
 from catalog import audit, services
@@ -49,6 +49,9 @@ PRESENT_BITS = {name: 1 << index for index, name in enumerate((*FIELD_COLUMNS, "
 STAGE = "import_book_stage"
 CREDITS = "import_credit_stage"
 GENRES = "import_genre_stage"
+
+#: PostgreSQL's ``work_mem`` for the transaction of a bulk write (``SET LOCAL``: nothing outlives it).
+WORK_MEM = "64MB"
 
 #: Rows per ``executemany`` round on SQLite (one statement, many parameter sets).
 SQLITE_CHUNK = 5000
@@ -108,6 +111,17 @@ class Merged:
     restocked: list[int]
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A batch's records for the staging tables (``BookStage.prepare``)."""
+
+    books: list[tuple[Any, ...]]
+    credits: list[tuple[Any, ...]]
+    genres: list[tuple[Any, ...]]
+    isbns: list[str]
+    names: set[str]
+
+
 class BookStage:
     """Staging tables for one transaction: ``load`` rows, ``merge`` them into the catalog, repeat.
 
@@ -119,6 +133,8 @@ class BookStage:
         self.note = note
         self.user_id = user_id
         self.postgresql = connection.vendor == "postgresql"
+        # This thread's connection, whose adapters ``prepare`` may use from another thread (no query).
+        self._connection = connections[DEFAULT_DB_ALIAS]
         fields = {name: _field(Book, name) for name in BOOK_COLUMNS}
         # Decimals and dates go to SQLite adapted by their field; PostgreSQL's COPY takes the Python values.
         self._adapt = (
@@ -135,6 +151,7 @@ class BookStage:
         self._names: set[str] = set()
         self._existing: list[int] = []
         self._analyzed = False
+        self._sequences: tuple[int, int] | None = None
         self._create_tables(fields)
 
     # --- loading ----------------------------------------------------------------------------
@@ -143,6 +160,10 @@ class BookStage:
         typed = ", ".join(f"{_q(name)} {field.db_type(connection)}" for name, field in fields.items())
         drop = " ON COMMIT DROP" if self.postgresql else ""
         with connection.cursor() as cursor:
+            if self.postgresql:
+                # For the writer's transaction only: the merge's hash joins and sorts, and the search documents'
+                # aggregates, run over a batch or a whole import; at the default 4 MB they spill to disk.
+                cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
             cursor.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} (seq integer, present integer, {typed},"
                 " series varchar(255), book_id bigint, work_id bigint, old_stock integer,"
@@ -166,8 +187,12 @@ class BookStage:
             self._present_cache[present] = bits
         return bits
 
-    def load(self, rows: Sequence[BookRow]) -> None:
-        """Stage ``rows`` (a batch: one row per ISBN) with their credits and genres."""
+    def prepare(self, rows: Sequence[BookRow]) -> Prepared:
+        """The staging tables' records of ``rows`` (a batch: one row per ISBN), for ``load``.
+
+        Python only, no query: an import's reading thread prepares the next
+        batch while the database merges the current one.
+        """
         adapt = self._adapt
         books: list[tuple[Any, ...]] = []
         credits: list[tuple[Any, ...]] = []
@@ -181,18 +206,29 @@ class BookStage:
             if adapt:
                 for index, name in enumerate(BOOK_COLUMNS):
                     if name in adapt and record[index] is not None:
-                        record[index] = adapt[name](record[index], connection)
+                        record[index] = adapt[name](record[index], self._connection)
             books.append((seq, present, *record, values["series"]))
             credits.extend(
                 (isbn, position, name, role) for position, (name, role) in enumerate(services.row_credits(row))
             )
             if present & genre_bit:
                 genres.extend((isbn, slug, genre_name_from_slug(slug)[:100]) for slug in values["genres"])
-        self._isbns = [book[2 + BOOK_COLUMNS.index("isbn")] for book in books]
-        self._names = {credit[2] for credit in credits}
-        self._write(STAGE, ("seq", "present", *BOOK_COLUMNS, "series"), books)
-        self._write(CREDITS, ("isbn", "position", "name", "role"), credits)
-        self._write(GENRES, ("isbn", "slug", "name"), genres)
+        return Prepared(
+            books=books,
+            credits=credits,
+            genres=genres,
+            isbns=[book[2 + BOOK_COLUMNS.index("isbn")] for book in books],
+            names={credit[2] for credit in credits},
+        )
+
+    def load(self, rows: Sequence[BookRow] | Prepared) -> None:
+        """Stage ``rows`` (a batch: one row per ISBN, or its records from ``prepare``) with their credits and genres."""
+        prepared = rows if isinstance(rows, Prepared) else self.prepare(rows)
+        self._isbns = prepared.isbns
+        self._names = prepared.names
+        self._write(STAGE, ("seq", "present", *BOOK_COLUMNS, "series"), prepared.books)
+        self._write(CREDITS, ("isbn", "position", "name", "role"), prepared.credits)
+        self._write(GENRES, ("isbn", "slug", "name"), prepared.genres)
 
     def _write(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         if not rows:
@@ -323,12 +359,18 @@ class BookStage:
         if self.postgresql:
             # A new book's work and book ids are drawn here, in row order (volatile functions are evaluated
             # after the sort), so that the books are inserted with their ids and need no lookup afterwards.
+            # The sequences are looked up once: pg_get_serial_sequence in the SELECT list ran for every row.
+            if self._sequences is None:
+                cursor.execute(
+                    "SELECT pg_get_serial_sequence(%s, %s)::regclass::oid, pg_get_serial_sequence(%s, %s)::regclass::oid",
+                    [Work._meta.db_table, Work._meta.pk.column, Book._meta.db_table, Book._meta.pk.column],
+                )
+                self._sequences = cursor.fetchone()
             cursor.execute(
                 f"UPDATE {STAGE} SET {flags}, work_id = n.work_id, book_id = n.book_id FROM ("
-                "SELECT seq, nextval(pg_get_serial_sequence(%s, %s)) AS work_id,"
-                f" nextval(pg_get_serial_sequence(%s, %s)) AS book_id FROM {STAGE} WHERE book_id IS NULL"
-                f" ORDER BY seq) AS n WHERE {STAGE}.seq = n.seq",
-                [Work._meta.db_table, Work._meta.pk.column, Book._meta.db_table, Book._meta.pk.column],
+                "SELECT seq, nextval(%s::oid) AS work_id, nextval(%s::oid) AS book_id"
+                f" FROM {STAGE} WHERE book_id IS NULL ORDER BY seq) AS n WHERE {STAGE}.seq = n.seq",
+                list(self._sequences),
             )
         else:
             cursor.execute(f"UPDATE {STAGE} SET {flags} WHERE book_id IS NULL")

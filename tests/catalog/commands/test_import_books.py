@@ -222,6 +222,46 @@ def test_imported_books_are_searchable_at_once(tmp_path):
     assert not book_search(Book.objects.all(), "Gaiman").exists()
 
 
+def test_search_entries_are_built_once_the_rows_are_merged_in_passes_of_reindex_chunk(tmp_path, monkeypatch):
+    from catalog import bulk, services
+    from catalog.search import book_search
+    from tests.factories import _isbn13
+
+    calls: list[tuple[int, bool]] = []
+    written = services.books_written
+
+    def spy(*, book_ids, reindex):
+        book_ids = list(book_ids)
+        calls.append((len(book_ids), reindex))
+        written(book_ids=book_ids, reindex=reindex)
+
+    monkeypatch.setattr(services, "books_written", spy)
+    monkeypatch.setattr(bulk, "REINDEX_CHUNK", 10)
+    path = tmp_path / "many.csv"
+    path.write_text(HEADER + "\n" + "\n".join(csv_line(_isbn13(700 + n), f"Volume {n}") for n in range(25)) + "\n")
+
+    run(path, "--batch-size", "4")
+
+    # Seven batches reported written without a reindex, then the 25 books indexed in passes of 10.
+    assert calls == [(4, False)] * 6 + [(1, False), (10, True), (10, True), (5, True)]
+    assert book_search(Book.objects.all(), "Volume").count() == 25
+
+
+def test_a_rejected_import_builds_no_search_entries(tmp_path, monkeypatch):
+    from catalog import services
+    from tests.factories import _isbn13
+
+    reindexed: list[int] = []
+    monkeypatch.setattr(services, "search_index_update", lambda *, book_ids: reindexed.extend(book_ids))
+    path = tmp_path / "bad.csv"
+    path.write_text(HEADER + "\n" + csv_line(_isbn13(800)) + "\n" + csv_line("not-an-isbn") + "\n")
+
+    run_rejected(path, "--batch-size", "1")
+
+    assert reindexed == []
+    assert not Book.objects.exists()
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

@@ -215,6 +215,26 @@ def test_on_postgresql_rows_reach_the_staging_tables_by_copy_not_insert(tmp_path
     assert Book.objects.count() == 50
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+@pytest.mark.django_db(transaction=True)  # SET LOCAL ends with the transaction, so the test needs its own
+def test_the_writers_transaction_alone_gets_the_larger_work_mem():
+    from django.db import transaction
+
+    from catalog.ledger import StockNote
+    from catalog.staging import WORK_MEM, BookStage
+
+    def work_mem() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW work_mem")
+            return cursor.fetchone()[0]
+
+    before = work_mem()
+    with transaction.atomic():
+        BookStage(note=StockNote(kind=StockMovement.Kind.IMPORT), user_id=None)
+        assert work_mem() == WORK_MEM
+    assert work_mem() == before != WORK_MEM
+
+
 def test_upsert_returns_ids_in_row_order_whatever_the_rows_lines():
     from catalog.bulk import books_upsert
     from catalog.importing import BookRow
@@ -292,3 +312,25 @@ def test_read_ahead_raises_the_readers_error_and_writes_nothing(tmp_path):
     with pytest.raises(OSError, match="disk gone"):
         books_import(open_lines=broken_lines, fmt="csv", batch_size=2, read_ahead=True)
     assert not Book.objects.exists()
+
+
+def test_read_ahead_prepares_the_staging_records_in_the_reading_thread(tmp_path, monkeypatch):
+    import threading
+
+    from catalog.staging import BookStage
+
+    threads: list[str] = []
+    prepare = BookStage.prepare
+
+    def spy(self, rows):
+        threads.append(threading.current_thread().name)
+        return prepare(self, rows)
+
+    monkeypatch.setattr(BookStage, "prepare", spy)
+    lines = [csv_line(_isbn13(60 + n), f"Book {n}", genres="poetry", price="12.50") for n in range(5)]
+    result = import_file(write(tmp_path, *lines), batch_size=2, read_ahead=True)
+
+    assert threads == ["import-reader"] * 3
+    assert result.created == 5
+    assert sorted(Book.objects.values_list("title", "price")) == [(f"Book {n}", Decimal("12.50")) for n in range(5)]
+    assert set(Book.objects.values_list("genres__slug", flat=True)) == {"poetry"}

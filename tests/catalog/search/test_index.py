@@ -105,6 +105,32 @@ def test_update_in_bulk_is_a_fixed_number_of_queries() -> None:
     assert len(found("bulk")) == 60
 
 
+def test_many_books_get_the_same_entries_through_create_table_as(monkeypatch: pytest.MonkeyPatch) -> None:
+    from catalog.search import index
+
+    def entries() -> dict[int, str]:
+        text = "document::text" if connection.vendor == "postgresql" else "title || authors || body"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT book_id, {text} FROM book_search")
+            return dict(cursor.fetchall())
+
+    books = [BookFactory(title=f"Bulk volume {i}", description="Rivers and gardens") for i in range(6)]
+    ids = [book.pk for book in books]
+    BookSearchEntry.objects.filter(book_id=ids[0]).delete()  # one entry to create, five to replace
+    expected = entries()
+    monkeypatch.setattr(index, "PARALLEL_DOCUMENTS_FROM", 5)
+
+    with CaptureQueriesContext(connection) as captured:
+        search_index_update(book_ids=ids)
+
+    written = entries()
+    assert set(written) == set(ids)
+    assert {book_id: written[book_id] for book_id in expected} == expected
+    staged = any("CREATE TEMP TABLE search_documents_stage" in query["sql"] for query in captured.captured_queries)
+    assert staged is (connection.vendor == "postgresql")
+    assert sorted(found("gardens")) == sorted(book.title for book in books)
+
+
 def test_update_drops_entries_of_books_that_no_longer_exist() -> None:
     book = BookFactory(title="Gone Soon")
     book_id = book.pk
