@@ -43,13 +43,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
 
 from accounts import quotas
 from accounts.models import ApiKey, User
-from bookstore.cache import RedisScript
+from bookstore.cache import RedisScript, default_redis
 
 logger = logging.getLogger(__name__)
 
@@ -139,18 +138,15 @@ class CachedCall:
 
 def _redis() -> tuple[Any, RedisCache] | None:
     """The raw Redis client and the backend when the default cache is Redis with plain key names, else ``None``."""
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
+    redis = default_redis()
+    if redis is None:
         return None
-    client = getattr(backend, "_api_key_cache_client", None)
-    if client is None:
-        # The script builds counter names itself: only with Django's own "<prefix>:<version>:<key>" naming.
-        probe = quotas.counter_key(1, datetime(2000, 1, 1).date())
-        if backend.make_key(probe) != backend.make_key("apikey-calls:") + "1:2000-01-01":
-            return None
-        client = backend._cache.get_client(write=True)  # type: ignore[attr-defined]
-        backend._api_key_cache_client = client  # type: ignore[attr-defined]
-    return client, backend
+    backend = redis[1]
+    # The script builds counter names itself: only with Django's own "<prefix>:<version>:<key>" naming.
+    probe = quotas.counter_key(1, datetime(2000, 1, 1).date())
+    if backend.make_key(probe) != backend.make_key("apikey-calls:") + "1:2000-01-01":
+        return None
+    return redis
 
 
 def enabled() -> bool:

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
 from redis.exceptions import NoScriptError
+
+from bookstore.cache import default_redis
 
 logger = logging.getLogger(__name__)
 
@@ -96,18 +97,11 @@ def counter_key(api_key_id: int, day: date) -> str:
 
 
 def _redis_client_and_key(key: str) -> tuple[Any, str] | None:
-    """The raw Redis client and the full key name when the default cache is Redis, else ``None``.
-
-    The client is made once per cache backend (Django keeps one per thread)
-    and kept on it: building a client per call costs more than the round trip.
-    """
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
+    """The raw Redis client and the full key name when the default cache is Redis, else ``None``."""
+    redis = default_redis()
+    if redis is None:
         return None
-    client = getattr(backend, "_api_key_quota_client", None)
-    if client is None:
-        client = backend._cache.get_client(write=True)  # type: ignore[attr-defined]
-        backend._api_key_quota_client = client  # type: ignore[attr-defined]
+    client, backend = redis
     return client, backend.make_key(key)
 
 

@@ -26,13 +26,12 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
 from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from bookstore.cache import RedisScript
+from bookstore.cache import RedisScript, default_redis
 
 logger = logging.getLogger(__name__)
 
@@ -181,17 +180,6 @@ class SharedCacheRateThrottle(SimpleRateThrottle):
         return self.retry_after
 
 
-def _redis_client() -> tuple[Any, RedisCache] | None:
-    """The raw Redis client and the backend when the default cache is Redis, else ``None``."""
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
-        return None
-    client = getattr(backend, "_throttle_client", None)
-    if client is None:
-        client = backend._throttle_client = backend._cache.get_client(write=True)  # type: ignore[attr-defined]
-    return client, backend
-
-
 def _count_in_redis(key: str, now: float, *, duration: int) -> tuple[int, float] | None:
     """``_count_request`` in one Redis round trip; ``None`` when the cache is not Redis or the start is unreadable.
 
@@ -199,7 +187,7 @@ def _count_in_redis(key: str, now: float, *, duration: int) -> tuple[int, float]
     (``cache.add``/``get``/``incr`` through Django's serializer), so either
     path, and the coupon-failure check reading them, sees the same window.
     """
-    target = _redis_client()
+    target = default_redis()
     if target is None:
         return None
     client, backend = target

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from django.core.cache import caches
 from django.core.cache.backends import redis as django_redis
 from redis.exceptions import NoScriptError
 
@@ -58,3 +59,17 @@ class RedisScript:
         except NoScriptError:
             client.script_load(self.source)
             return client.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
+
+
+def default_redis() -> tuple[Any, django_redis.RedisCache] | None:
+    """The default cache's raw Redis client (for scripts and hashes) and the backend, or ``None`` without Redis.
+
+    One client per backend instance (Django keeps one per thread), made on first use and kept.
+    """
+    backend = caches["default"]
+    if not isinstance(backend, django_redis.RedisCache):
+        return None
+    client = getattr(backend, "_raw_client", None)
+    if client is None:
+        client = backend._raw_client = backend._cache.get_client(write=True)  # type: ignore[attr-defined]
+    return client, backend

@@ -13,13 +13,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from bookstore.cache import default_redis
 from catalog.models import SearchMiss
 from catalog.search.query import normalise_query
 
@@ -30,13 +29,10 @@ PENDING_KEY = "search-misses"
 
 
 def _redis() -> tuple[Any, str] | None:
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
+    redis = default_redis()
+    if redis is None:
         return None
-    client = getattr(backend, "_search_misses_client", None)
-    if client is None:
-        client = backend._cache.get_client(write=True)  # type: ignore[attr-defined]
-        backend._search_misses_client = client  # type: ignore[attr-defined]
+    client, backend = redis
     return client, backend.make_key(PENDING_KEY)
 
 

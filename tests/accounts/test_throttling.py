@@ -246,18 +246,18 @@ def test_the_script_and_the_stepwise_count_share_one_window(first_now):
     assert _stepwise(throttle, other, first_now) == (1, first_now)
     assert throttle._count_request(other, first_now + 7.5) == (2, first_now)
     # The counter expires a little after the window (both paths give it the same lifetime).
-    from accounts.throttling import _redis_client
+    from bookstore.cache import default_redis
 
-    client, backend = _redis_client()
+    client, backend = default_redis()
     assert 60 < client.ttl(backend.make_key(f"{key}:{int(first_now * 1000)}")) <= 65
     assert 0 < client.ttl(backend.make_key(f"{key}:start")) <= 60
 
 
 def test_the_script_counts_in_one_round_trip(api_client):
     _redis_or_skip()
-    from accounts.throttling import _redis_client
+    from bookstore.cache import default_redis
 
-    client, _backend = _redis_client()
+    client, _backend = default_redis()
     throttle = _Limit()
     with mock.patch.object(client, "execute_command", wraps=client.execute_command) as calls:
         for expected in (1, 2, 3, 4):
@@ -271,10 +271,10 @@ def test_a_start_the_script_cannot_read_falls_back_to_the_stepwise_count():
     """A start stored in another pickle format is still read (by the step-by-step path)."""
     import pickle
 
-    from accounts.throttling import _redis_client
+    from bookstore.cache import default_redis
 
     _redis_or_skip()
-    client, backend = _redis_client()
+    client, backend = default_redis()
     throttle = _Limit()
     key = "throttle:script-test:odd"
     client.set(backend.make_key(f"{key}:start"), pickle.dumps(1_000.25, protocol=2), ex=60)
