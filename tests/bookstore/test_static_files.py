@@ -16,7 +16,12 @@ def _app(seen: list[str]):
     return get_response
 
 
-def test_whitenoise_is_built_by_the_first_static_request_and_serves_it():
+def test_whitenoise_is_built_by_the_first_static_request_and_serves_it(settings, tmp_path):
+    # A collected STATIC_ROOT of its own, indexed when WhiteNoise is built, as in production.
+    settings.STATIC_ROOT = str(tmp_path)
+    settings.WHITENOISE_AUTOREFRESH = False
+    (tmp_path / "bookstore" / "admin").mkdir(parents=True)
+    (tmp_path / "bookstore" / "admin" / "dashboard.css").write_text("body { margin: 0; }\n")
     seen: list[str] = []
     middleware = StaticFilesMiddleware(_app(seen))
     factory = RequestFactory()
