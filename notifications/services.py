@@ -99,24 +99,21 @@ def email_queued(email: Email) -> None:
     count_on_commit(EMAILS_QUEUED)
 
 
-def email_queue(
-    *, to: str, template: str, context: Mapping[str, Any], key: str | None = None, key_is_new: bool = False
-) -> Email:
+def email_queue(*, to: str, template: str, context: Mapping[str, Any], key: str | None = None) -> Email:
     """Render ``template`` for ``to`` and record it in the outbox; send it after the commit.
 
     Call it inside the transaction of the change that causes the email. The
     template name is a prefix: ``<template>.subject.txt``, ``<template>.txt``
     and ``<template>.html`` (the last two usually extend
     ``notifications/email/base.*`` for the store's name and address). With
-    ``key``, queuing the same key again returns the first email and adds none;
-    ``key_is_new`` skips that lookup when the caller knows no email can have
-    the key yet (it names a row inserted in the same transaction).
+    ``key``, queuing the same key again returns the first email and adds none
+    (nor renders it again).
     """
-    email = email_build(to=to, template=template, context=context, key=key)
     # No savepoint: inside the caller's transaction this adds no queries of its own.
     with transaction.atomic(savepoint=False):
-        if key is not None and not key_is_new and (existing := Email.objects.filter(key=key).first()) is not None:
+        if key is not None and (existing := Email.objects.filter(key=key).first()) is not None:
             return existing
+        email = email_build(to=to, template=template, context=context, key=key)
         email.save(force_insert=True)
         email_queued(email)
     return email
