@@ -41,6 +41,11 @@ print(json.dumps(sorted(name for name in {DEFERRED!r} if name in sys.modules)))
 """
 
 
+def _then(code: str) -> str:
+    """``WORKER`` running ``code`` after the start-up, before it lists what is imported."""
+    return WORKER.replace("print(json.dumps(", code + "print(json.dumps(", 1)
+
+
 def _imported_by_a_worker(env: dict[str, str], script: str = WORKER) -> list[str]:
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
@@ -66,12 +71,8 @@ def test_the_check_sees_a_library_imported_at_start_up(tmp_path):
 def test_requests_still_imports_after_start_up(tmp_path):
     """Only DRF's optional import during set-up is turned away: stripe's own ``import requests`` works later."""
     env = server_env(database=f"sqlite:///{tmp_path / 'db.sqlite3'}", redis="")
-    probe = WORKER.replace(
-        "print(json.dumps(",
-        "import requests, rest_framework.compat as compat\n"
-        "assert compat.requests is None and requests.Session\n"
-        "print(json.dumps(",
-        1,
+    probe = _then(
+        "import requests, rest_framework.compat as compat\nassert compat.requests is None and requests.Session\n"
     )
     assert _imported_by_a_worker(env, probe) == ["charset_normalizer", "requests", "urllib3"]
 
@@ -79,8 +80,7 @@ def test_requests_still_imports_after_start_up(tmp_path):
 def test_the_schema_and_its_yaml_load_on_the_first_request_for_them(tmp_path):
     """The lazily imported docs views answer, and kombu still works without its YAML serializer."""
     env = server_env(database=f"sqlite:///{tmp_path / 'db.sqlite3'}", redis="")
-    probe = WORKER.replace(
-        "print(json.dumps(",
+    probe = _then(
         "from django.conf import settings\n"
         "from django.test import Client\n"
         "from kombu.serialization import dumps\n"
@@ -93,7 +93,5 @@ def test_the_schema_and_its_yaml_load_on_the_first_request_for_them(tmp_path):
         "with override_settings(STORAGES={**settings.STORAGES, 'staticfiles': plain}):\n"
         "    docs = Client().get('/api/docs/', HTTP_HOST='localhost')\n"
         "assert docs.status_code == 200, docs.status_code\n"
-        "print(json.dumps(",
-        1,
     )
     assert _imported_by_a_worker(env, probe) == ["drf_spectacular.views", "yaml"]
