@@ -3,7 +3,9 @@
 What is kept: the rendered JSON body (bytes) and its ETag of a book's detail
 and of a books list page without ``search``, as anonymous callers and
 customers see them (active books only). Staff representations and search
-pages are never kept. ``catalog.api.caching`` serves and fills them.
+pages are never kept. ``catalog.api.caching`` serves and fills them. Small
+values derived from the catalog that every search needs (staff's synonyms)
+are kept the same way (``shared_value``).
 
 Freshness rests on *generation tokens*, random strings in the same cache:
 
@@ -36,9 +38,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -50,6 +52,7 @@ _ALL = "catalog:v:all"
 _SHARED = "catalog:v:shared"
 _BOOK = "catalog:v:book:"
 _DOC = "catalog:doc:"
+_VALUE = "catalog:value:"
 #: How long a per-book token is kept; a lost one only costs a miss (documents live CATALOG_CACHE_SECONDS).
 _BOOK_TOKEN_SECONDS = 24 * 3600
 
@@ -129,6 +132,37 @@ def lookup(request: Any, book_id: int | None) -> Lookup | None:
     if isinstance(document, Document) and document.tokens == tokens:
         result.document = document
     return result
+
+
+T = TypeVar("T")
+
+
+def shared_value(name: str, load: Callable[[], T]) -> T:
+    """``load()``, kept in the cache while no catalog write (other than stock or covers) has committed since.
+
+    For small values every request needs and staff rarely change (search synonyms): one cache round trip
+    instead of a query. Stored under the ``shared`` token read *before* ``load`` runs, like a document, so
+    a write committing meanwhile makes the stored value unreachable. ``load`` must read the primary
+    database. Without the cache (disabled, unreachable, an invalidation still owed): ``load()`` each time.
+    """
+    if not enabled() or not _deliver_owed():
+        return load()
+    key = f"{_VALUE}{name}"
+    try:
+        found = cache.get_many([_SHARED, key])
+        token = found.get(_SHARED) or _token_create(_SHARED)
+    except Exception:
+        logger.debug("catalog cache unavailable", exc_info=True)
+        return load()
+    stored = found.get(key)
+    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == token:
+        return stored[1]  # type: ignore[no-any-return]
+    value = load()
+    try:
+        cache.set(key, (token, value), timeout=int(settings.CATALOG_CACHE_SECONDS))
+    except Exception:
+        logger.debug("catalog cache unavailable; value not stored", exc_info=True)
+    return value
 
 
 def _token_create(name: str) -> str:

@@ -66,7 +66,7 @@ from catalog.search.query import (
     search_plan,
 )
 from catalog.search.ranking import IN_STOCK_BOOST, ORDERING
-from catalog.search.synonyms import plan_with_synonyms, synonyms_load
+from catalog.search.synonyms import plan_with_synonyms, synonyms_current
 from catalog.search.typos import corrections
 
 __all__ = [
@@ -117,7 +117,7 @@ def _plan(query: str) -> tuple[ParsedQuery, SearchPlan | None]:
     parsed, prefix = parse_query_with_prefix(query)
     if parsed.isbn is not None or parsed.matches_nothing:
         return parsed, None
-    return parsed, plan_with_synonyms(search_plan(parsed, prefix), synonyms_load())
+    return parsed, plan_with_synonyms(search_plan(parsed, prefix), synonyms_current())
 
 
 def book_search(queryset: QuerySet[Book], query: str) -> QuerySet[Book]:

@@ -4,13 +4,17 @@ A synonym's sides are cut into words exactly like a query, so whatever staff
 type (quotes, stars, FTS operators) is only ever words. A query term, or a run
 of single-word terms, whose words equal one side gets the other side as an
 alternative: ``hp`` also finds ``"harry potter"``; ``science fiction`` (two
-words in a row) becomes ``"science fiction"`` or ``"sci fi"``. Synonyms are
-read from the database on every search, so an edit counts at once, on every
-server and both databases.
+words in a row) becomes ``"science fiction"`` or ``"sci fi"``. An edit counts
+from the next search on, on every server and both databases: ``synonyms_current`` keeps them in the shared cache
+under the catalog's generation token, which every synonym saved or deleted
+replaces when its transaction commits (``catalog.apps``).
 """
 
 from __future__ import annotations
 
+from django.db import DEFAULT_DB_ALIAS
+
+from catalog import readcache
 from catalog.models import SearchSynonym
 from catalog.search.query import MAX_QUERY_WORDS, MAX_WORD_LENGTH, Clause, SearchPlan, Term, fold, words_of
 
@@ -27,10 +31,11 @@ def _side(text: str) -> tuple[str, ...] | None:
     return words
 
 
-def synonyms_load() -> Synonyms:
+def synonyms_load(using: str | None = None) -> Synonyms:
     """Every synonym, as folded words → what they also find (one query)."""
     found: dict[tuple[str, ...], dict[tuple[str, ...], None]] = {}
-    for term, synonym, both_ways in SearchSynonym.objects.values_list("term", "synonym", "both_ways"):
+    rows = SearchSynonym.objects.using(using).values_list("term", "synonym", "both_ways")
+    for term, synonym, both_ways in rows:
         left, right = _side(term), _side(synonym)
         if left is None or right is None or left == right:
             continue
@@ -38,6 +43,15 @@ def synonyms_load() -> Synonyms:
         if both_ways:
             found.setdefault(right, {})[left] = None
     return {words: tuple(targets) for words, targets in found.items()}
+
+
+def synonyms_current() -> Synonyms:
+    """``synonyms_load()`` through the shared cache: one cache round trip per search instead of a query.
+
+    Filled from the primary database, so a replica that has not yet received an edit cannot store the old
+    synonyms under the new token.
+    """
+    return readcache.shared_value("synonyms", lambda: synonyms_load(DEFAULT_DB_ALIAS))
 
 
 def _folded(term: Term) -> tuple[str, ...]:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.admin.sites import site
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from catalog.models import Book, SearchSynonym
 from catalog.search import book_search
+from catalog.search import synonyms as synonyms_module
 from tests.factories import AuthorFactory, BookFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +94,57 @@ def test_admin_adds_a_synonym_through_its_form(books: None, admin_user: object) 
     assert response.status_code == 200  # the form says why: no words
     assert SearchSynonym.objects.count() == 1
     assert SearchSynonym in site._registry
+
+
+def _synonym_queries(queries: CaptureQueriesContext) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if "search_synonyms" in q["sql"]]
+
+
+def test_synonyms_are_read_from_the_cache_until_one_changes(books: None, api_client: APIClient) -> None:
+    SearchSynonym.objects.create(term="hp", synonym="harry potter", both_ways=False)
+    both = {"Harry Potter and the Chamber of Secrets", "HP LaserJet Manual"}
+    assert api_found(api_client, "hp ") == both  # fills the cache
+    with CaptureQueriesContext(connection) as queries:
+        assert api_found(api_client, "hp ") == both
+        assert found("hp ") == both
+    assert _synonym_queries(queries) == []
+    SearchSynonym.objects.filter(term="hp").update(both_ways=True)  # an update that sends no signal: still cached
+    with CaptureQueriesContext(connection) as queries:
+        assert found("harry potter ") == {"Harry Potter and the Chamber of Secrets"}
+    assert _synonym_queries(queries) == []
+    SearchSynonym.objects.get(term="hp").save()  # any save replaces the token
+    with CaptureQueriesContext(connection) as queries:
+        assert found("harry potter ") == both
+    assert len(_synonym_queries(queries)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_synonym_committed_while_another_search_loads_them_is_not_hidden(books: None) -> None:
+    """The cache keeps the synonyms under the token read before the database: a write committing in between
+    (here: during the load) makes the stored, older set unreachable."""
+    real_load = synonyms_module.synonyms_load
+
+    def load_then_commit_a_synonym(using: str | None = None) -> synonyms_module.Synonyms:
+        loaded = real_load(using)
+        with transaction.atomic():
+            SearchSynonym.objects.create(term="hp", synonym="harry potter", both_ways=False)
+        return loaded
+
+    synonyms_module.synonyms_load = load_then_commit_a_synonym  # type: ignore[assignment]
+    try:
+        assert found("hp ") == {"HP LaserJet Manual"}  # loaded before the synonym was committed
+    finally:
+        synonyms_module.synonyms_load = real_load  # type: ignore[assignment]
+    assert found("hp ") == {"Harry Potter and the Chamber of Secrets", "HP LaserJet Manual"}
+    with transaction.atomic():
+        SearchSynonym.objects.filter(term="hp").delete()
+    assert found("hp ") == {"HP LaserJet Manual"}
+
+
+def test_without_the_cache_synonyms_come_from_the_database(books: None, settings: Any) -> None:
+    settings.CATALOG_CACHE_SECONDS = 0
+    SearchSynonym.objects.create(term="hp", synonym="harry potter", both_ways=False)
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            assert found("hp ") == {"Harry Potter and the Chamber of Secrets", "HP LaserJet Manual"}
+        assert len(_synonym_queries(queries)) == 1
