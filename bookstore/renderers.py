@@ -5,7 +5,7 @@ and escapes U+2028 and U+2029 for JavaScript; orjson writes strings the same
 way, and the same escapes are applied here. Dates, times, decimals, lazy
 strings and whatever else orjson does not know go through DRF's own encoder;
 a value orjson refuses outright (an integer beyond 64 bits) falls back to
-DRF's renderer.
+DRF's renderer. Already-rendered JSON (stored documents) goes in as ``orjson.Fragment``.
 """
 
 from __future__ import annotations
@@ -45,5 +45,6 @@ class JSONRenderer(renderers.JSONRenderer):
         if data is None:
             return b""
         if self.get_indent(accepted_media_type or "", renderer_context or {}) is not None:
-            return bytes(super().render(data, accepted_media_type, renderer_context))
+            # Through orjson first: the data may hold already-rendered JSON (``orjson.Fragment``, stored documents).
+            return bytes(super().render(orjson.loads(json_bytes(data)), accepted_media_type, renderer_context))
         return json_bytes(data)

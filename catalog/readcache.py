@@ -38,7 +38,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
@@ -107,6 +107,31 @@ def list_key(request: Any) -> str:
     return f"{_DOC}list:{digest}"
 
 
+def _detail_entry(request: Any, book_id: int) -> tuple[str, tuple[str, ...]]:
+    return detail_key(request, book_id), (_SHARED, f"{_BOOK}{book_id}")
+
+
+def _read(entries: Sequence[tuple[str, tuple[str, ...]]]) -> list[Lookup] | None:
+    """Each (document key, its token keys) found or missed, in one cache round trip; None: read nothing now."""
+    if not enabled() or not _deliver_owed():
+        return None
+    token_names = dict.fromkeys(name for _key, names in entries for name in names)
+    try:
+        found = cache.get_many([*token_names, *(key for key, _names in entries)])
+        tokens = {name: found.get(name) or _token_create(name) for name in token_names}
+    except Exception:  # the cache is down: serve from the database
+        logger.debug("catalog cache unavailable", exc_info=True)
+        return None
+    result = []
+    for key, names in entries:
+        lookup = Lookup(key=key, token_keys=names, tokens=tuple(tokens[name] for name in names))
+        document = found.get(key)
+        if isinstance(document, Document) and document.tokens == lookup.tokens:
+            lookup.document = document
+        result.append(lookup)
+    return result
+
+
 def lookup(request: Any, book_id: int | None) -> Lookup | None:
     """The stored document for this request (a detail when ``book_id``, else a list page), or a miss.
 
@@ -114,24 +139,15 @@ def lookup(request: Any, book_id: int | None) -> Lookup | None:
     or an invalidation of this process not yet delivered): serve uncached.
     One cache round trip on a hit.
     """
-    if not enabled() or not _deliver_owed():
-        return None
-    token_keys: tuple[str, ...]
-    if book_id is None:
-        key, token_keys = list_key(request), (_ALL,)
-    else:
-        key, token_keys = detail_key(request, book_id), (_SHARED, f"{_BOOK}{book_id}")
-    try:
-        found = cache.get_many([*token_keys, key])
-        tokens = tuple(found.get(name) or _token_create(name) for name in token_keys)
-    except Exception:  # the cache is down: serve from the database
-        logger.debug("catalog cache unavailable", exc_info=True)
-        return None
-    result = Lookup(key=key, token_keys=token_keys, tokens=tokens)
-    document = found.get(key)
-    if isinstance(document, Document) and document.tokens == tokens:
-        result.document = document
-    return result
+    entry = (list_key(request), (_ALL,)) if book_id is None else _detail_entry(request, book_id)
+    found = _read([entry])
+    return None if found is None else found[0]
+
+
+def lookup_details(request: Any, book_ids: Sequence[int]) -> dict[int, Lookup] | None:
+    """The stored details of ``book_ids`` (the books of a search's page), each found or a miss, as ``lookup``."""
+    found = _read([_detail_entry(request, book_id) for book_id in book_ids])
+    return None if found is None else dict(zip(book_ids, found, strict=True))
 
 
 T = TypeVar("T")
@@ -156,7 +172,7 @@ def shared_value(name: str, load: Callable[[], T]) -> T:
         return load()
     stored = found.get(key)
     if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == token:
-        return stored[1]  # type: ignore[no-any-return]
+        return stored[1]
     value = load()
     try:
         cache.set(key, (token, value), timeout=int(settings.CATALOG_CACHE_SECONDS))
@@ -182,6 +198,17 @@ def store(found: Lookup, body: bytes) -> Document:
     except Exception:
         logger.debug("catalog cache unavailable; document not stored", exc_info=True)
     return document
+
+
+def store_many(misses: Sequence[tuple[Lookup, bytes]]) -> list[Document]:
+    """``store`` for several misses (of ``lookup_details``) and their bodies, in one cache round trip."""
+    documents = [Document(tokens=found.tokens, etag=etag_of(body), body=body) for found, body in misses]
+    try:
+        stored = {found.key: document for (found, _body), document in zip(misses, documents, strict=True)}
+        cache.set_many(stored, timeout=int(settings.CATALOG_CACHE_SECONDS))
+    except Exception:
+        logger.debug("catalog cache unavailable; documents not stored", exc_info=True)
+    return documents
 
 
 # --- invalidation -------------------------------------------------------------------------------

@@ -128,6 +128,32 @@ def cached_books_view(view: Callable[..., HttpResponseBase], actions: Mapping[st
     return serve
 
 
+def book_documents(
+    request: HttpRequest, book_ids: Sequence[int], render: Callable[[Sequence[int]], Mapping[int, bytes]]
+) -> list[bytes]:
+    """The detail documents of ``book_ids`` (a search's page), in that order, as a list page's items.
+
+    Stored ones come from the cache in one round trip; ``render(ids)`` renders the others from the primary
+    database (its ``id → body``; a book it no longer finds is left out) and they are stored for the next
+    page or detail that shows them. Without the cache, ``render`` renders them all.
+    """
+    found = readcache.lookup_details(request, book_ids)
+    if found is None:
+        rendered = render(book_ids)
+        return [rendered[book_id] for book_id in book_ids if book_id in rendered]
+    missing = [book_id for book_id in book_ids if found[book_id].document is None]
+    if missing:
+        state = current_state()
+        if state is not None:
+            state.pinned = True  # fill from the primary: a replica may not have the last write yet
+        rendered = render(missing)
+        misses = [(found[book_id], rendered[book_id]) for book_id in missing if book_id in rendered]
+        for (lookup, _body), document in zip(misses, readcache.store_many(misses), strict=True):
+            lookup.document = document
+    documents = (found[book_id].document for book_id in book_ids)
+    return [document.body for document in documents if document is not None]
+
+
 class BookCacheMixin:
     """The books viewset's ``list`` and ``retrieve`` through the stored documents, for the public catalog."""
 

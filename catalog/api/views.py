@@ -6,8 +6,11 @@ service or selector, and serialize the result.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Any, cast
 
+import orjson
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
@@ -24,8 +27,9 @@ from accounts.api.mixins import CreatedLocationMixin
 from accounts.permissions import StaffModelPermissionOrReadOnly, StaffPermission
 from bookstore.pagination import PageNumberPagination
 from bookstore.parsers import MultiPartParser
-from catalog import covers, selectors, services
-from catalog.api.caching import BookCacheMixin, CatalogHttpCachingMixin, cached_books_view
+from bookstore.renderers import json_bytes
+from catalog import covers, readcache, selectors, services
+from catalog.api.caching import BookCacheMixin, CatalogHttpCachingMixin, book_documents, cached_books_view
 from catalog.api.filters import AuthorFilter, BookFilter, GenreFilter, SeriesFilter, StrictBooleanField
 from catalog.api.serializers import (
     AuthorSerializer,
@@ -204,6 +208,11 @@ class SeriesViewSet(CatalogHttpCachingMixin, CreatedLocationMixin, viewsets.Mode
         services.series_delete(series=instance)
 
 
+def _highlighted(item: dict[str, Any], highlighter: Highlighter) -> dict[str, Any]:
+    item["highlight"] = highlighter(SimpleNamespace(title=item["title"], description=item["description"]))
+    return item
+
+
 class BookPagination(PageNumberPagination):
     """The books list's pages: beside ``count``, a search corrected for typos says ``did_you_mean``."""
 
@@ -277,11 +286,13 @@ class BookViewSet(BookCacheMixin, CatalogHttpCachingMixin, CreatedLocationMixin,
     """Books. Anonymous users and customers see active books only; staff who may view books see all.
 
     The list (without ``search``) and the detail of the public catalog come from stored documents
-    (``catalog.api.caching``).
+    (``catalog.api.caching``); a search's page for the public catalog is made of its books' stored details.
     """
 
     serializer_class = BookSerializer
     pagination_class = BookPagination
+    #: Set by ``filter_queryset`` when the page will hold book ids, each served as its stored detail.
+    page_of_ids = False
     permission_classes = [StaffModelPermissionOrReadOnly]
     filter_backends = [DjangoFilterBackend]
     filterset_class = BookFilter
@@ -325,10 +336,42 @@ class BookViewSet(BookCacheMixin, CatalogHttpCachingMixin, CreatedLocationMixin,
         if results is not None:
             # The paginator fetches the page through the search (a bounded ranking) and shows did_you_mean.
             self.page_slicer = results.page
+            if self._search_from_documents():
+                self.page_slicer = results.page_ids
+                self.page_of_ids = True
             self.list_counter = results.counter
             if results.did_you_mean:
                 self.list_extra = {"did_you_mean": results.did_you_mean}
         return queryset
+
+    def _search_from_documents(self) -> bool:
+        """A search of the public catalog: its page is made of the books' stored details."""
+        return (
+            self.action == "list" and "search" in self.request.query_params and readcache.enabled() and self._public()
+        )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not self._search_from_documents():
+            return cast(Response, super().list(request, *args, **kwargs))
+        # The search gives the page's book ids (the paginator fetches them through ``page_slicer``); each book is
+        # its stored detail, the same representation as a list item, rendered and stored on a miss.
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None  # the books list is always paginated
+        if not self.page_of_ids:  # the search held no word at all (``?search=``): a plain page of books
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        bodies = book_documents(request._request, [*page], self._render_details)
+        highlighter = self.get_serializer_context().get("highlighter")
+        items: list[Any]
+        if highlighter is None:
+            items = [orjson.Fragment(body) for body in bodies]
+        else:
+            items = [_highlighted(orjson.loads(body), highlighter) for body in bodies]
+        return self.get_paginated_response(items)
+
+    def _render_details(self, book_ids: Sequence[int]) -> dict[int, bytes]:
+        context = self.get_serializer_context()
+        books = selectors.book_list(include_inactive=False).filter(pk__in=book_ids)
+        return {book.pk: json_bytes(BookSerializer(book, context=context).data) for book in books}
 
     def _read(self, book: Book) -> dict[str, Any]:
         book = selectors.book_get(book_id=book.pk, include_inactive=True)

@@ -142,7 +142,7 @@ class SearchResults:
     ``queryset``: every matching book, annotated with ``search_rank`` and
     ordered best first (count it, filter it, re-order it). ``page(bottom,
     top)`` gives the books of one page of it, ranked among a bounded set of
-    candidates. ``did_you_mean``: the corrected query, when typo tolerance
+    candidates, and ``page_ids(bottom, top)`` only their ids. ``did_you_mean``: the corrected query, when typo tolerance
     found what the query as typed did not.
     """
 
@@ -155,11 +155,23 @@ class SearchResults:
     #: the index alone.
     first_ids: Callable[[int], Any] | None = field(default=None, repr=False)
 
+    _ranked_ids: Any = field(default=None, repr=False)
+
     def page(self, bottom: int, top: int) -> Any:
         """Books ``bottom`` to ``top`` (exclusive) of ``queryset``, in its order."""
         if self._ranked_page is None:
             return self.queryset[bottom:top]
         return self._ranked_page(bottom, top)
+
+    def page_ids(self, bottom: int, top: int) -> Any:
+        """The ids of the books of ``page(bottom, top)``, in its order (without reading the books themselves)."""
+        if self._ranked_ids is None:
+            return _ids(self.queryset)[bottom:top]
+        return self._ranked_ids(bottom, top)
+
+
+def _ids(queryset: QuerySet[Book]) -> QuerySet[Book, int]:
+    return queryset.select_related(None).prefetch_related(None).values_list("pk", flat=True)
 
 
 def _boost(prefer_in_stock: bool) -> Any:
@@ -290,19 +302,22 @@ def book_search_tolerant(
     ranked = backend.search(queryset, plan, corrected, boost=boost, candidates=restricted).order_by(*ORDERING)
     if not plan.clauses:
         return SearchResults(ranked, did_you_mean)
-    matches = backend.search(queryset, plan, corrected, candidates=restricted)
 
-    def ranked_page(bottom: int, top: int) -> Any:
-        # Ranking every match of a broad word costs time in proportion to the matches: rank a bounded set,
-        # choose the page's ids among them, and only then read those books with everything they show.
+    def ranked_ids(bottom: int, top: int) -> Any:
+        # Ranking every match of a broad word costs time in proportion to the matches: rank a bounded set and
+        # choose the page's ids among them.
         limit = max(RANKED_CANDIDATES, top)
         if indexed:
             candidates: Any = postgresql.matching_ids(matched, active_only=active_only, limit=limit, broad=broad)
         else:
+            matches = backend.search(queryset, plan, corrected, candidates=restricted)
             candidates = matches.order_by().values("pk")[:limit]
         chosen = backend.search(queryset, plan, corrected, candidates=candidates, boost=boost)
-        page_ids = chosen.order_by(*ORDERING).values("pk")[bottom:top]
-        page = backend.search(queryset, plan, corrected, candidates=page_ids, boost=boost)
+        return _ids(chosen.order_by(*ORDERING))[bottom:top]
+
+    def ranked_page(bottom: int, top: int) -> Any:
+        # Only then are the page's books read, with everything they show.
+        page = backend.search(queryset, plan, corrected, candidates=ranked_ids(bottom, top), boost=boost)
         return page.order_by(*ORDERING)
 
     def counter(limit: int) -> tuple[int, bool]:
@@ -325,5 +340,5 @@ def book_search_tolerant(
             within = postgresql.counter_within(
                 matched, active_only=count_within[0] == "active", ids=count_within[1], using=queryset.db
             )
-        return SearchResults(ranked, did_you_mean, ranked_page, within)
-    return SearchResults(ranked, did_you_mean, ranked_page, counter, first_ids)
+        return SearchResults(ranked, did_you_mean, ranked_page, within, _ranked_ids=ranked_ids)
+    return SearchResults(ranked, did_you_mean, ranked_page, counter, first_ids, ranked_ids)

@@ -40,17 +40,22 @@ def book() -> Book:
 
 
 def _stored(client: APIClient, book: Book) -> None:
-    """Read the detail and the list twice: the second read comes from the stored documents."""
+    """Read the detail, the list and a search twice: the second read comes from the stored documents."""
     for _ in range(2):
         assert client.get(f"/api/v1/books/{book.pk}").status_code == 200
         assert client.get("/api/v1/books").status_code == 200
+        assert client.get("/api/v1/books", {"search": book.isbn}).status_code == 200
 
 
-def _seen(client: APIClient, book: Book, field: str) -> tuple[Any, Any]:
+def _seen(client: APIClient, book: Book, field: str) -> tuple[Any, Any, Any]:
+    """The field in the detail, in the list and in a search's page (made of the stored details)."""
     detail = client.get(f"/api/v1/books/{book.pk}")
     listed = {b["id"]: b for b in client.get("/api/v1/books").json()["results"]}
-    return (detail.json()[field] if detail.status_code == 200 else detail.status_code), (
-        listed[book.pk][field] if book.pk in listed else None
+    searched = {b["id"]: b for b in client.get("/api/v1/books", {"search": book.isbn}).json()["results"]}
+    return (
+        detail.json()[field] if detail.status_code == 200 else detail.status_code,
+        listed[book.pk][field] if book.pk in listed else None,
+        searched[book.pk][field] if book.pk in searched else None,
     )
 
 
@@ -103,7 +108,7 @@ def test_an_invalidation_the_cache_missed_is_delivered_before_the_next_read(
     services.book_update(book=book, price=Decimal("13.00"))  # the cache is unreachable at the commit
     assert readcache._owed is not None
     settings.CACHES = local  # back, with the old documents still in it
-    assert _seen(api_client, book, "price") == ("13.00", "13.00")
+    assert _seen(api_client, book, "price") == ("13.00",) * 3
     assert readcache._owed is None
 
 
@@ -181,7 +186,7 @@ _WRITES: dict[str, tuple[Callable[..., None], str, Any]] = {
     "order expired": (lambda book, **_: _order_expire(book), "stock", 20),
     "goods in": (lambda book, **_: services.stock_receive(counts={book.pk: 5}, by=None), "stock", 15),
     "stock-take": (lambda book, **_: services.stock_take(counts={book.pk: 3}, by=None), "stock", 3),
-    "admin deactivate": (lambda book, staff, **_: _admin_action(staff, "deactivate", book), "title", (404, None)),
+    "admin deactivate": (lambda book, staff, **_: _admin_action(staff, "deactivate", book), "title", (404, None, None)),
     "admin price change": (
         lambda book, staff, **_: _admin_action(staff, "change_price", book, apply="1", percent="10"),
         "price",
@@ -190,9 +195,9 @@ _WRITES: dict[str, tuple[Callable[..., None], str, Any]] = {
     "books_set_active": (
         lambda book, **_: services.books_set_active(books=Book.objects.filter(pk=book.pk), is_active=False),
         "title",
-        (404, None),
+        (404, None, None),
     ),
-    "book_delete": (lambda book, **_: services.book_delete(book=book), "title", (404, None)),
+    "book_delete": (lambda book, **_: services.book_delete(book=book), "title", (404, None, None)),
     "series rename": (
         lambda book, **_: services.series_update(series=book.series, name="Renamed Series"),
         "series",
@@ -226,16 +231,16 @@ def test_every_write_path_makes_the_next_read_fresh(path: str, book: Book, tmp_p
     elif isinstance(expected, tuple):
         assert seen == expected
     else:
-        assert seen == (expected, expected)
+        assert seen == (expected, expected, expected)
 
 
 def test_the_release_job_makes_a_forthcoming_book_active_in_the_documents() -> None:
     client = APIClient()
     book = BookFactory(publication_status="forthcoming", release_date=date.today(), preorder_allowance=5)
     _stored(client, book)
-    assert _seen(client, book, "publication_status") == ("forthcoming", "forthcoming")
+    assert _seen(client, book, "publication_status") == ("forthcoming",) * 3
     assert services.book_release_due() == 1
-    assert _seen(client, book, "publication_status") == ("active", "active")
+    assert _seen(client, book, "publication_status") == ("active",) * 3
 
 
 def test_a_cover_change_makes_the_next_read_fresh(book: Book, settings: Any, tmp_path: Path) -> None:
@@ -246,10 +251,10 @@ def test_a_cover_change_makes_the_next_read_fresh(book: Book, settings: Any, tmp
     image.seek(0)
     cover = covers.cover_set(book=book, upload=image)
     _stored(client, book)
-    assert _seen(client, book, "cover") == (None, None)  # no thumbnails yet
+    assert _seen(client, book, "cover") == (None, None, None)  # no thumbnails yet
     assert covers.thumbnails_make(book_id=book.pk, original=cover.original) == "made"  # the worker's UPDATE
-    detail, listed = _seen(client, book, "cover")
-    assert detail == listed
+    detail, listed, searched = _seen(client, book, "cover")
+    assert detail == listed == searched
     assert detail["small"].endswith("160.webp")
     covers.cover_delete(book=book)
-    assert _seen(client, book, "cover") == (None, None)
+    assert _seen(client, book, "cover") == (None, None, None)
