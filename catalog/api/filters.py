@@ -20,6 +20,7 @@ from django.db.models.functions import Lower
 from drf_spectacular.drainage import set_override
 
 from accounts.access import VIEW, staff_may
+from bookstore.filtering import FilterSet
 from bookstore.limits import MAX_ID
 from catalog import isbn as isbn_rules
 from catalog.choices import BookFormat, ContributorRole, PublicationStatus
@@ -245,7 +246,7 @@ class StableOrderingFilter(filters.OrderingFilter):
         return qs.order_by(*ordering, "id")
 
 
-class AuthorFilter(filters.FilterSet):
+class AuthorFilter(FilterSet):
     search = SearchFilter(
         field_name="name", lookup_expr="icontains", help_text="Case-insensitive substring of the author's name."
     )
@@ -256,7 +257,7 @@ class AuthorFilter(filters.FilterSet):
         fields: list[str] = []
 
 
-class GenreFilter(filters.FilterSet):
+class GenreFilter(FilterSet):
     ordering = StableOrderingFilter(fields=["name", "slug"], help_text="Sort order; default `name`.")
 
     class Meta:
@@ -264,7 +265,7 @@ class GenreFilter(filters.FilterSet):
         fields: list[str] = []
 
 
-class SeriesFilter(filters.FilterSet):
+class SeriesFilter(FilterSet):
     search = SearchFilter(
         field_name="name", lookup_expr="icontains", help_text="Case-insensitive substring of the series name."
     )
@@ -279,7 +280,7 @@ class SeriesFilter(filters.FilterSet):
 RANKING_PARAMETERS = frozenset({"search", "ordering", "prefer_in_stock", "highlight"})
 
 
-class BookFilter(filters.FilterSet):
+class BookFilter(FilterSet):
     search = BookSearchFilter(
         method="filter_search",
         help_text=(

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.drainage import set_override
 
+from bookstore.filtering import FilterSet
 from catalog.api.filters import MultipleValueFilter, code_values, id_values
 from orders.models import Order
 
@@ -80,7 +81,7 @@ class DateOrDateTimeFilter(django_filters.Filter):
         set_override(self, "field", {"type": "string", "description": f"{help_text} {_MOMENT_HELP}"})
 
 
-class OrderFilter(django_filters.FilterSet):
+class OrderFilter(FilterSet):
     status = MultipleValueFilter(
         **code_values(Order.Status.values),
         field_name="status",
