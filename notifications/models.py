@@ -6,10 +6,13 @@ from django.db import models
 
 
 class Email(models.Model):
-    """One email, rendered when it was queued and delivered by a worker.
+    """One email, queued with the change that causes it and delivered by a worker.
 
     Queued in the same transaction as the change that causes it, so it exists
-    exactly when that change does. A worker claims it (``sending`` with a
+    exactly when that change does. Most are rendered when queued; one queued
+    with ``context`` (a JSON snapshot of what its templates show, taken in that
+    transaction) is rendered by the worker that first claims it, which stores
+    the subject and bodies and empties ``context``. A worker claims it (``sending`` with a
     lease) before talking to the SMTP server, so two workers never send it
     both; a worker that dies mid-send frees it when the lease runs out.
     """
@@ -32,6 +35,11 @@ class Email(models.Model):
     subject = models.CharField(max_length=255)
     body_text = models.TextField()
     body_html = models.TextField()
+    context = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Not rendered yet: what the templates are rendered with (emptied once they are).",
+    )
     message_id = models.CharField(max_length=255, unique=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
@@ -48,4 +56,5 @@ class Email(models.Model):
         indexes = [models.Index(fields=["state", "due_at"], name="emails_state_due_at_idx")]
 
     def __str__(self) -> str:
-        return f"{self.subject} → {self.to} ({self.state})"
+        # Queued with a context snapshot, it has no subject until a worker renders it.
+        return f"{self.subject or self.template} → {self.to} ({self.state})"

@@ -7,6 +7,11 @@ down the row stays ``queued`` and ``email_sweep`` (a periodic job) sends the
 task later. ``email_deliver`` claims the row with a conditional update
 (queued → sending, with a lease) before it talks to the SMTP server, so two
 workers never both send it, and marks it sent afterwards.
+
+An email queued with ``email_build_deferred`` is not rendered in the
+request: its row holds a JSON snapshot of the template's context, and the
+worker that claims it renders it once (``email_rendered``) and stores the
+result before sending.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -78,18 +84,85 @@ def email_build(*, to: str, template: str, context: Mapping[str, Any], key: str 
     For a caller that inserts it together with rows of its own (one statement);
     it then calls ``email_queued`` in the same transaction.
     """
-    full_context = {**store_context(), **context}
-    subject = " ".join(render_to_string(f"{template}.subject.txt", full_context).split())
+    subject, body_text, body_html = email_render(template=template, context={**store_context(), **context})
     return Email(
         key=key,
         template=template,
         to=to,
-        subject=subject[:255],
-        body_text=render_to_string(f"{template}.txt", full_context),
-        body_html=render_to_string(f"{template}.html", full_context),
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
         message_id=_message_id(),
         due_at=timezone.now() + settings.EMAIL_SWEEP_GRACE,
     )
+
+
+# How a Decimal is kept in a JSON snapshot, so the template shows it exactly as it would the Decimal.
+_DECIMAL_TAG = "$decimal"
+
+
+def _snapshot(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {_DECIMAL_TAG: str(value)}
+    if isinstance(value, Mapping):
+        return {str(name): _snapshot(item) for name, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_snapshot(item) for item in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"an email context snapshot holds JSON values and Decimals, not {type(value).__name__}")
+
+
+def _restored(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.keys() == {_DECIMAL_TAG}:
+            return Decimal(value[_DECIMAL_TAG])
+        return {name: _restored(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_restored(item) for item in value]
+    return value
+
+
+def email_build_deferred(*, to: str, template: str, context: Mapping[str, Any], key: str | None = None) -> Email:
+    """Like ``email_build``, but not rendered: the row keeps a snapshot of ``context`` to render when it is sent.
+
+    ``context`` holds JSON values (strings, numbers, booleans, ``None``, lists,
+    mappings) and Decimals only, taken now, so later changes to what it was
+    taken from do not alter the email. The worker that sends it renders it
+    (``email_rendered``) with the same templates and the store's name and
+    address as they are now: the same subject and bodies ``email_build``
+    gives.
+    """
+    return Email(
+        key=key,
+        template=template,
+        to=to,
+        subject="",
+        body_text="",
+        body_html="",
+        context=_snapshot({**store_context(), **context}),
+        message_id=_message_id(),
+        due_at=timezone.now() + settings.EMAIL_SWEEP_GRACE,
+    )
+
+
+def email_render(*, template: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
+    """The subject, text body and HTML body of ``template`` rendered with ``context`` (taken as it is)."""
+    subject = " ".join(render_to_string(f"{template}.subject.txt", context).split())
+    return subject[:255], render_to_string(f"{template}.txt", context), render_to_string(f"{template}.html", context)
+
+
+def email_rendered(email: Email) -> Email:
+    """``email`` with its subject and bodies: rendered from its snapshot now if it was queued unrendered.
+
+    Does not save it (``email_deliver`` does, once it holds the email's lease).
+    """
+    if email.context is not None:
+        email.subject, email.body_text, email.body_html = email_render(
+            template=email.template, context=_restored(email.context)
+        )
+        email.context = None
+    return email
 
 
 def email_queued(email: Email) -> None:
@@ -160,6 +233,12 @@ def email_deliver(*, email_id: int) -> Outcome:
         return Outcome.HELD if state == Email.State.SENDING else Outcome.ALREADY_DONE
     email = Email.objects.get(pk=email_id)
     try:
+        if email.context is not None:
+            # Queued unrendered: render it once, under the lease; a retry sends what is stored.
+            email_rendered(email)
+            Email.objects.filter(pk=email_id, context__isnull=False).update(
+                subject=email.subject, body_text=email.body_text, body_html=email.body_html, context=None
+            )
         _send(email)
     except Exception as exc:
         final = email.attempts >= settings.EMAIL_MAX_ATTEMPTS
@@ -236,7 +315,7 @@ def email_list_to(*, to: str) -> list[dict[str, Any]]:
             "sent_at": email.sent_at,
             "body_text": email.body_text,
         }
-        for email in emails
+        for email in map(email_rendered, emails)
     ]
 
 
@@ -250,4 +329,6 @@ def emails_erase(*, to: str, replacement: str) -> int:
     with transaction.atomic():
         pending = Email.objects.filter(to__iexact=to, state__in=[Email.State.QUEUED, Email.State.SENDING])
         pending.update(state=Email.State.FAILED, last_error="Recipient's personal data erased.", updated_at=now)
-        return Email.objects.filter(to__iexact=to).update(to=replacement, body_text="", body_html="", updated_at=now)
+        return Email.objects.filter(to__iexact=to).update(
+            to=replacement, body_text="", body_html="", context=None, updated_at=now
+        )

@@ -43,7 +43,7 @@ from catalog.ledger import StockNote, stock_movements_record
 from catalog.models import Book, StockMovement
 from catalog.services import book_available, stock_release, stock_reserve
 from notifications.models import Email
-from notifications.services import email_build, email_queue, email_queued
+from notifications.services import email_build_deferred, email_queue, email_queued
 from orders import pricing
 from orders.exceptions import (
     InvalidCoupon,
@@ -660,12 +660,11 @@ def _order_write(placing: _Placing, quote: OrderQuote, *, reserved: _Reserved | 
             order.number = expected
             Order.objects.filter(pk=order.pk).update(number=order.number)
             if email is not None:
-                # The email names the order: render it again with the number it has.
+                # The email names the order: its snapshot takes the number it has.
                 fresh = _order_placed_email(order, quote, provider=placing.provider)
                 assert fresh is not None
-                Email.objects.filter(pk=email.pk).update(
-                    subject=fresh.subject, body_text=fresh.body_text, body_html=fresh.body_html
-                )
+                email.context = fresh.context
+                Email.objects.filter(pk=email.pk).update(context=email.context)
     if email is not None:
         email_queued(email)
     count_on_commit(ORDERS_PLACED)
@@ -706,15 +705,30 @@ def _items_write(order: Order, quote: OrderQuote) -> None:
 
 
 def _order_placed_email(order: Order, quote: OrderQuote, *, provider: str) -> Email | None:
-    """The customer's confirmation, rendered (``None`` without an address); the outbox row is inserted with the order."""
+    """The customer's confirmation (``None`` without an address); the outbox row is inserted with the order.
+
+    Not rendered here: the row keeps a snapshot of what the templates show,
+    and the worker sending it renders it (``notifications.services``).
+    """
     if not order.user.email:
         return None
-    return email_build(
+    return email_build_deferred(
         to=order.user.email,
         template="orders/email/order_placed",
         context={
-            "order": order,
-            "items": quote.items,
+            "order": {
+                "number": order.number,
+                "subtotal": order.subtotal,
+                "discount_total": order.discount_total,
+                "fulfilment": str(order.fulfilment),
+                "shipping_method_name": order.shipping_method_name,
+                "shipping": order.shipping,
+                "total": order.total,
+            },
+            "items": [
+                {"quantity": line.quantity, "title": line.title, "isbn": line.isbn, "line_total": line.line_total}
+                for line in quote.items
+            ],
             "currency": settings.STORE_CURRENCY,
             "payment_days": settings.MANUAL_PAYMENT_DAYS,
             # Card payments wait minutes, not days (``ORDER_PAYMENT_TIMEOUT``).

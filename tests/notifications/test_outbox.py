@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,7 +14,15 @@ from django.utils import timezone
 
 from notifications import services
 from notifications.models import Email
-from notifications.services import Outcome, email_deliver, email_queue, email_resend, email_sweep
+from notifications.services import (
+    Outcome,
+    email_build_deferred,
+    email_deliver,
+    email_queue,
+    email_queued,
+    email_resend,
+    email_sweep,
+)
 from tests.smtp import parts
 
 pytestmark = pytest.mark.django_db
@@ -218,3 +227,115 @@ def test_two_workers_delivering_the_same_email_at_once_send_it_once(smtp_server)
     assert len(smtp_server.wait_for(1, timeout=10)) == 1
     email.refresh_from_db()
     assert (email.state, email.attempts) == (Email.State.SENT, 1)
+
+
+# --- queued unrendered, rendered by the worker that sends it -------------------------
+
+
+def _snapshot_context() -> dict[str, Any]:
+    order = {
+        "number": "BK-2026-000042",
+        "subtotal": Decimal("1234.50"),
+        "discount_total": Decimal("0.00"),
+        "fulfilment": "delivery",
+        "shipping_method_name": "Parcel & Co",
+        "shipping": Decimal("4.95"),
+        "total": Decimal("1239.45"),
+    }
+    items = [{"quantity": 2, "title": "Dune <deluxe>", "isbn": "9780441013593", "line_total": Decimal("1234.50")}]
+    return {"order": order, "items": items, "currency": "EUR", "payment_days": 7, "payment_minutes": None}
+
+
+def _queue_deferred(key: str | None = None) -> Email:
+    with transaction.atomic():
+        email = email_build_deferred(to="reader@example.com", template=TEMPLATE, context=_snapshot_context(), key=key)
+        email.save(force_insert=True)
+        email_queued(email)
+    return email
+
+
+def test_a_deferred_email_is_rendered_by_the_worker_exactly_as_email_build_renders_it(settings, monkeypatch):
+    settings.STORE_NAME = "Chapter & Verse"
+    expected = services.email_build(to="reader@example.com", template=TEMPLATE, context=_snapshot_context())
+
+    def no_rendering(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("rendered when queued")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "render_to_string", no_rendering)
+        email = _queue_deferred(key="k")
+    stored = Email.objects.get(pk=email.pk)
+    assert (stored.subject, stored.body_text, stored.body_html) == ("", "", "")
+    assert stored.context["order"]["subtotal"] == {"$decimal": "1234.50"}
+
+    settings.STORE_NAME = "Renamed since"  # the snapshot keeps the store's name as it was when queued
+    assert email_deliver(email_id=email.pk) is Outcome.SENT
+    stored.refresh_from_db()
+    content = (expected.subject, expected.body_text, expected.body_html)
+    assert (stored.subject, stored.body_text, stored.body_html) == content
+    assert "1234.50 EUR" in stored.body_text
+    assert "Dune &lt;deluxe&gt;" in stored.body_html
+    assert stored.context is None
+    [message] = mail.outbox
+    assert (message.subject, message.body, message.alternatives[0][0]) == content  # type: ignore[attr-defined]
+
+
+def test_a_deferred_email_keeps_its_key_and_is_rendered_once_even_when_its_first_attempt_fails(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = 9  # nothing listens: the send fails after the rendering
+    email = _queue_deferred(key="order-placed:42")
+    assert email_queue(to="reader@example.com", template=TEMPLATE, context=_context(), key="order-placed:42") == email
+    assert Email.objects.count() == 1
+    assert email_deliver(email_id=email.pk) is Outcome.RETRY
+    email.refresh_from_db()
+    assert (email.state, email.context) == (Email.State.QUEUED, None)
+    assert "BK-2026-000042" in email.subject
+    rendered = (email.subject, email.body_text, email.body_html)
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    Email.objects.filter(pk=email.pk).update(due_at=timezone.now())
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(services, "render_to_string", lambda *args, **kwargs: "rendered again")
+        assert email_deliver(email_id=email.pk) is Outcome.SENT
+    [message] = mail.outbox
+    assert (message.subject, message.body) == rendered[:2]
+
+
+def test_a_deferred_email_whose_template_fails_is_retried_and_not_sent(monkeypatch):
+    email = _queue_deferred()
+    monkeypatch.setattr(services, "render_to_string", lambda *args, **kwargs: 1 / 0)
+    assert email_deliver(email_id=email.pk) is Outcome.RETRY
+    email.refresh_from_db()
+    assert (email.state, email.context is not None, mail.outbox) == (Email.State.QUEUED, True, [])
+    assert "ZeroDivisionError" in email.last_error
+
+
+def test_a_deferred_email_survives_in_the_database_and_the_sweep_sends_it(monkeypatch):
+    email = _queue_deferred()  # the process dies before the task reaches the broker
+    Email.objects.filter(pk=email.pk).update(due_at=timezone.now() - timedelta(seconds=1))
+    dispatched: list[int] = []
+    monkeypatch.setattr(services, "email_dispatch", lambda *, email_id: dispatched.append(email_id) or True)
+    assert email_sweep() == 1
+    assert email_deliver(email_id=dispatched[0]) is Outcome.SENT
+    assert "BK-2026-000042" in mail.outbox[0].body
+
+
+def test_a_snapshot_holds_json_values_and_decimals_only():
+    with pytest.raises(TypeError):
+        email_build_deferred(to="reader@example.com", template=TEMPLATE, context={"order": _Order()})
+
+
+def test_personal_data_of_a_deferred_email_is_exported_rendered_and_erased():
+    _queue_deferred()
+    [exported] = services.email_list_to(to="reader@example.com")
+    assert "Dune <deluxe>" in exported["body_text"]
+    assert "BK-2026-000042" in exported["subject"]
+    assert services.emails_erase(to="reader@example.com", replacement="erased@example.invalid") == 1
+    erased = Email.objects.get()
+    assert (erased.to, erased.context, erased.body_text, erased.state) == (
+        "erased@example.invalid",
+        None,
+        "",
+        Email.State.FAILED,
+    )

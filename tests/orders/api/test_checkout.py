@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -12,6 +13,7 @@ from rest_framework.test import APIClient
 from accounts.services import address_create
 from catalog.models import Book
 from notifications.models import Email
+from notifications.services import Outcome, email_build, email_deliver, email_rendered
 from orders.models import Order
 from tests.factories import BookFactory, CouponFactory, ShippingMethodFactory, UserFactory
 from tests.helpers import assert_envelope
@@ -407,7 +409,8 @@ def test_the_order_placed_email_lists_shipping_so_its_lines_add_up(customer_clie
     )
     assert response.status_code == 201, response.content
 
-    email = Email.objects.get(to=user.email)
+    # Rendered by the worker that sends it.
+    email = email_rendered(Email.objects.get(to=user.email))
     for body in (email.body_text, email.body_html):
         assert "Subtotal" in body
         assert "20.00" in body
@@ -434,3 +437,58 @@ def test_the_placed_orders_body_is_its_detail_as_read_back(customer_client, book
     assert placed.json()["coupon_code"] == "TEN"
     assert placed.json()["payment"]["provider"] == "manual"
     assert again.json()["coupon_code"] is None
+
+
+def _rendered_from_the_order(order: Order, settings) -> tuple[str, str, str]:
+    """The confirmation as the request rendered it before: from the order and its lines as stored."""
+    built = email_build(
+        to=order.user.email,
+        template="orders/email/order_placed",
+        context={
+            "order": order,
+            "items": list(order.items.order_by("id")),
+            "currency": settings.STORE_CURRENCY,
+            "payment_days": settings.MANUAL_PAYMENT_DAYS,
+            "payment_minutes": None,
+        },
+    )
+    return built.subject, built.body_text, built.body_html
+
+
+@pytest.mark.parametrize("delivered", [True, False])
+def test_the_order_placed_email_is_rendered_by_the_worker_with_the_content_the_request_gave(
+    customer_client, user, book, standard, settings, monkeypatch, delivered
+):
+    settings.STORE_NAME = "Chapter & Verse"
+    CouponFactory(code="TEN", kind="percent", value="10.00")
+    second = BookFactory(price="7.35", stock=5, title="Tom & Jerry <annotated>")
+    body = {"items": [*items(book), {"book_id": second.pk, "quantity": 1}], "coupon_code": "TEN"}
+    if delivered:
+        body |= {"shipping_address": BERLIN, "shipping_method_id": standard.pk}
+
+    def no_rendering(*args, **kwargs):
+        raise AssertionError("an email template was rendered in the request")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("notifications.services.render_to_string", no_rendering)
+        response = customer_client.post(URL, body, format="json")
+    assert response.status_code == 201, response.content
+
+    order = Order.objects.get(pk=response.json()["id"])
+    email = Email.objects.get(key=f"order-placed:{order.pk}")
+    # Queued with a snapshot, nothing rendered yet.
+    assert (email.subject, email.body_text, email.body_html) == ("", "", "")
+    assert email.context["order"]["number"] == order.number
+    expected = _rendered_from_the_order(order, settings)
+    assert "Discounts" in expected[1]
+    assert ("Shipping (Parcel)" in expected[1]) is delivered
+
+    # A later change to the order or the store does not alter the email.
+    Order.objects.filter(pk=order.pk).update(shipping_method_name="Changed", total=Decimal("1.00"))
+    settings.STORE_NAME = "Renamed"
+    assert email_deliver(email_id=email.pk) is Outcome.SENT
+    [message] = mail.outbox
+    sent = Email.objects.get(pk=email.pk)
+    assert (sent.subject, sent.body_text, sent.body_html) == expected
+    assert sent.context is None
+    assert (message.subject, message.body, message.alternatives[0][0]) == expected
