@@ -408,3 +408,29 @@ def test_failure_after_stock_taken_rolls_everything_back(user):
     assert Book.objects.get(pk=book.pk).stock == 3
     assert nothing_written()
     assert not IdempotencyKey.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="numbers are reserved before the insert on PostgreSQL")
+def test_an_order_whose_year_turned_after_its_number_was_reserved_has_its_email_name_the_final_number(
+    monkeypatch, no_tiers
+):
+    from notifications.models import Email
+    from notifications.services import email_rendered
+    from orders.services import orders as placing
+
+    reserve = placing._ids_reserved
+
+    def reserved_last_year() -> placing._Reserved | None:
+        reserved = reserve()
+        assert reserved is not None
+        stale = Order.format_number(reserved.order, timezone.now().year - 1)
+        return placing._Reserved(**{**reserved.__dict__, "number": stale})
+
+    monkeypatch.setattr(placing, "_ids_reserved", reserved_last_year)
+    book = BookFactory(stock=3)
+    order = order_place(user=UserFactory(), items=lines((book.pk, 1)))
+    assert order.number == f"BK-{timezone.now().year}-{order.pk:06d}"
+    assert Order.objects.get(pk=order.pk).number == order.number
+    email = Email.objects.get(key=f"order-placed:{order.pk}")
+    assert email.context["order"]["number"] == order.number
+    assert order.number in email_rendered(email).subject
