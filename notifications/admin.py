@@ -14,7 +14,7 @@ from notifications.services import email_resend
 
 @admin.register(Email)
 class EmailAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "to", "subject", "state", "attempts", "sent_at", "last_error_short"]
+    list_display = ["created_at", "to", "subject_shown", "state", "attempts", "sent_at", "last_error_short"]
     list_filter = ["state", "template"]
     search_fields = ["to", "subject", "key"]
     date_hierarchy = "created_at"
@@ -27,6 +27,11 @@ class EmailAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="subject", ordering="subject")
+    def subject_shown(self, obj: Email) -> str:
+        # An order's confirmation is rendered by the worker that sends it (notifications.services).
+        return obj.subject or f"({obj.template}: rendered when sent)"
 
     @admin.display(description="last error")
     def last_error_short(self, obj: Email) -> str:

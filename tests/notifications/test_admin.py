@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
 from notifications.models import Email
 from notifications.services import email_deliver, email_queue
@@ -68,3 +69,19 @@ def test_emails_cannot_be_added_or_edited_in_the_admin(staff_browser):
     assert staff_browser.get(reverse("admin:notifications_email_add")).status_code == 403
     page = staff_browser.get(reverse("admin:notifications_email_change", args=[email.pk])).content.decode()
     assert 'name="to"' not in page  # read-only
+
+
+def test_an_email_rendered_by_the_worker_shows_its_template_until_then(staff_browser, smtp_server):
+    from notifications.services import email_build_deferred
+    from tests.notifications.test_outbox import _snapshot_context
+
+    email = email_build_deferred(to="later@example.com", template=TEMPLATE, context=_snapshot_context())
+    email.save()
+    page = staff_browser.get(reverse("admin:notifications_email_changelist")).content.decode()
+    assert f"({TEMPLATE}: rendered when sent)" in page
+    email_deliver(email_id=email.pk)
+    email.refresh_from_db()
+    assert email.subject
+    page = staff_browser.get(reverse("admin:notifications_email_changelist")).content.decode()
+    assert escape(email.subject) in page
+    assert "rendered when sent" not in page
