@@ -2,8 +2,9 @@
 
 What is kept: the rendered JSON body (bytes) and its ETag of a book's detail
 and of a books list page without ``search``, as anonymous callers and
-customers see them (active books only). Staff representations and search
-pages are never kept. ``catalog.api.caching`` serves and fills them. Small
+customers see them (active books only). Staff representations and whole
+search pages are never kept; a search page is made of its books' stored
+details (``lookup_details``). ``catalog.api.caching`` serves and fills them. Small
 values derived from the catalog that every search needs (staff's synonyms)
 are kept the same way (``shared_value``).
 

@@ -17,6 +17,9 @@ for anyone who sees the public catalog (anonymous callers and customers):
   books reads the same documents (``BookCacheMixin``);
 - a miss runs the view with every catalog read on the primary database (a
   lagging replica must not fill the cache), renders it and stores it.
+
+A search page for the same callers is made of the stored details of its books
+(``book_documents``): the search runs per request and gives the page's ids.
 """
 
 from __future__ import annotations
