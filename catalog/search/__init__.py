@@ -305,20 +305,37 @@ def book_search_tolerant(
 
     def ranked_ids(bottom: int, top: int) -> Any:
         # Ranking every match of a broad word costs time in proportion to the matches: rank a bounded set and
-        # choose the page's ids among them.
-        limit = max(RANKED_CANDIDATES, top)
+        # choose the page's ids among them. From the index (PostgreSQL, no other filter), the order is the
+        # first RANKED_CANDIDATES matches ranked, then the other matches in the index's order, so deeper
+        # pages continue that order without repeating or skipping a book.
         if indexed:
-            candidates: Any = postgresql.matching_ids(matched, active_only=active_only, limit=limit, broad=broad)
+            if bottom >= RANKED_CANDIDATES:
+                return _after_ranked(bottom, top)
+            candidates: Any = postgresql.matching_ids(
+                matched, active_only=active_only, limit=RANKED_CANDIDATES, broad=broad
+            )
         else:
             matches = backend.search(queryset, plan, corrected, candidates=restricted)
-            candidates = matches.order_by().values("pk")[:limit]
+            candidates = matches.order_by().values("pk")[: max(RANKED_CANDIDATES, top)]
         chosen = backend.search(queryset, plan, corrected, candidates=candidates, boost=boost)
-        return _ids(chosen.order_by(*ORDERING))[bottom:top]
+        ranked_ids = _ids(chosen.order_by(*ORDERING))[bottom:top]
+        if indexed and top > RANKED_CANDIDATES:
+            return [*ranked_ids, *_after_ranked(RANKED_CANDIDATES, top)]
+        return ranked_ids
+
+    def _after_ranked(bottom: int, top: int) -> list[int]:
+        return postgresql.matching_ids_in_order(
+            matched, active_only=active_only, offset=bottom, limit=top, broad=broad, using=queryset.db
+        )
 
     def ranked_page(bottom: int, top: int) -> Any:
         # Only then are the page's books read, with everything they show.
-        page = backend.search(queryset, plan, corrected, candidates=ranked_ids(bottom, top), boost=boost)
-        return page.order_by(*ORDERING)
+        ids = ranked_ids(bottom, top)
+        page = backend.search(queryset, plan, corrected, candidates=ids, boost=boost).order_by(*ORDERING)
+        if isinstance(ids, list):  # a page past the ranked candidates: in the order of its ids
+            position = {book_id: n for n, book_id in enumerate(ids)}
+            return sorted(page, key=lambda book: position[book.pk])
+        return page
 
     def counter(limit: int) -> tuple[int, bool]:
         if broad:

@@ -119,15 +119,37 @@ def matching_ids(plan: SearchPlan, *, active_only: bool, limit: int, broad: bool
     return _MatchingIds(tsquery(plan), Value(active_only), Value(limit), function=function)
 
 
-def count_matching(plan: SearchPlan, *, active_only: bool, limit: int, using: str) -> int:
-    """How many books match ``plan``, counted up to ``limit`` only (one query)."""
+def _ids_function(plan: SearchPlan, *, active_only: bool, limit: int, function: str, using: str) -> tuple[str, list]:
+    """``function(tsquery, active_only, limit)`` compiled for ``using``: its SQL and parameters."""
     query = Book.objects.using(using).all().query
     compiler = query.get_compiler(using)
-    function = Func(tsquery(plan), Value(active_only), Value(limit), function="book_search_ids")
-    sql, params = compiler.compile(function.resolve_expression(query))
+    call = Func(tsquery(plan), Value(active_only), Value(limit), function=function)
+    sql, params = compiler.compile(call.resolve_expression(query))
+    return sql, list(params)
+
+
+def count_matching(plan: SearchPlan, *, active_only: bool, limit: int, using: str) -> int:
+    """How many books match ``plan``, counted up to ``limit`` only (one query)."""
+    sql, params = _ids_function(plan, active_only=active_only, limit=limit, function="book_search_ids", using=using)
     with connections[using].cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {sql} AS ids", params)  # noqa: S608 - compiled expression, parameters
         return int(cursor.fetchone()[0])
+
+
+def matching_ids_in_order(
+    plan: SearchPlan, *, active_only: bool, offset: int, limit: int, broad: bool, using: str
+) -> list[int]:
+    """The ids of matches ``offset`` to ``limit`` (exclusive) in the order ``matching_ids`` yields them.
+
+    Both functions read the index table in its physical order (a bitmap heap scan visits it block by block, the
+    scan walks it), so the first ``offset`` of them are the first ``offset`` ``matching_ids(limit=offset)``
+    gives, and the pages after the ranked candidates follow on from them.
+    """
+    function = "book_search_scan_ids" if broad else "book_search_ids"
+    sql, params = _ids_function(plan, active_only=active_only, limit=limit, function=function, using=using)
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {sql} AS ids OFFSET %s", [*params, offset])  # noqa: S608 - compiled
+        return [int(row[0]) for row in cursor.fetchall()]
 
 
 def counter_within(

@@ -75,8 +75,16 @@ def test_search_ranks_a_bounded_candidate_set_but_pages_never_overlap(api_client
 
     monkeypatch.setattr(catalog.search, "RANKED_CANDIDATES", 4)
     author = AuthorFactory(name="Ann Roe")
-    for i in range(10):
-        BookFactory(title=f"Spice {i}", authors=[author], description="Spice.")
+    books = [BookFactory(title=f"Spice {i}", authors=[author], description="Spice.") for i in range(10)]
+    if connection.vendor == "postgresql":
+        # Writing their rows again puts the best-ranked books last in the table, so the index yields them last:
+        # the pages past the ranked candidates must still continue the order, not rank a longer prefix anew.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "WITH gone AS (DELETE FROM book_search WHERE book_id = ANY(%s) RETURNING *)"
+                " INSERT INTO book_search SELECT * FROM gone",
+                [[book.pk for book in books[:5]]],
+            )
     seen = []
     for page in (1, 2, 3, 4):
         body = api_client.get("/api/v1/books", {"search": "spice", "page_size": 3, "page": page}).json()
