@@ -318,10 +318,10 @@ def book_search_tolerant(
             matches = backend.search(queryset, plan, corrected, candidates=restricted)
             candidates = matches.order_by().values("pk")[: max(RANKED_CANDIDATES, top)]
         chosen = backend.search(queryset, plan, corrected, candidates=candidates, boost=boost)
-        ranked_ids = _ids(chosen.order_by(*ORDERING))[bottom:top]
+        head = _ids(chosen.order_by(*ORDERING))[bottom:top]
         if indexed and top > RANKED_CANDIDATES:
-            return [*ranked_ids, *_after_ranked(RANKED_CANDIDATES, top)]
-        return ranked_ids
+            return [*head, *_after_ranked(RANKED_CANDIDATES, top)]
+        return head
 
     def _after_ranked(bottom: int, top: int) -> list[int]:
         return postgresql.matching_ids_in_order(
