@@ -85,15 +85,18 @@ def email_build(*, to: str, template: str, context: Mapping[str, Any], key: str 
     it then calls ``email_queued`` in the same transaction.
     """
     subject, body_text, body_html = email_render(template=template, context={**store_context(), **context})
+    return _outbox_row(to=to, template=template, key=key, subject=subject, body_text=body_text, body_html=body_html)
+
+
+def _outbox_row(*, to: str, template: str, key: str | None, **content: Any) -> Email:
+    """A new outbox row for ``to`` (not saved): its Message-ID, and due for the sweep after the grace period."""
     return Email(
         key=key,
         template=template,
         to=to,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
         message_id=_message_id(),
         due_at=timezone.now() + settings.EMAIL_SWEEP_GRACE,
+        **content,
     )
 
 
@@ -133,17 +136,8 @@ def email_build_deferred(*, to: str, template: str, context: Mapping[str, Any], 
     address as they are now: the same subject and bodies ``email_build``
     gives.
     """
-    return Email(
-        key=key,
-        template=template,
-        to=to,
-        subject="",
-        body_text="",
-        body_html="",
-        context=_snapshot({**store_context(), **context}),
-        message_id=_message_id(),
-        due_at=timezone.now() + settings.EMAIL_SWEEP_GRACE,
-    )
+    snapshot = _snapshot({**store_context(), **context})
+    return _outbox_row(to=to, template=template, key=key, subject="", body_text="", body_html="", context=snapshot)
 
 
 def email_render(*, template: str, context: Mapping[str, Any]) -> tuple[str, str, str]:

@@ -131,6 +131,13 @@ def cached_books_view(view: Callable[..., HttpResponseBase], actions: Mapping[st
     return serve
 
 
+def _fill_from_primary() -> None:
+    """The rest of this request reads the primary: a replica may not have the last write a document must show."""
+    state = current_state()
+    if state is not None:
+        state.pinned = True
+
+
 def book_documents(
     request: HttpRequest, book_ids: Sequence[int], render: Callable[[Sequence[int]], Mapping[int, bytes]]
 ) -> list[bytes]:
@@ -146,9 +153,7 @@ def book_documents(
         return [rendered[book_id] for book_id in book_ids if book_id in rendered]
     missing = [book_id for book_id in book_ids if found[book_id].document is None]
     if missing:
-        state = current_state()
-        if state is not None:
-            state.pinned = True  # fill from the primary: a replica may not have the last write yet
+        _fill_from_primary()
         rendered = render(missing)
         misses = [(found[book_id], rendered[book_id]) for book_id in missing if book_id in rendered]
         for (lookup, _body), document in zip(misses, readcache.store_many(misses), strict=True):
@@ -188,9 +193,7 @@ class BookCacheMixin:
             return read()
         if found.document is not None:
             return cast(Response, document_response(found.document))
-        state = current_state()
-        if state is not None:
-            state.pinned = True  # fill from the primary: a replica may not have the last write yet
+        _fill_from_primary()
         response = read()
         if response.status_code != 200:
             return response
