@@ -4,6 +4,8 @@ from django.apps import AppConfig
 # AppConfig of this module (Django picks the single subclass found here).
 from django.contrib.admin import apps as admin_apps
 
+from bookstore import admin_urls
+
 
 class BookstoreConfig(AppConfig):
     name = "bookstore"
@@ -19,8 +21,19 @@ class BookstoreConfig(AppConfig):
         worker_ready.connect(worker_metrics_serve, dispatch_uid="bookstore.metrics.worker_metrics")
 
 
-class StoreAdminConfig(admin_apps.AdminConfig):
-    """``django.contrib.admin`` with the store's site: branding from settings and the dashboard."""
+class StoreAdminConfig(admin_apps.SimpleAdminConfig):
+    """``django.contrib.admin`` with the store's site: branding from settings and the dashboard.
+
+    Every app's ``admin`` module is imported at start, as ``AdminConfig`` does, except in a web worker, which
+    imports them with its first admin request (``bookstore.admin_urls``).
+    """
 
     default = False
     default_site = "bookstore.admin.StoreAdminSite"
+
+    def ready(self) -> None:
+        super().ready()
+        if not admin_urls.discovered_on_first_use():
+            from django.contrib import admin
+
+            admin.autodiscover()

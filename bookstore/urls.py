@@ -3,11 +3,11 @@
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
 from bookstore import admin_login, health, metrics, start
+from bookstore.admin_urls import NAMESPACE, AdminPatterns
 from bookstore.media import media_urlpatterns
 
 
@@ -43,7 +43,7 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     # Before admin.site.urls so the admin's own login URL gets the attempt limit.
     path("admin/login/", admin_login.login, name="admin-login"),
-    path("admin/", admin.site.urls),
+    path("admin/", include((AdminPatterns(), "admin"), namespace=NAMESPACE)),
     path("api/v1/", include("bookstore.api")),
     path("api/schema/", _docs_view("SchemaView"), name="schema"),
     path("api/docs/", _docs_view("SwaggerView", url_name="schema"), name="docs"),

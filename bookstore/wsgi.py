@@ -5,6 +5,7 @@ import os
 from django.core.wsgi import get_wsgi_application
 from django.urls import get_resolver
 
+from bookstore.admin_urls import discover_on_first_use
 from bookstore.optional_imports import unavailable
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bookstore.settings")
@@ -13,6 +14,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bookstore.settings")
 # (``rest_framework.test.RequestsClient``), PyYAML for its own OpenAPI renderer, which the store does not use
 # (drf-spectacular renders the schema). requests, with urllib3, charset_normalizer and the CJK codecs, is about
 # 3.5 MiB in every worker; stripe imports it when a payment call needs it, the schema's YAML form imports PyYAML.
+# The admin's modules load with a worker's first admin request, not in every worker at start.
+discover_on_first_use()
 with unavailable("requests", "yaml"):
     application = get_wsgi_application()
 

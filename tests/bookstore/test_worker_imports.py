@@ -95,3 +95,73 @@ def test_the_schema_and_its_yaml_load_on_the_first_request_for_them(tmp_path):
         "assert docs.status_code == 200, docs.status_code\n"
     )
     assert _imported_by_a_worker(env, probe) == ["drf_spectacular.views", "yaml"]
+
+
+# The admin modules of the store's apps and of the libraries with a model admin.
+ADMIN_MODULES = (
+    "accounts.admin",
+    "bookstore.admin",
+    "catalog.admin",
+    "django.contrib.auth.admin",
+    "django_celery_beat.admin",
+    "notifications.admin",
+    "orders.admin",
+    "rest_framework_simplejwt.token_blacklist.admin",
+)
+
+REGISTERED = "sorted(f'{model._meta.label}:{type(model_admin).__qualname__}' for model, model_admin in admin.site._registry.items())"
+
+
+def test_a_worker_loads_the_admin_with_its_first_admin_request(tmp_path):
+    """The API never loads the model admins; the first admin URL does, with every model admin registered.
+
+    What a worker registers then equals what a management command registers at start (``AdminConfig``'s
+    discovery), and reversing an admin URL from outside the admin (an email's link) works too.
+    """
+    env = server_env(database=f"sqlite:///{tmp_path / 'db.sqlite3'}", redis="")
+    modules = repr(ADMIN_MODULES)
+    probe = (
+        "import json, sys\n"
+        "from bookstore.wsgi import application\n"
+        "from django.urls import get_resolver, reverse\n"
+        "from django.test import Client\n"
+        "from django.contrib import admin\n"
+        "get_resolver().url_patterns\n"
+        f"at_start = [name for name in {modules} if name in sys.modules]\n"
+        "api = Client().get('/healthz', HTTP_HOST='localhost')\n"
+        f"after_api = [name for name in {modules} if name in sys.modules]\n"
+        "index = Client().get('/admin/', HTTP_HOST='localhost')\n"
+        f"after_admin = [name for name in {modules} if name in sys.modules]\n"
+        f"print(json.dumps([api.status_code, index.status_code, index['Location'], at_start, after_api, after_admin,"
+        f" reverse('admin:catalog_book_changelist'), {REGISTERED}]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    api, index, location, at_start, after_api, after_admin, changelist, registered = json.loads(
+        done.stdout.strip().splitlines()[-1]
+    )
+    assert (api, at_start, after_api) == (200, [], [])
+    assert (index, location) == (302, "/admin/login/?next=/admin/")
+    assert after_admin == list(ADMIN_MODULES)
+    assert changelist == "/admin/catalog/book/"
+
+    eager = f"import json, django\ndjango.setup()\nfrom django.contrib import admin\nprint(json.dumps({REGISTERED}))\n"
+    done = subprocess.run(
+        [sys.executable, "-c", eager], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert registered == json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(registered) > 20  # every app's, not an empty registry
+
+
+def test_reversing_any_url_in_a_worker_discovers_the_admin(tmp_path):
+    """``reverse`` indexes every URL pattern, so an admin link built outside the admin resolves in a worker."""
+    env = server_env(database=f"sqlite:///{tmp_path / 'db.sqlite3'}", redis="")
+    probe = _then(
+        "from django.urls import reverse\n"
+        "assert reverse('admin:orders_order_change', args=[7]) == '/admin/orders/order/7/change/'\n"
+        "assert 'catalog.admin' in sys.modules\n"
+    )
+    assert _imported_by_a_worker(env, probe) == []
