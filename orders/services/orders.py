@@ -680,7 +680,8 @@ def _order_write(placing: _Placing, quote: OrderQuote, *, reserved: _Reserved | 
                 email.context = fresh.context
                 Email.objects.filter(pk=email.pk).update(context=email.context)
     if email is not None:
-        email_queued(email)
+        # One drain task per burst of orders dispatches the confirmations, not one task each.
+        email_queued(email, batched=True)
     count_on_commit(ORDERS_PLACED)
     _in_hand(order, "status_changes", [change])
     return order
