@@ -263,9 +263,11 @@ def _address_copy(*, user: Any, value: Mapping[str, Any], field_name: str) -> di
 
 
 def _delivery_method(*, method_id: int, country: str) -> ShippingMethod:
-    method = ShippingMethod.objects.filter(pk=method_id, is_active=True).first()
-    if method is None:
-        raise _invalid_order({"shipping_method_id": [f"Shipping method {method_id} does not exist."]})
+    try:
+        # ``get`` rather than ``first``: no ORDER BY to compile for a lookup by primary key.
+        method = ShippingMethod.objects.get(pk=method_id, is_active=True)
+    except ShippingMethod.DoesNotExist:
+        raise _invalid_order({"shipping_method_id": [f"Shipping method {method_id} does not exist."]}) from None
     if country not in {served.code for served in method.countries}:
         raise _invalid_order({"shipping_method_id": [f"Shipping method {method.name} does not deliver to {country}."]})
     return method
