@@ -35,10 +35,11 @@ def user_get_for_token(*, token: Token) -> User | None:
     if user_id is None:
         return None
     try:
-        user = User.objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
-    except (TypeError, ValueError):
+        # ``get`` rather than ``first``: no ORDER BY to compile for a lookup by a unique field.
+        user = User.objects.get(**{jwt_settings.USER_ID_FIELD: user_id})
+    except (TypeError, ValueError, User.DoesNotExist):
         return None
-    if user is None or not user.is_active:
+    if not user.is_active:
         return None
     if jwt_settings.CHECK_REVOKE_TOKEN and token.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(
         user.password

@@ -502,6 +502,9 @@ EMAIL_SEND_LEASE = timedelta(seconds=env.int("EMAIL_SEND_LEASE_SECONDS", default
 # dispatches an email itself once it has waited this long.
 EMAIL_SWEEP_GRACE = timedelta(seconds=env.int("EMAIL_SWEEP_GRACE_SECONDS", default=60))
 EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=8)
+# Order confirmations: one drain task per web process for every this many seconds of
+# orders (its emails sent by then), instead of one task per email; 0: one task per email.
+EMAIL_DISPATCH_BATCH_SECONDS = env.float("EMAIL_DISPATCH_BATCH_SECONDS", default=1.0)
 
 # --- Background work (Celery) ---------------------------------------------------
 

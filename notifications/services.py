@@ -12,6 +12,17 @@ An email queued with ``email_build_deferred`` is not rendered in the
 request: its row holds a JSON snapshot of the template's context, and the
 worker that claims it renders it once (``email_rendered``) and stores the
 result before sending.
+
+Emails queued at a high rate (order confirmations) are queued ``batched``:
+instead of one task per email, a web process sends one drain task for every
+``EMAIL_DISPATCH_BATCH_SECONDS`` in which it queues such emails, delayed by
+that long; when it runs, the drain dispatches every email that is still
+queued, never tried, and was created in that window (``email_drain``). A web
+process runs one request at a time, so the emails it queues in a window were
+created after the first of them; emails of other processes in the window are
+dispatched too, which is harmless (the claim picks one delivery). An email
+the drain misses (the broker was down, a clock ran ahead) is the sweep's, as
+any lost task is.
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ from telemetry.metrics import EMAILS_FAILED, EMAILS_QUEUED, EMAILS_SENT, count_o
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "notifications.email_deliver"
+DRAIN_TASK = "notifications.email_drain"
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=1)
 
@@ -159,11 +171,71 @@ def email_rendered(email: Email) -> Email:
     return email
 
 
-def email_queued(email: Email) -> None:
-    """``email`` (from ``email_build``) was inserted in the current transaction: send it after the commit."""
+def email_queued(email: Email, *, batched: bool = False) -> None:
+    """``email`` (from ``email_build``) was inserted in the current transaction: send it after the commit.
+
+    ``batched``: by this process's drain task for the window of its commit
+    (``EMAIL_DISPATCH_BATCH_SECONDS``; the module's docstring), not by a task
+    of its own.
+    """
     email_id = email.pk
-    transaction.on_commit(lambda: email_dispatch(email_id=email_id), robust=True)
+    if batched and settings.EMAIL_DISPATCH_BATCH_SECONDS > 0:
+        created_at = email.created_at
+        transaction.on_commit(lambda: _drain_request(since=created_at), robust=True)
+    else:
+        transaction.on_commit(lambda: email_dispatch(email_id=email_id), robust=True)
     count_on_commit(EMAILS_QUEUED)
+
+
+class _DrainWindow:
+    """Until when the drain task this process sent last covers the emails it queues (one request at a time)."""
+
+    until: datetime | None = None
+
+
+def _drain_request(*, since: datetime) -> None:
+    """After the commit of a batched email created at ``since``: send a drain task unless one covers it.
+
+    The task runs ``EMAIL_DISPATCH_BATCH_SECONDS`` later and dispatches the
+    emails created from ``since`` until then; so later emails of this process
+    committed before then need no task of their own. Never raises; if the
+    broker cannot be reached, the next batched email tries again and the sweep
+    sends this one.
+    """
+    now = timezone.now()
+    if _DrainWindow.until is not None and now < _DrainWindow.until:
+        return
+    until = now + timedelta(seconds=settings.EMAIL_DISPATCH_BATCH_SECONDS)
+    try:
+        current_app.send_task(
+            DRAIN_TASK,
+            kwargs={"since": since.isoformat(), "until": until.isoformat()},
+            countdown=settings.EMAIL_DISPATCH_BATCH_SECONDS,
+        )
+    except Exception:
+        logger.warning("email drain: broker unavailable, the outbox sweep will send the emails", exc_info=True)
+        return
+    _DrainWindow.until = until
+
+
+def email_drain(*, since: datetime, until: datetime, batch: int = 500) -> int:
+    """Dispatch every email created in [``since``, ``until``) that is still queued and was never tried.
+
+    A drain task's work (``email_queued(..., batched=True)``). Emails already
+    dispatched and not yet claimed are dispatched again, which is harmless;
+    retried ones (``attempts`` > 0) wait for their backoff and the sweep.
+    Returns how many it dispatched.
+    """
+    fresh = Email.objects.filter(
+        state=Email.State.QUEUED, attempts=0, created_at__gte=since, created_at__lt=until
+    ).order_by("pk")
+    dispatched, after = 0, 0
+    while True:
+        ids = list(fresh.filter(pk__gt=after).values_list("pk", flat=True)[:batch])
+        dispatched += sum(email_dispatch(email_id=email_id) for email_id in ids)
+        if len(ids) < batch:
+            return dispatched
+        after = ids[-1]
 
 
 def email_queue(*, to: str, template: str, context: Mapping[str, Any], key: str | None = None) -> Email:

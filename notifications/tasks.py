@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from celery import shared_task
@@ -42,3 +43,16 @@ def email_deliver(self: Any, email_id: int) -> str:
 def email_sweep() -> int:
     """Periodic: send the tasks of queued emails that never reached a worker."""
     return services.email_sweep()
+
+
+@shared_task(
+    name=services.DRAIN_TASK,
+    acks_late=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def email_drain(since: str, until: str) -> int:
+    """Dispatch the emails a web process queued batched in one window (``services.email_drain``)."""
+    return services.email_drain(since=datetime.fromisoformat(since), until=datetime.fromisoformat(until))

@@ -9,7 +9,7 @@ from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.api.serializers import CountryCodeField
+from accounts.api.serializers import COUNTRY_CHOICES, CountryCodeField
 from accounts.models import Address
 from bookstore.limits import MAX_ID
 from orders.models import (
@@ -133,19 +133,57 @@ class OrderCreateSerializer(serializers.Serializer):
 
 
 _PLAIN_LINE_KEYS = frozenset({"book_id", "quantity"})
+_ADDRESS_FIELDS = AddressInputSerializer._declared_fields
+_COUNTRY_CODES = frozenset(code for code, _name in COUNTRY_CHOICES)
+_PROVIDERS = frozenset(Provider.values)
+
+
+def _plain_id(value: Any) -> bool:
+    return type(value) is int and 1 <= value <= MAX_ID
+
+
+def _plain_text(value: Any, name: str) -> bool:
+    """A string the address field ``name`` takes as it is: no surrounding spaces, nothing to refuse or change."""
+    if type(value) is not str or value != value.strip() or not value.isprintable():
+        return False
+    field = _ADDRESS_FIELDS[name]
+    if name == "country":
+        return value in _COUNTRY_CODES  # already upper-case, as the field would make it
+    assert isinstance(field, serializers.CharField)
+    return (bool(value) or field.allow_blank) and (field.max_length is None or len(value) <= field.max_length)
+
+
+def _plain_address(value: Any) -> dict[str, Any] | None:
+    """An address input the serializer would take unchanged: ``{"address_id": N}``, or the fields as strings."""
+    if type(value) is not dict:
+        return None
+    if value.keys() == {"address_id"}:
+        return dict(value) if _plain_id(value["address_id"]) else None
+    if not value.keys() <= _ADDRESS_FIELDS.keys() - {"address_id"}:
+        return None
+    if not all(value.get(name) for name in AddressInputSerializer.REQUIRED):
+        return None
+    if not all(_plain_text(item, name) for name, item in value.items()):
+        return None
+    return dict(value)
 
 
 def plain_checkout(data: Any) -> dict[str, Any] | None:
-    """``OrderCreateSerializer(data=data).checkout()`` for the plainest valid body, without building the serializer.
+    """``OrderCreateSerializer(data=data).checkout()`` for plain valid bodies, without building the serializer.
 
     That is ``{"items": [{"book_id": int, "quantity": int}, ...]}`` within the
-    serializer's limits, with any other field of the body absent or null.
-    Anything else (strings for numbers, extra keys, an address, a coupon, any
-    error) is ``None``: the serializer validates it and words the errors.
+    serializer's limits, with ``shipping_address`` and ``billing_address``
+    absent, null, ``{"address_id": int}`` or the address's fields as strings
+    the serializer would keep as they are (no surrounding spaces, within their
+    lengths, a known upper-case country code, the required ones given),
+    ``shipping_method_id`` absent, null or an id, ``payment_provider`` absent,
+    null or a provider's name, and ``coupon_code`` absent or null. Anything
+    else (strings for numbers, extra keys, any doubt, any error) is ``None``:
+    the serializer validates it and words the errors.
     """
-    if not isinstance(data, dict) or not data.keys() <= OrderCreateSerializer._declared_fields.keys():
+    if type(data) is not dict or not data.keys() <= OrderCreateSerializer._declared_fields.keys():
         return None
-    if any(value is not None for name, value in data.items() if name != "items"):
+    if data.get("coupon_code") is not None:
         return None
     items = data.get("items")
     if type(items) is not list or not 1 <= len(items) <= MAX_ORDER_LINES:
@@ -160,13 +198,25 @@ def plain_checkout(data: Any) -> dict[str, Any] | None:
         if not (1 <= book_id <= MAX_ID and 1 <= quantity <= MAX_LINE_QUANTITY):
             return None
         lines.append(OrderLine(book_id=book_id, quantity=quantity))
+    addresses: dict[str, dict[str, Any] | None] = {}
+    for name in ("shipping_address", "billing_address"):
+        value = data.get(name)
+        addresses[name] = None if value is None else _plain_address(value)
+        if value is not None and addresses[name] is None:
+            return None
+    method_id = data.get("shipping_method_id")
+    if method_id is not None and not _plain_id(method_id):
+        return None
+    provider = data.get("payment_provider")
+    if provider is not None and not (type(provider) is str and provider in _PROVIDERS):
+        return None
     return {
         "items": lines,
         "coupon_code": None,
-        "shipping_address": None,
-        "shipping_method_id": None,
-        "billing_address": None,
-        "payment_provider": None,
+        "shipping_address": addresses["shipping_address"],
+        "shipping_method_id": method_id,
+        "billing_address": addresses["billing_address"],
+        "payment_provider": provider,
     }
 
 

@@ -182,7 +182,8 @@ class OrderViewSet(CreatedLocationMixin, mixins.ListModelMixin, mixins.RetrieveM
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = idempotency_key_parse(request.headers.get(HEADER))
-        # The plainest bodies (lines only) skip building the serializer; every other body goes through it.
+        # Plain bodies (lines, addresses as strings the serializer keeps as they are) skip building the
+        # serializer; every other body goes through it.
         checkout = plain_checkout(request.data)
         if checkout is None:
             serializer = OrderCreateSerializer(data=request.data)

@@ -4,14 +4,15 @@
 address, the shipping method and whether it serves the country) and prices
 it from the books as read, without any lock. Then, in one transaction: the
 order, its first status change, its payment record and its confirmation email
-are inserted; the books are locked and their stock taken by
-``catalog.services.stock_reserve`` (id order, so no deadlocks), with the
-ledger's sale movements (one statement on PostgreSQL); a book or
-coupon that changed since it was read rolls the attempt back to be priced
-again; the coupon row is locked before its uses are counted (so ``max_uses``
-holds under concurrency); and the items are inserted. Any failure rolls all of
-it back. The locked section is therefore only the stock and its movements,
-the coupon's count and the items. ``order_transition`` is the only way an order's status
+are inserted (with the items, on PostgreSQL: one statement); the books are
+locked and their stock taken by ``catalog.services.stock_reserve`` (id order,
+so no deadlocks), with the ledger's sale movements (one statement on
+PostgreSQL); a book or coupon that changed since it was read rolls the attempt
+back to be priced again; the coupon row is locked before its uses are counted
+(so ``max_uses`` holds under concurrency); and elsewhere the items are
+inserted. Any failure rolls all of it back. The locked section is therefore
+only the stock and its movements and the coupon's count (and the items on
+SQLite). ``order_transition`` is the only way an order's status
 changes, for the API and the admin alike.
 """
 
@@ -36,7 +37,7 @@ from accounts.access import CHANGE, staff_may
 from accounts.selectors import address_get_for_user
 from accounts.services import ADDRESS_FIELDS, address_clean
 from bookstore.audit import audit_record
-from bookstore.inserts import ids_reserve, rows_insert
+from bookstore.inserts import id_runs_reserve, rows_insert
 from catalog.choices import PublicationStatus
 from catalog.exceptions import InsufficientStock
 from catalog.ledger import StockNote, stock_movements_record
@@ -262,9 +263,11 @@ def _address_copy(*, user: Any, value: Mapping[str, Any], field_name: str) -> di
 
 
 def _delivery_method(*, method_id: int, country: str) -> ShippingMethod:
-    method = ShippingMethod.objects.filter(pk=method_id, is_active=True).first()
-    if method is None:
-        raise _invalid_order({"shipping_method_id": [f"Shipping method {method_id} does not exist."]})
+    try:
+        # ``get`` rather than ``first``: no ORDER BY to compile for a lookup by primary key.
+        method = ShippingMethod.objects.get(pk=method_id, is_active=True)
+    except ShippingMethod.DoesNotExist:
+        raise _invalid_order({"shipping_method_id": [f"Shipping method {method_id} does not exist."]}) from None
     if country not in {served.code for served in method.countries}:
         raise _invalid_order({"shipping_method_id": [f"Shipping method {method.name} does not deliver to {country}."]})
     return method
@@ -422,11 +425,12 @@ def order_place(
     ``orders.payments.records.payment_start``, never under the stock locks.
 
     The order is priced, and its rows (order, first status change, payment,
-    confirmation email) are written, before the books are locked; the locked
-    section then only takes the stock, confirms the coupon's uses and adds the
-    items. If a book or the coupon changed between the reading and the locking,
-    the transaction is rolled back and placed again; after ``PLACE_ATTEMPTS``
-    such retries it prices under the locks. The returned order carries its
+    confirmation email, and on PostgreSQL the items) are written before the
+    books are locked; the locked section then only takes the stock and
+    confirms the coupon's uses (and adds the items elsewhere). If a book or
+    the coupon changed between the reading and the locking, the transaction is
+    rolled back and placed again; after ``PLACE_ATTEMPTS`` such retries it
+    prices under the locks. The returned order carries its
     items, history and payment, so the response needs no read-back.
     """
     provider = _payment_provider(payment_provider)
@@ -503,8 +507,10 @@ def _place_priced_first(placing: _Placing) -> Order:
         delivery=placing.delivery,
         rates=placing.rates,
     )
-    reserved = _ids_reserved()
+    reserved = _ids_reserved(lines=len(quote.items))
     with transaction.atomic():
+        # On PostgreSQL (ids reserved) the items go in with the order: they copy the books as read, and an
+        # attempt whose books changed before the lock is rolled back with them.
         order = _order_write(placing, quote, reserved=reserved)
         # The ledger's sale movements are written with the stock taken (one statement on PostgreSQL).
         locked = stock_reserve(quantities=placing.quantities, fields=_BOOK_TERMS, sale=_sale_note(order, placing))
@@ -515,7 +521,8 @@ def _place_priced_first(placing: _Placing) -> Order:
             if coupon is None or any(getattr(coupon, name) != getattr(quote.coupon, name) for name in _COUPON_TERMS):
                 raise _ChangedMeanwhile()
             _coupon_check(coupon, subtotal=quote.subtotal, now=timezone.now(), placing=order)
-        _items_write(order, quote)
+        if reserved is None:
+            _items_write(order, quote)
     return order
 
 
@@ -583,22 +590,25 @@ class _Reserved:
     payment: int
     payment_event: int
     email: int
+    items: list[int]
 
 
 _RESERVED_TABLES = (Order, StatusChange, Payment, PaymentEvent, Email)
 
 
-def _ids_reserved() -> _Reserved | None:
-    """PostgreSQL: the ids of the order, its status change, payment, payment event and email, in one statement.
+def _ids_reserved(*, lines: int) -> _Reserved | None:
+    """PostgreSQL: the ids of the order, its status change, payment, payment event, email and ``lines`` items.
 
-    Taken from the tables' sequences before the transaction, so the order is
-    inserted with its final number (no second ``UPDATE``) and the five rows go
-    in one statement (``bookstore.inserts``). SQLite has no sequences: ``None``,
-    the rows are inserted one by one and the number is set after the insert.
+    Taken from the tables' sequences in one statement before the transaction,
+    so the order is inserted with its final number (no second ``UPDATE``) and
+    its rows go in one statement (``bookstore.inserts``). SQLite has no
+    sequences: ``None``, the rows are inserted one by one and the number is set
+    after the insert.
     """
     if connection.vendor != "postgresql":
         return None
-    order, change, payment, event, email = ids_reserve([model._meta.db_table for model in _RESERVED_TABLES])
+    runs = [(model._meta.db_table, 1) for model in _RESERVED_TABLES] + [(OrderItem._meta.db_table, lines)]
+    [order], [change], [payment], [event], [email], items = id_runs_reserve(runs)
     return _Reserved(
         order=order,
         number=Order.format_number(order, timezone.now().year),
@@ -606,13 +616,15 @@ def _ids_reserved() -> _Reserved | None:
         payment=payment,
         payment_event=event,
         email=email,
+        items=items,
     )
 
 
 def _order_write(placing: _Placing, quote: OrderQuote, *, reserved: _Reserved | None) -> Order:
     """Insert the order, its first status change, its payment record and the confirmation email.
 
-    On PostgreSQL (ids ``reserved``) the five rows are one statement; elsewhere one each.
+    On PostgreSQL (ids ``reserved``) these rows and the order's items are one
+    statement; elsewhere one each, and the caller writes the items.
     """
     delivery = placing.delivery
     order = Order(
@@ -653,7 +665,11 @@ def _order_write(placing: _Placing, quote: OrderQuote, *, reserved: _Reserved | 
         email = _order_placed_email(order, quote, provider=placing.provider)
         if email is not None:
             email.pk = reserved.email
-        rows_insert([row for row in (order, change, payment, payment_event, email) if row is not None])
+        items = _items_build(order, quote)
+        for item, item_id in zip(items, reserved.items, strict=True):
+            item.pk = item_id
+        rows_insert([row for row in (order, change, payment, payment_event, email, *items) if row is not None])
+        _in_hand(order, "items", items)
         expected = Order.format_number(order.pk, order.created_at.year)
         if order.number != expected:
             # The year turned between reserving the number and the insert.
@@ -666,7 +682,8 @@ def _order_write(placing: _Placing, quote: OrderQuote, *, reserved: _Reserved | 
                 email.context = fresh.context
                 Email.objects.filter(pk=email.pk).update(context=email.context)
     if email is not None:
-        email_queued(email)
+        # One drain task per burst of orders dispatches the confirmations, not one task each.
+        email_queued(email, batched=True)
     count_on_commit(ORDERS_PLACED)
     _in_hand(order, "status_changes", [change])
     return order
@@ -683,24 +700,27 @@ def _in_hand(order: Order, relation: str, rows: list[Any]) -> None:
     cache[relation] = queryset
 
 
+def _items_build(order: Order, quote: OrderQuote) -> list[OrderItem]:
+    """The order's lines as priced (not saved)."""
+    return [
+        OrderItem(
+            order=order,
+            book_id=line.book_id,
+            isbn=line.isbn,
+            title=line.title,
+            unit_price=line.unit_price,
+            quantity=line.quantity,
+            line_total=line.line_total,
+            # A forthcoming book's copies come out of its preorder allowance (stock_reserve).
+            is_preorder=line.is_preorder,
+        )
+        for line in quote.items
+    ]
+
+
 def _items_write(order: Order, quote: OrderQuote) -> None:
-    """Insert the order's lines (one statement), under the stock locks."""
-    items = OrderItem.objects.bulk_create(
-        [
-            OrderItem(
-                order=order,
-                book_id=line.book_id,
-                isbn=line.isbn,
-                title=line.title,
-                unit_price=line.unit_price,
-                quantity=line.quantity,
-                line_total=line.line_total,
-                # A forthcoming book's copies came out of its preorder allowance (stock_reserve).
-                is_preorder=line.is_preorder,
-            )
-            for line in quote.items
-        ]
-    )
+    """Insert the order's lines (one statement); without reserved ids, after the other rows."""
+    items = OrderItem.objects.bulk_create(_items_build(order, quote))
     _in_hand(order, "items", items)
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from bookstore.inserts import ids_reserve, rows_insert
+from bookstore.inserts import id_runs_reserve, ids_reserve, rows_insert
 from orders.models import Order, StatusChange
 from orders.payments.models import Payment, PaymentEvent
 from tests.factories import UserFactory
@@ -59,3 +59,42 @@ def test_rows_go_in_one_statement_as_save_would_write_them():
 def test_every_row_needs_its_id():
     with pytest.raises(ValueError, match="primary key"):
         rows_insert([Order(number="x", user=UserFactory())])
+
+
+def test_runs_of_ids_and_several_rows_of_one_table_go_in_one_part():
+    from orders.models import OrderItem
+    from tests.factories import BookFactory
+
+    user = UserFactory()
+    books = BookFactory.create_batch(3)
+    [order_id], item_ids = id_runs_reserve([(Order._meta.db_table, 1), (OrderItem._meta.db_table, 3)])
+    assert len(set(item_ids)) == 3
+    order = Order(
+        pk=order_id,
+        number=Order.format_number(order_id, 2026),
+        user=user,
+        subtotal=Decimal("30.00"),
+        discount_total=Decimal("0.00"),
+        total=Decimal("30.00"),
+    )
+    items = [
+        OrderItem(
+            pk=item_id,
+            order=order,
+            book=book,
+            isbn=book.isbn,
+            title=book.title,
+            unit_price=Decimal("10.00"),
+            quantity=1,
+            line_total=Decimal("10.00"),
+        )
+        for item_id, book in zip(item_ids, books, strict=True)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        rows_insert([order, *items])
+    assert len(queries) == 1
+    # The order and one INSERT of the three items with three VALUES rows.
+    assert queries[0]["sql"].count("INSERT INTO") == 2
+    stored = OrderItem.objects.filter(order_id=order_id).order_by("pk")
+    assert [(item.pk, item.book_id) for item in stored] == sorted((item.pk, item.book_id) for item in items)
+    assert all(not item._state.adding for item in items)

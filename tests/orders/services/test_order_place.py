@@ -182,17 +182,17 @@ def _statements(user, items, **kwargs) -> list[str]:
 
 
 def test_statements_per_placement_are_pinned(user):
-    """Every statement of a placement, in order; under the stock locks only the stock and the items.
+    """Every statement of a placement, in order; under the stock locks only the stock (and the items on SQLite).
 
     The order, its history, payment and confirmation email are written before
     the books are locked; the tiers come from the cache. PostgreSQL takes the
-    ids of those five rows (so the order's number too, instead of a second
-    UPDATE) from their sequences in one statement before the transaction, and
-    inserts the five rows in one statement (``bookstore.inserts``). The
-    ledger's movements need the stock the locked UPDATE left: on PostgreSQL the
-    lock (id order), that UPDATE and the movements' INSERT are one statement (6
-    in all, 2 under the locks: it and the items), elsewhere three (12 on SQLite,
-    with the number's UPDATE and one INSERT per row before the lock).
+    ids of those five rows and of the items (so the order's number too, instead
+    of a second UPDATE) from their sequences in one statement before the
+    transaction, and inserts all of them in one statement (``bookstore.inserts``).
+    The ledger's movements need the stock the locked UPDATE left: on PostgreSQL
+    the lock (id order), that UPDATE and the movements' INSERT are one statement
+    (5 in all, 1 under the locks), elsewhere three, then the items (12 on
+    SQLite, with the number's UPDATE and one INSERT per row before the lock).
     """
     CouponFactory(code="TEN", max_uses=100)
     books = BookFactory.create_batch(3, stock=9)
@@ -200,8 +200,10 @@ def test_statements_per_placement_are_pinned(user):
     number = ["nextval"] if connection.vendor == "postgresql" else []
     if connection.vendor == "postgresql":
         before_lock = [
-            "WITH (INSERT orders, INSERT order_status_changes, INSERT payments, INSERT payment_events, INSERT emails)"
+            "WITH (INSERT orders, INSERT order_status_changes, INSERT payments, INSERT payment_events, INSERT emails"
+            ", INSERT order_items)"
         ]
+        items_locked: list[str] = []
     else:
         before_lock = [
             "INSERT orders",
@@ -211,6 +213,7 @@ def test_statements_per_placement_are_pinned(user):
             "INSERT payment_events",
             "INSERT emails",
         ]
+        items_locked = ["INSERT order_items"]
     # The ledger's sale movements (one INSERT for all lines) need the stock left by the locked UPDATE. On
     # PostgreSQL the lock (in id order), the conditional UPDATE and that INSERT are one statement.
     if connection.vendor == "postgresql":
@@ -223,7 +226,7 @@ def test_statements_per_placement_are_pinned(user):
         ]
 
     plain = _statements(user, lines(*[(book.pk, 1) for book in books]))
-    assert plain == ["SELECT books", *number, *before_lock, *locked, "INSERT order_items"]
+    assert plain == ["SELECT books", *number, *before_lock, *locked, *items_locked]
 
     with_coupon = _statements(user, lines((books[0].pk, 1)), coupon_code="ten")
     coupon_lock = "SELECT coupons FOR NO KEY UPDATE" if connection.features.has_select_for_update else "SELECT coupons"
@@ -236,7 +239,7 @@ def test_statements_per_placement_are_pinned(user):
         *locked,
         coupon_lock,
         "SELECT orders",  # and counted again under the coupon's lock
-        "INSERT order_items",
+        *items_locked,
     ]
 
 
@@ -420,8 +423,8 @@ def test_an_order_whose_year_turned_after_its_number_was_reserved_has_its_email_
 
     reserve = placing._ids_reserved
 
-    def reserved_last_year() -> placing._Reserved | None:
-        reserved = reserve()
+    def reserved_last_year(*, lines: int) -> placing._Reserved | None:
+        reserved = reserve(lines=lines)
         assert reserved is not None
         stale = Order.format_number(reserved.order, timezone.now().year - 1)
         return placing._Reserved(**{**reserved.__dict__, "number": stale})
