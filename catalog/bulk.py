@@ -143,6 +143,42 @@ def books_upsert(*, rows: Sequence[BookRow], note: StockNote | None = None, hist
     return UpsertResult(created=merged.created, updated=len(rows) - merged.created, book_ids=merged.book_ids)
 
 
+def books_upsert_batches(
+    *, batches: Iterable[Sequence[BookRow]], note: StockNote | None = None, history: bool = True
+) -> UpsertResult:
+    """``books_upsert`` of every batch of ``batches`` (each: one row per ISBN), in one transaction, streamed.
+
+    ``batches`` is drawn, checked (``services.book_rows_check``) and prepared
+    for the staging tables in a thread of its own, one batch ahead of the
+    merges, so making rows (Python) and merging them (the database) overlap;
+    it must not use the database. The search entries of the written books are
+    rebuilt once the last batch is merged (``_reindex``), inside the
+    transaction. ``book_ids``: every row's book, in order.
+    """
+    note = note or StockNote(kind=StockMovement.Kind.IMPORT)
+    reindex_later: array[int] = array("q")
+    book_ids: list[int] = []
+    created = updated = 0
+    with transaction.atomic():
+        stage = BookStage(note=note, user_id=_import_user_id(note) if history else None)
+
+        def prepare(batch: list[BookRow]) -> Prepared:
+            services.book_rows_check(rows=batch)
+            return stage.prepare(batch)
+
+        ahead = _read_ahead((list(batch) for batch in batches if batch), lambda: 0, prepare)
+        try:
+            for batch, _read, prepared in ahead:
+                merged = _stage_batch(stage, prepared or batch, reindex_later=reindex_later)
+                created += merged.created
+                updated += len(batch) - merged.created
+                book_ids.extend(merged.book_ids)
+        finally:
+            ahead.close()  # stops the thread, whatever ended the writes
+        _reindex(reindex_later)
+    return UpsertResult(created=created, updated=updated, book_ids=book_ids)
+
+
 def _stage_batch(
     stage: BookStage, rows: Sequence[BookRow] | Prepared, *, reindex_later: array[int] | None = None
 ) -> Merged:
