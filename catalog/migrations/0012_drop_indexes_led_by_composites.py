@@ -1,4 +1,5 @@
-"""Drop four single-column indexes whose column leads a composite index of the same table.
+"""Drop four single-column indexes whose column leads a composite index of the same table, and the
+``varchar_pattern_ops`` copy of the ISBN's unique index.
 
 ``books.series_id`` leads ``books_series_number_idx``, ``book_authors.book_id``
 leads ``book_authors_unique_role``, ``book_authors.author_id`` leads
@@ -7,6 +8,12 @@ leads ``book_authors_unique_role``, ``book_authors.author_id`` leads
 list's and the admin's filters, prefetches, deletes and the foreign keys'
 checks) is served by the composite, and each write to those tables (an import
 writes all four) maintained one index less.
+
+``books_isbn_6168c404_like`` is the index PostgreSQL's backend adds beside a
+unique ``CharField`` for ``LIKE 'prefix%'``; the store only ever looks an ISBN
+up whole (the API, the search's ISBN queries, the admin's ``=book__isbn``), which
+``books_isbn_key`` serves. Django keeps no state for it (``DROP INDEX IF
+EXISTS`` on SQLite, which never had it, does nothing).
 
 Only the indexes go: the foreign-key constraints stay as they are (Django's
 AlterField would drop and re-add them, validating every row under lock).
@@ -24,6 +31,18 @@ INDEXES = [
 ]
 
 
+def _drop_isbn_like_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute('DROP INDEX IF EXISTS "books_isbn_6168c404_like"')
+
+
+def _create_isbn_like_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(
+            'CREATE INDEX IF NOT EXISTS "books_isbn_6168c404_like" ON "books" ("isbn" varchar_pattern_ops)'
+        )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("catalog", "0011_suggest_popularity_and_prefix_indexes"),
@@ -37,6 +56,9 @@ class Migration(migrations.Migration):
                     reverse_sql=f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" ("{column}")',
                 )
                 for table, column, name in INDEXES
+            ]
+            + [
+                migrations.RunPython(_drop_isbn_like_index, _create_isbn_like_index),
             ],
             state_operations=[
                 migrations.AlterField(

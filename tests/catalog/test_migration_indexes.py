@@ -58,3 +58,20 @@ def test_postgresql_plans_a_lookup_by_the_column_on_the_composite(table, column,
         cursor.execute(f"EXPLAIN SELECT * FROM {table} WHERE {column} = 1")
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert composite in plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the LIKE index is PostgreSQL's")
+def test_postgresql_finds_an_isbn_by_the_unique_index_alone():
+    from django.db import IntegrityError, transaction
+
+    from catalog.models import Book
+
+    book = BookFactory()
+    assert "books_isbn_6168c404_like" not in _indexes("books")
+    assert Book.objects.get(isbn=book.isbn) == book
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN SELECT id FROM books WHERE isbn = %s", [book.isbn])
+        assert "books_isbn_key" in "\n".join(row[0] for row in cursor.fetchall())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BookFactory(isbn=book.isbn)
