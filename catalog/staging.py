@@ -49,10 +49,6 @@ PRESENT_BITS = {name: 1 << index for index, name in enumerate((*FIELD_COLUMNS, "
 STAGE = "import_book_stage"
 CREDITS = "import_credit_stage"
 GENRES = "import_genre_stage"
-#: The columns ``load`` writes, in the order of ``prepare``'s records.
-BOOK_STAGE_COLUMNS = ("seq", "present", *BOOK_COLUMNS, "series")
-CREDIT_STAGE_COLUMNS = ("isbn", "position", "name", "role")
-GENRE_STAGE_COLUMNS = ("isbn", "slug", "name")
 
 #: PostgreSQL's ``work_mem`` for the transaction of a bulk write (``SET LOCAL``: nothing outlives it).
 WORK_MEM = "64MB"
@@ -115,41 +111,13 @@ class Merged:
     restocked: list[int]
 
 
-#: The backslash escapes of COPY's text format (a tab separates columns, a newline rows).
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def copy_text(rows: Sequence[Sequence[Any]], width: int) -> bytes:
-    """``rows`` (of ``width`` values each) in PostgreSQL's COPY text format, UTF-8 (the connection's encoding).
-
-    ``None`` is ``\\N``; any other value is written as ``str`` gives it, which PostgreSQL reads back for the
-    staging tables' types (text, integers, numeric, dates, booleans as ``True``/``False``). A line whose
-    values hold no tab, newline, carriage return or backslash (the usual case) is joined once; the others
-    are escaped value by value.
-    """
-    lines = []
-    tabs = width - 1
-    escapes = _COPY_ESCAPES
-    for row in rows:
-        line = "\t".join(["\\N" if value is None else str(value) for value in row])
-        if line.count("\t") != tabs or "\\" in line or "\n" in line or "\r" in line:
-            line = "\t".join(["\\N" if value is None else str(value).translate(escapes) for value in row])
-        lines.append(line)
-    lines.append("")
-    return "\n".join(lines).encode()
-
-
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A batch's records for the staging tables (``BookStage.prepare``).
+    """A batch's records for the staging tables (``BookStage.prepare``)."""
 
-    On PostgreSQL each table's records are already COPY's text (``copy_text``), so that a reading
-    thread does the formatting and the writer only sends the bytes; on SQLite they are tuples.
-    """
-
-    books: list[tuple[Any, ...]] | bytes
-    credits: list[tuple[Any, ...]] | bytes
-    genres: list[tuple[Any, ...]] | bytes
+    books: list[tuple[Any, ...]]
+    credits: list[tuple[Any, ...]]
+    genres: list[tuple[Any, ...]]
     isbns: list[str]
     names: set[str]
 
@@ -245,41 +213,33 @@ class BookStage:
             )
             if present & genre_bit:
                 genres.extend((isbn, slug, genre_name_from_slug(slug)[:100]) for slug in values["genres"])
-        isbns = [book[2 + BOOK_COLUMNS.index("isbn")] for book in books]
-        names = {credit[2] for credit in credits}
-        if self.postgresql:
-            return Prepared(
-                books=copy_text(books, len(BOOK_STAGE_COLUMNS)),
-                credits=copy_text(credits, len(CREDIT_STAGE_COLUMNS)),
-                genres=copy_text(genres, len(GENRE_STAGE_COLUMNS)),
-                isbns=isbns,
-                names=names,
-            )
-        return Prepared(books=books, credits=credits, genres=genres, isbns=isbns, names=names)
+        return Prepared(
+            books=books,
+            credits=credits,
+            genres=genres,
+            isbns=[book[2 + BOOK_COLUMNS.index("isbn")] for book in books],
+            names={credit[2] for credit in credits},
+        )
 
     def load(self, rows: Sequence[BookRow] | Prepared) -> None:
         """Stage ``rows`` (a batch: one row per ISBN, or its records from ``prepare``) with their credits and genres."""
         prepared = rows if isinstance(rows, Prepared) else self.prepare(rows)
         self._isbns = prepared.isbns
         self._names = prepared.names
-        self._write(STAGE, BOOK_STAGE_COLUMNS, prepared.books)
-        self._write(CREDITS, CREDIT_STAGE_COLUMNS, prepared.credits)
-        self._write(GENRES, GENRE_STAGE_COLUMNS, prepared.genres)
+        self._write(STAGE, ("seq", "present", *BOOK_COLUMNS, "series"), prepared.books)
+        self._write(CREDITS, ("isbn", "position", "name", "role"), prepared.credits)
+        self._write(GENRES, ("isbn", "slug", "name"), prepared.genres)
 
-    def _write(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]] | bytes) -> None:
+    def _write(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         if not rows:
             return
         names = ", ".join(_q(name) for name in columns)
         with connection.cursor() as cursor:
             if self.postgresql:
                 with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                    if isinstance(rows, bytes):
-                        copy.write(rows)
-                    else:
-                        for row in rows:
-                            copy.write_row(row)
+                    for row in rows:
+                        copy.write_row(row)
                 return
-            assert not isinstance(rows, bytes)
             placeholders = ", ".join(["%s"] * len(columns))
             statement = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"
             for start in range(0, len(rows), SQLITE_CHUNK):
