@@ -143,17 +143,60 @@ def books_upsert(*, rows: Sequence[BookRow], note: StockNote | None = None, hist
     return UpsertResult(created=merged.created, updated=len(rows) - merged.created, book_ids=merged.book_ids)
 
 
+def books_upsert_batches(
+    *, batches: Iterable[Sequence[BookRow]], note: StockNote | None = None, history: bool = True
+) -> UpsertResult:
+    """``books_upsert`` of every batch of ``batches`` (each: one row per ISBN), in one transaction, streamed.
+
+    ``batches`` is drawn, checked (``services.book_rows_check``) and prepared
+    for the staging tables in a thread of its own, one batch ahead of the
+    merges, so making rows (Python) and merging them (the database) overlap;
+    it must not use the database. The search entries of the written books are
+    rebuilt once the last batch is merged (``_reindex``), inside the
+    transaction. ``book_ids``: every row's book, in order.
+    """
+    note = note or StockNote(kind=StockMovement.Kind.IMPORT)
+    reindex_later: array[int] = array("q")
+    book_ids: list[int] = []
+    created = updated = 0
+    with transaction.atomic():
+        stage = BookStage(note=note, user_id=_import_user_id(note) if history else None)
+
+        def prepare(batch: list[BookRow]) -> Prepared:
+            services.book_rows_check(rows=batch)
+            return stage.prepare(batch)
+
+        ahead = _read_ahead((list(batch) for batch in batches if batch), lambda: 0, prepare)
+        try:
+            for batch, _read, prepared, staged in ahead:
+                merged = _stage_batch(stage, prepared or batch, reindex_later=reindex_later, staged=staged)
+                created += merged.created
+                updated += len(batch) - merged.created
+                book_ids.extend(merged.book_ids)
+        finally:
+            ahead.close()  # stops the thread, whatever ended the writes
+        _reindex(reindex_later)
+    return UpsertResult(created=created, updated=updated, book_ids=book_ids)
+
+
 def _stage_batch(
-    stage: BookStage, rows: Sequence[BookRow] | Prepared, *, reindex_later: array[int] | None = None
+    stage: BookStage,
+    rows: Sequence[BookRow] | Prepared,
+    *,
+    reindex_later: array[int] | None = None,
+    staged: Callable[[], None] | None = None,
 ) -> Merged:
     """Load and merge one batch (its rows, or their records from ``BookStage.prepare``), then what follows
     every write of books (inside the transaction).
 
+    ``staged``: called once the batch is in the staging tables.
     ``reindex_later``: the books whose search entries are due are appended
     there instead of being reindexed now (``_reindex``, once the last batch is
     merged); they are reported written without a reindex meanwhile.
     """
     stage.load(rows)
+    if staged is not None:
+        staged()  # a reader may start on the next batch (``_read_ahead``)
     merged = stage.merge()
     # Rows identical to their stored book wrote nothing, so nothing follows for them.
     if reindex_later is not None:
@@ -201,17 +244,33 @@ _READ_DONE = object()
 
 def _read_ahead(
     batches: Iterable[list[BookRow]], counted: Callable[[], int], prepare: Callable[[list[BookRow]], Prepared]
-) -> Generator[tuple[list[BookRow], int, Prepared | None], None, None]:
-    """``(batch, records read when it was complete, its staging records)``, read, checked and prepared
-    (``prepare``) one batch ahead in a thread of its own.
+) -> Generator[tuple[list[BookRow], int, Prepared | None, Callable[[], None]], None, None]:
+    """``(batch, records read when it was complete, its staging records, staged)``, read, checked and
+    prepared (``prepare``) one batch ahead in a thread of its own.
 
     Reading, checking and preparing a batch is Python work, merging the
     previous one the database's: they overlap, and the reader holds no more
     than one batch in waiting. The reader touches no database. An exception
     of the reader is raised here; leaving early stops the reader.
+
+    The writer calls ``staged()`` once the batch is in the staging tables
+    (at the latest, it is called when the next batch is asked for): only
+    then does the reader start on the next batch. Streaming a batch to
+    ``COPY`` is Python work too, a row at a time, and the connection gives
+    the GIL back at every write to the socket; with the reader running
+    meanwhile each write waited for the reader's turn to end, which made the
+    COPY several times slower than the merge that follows it.
     """
     waiting: queue.Queue[Any] = queue.Queue(maxsize=1)
     stop = threading.Event()
+    go = threading.Semaphore(0)
+    released = True
+
+    def staged() -> None:
+        nonlocal released
+        if not released:
+            released = True
+            go.release()
 
     def put(item: Any) -> bool:
         while not stop.is_set():
@@ -227,6 +286,9 @@ def _read_ahead(
             for batch in batches:
                 if not put((batch, counted(), prepare(batch))):
                     return
+                while not go.acquire(timeout=0.1):  # the next batch once this one is staged
+                    if stop.is_set():
+                        return
             put(_READ_DONE)
         except BaseException as exc:  # carried to the writer and raised there
             put(_ReadFailed(exc))
@@ -237,7 +299,9 @@ def _read_ahead(
         while (item := waiting.get()) is not _READ_DONE:
             if isinstance(item, _ReadFailed):
                 raise item.exception
-            yield item
+            released = False
+            yield (*item, staged)
+            staged()
     finally:
         stop.set()
         reader.join()
@@ -329,7 +393,7 @@ def books_import(
 
     note = note or StockNote(kind=StockMovement.Kind.IMPORT)
     user_id = _import_user_id(note)
-    counted: Generator[tuple[list[BookRow], int, Prepared | None], None, None] | None = None
+    counted: Generator[tuple[list[BookRow], int, Prepared | None, Callable[[], None]], None, None] | None = None
     reindex_later: array[int] = array("q")
     try:
         with transaction.atomic():
@@ -337,15 +401,15 @@ def books_import(
             counted = (
                 _read_ahead(batches, lambda: read, stage.prepare)
                 if read_ahead
-                else ((batch, read, None) for batch in batches)
+                else ((batch, read, None, _nothing) for batch in batches)
             )
-            for batch, batch_read, prepared in counted:
+            for batch, batch_read, prepared, staged in counted:
                 if result.rejected and not skip_invalid:
                     # All or nothing, and something was rejected: check and report the rest, write no more.
                     if progress:
                         progress(batch_read)
                     continue
-                merged = _stage_batch(stage, prepared or batch, reindex_later=reindex_later)
+                merged = _stage_batch(stage, prepared or batch, reindex_later=reindex_later, staged=staged)
                 result.created += merged.created
                 result.updated += len(batch) - merged.created
                 result.book_ids.extend(merged.written)
@@ -368,6 +432,10 @@ def books_import(
         progress(read)
     result.written = True
     return result
+
+
+def _nothing() -> None:
+    pass
 
 
 class _RolledBack(Exception):

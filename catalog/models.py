@@ -124,7 +124,10 @@ class Book(models.Model):
     format = models.CharField(max_length=12, choices=BookFormat.choices, default=BookFormat.OTHER)
     # PROTECT: a work is deleted only once it has no editions (a book's own work is deleted with it by the service).
     work = models.ForeignKey(Work, on_delete=models.PROTECT, related_name="books")
-    series = models.ForeignKey(Series, on_delete=models.PROTECT, null=True, blank=True, related_name="books")
+    # No index of its own: books_series_number_idx (series, series_number) leads with it.
+    series = models.ForeignKey(
+        Series, on_delete=models.PROTECT, null=True, blank=True, related_name="books", db_index=False
+    )
     series_number = models.PositiveIntegerField(null=True, blank=True, help_text="The book's number in its series.")
     publication_status = models.CharField(
         max_length=12, choices=PublicationStatus.choices, default=PublicationStatus.ACTIVE
@@ -192,9 +195,11 @@ class BookAuthor(models.Model):
     ``authors`` are the credits with role ``author`` in that order.
     """
 
-    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="author_links")
+    # Neither key has an index of its own: book_authors_unique_role (book, author, role) leads with the book,
+    # book_authors_author_role_idx (author, role) with the author, and every lookup by either uses those.
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="author_links", db_index=False)
     # PROTECT: an author with books cannot be deleted (API answers 409).
-    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="book_links")
+    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="book_links", db_index=False)
     role = models.CharField(max_length=12, choices=ContributorRole.choices, default=ContributorRole.AUTHOR)
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -286,7 +291,8 @@ class StockMovement(models.Model):
         PREORDER_RELEASE = "preorder_release", "Preorder release"
         ADJUSTMENT = "adjustment", "Edited by staff"
 
-    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="stock_movements")
+    # No index of its own: stock_movements_book_at_idx (book, -at, -id) leads with it.
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="stock_movements", db_index=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     delta = models.IntegerField(help_text="Copies added (positive) or taken (negative).")
     stock_after = models.IntegerField(help_text="The book's stock right after this movement.")

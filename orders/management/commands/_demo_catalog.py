@@ -11,7 +11,7 @@ from typing import Any
 
 from faker import Faker
 
-from catalog.bulk import books_upsert
+from catalog.bulk import books_upsert_batches
 from catalog.fields import BOOK_COLUMN_FIELDS
 from catalog.importing import OPTIONAL_COLUMNS, BookRow
 from catalog.isbn import isbn13_check_digit
@@ -136,20 +136,24 @@ class DemoCatalog:
         return authors
 
     def write_books(self, books: list[BookSpec], author_names: list[str]) -> list[int]:
-        """Books through the import's upsert (links and search index included); their ids in order."""
+        """Books through the import's upsert (links and search index included); their ids in order.
+
+        The rows of the next batch are made, checked and prepared while the database merges the current one.
+        """
         slugs = [slug for _, slug in GENRES]
-        book_ids: list[int] = []
-        for batch in batched(books, BOOK_BATCH_SIZE):
-            rows = [
-                BookRow(
-                    line=0,
-                    present=OPTIONAL_COLUMNS,
-                    **{name: getattr(spec, name) for name in _SPEC_COLUMNS},
-                    authors=tuple(author_names[author] for author in spec.authors),
-                    genres=tuple(slugs[genre] for genre in spec.genres),
-                )
-                for spec in batch
-            ]
-            # Demo data, not a staff action: no admin history.
-            book_ids += books_upsert(rows=rows, history=False).book_ids
-        return book_ids
+
+        def batches() -> Iterator[list[BookRow]]:
+            for batch in batched(books, BOOK_BATCH_SIZE):
+                yield [
+                    BookRow(
+                        line=0,
+                        present=OPTIONAL_COLUMNS,
+                        **{name: getattr(spec, name) for name in _SPEC_COLUMNS},
+                        authors=tuple(author_names[author] for author in spec.authors),
+                        genres=tuple(slugs[genre] for genre in spec.genres),
+                    )
+                    for spec in batch
+                ]
+
+        # Demo data, not a staff action: no admin history.
+        return books_upsert_batches(batches=batches(), history=False).book_ids

@@ -334,3 +334,78 @@ def test_read_ahead_prepares_the_staging_records_in_the_reading_thread(tmp_path,
     assert result.created == 5
     assert sorted(Book.objects.values_list("title", "price")) == [(f"Book {n}", Decimal("12.50")) for n in range(5)]
     assert set(Book.objects.values_list("genres__slug", flat=True)) == {"poetry"}
+
+
+# --- odd text through COPY, with the next batch read ahead -------------------------------------------------------------
+
+
+def test_text_with_tabs_newlines_backslashes_and_a_literal_null_marker_reaches_the_catalog_unchanged(tmp_path):
+    # PostgreSQL: the staging records travel through COPY (text format); SQLite: as parameters.
+    odd = {
+        "title": "Tab\there",
+        "subtitle": "\\N",
+        "description": "Line one\nline two\r\nback\\slash \\t not a tab",
+        "publisher": "",
+    }
+    path = tmp_path / "odd.jsonl"
+    path.write_text(
+        json.dumps({"isbn": _isbn13(7), "authors": ["\\N Writer", "Back\\slash"], "price": "10.00", **odd}) + "\n"
+    )
+    result = books_import(open_lines=lambda: path.open("rb"), fmt="jsonl", read_ahead=True)
+    assert result.written
+    book = Book.objects.get(isbn=_isbn13(7))
+    assert {name: getattr(book, name) for name in odd} == odd
+    assert book.published_date is None
+    assert book.page_count is None
+    assert [author.name for author in book.authors.order_by("book_links__position")] == ["\\N Writer", "Back\\slash"]
+
+
+# --- a stream of batches: books_upsert_batches (seed_demo) -------------------------------------------------
+
+
+def _rows(numbers, title="T"):
+    from catalog.importing import BookRow
+
+    return [
+        BookRow(line=0, present=frozenset(), isbn=_isbn13(n), title=f"{title} {n}", authors=("A",), price=Decimal(1))
+        for n in numbers
+    ]
+
+
+def test_upsert_batches_writes_every_batch_in_one_pass_with_ids_in_order_and_search_entries():
+    from catalog.bulk import books_upsert_batches
+    from catalog.search import book_search
+
+    existing = BookFactory(isbn=_isbn13(105), title="Old")
+
+    result = books_upsert_batches(
+        batches=iter([_rows([101, 102], "Zephyr"), [], _rows([103, 104, 105], "Quokka")]), history=False
+    )
+
+    assert (result.created, result.updated) == (4, 1)
+    assert [Book.objects.get(pk=pk).isbn for pk in result.book_ids] == [_isbn13(n) for n in range(101, 106)]
+    assert result.book_ids[4] == existing.pk
+    assert not LogEntry.objects.exists()
+    # No stock column: no movement of the import's kind.
+    assert not StockMovement.objects.filter(kind=StockMovement.Kind.IMPORT).exists()
+    assert set(book_search(Book.objects.all(), "quokka").values_list("pk", flat=True)) == set(result.book_ids[2:])
+
+
+def test_upsert_batches_makes_the_rows_in_another_thread_and_a_bad_batch_writes_nothing():
+    import threading
+
+    from catalog.bulk import books_upsert_batches
+    from catalog.services import IsbnTaken
+
+    threads: list[str] = []
+
+    def batches():
+        threads.append(threading.current_thread().name)
+        yield _rows([201, 202])
+        yield _rows([203, 203])  # the same ISBN twice in one batch
+
+    with pytest.raises(IsbnTaken):
+        books_upsert_batches(batches=batches())
+    assert threads
+    assert threads[0] != threading.current_thread().name
+    assert not Book.objects.exists()
