@@ -10,6 +10,15 @@ from django.db import DatabaseError
 
 from notifications import services
 
+# A sweep or a drain that met a database error runs again (a few times, backing off); both are safe to repeat.
+_RETRIED_ON_DATABASE_ERRORS: dict[str, Any] = {
+    "acks_late": True,
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "max_retries": 5,
+}
+
 
 @shared_task(
     bind=True,
@@ -34,11 +43,7 @@ def email_deliver(self: Any, email_id: int) -> str:
 
 @shared_task(
     name="notifications.email_sweep",
-    acks_late=True,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=5,
+    **_RETRIED_ON_DATABASE_ERRORS,
 )
 def email_sweep() -> int:
     """Periodic: send the tasks of queued emails that never reached a worker."""
@@ -47,11 +52,7 @@ def email_sweep() -> int:
 
 @shared_task(
     name=services.DRAIN_TASK,
-    acks_late=True,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=5,
+    **_RETRIED_ON_DATABASE_ERRORS,
 )
 def email_drain(since: str, until: str) -> int:
     """Dispatch the emails a web process queued batched in one window (``services.email_drain``)."""
