@@ -180,7 +180,11 @@ class TcpProxy:
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
-        self.port = free_port()
+        # The port is held from here on: bound but not listening (a connection is refused, as on a closed
+        # port), so no other socket of the machine can take it before ``start()``. A port only looked up
+        # as free could be handed to another socket meanwhile (an outgoing connection, the other proxy).
+        self._reserved: socket.socket | None = self._bound(0)
+        self.port = int(self._reserved.getsockname()[1])
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._connections: set[socket.socket] = set()
@@ -190,12 +194,19 @@ class TcpProxy:
     def is_up(self) -> bool:
         return self._listener is not None
 
+    @staticmethod
+    def _bound(port: int) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        return sock
+
     def start(self) -> None:
         with self._lock:
             assert self._listener is None, "proxy already listening"
-            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(("127.0.0.1", self.port))
+            listener, self._reserved = self._reserved, None
+            if listener is None:  # restored after a cut: the same port again
+                listener = self._bound(self.port)
             listener.listen(128)
             listener.settimeout(0.2)
             self._listener = listener
@@ -225,6 +236,10 @@ class TcpProxy:
 
     def stop(self) -> None:
         self.cut()
+        with self._lock:
+            reserved, self._reserved = self._reserved, None
+        if reserved is not None:  # never started
+            reserved.close()
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads.clear()
