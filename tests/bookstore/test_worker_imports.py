@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 from tests.reliability.harness import ROOT, server_env
 
@@ -46,12 +47,17 @@ def _then(code: str) -> str:
     return WORKER.replace("print(json.dumps(", code + "print(json.dumps(", 1)
 
 
-def _imported_by_a_worker(env: dict[str, str], script: str = WORKER) -> list[str]:
+def _printed(env: dict[str, str], script: str) -> Any:
+    """What ``script``, run in a fresh Python process, printed as JSON on its last line."""
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return list(json.loads(done.stdout.strip().splitlines()[-1]))
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _imported_by_a_worker(env: dict[str, str], script: str = WORKER) -> list[str]:
+    return list(_printed(env, script))
 
 
 def test_a_worker_starts_and_loads_its_urls_without_the_libraries_of_rare_paths(tmp_path):
@@ -135,24 +141,14 @@ def test_a_worker_loads_the_admin_with_its_first_admin_request(tmp_path):
         f"print(json.dumps([api.status_code, index.status_code, index['Location'], at_start, after_api, after_admin,"
         f" reverse('admin:catalog_book_changelist'), {REGISTERED}]))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    api, index, location, at_start, after_api, after_admin, changelist, registered = json.loads(
-        done.stdout.strip().splitlines()[-1]
-    )
+    api, index, location, at_start, after_api, after_admin, changelist, registered = _printed(env, probe)
     assert (api, at_start, after_api) == (200, [], [])
     assert (index, location) == (302, "/admin/login/?next=/admin/")
     assert after_admin == list(ADMIN_MODULES)
     assert changelist == "/admin/catalog/book/"
 
     eager = f"import json, django\ndjango.setup()\nfrom django.contrib import admin\nprint(json.dumps({REGISTERED}))\n"
-    done = subprocess.run(
-        [sys.executable, "-c", eager], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert registered == json.loads(done.stdout.strip().splitlines()[-1])
+    assert registered == _printed(env, eager)
     assert len(registered) > 20  # every app's, not an empty registry
 
 
