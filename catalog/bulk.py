@@ -23,6 +23,7 @@ from catalog import audit, readcache, services
 from catalog.fields import AUTHOR_ROLE, BOOK_COLUMN_FIELDS, Credit
 from catalog.importing import BookRow, Format, RowError, RowNotice, book_record, read_books
 from catalog.ledger import StockNote
+from catalog.loading import empty_catalog_load
 from catalog.models import Author, Book, BookAuthor, Genre, Series, StockMovement
 from catalog.staging import BookStage, Merged, Prepared, genre_name_from_slug
 
@@ -159,7 +160,7 @@ def books_upsert_batches(
     reindex_later: array[int] = array("q")
     book_ids: list[int] = []
     created = updated = 0
-    with transaction.atomic():
+    with transaction.atomic(), empty_catalog_load() as load:
         stage = BookStage(note=note, user_id=_import_user_id(note) if history else None)
 
         def prepare(batch: list[BookRow]) -> Prepared:
@@ -169,6 +170,7 @@ def books_upsert_batches(
         ahead = _read_ahead((list(batch) for batch in batches if batch), lambda: 0, prepare)
         try:
             for batch, _read, prepared, staged in ahead:
+                load.start(len(batch))
                 merged = _stage_batch(stage, prepared or batch, reindex_later=reindex_later, staged=staged)
                 created += merged.created
                 updated += len(batch) - merged.created
@@ -396,7 +398,7 @@ def books_import(
     counted: Generator[tuple[list[BookRow], int, Prepared | None, Callable[[], None]], None, None] | None = None
     reindex_later: array[int] = array("q")
     try:
-        with transaction.atomic():
+        with transaction.atomic(), empty_catalog_load() as load:
             stage = BookStage(note=note, user_id=user_id)
             counted = (
                 _read_ahead(batches, lambda: read, stage.prepare)
@@ -409,6 +411,7 @@ def books_import(
                     if progress:
                         progress(batch_read)
                     continue
+                load.start(len(batch))
                 merged = _stage_batch(stage, prepared or batch, reindex_later=reindex_later, staged=staged)
                 result.created += merged.created
                 result.updated += len(batch) - merged.created
