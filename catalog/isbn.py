@@ -59,7 +59,8 @@ def isbn13_check_digit(first12: str) -> str:
     """Check digit for the first twelve digits of an ISBN-13 (EAN-13 weights 1, 3)."""
     if len(first12) != 12 or not first12.isascii() or not first12.isdigit():
         raise InvalidIsbn("An ISBN-13 check digit needs exactly twelve digits.")
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12))
+    # Digits 1, 3, 5 ... weigh 1, digits 2, 4, 6 ... weigh 3 (one pass each: imports check a million of these).
+    total = sum(map(int, first12[0::2])) + 3 * sum(map(int, first12[1::2]))
     return str((10 - total % 10) % 10)
 
 

@@ -24,6 +24,9 @@ ISO_639_1 = frozenset(Language.values)
 _SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+\Z")
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE = frozenset({"false", "0", "no", "n", "f"})
+_FLAGS = _TRUE | _FALSE
+_WHOLE_NUMBER_RE = re.compile(r"\s*[-+]?\d+\s*")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _text(value: Any, field: str, errors: list[str]) -> str:
@@ -197,7 +200,7 @@ def _count(value: Any, field: BookField, errors: list[str]) -> int | None:
         return None
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):
+    elif isinstance(value, str) and _WHOLE_NUMBER_RE.fullmatch(value):
         number = int(value)
     else:
         errors.append(f"{name}: expected a whole number, got {value!r}")
@@ -245,8 +248,8 @@ def _flag(value: Any, field: BookField, errors: list[str]) -> bool:
         return bool(field.default)
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
+    if isinstance(value, str) and (word := value.strip().lower()) in _FLAGS:
+        return word in _TRUE
     errors.append(f"{field.name}: expected true or false, got {value!r}")
     return bool(field.default)
 
@@ -254,7 +257,7 @@ def _flag(value: Any, field: BookField, errors: list[str]) -> bool:
 def _date(value: Any, field: BookField, errors: list[str]) -> date | None:
     if value is None or value == "":
         return None
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+    if isinstance(value, str) and _DATE_RE.fullmatch(value.strip()):
         try:
             return date.fromisoformat(value.strip())
         except ValueError:
@@ -280,10 +283,27 @@ _READERS: dict[Kind, Callable[[Any, BookField, list[str]], Any]] = {
 _FIELD_READERS = tuple((field.name, field, _READERS[field.kind]) for field in BOOK_FIELDS)
 
 
+def _read_empty(field: BookField) -> tuple[Any, tuple[str, ...]]:
+    problems: list[str] = []
+    return _READERS[field.kind](None, field, problems), tuple(problems)
+
+
+#: What each reader makes of a missing or empty value (``None`` and ``""`` read alike), and the problems it
+#: names then (a required field's): read once, since most rows leave most optional columns empty.
+_EMPTY_READS = {field.name: _read_empty(field) for field in BOOK_FIELDS}
+
+
 def validate_record(line: int, values: Mapping[str, Any]) -> BookRow | RowError:
     """Check one record against the catalog rules; every problem of the row is named."""
     errors: list[str] = []
-    row = {name: read(values.get(name), field, errors) for name, field, read in _FIELD_READERS}
+    row: dict[str, Any] = {}
+    for name, field, read in _FIELD_READERS:
+        value = values.get(name)
+        if value is None or value == "":
+            row[name], problems = _EMPTY_READS[name]
+            errors.extend(problems)
+        else:
+            row[name] = read(value, field, errors)
     _credits_check(row, errors)
     if row["series_number"] is not None and not row["series"]:
         errors.append("series_number: needs a series")
