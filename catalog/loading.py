@@ -139,17 +139,17 @@ def _checks_run(cursor: Any, names: Sequence[str], quote: Callable[[str], str]) 
 def empty_catalog_load(*, using: str = DEFAULT_DB_ALIAS) -> Iterator[EmptyCatalogLoad]:
     """Inside an import's transaction: ``load.start(rows)`` before its first batch; re-created on leaving.
 
-    If the block raises, the transaction is marked for rollback, so it cannot
-    commit the tables without their indexes and keys, even if the caller
-    catches the exception inside its ``atomic``.
+    If the block or the re-creation raises, the transaction is marked for
+    rollback, so it cannot commit the tables without their indexes and keys,
+    even if the caller catches the exception inside its ``atomic``.
     """
     if not connections[using].in_atomic_block:
         raise RuntimeError("an empty catalog is loaded inside the import's transaction")
     load = EmptyCatalogLoad(using=using)
     try:
         yield load
+        load.finish()
     except BaseException:
         if load.bare:
             transaction.set_rollback(True, using=using)
         raise
-    load.finish()
