@@ -55,14 +55,23 @@ def ids_reserve(tables: Sequence[str], *, using: str = "default") -> list[int]:
     return [ids[0] for ids in id_runs_reserve([(table, 1) for table in tables], using=using)]
 
 
+def id_runs_sql(runs: Sequence[tuple[str, int]]) -> tuple[str, list[Any]]:
+    """A ``SELECT`` of one row: ``count`` new ids from each ``(table, count)``'s ``id`` sequence, an array each.
+
+    Its columns are ``ids_0``, ``ids_1``, ...; a caller may read it within a statement of its own (PostgreSQL).
+    """
+    parts = ", ".join(
+        f"ARRAY(SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)) AS ids_{index}"  # noqa: S608
+        for index in range(len(runs))
+    )
+    return f"SELECT {parts}", [value for table, count in runs for value in (table, count)]
+
+
 def id_runs_reserve(runs: Sequence[tuple[str, int]], *, using: str = "default") -> list[list[int]]:
     """``count`` new ids from each ``(table, count)``'s ``id`` sequence, all in one statement (PostgreSQL)."""
-    parts = ", ".join(
-        "ARRAY(SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s))" for _ in runs
-    )
-    params: list[Any] = [value for table, count in runs for value in (table, count)]
+    sql, params = id_runs_sql(runs)
     with connections[using].cursor() as cursor:
-        cursor.execute(f"SELECT {parts}", params)
+        cursor.execute(sql, params)
         return [list(ids) for ids in cursor.fetchone()]
 
 
