@@ -37,7 +37,7 @@ from accounts.access import CHANGE, staff_may
 from accounts.selectors import address_get_for_user
 from accounts.services import ADDRESS_FIELDS, address_clean
 from bookstore.audit import audit_record
-from bookstore.inserts import id_runs_reserve, rows_insert
+from bookstore.inserts import id_runs_sql, rows_insert
 from catalog.choices import PublicationStatus
 from catalog.exceptions import InsufficientStock
 from catalog.ledger import StockNote, stock_movements_record
@@ -483,12 +483,7 @@ _COUPON_TERMS = ("code", "kind", "value", "is_active", "starts_at", "ends_at", "
 
 def _place_priced_first(placing: _Placing) -> Order:
     """Price and write the order from the books as read, then lock them: the locked section is short."""
-    books = {
-        book.pk: book
-        for book in Book.objects.filter(pk__in=placing.quantities)
-        .order_by()
-        .only("pk", "stock", "preorder_allowance", *_BOOK_TERMS)
-    }
+    books, reserved = _books_read(placing)
     # Unknown, inactive and out-of-print books are a 400 on their line, which the stock check would
     # report as "insufficient".
     _check_books(placing.items, _states(books))
@@ -507,7 +502,6 @@ def _place_priced_first(placing: _Placing) -> Order:
         delivery=placing.delivery,
         rates=placing.rates,
     )
-    reserved = _ids_reserved(lines=len(quote.items))
     with transaction.atomic():
         # On PostgreSQL (ids reserved) the items go in with the order: they copy the books as read, and an
         # attempt whose books changed before the lock is rolled back with them.
@@ -594,21 +588,50 @@ class _Reserved:
 
 
 _RESERVED_TABLES = (Order, StatusChange, Payment, PaymentEvent, Email)
+# What the priced-first path reads of the books: what it checks, prices by and copies.
+_BOOK_READ = ("id", "stock", "preorder_allowance", *_BOOK_TERMS)
 
 
-def _ids_reserved(*, lines: int) -> _Reserved | None:
-    """PostgreSQL: the ids of the order, its status change, payment, payment event, email and ``lines`` items.
+def _books_read(placing: _Placing) -> tuple[dict[int, Book], _Reserved | None]:
+    """The ordered books by id (only ``_BOOK_READ``), and on PostgreSQL the ids of the rows the order will insert.
 
-    Taken from the tables' sequences in one statement before the transaction,
-    so the order is inserted with its final number (no second ``UPDATE``) and
-    its rows go in one statement (``bookstore.inserts``). SQLite has no
-    sequences: ``None``, the rows are inserted one by one and the number is set
-    after the insert.
+    On PostgreSQL one statement does both: the ids of the order, its status
+    change, payment, payment event, email and one item per line come from the
+    tables' sequences (``bookstore.inserts.id_runs_sql``, taken once in a
+    ``MATERIALIZED`` part), so the order is inserted with its final number (no
+    second ``UPDATE``) and its rows go in one statement (``rows_insert``). An
+    order refused after this read (a line not valid, short stock) leaves its
+    ids unused, as a rolled-back attempt does: sequences have gaps. SQLite has
+    no sequences: ``None``, the rows are inserted one by one and the number is
+    set after the insert.
     """
     if connection.vendor != "postgresql":
-        return None
-    runs = [(model._meta.db_table, 1) for model in _RESERVED_TABLES] + [(OrderItem._meta.db_table, lines)]
-    [order], [change], [payment], [event], [email], items = id_runs_reserve(runs)
+        queryset = Book.objects.filter(pk__in=placing.quantities).order_by().only(*_BOOK_READ)
+        return {book.pk: book for book in queryset}, None
+    runs = [(model._meta.db_table, 1) for model in _RESERVED_TABLES] + [
+        (OrderItem._meta.db_table, len(placing.quantities))
+    ]
+    ids_sql, params = id_runs_sql(runs)
+    # In the model's field order, as ``Model.from_db`` takes them.
+    chosen = [field for field in Book._meta.concrete_fields if field.name in _BOOK_READ]
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"b.{quote(field.column)}" for field in chosen)
+    sql = (
+        f"WITH reserved AS MATERIALIZED ({ids_sql}) SELECT reserved.*, {columns}"  # noqa: S608 (names from the model)
+        f" FROM reserved LEFT JOIN {quote(Book._meta.db_table)} AS b"
+        f" ON b.{quote(Book._meta.pk.column)} = ANY(%s::bigint[])"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, list(placing.quantities)])
+        rows = cursor.fetchall()
+    attnames = [field.attname for field in chosen]
+    books = [Book.from_db(connection.alias, attnames, row[len(runs) :]) for row in rows if row[len(runs)] is not None]
+    return {book.pk: book for book in books}, _reserved(rows[0][: len(runs)])
+
+
+def _reserved(ids: Sequence[list[int]]) -> _Reserved:
+    """The ids ``_books_read`` took, one array per table of ``_RESERVED_TABLES`` and the items'."""
+    [order], [change], [payment], [event], [email], items = ids
     return _Reserved(
         order=order,
         number=Order.format_number(order, timezone.now().year),
@@ -616,7 +639,7 @@ def _ids_reserved(*, lines: int) -> _Reserved | None:
         payment=payment,
         payment_event=event,
         email=email,
-        items=items,
+        items=list(items),
     )
 
 

@@ -158,7 +158,8 @@ def test_query_count_does_not_depend_on_line_count(user):
 def _statement(sql: str) -> str:
     """``SELECT books``, ``SELECT books FOR UPDATE``, ``INSERT orders``, ``UPDATE orders``, ``nextval`` ..."""
     if "nextval(" in sql:
-        return "nextval"
+        # Ids taken from the sequences; on PostgreSQL the placement takes them in its read of the books.
+        return "SELECT books, nextval" if '"books"' in sql else "nextval"
     if sql.startswith("WITH "):
         # One statement of several parts: ``WITH (SELECT books FOR NO KEY UPDATE, UPDATE books, ...)``.
         # Tables are quoted; the statement's own parts (``FROM locked``) are not.
@@ -187,17 +188,18 @@ def test_statements_per_placement_are_pinned(user):
     The order, its history, payment and confirmation email are written before
     the books are locked; the tiers come from the cache. PostgreSQL takes the
     ids of those five rows and of the items (so the order's number too, instead
-    of a second UPDATE) from their sequences in one statement before the
-    transaction, and inserts all of them in one statement (``bookstore.inserts``).
-    The ledger's movements need the stock the locked UPDATE left: on PostgreSQL
-    the lock (id order), that UPDATE and the movements' INSERT are one statement
-    (5 in all, 1 under the locks), elsewhere three, then the items (12 on
-    SQLite, with the number's UPDATE and one INSERT per row before the lock).
+    of a second UPDATE) from their sequences in the statement that reads the
+    books, before the transaction, and inserts all of them in one statement
+    (``bookstore.inserts``). The ledger's movements need the stock the locked
+    UPDATE left: on PostgreSQL the lock (id order), that UPDATE and the
+    movements' INSERT are one statement (4 in all, 1 under the locks),
+    elsewhere three, then the items (12 on SQLite, with the number's UPDATE and
+    one INSERT per row before the lock).
     """
     CouponFactory(code="TEN", max_uses=100)
     books = BookFactory.create_batch(3, stock=9)
     order_place(user=user, items=lines((books[0].pk, 1)))  # caches the discount tiers
-    number = ["nextval"] if connection.vendor == "postgresql" else []
+    books_read = ["SELECT books, nextval"] if connection.vendor == "postgresql" else ["SELECT books"]
     if connection.vendor == "postgresql":
         before_lock = [
             "WITH (INSERT orders, INSERT order_status_changes, INSERT payments, INSERT payment_events, INSERT emails"
@@ -226,15 +228,14 @@ def test_statements_per_placement_are_pinned(user):
         ]
 
     plain = _statements(user, lines(*[(book.pk, 1) for book in books]))
-    assert plain == ["SELECT books", *number, *before_lock, *locked, *items_locked]
+    assert plain == [*books_read, *before_lock, *locked, *items_locked]
 
     with_coupon = _statements(user, lines((books[0].pk, 1)), coupon_code="ten")
     coupon_lock = "SELECT coupons FOR NO KEY UPDATE" if connection.features.has_select_for_update else "SELECT coupons"
     assert with_coupon == [
-        "SELECT books",
+        *books_read,
         "SELECT coupons",
         "SELECT orders",  # the coupon's uses, before the lock: an early 400 writes nothing
-        *number,
         *before_lock,
         *locked,
         coupon_lock,
@@ -421,15 +422,14 @@ def test_an_order_whose_year_turned_after_its_number_was_reserved_has_its_email_
     from notifications.services import email_rendered
     from orders.services import orders as placing
 
-    reserve = placing._ids_reserved
+    reserve = placing._reserved
 
-    def reserved_last_year(*, lines: int) -> placing._Reserved | None:
-        reserved = reserve(lines=lines)
-        assert reserved is not None
+    def reserved_last_year(ids: list[list[int]]) -> placing._Reserved:
+        reserved = reserve(ids)
         stale = Order.format_number(reserved.order, timezone.now().year - 1)
         return placing._Reserved(**{**reserved.__dict__, "number": stale})
 
-    monkeypatch.setattr(placing, "_ids_reserved", reserved_last_year)
+    monkeypatch.setattr(placing, "_reserved", reserved_last_year)
     book = BookFactory(stock=3)
     order = order_place(user=UserFactory(), items=lines((book.pk, 1)))
     assert order.number == f"BK-{timezone.now().year}-{order.pk:06d}"
