@@ -86,6 +86,14 @@ def _csv_groups(source: _PushBack) -> Iterator[list[_Line] | RowError]:
 
 def _parse_csv_group(group: list[_Line]) -> list[str] | RowError | None:
     """The fields of one record, ``None`` for a blank line, or why it cannot be parsed."""
+    if len(group) == 1:
+        # Most records are one line without quotes, whose fields are its text between commas: split it,
+        # rather than build a CSV reader per record (about a tenth of an import's reading and checking).
+        text = group[0].text
+        body = text[:-1] if text.endswith("\n") else text
+        body = body[:-1] if body.endswith("\r") else body
+        if '"' not in body and "\r" not in body and "\x00" not in body:
+            return body.split(",") if body else None
     reader = csv.reader((line.text for line in group), strict=True)
     try:
         rows = [row for row in reader if row]

@@ -336,6 +336,41 @@ def test_read_ahead_prepares_the_staging_records_in_the_reading_thread(tmp_path,
     assert set(Book.objects.values_list("genres__slug", flat=True)) == {"poetry"}
 
 
+def test_read_ahead_switches_threads_often_while_it_runs_and_restores_the_interval_after(tmp_path, monkeypatch):
+    import sys
+
+    from catalog.staging import BookStage
+
+    seen: list[float] = []
+    prepare = BookStage.prepare
+
+    def spy(self, rows):
+        seen.append(sys.getswitchinterval())
+        return prepare(self, rows)
+
+    monkeypatch.setattr(BookStage, "prepare", spy)
+    before = sys.getswitchinterval()
+    lines = [csv_line(_isbn13(60 + n), f"Book {n}", price="12.50") for n in range(5)]
+    result = import_file(write(tmp_path, *lines), batch_size=2, read_ahead=True)
+
+    assert result.created == 5
+    assert seen == [pytest.approx(bulk.READ_AHEAD_SWITCH_INTERVAL)] * 3  # the interpreter keeps it in microseconds
+    assert sys.getswitchinterval() == before
+
+
+def test_overlapping_read_aheads_restore_the_interval_once_the_last_ends():
+    import sys
+
+    before = sys.getswitchinterval()
+    first, second = bulk._short_switch_interval(), bulk._short_switch_interval()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert sys.getswitchinterval() == pytest.approx(bulk.READ_AHEAD_SWITCH_INTERVAL)  # the second still reads ahead
+    second.__exit__(None, None, None)
+    assert sys.getswitchinterval() == before
+
+
 # --- odd text through COPY, with the next batch read ahead -------------------------------------------------------------
 
 

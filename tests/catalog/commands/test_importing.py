@@ -248,3 +248,43 @@ def test_isbn_set_remembers_every_isbn_across_growth():
     assert not any(seen.add(isbn) for isbn in isbns)
     assert len(seen) == len(isbns)
     assert seen.add(9780000000001)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a,b,c\n",
+        "a,b,c\r\n",
+        "a,b,c",
+        "a,b,c\r",
+        ",,\n",
+        "  spaced , fields \n",
+        "\n",
+        "\r\n",
+        "",
+        "one\n",
+        "tab\there,back\\slash,semi;colon\n",
+        "a\rb,c\n",
+        "nul\x00inside,x\n",
+        "é,ü,日本\n",
+    ],
+)
+def test_a_one_line_record_without_quotes_splits_as_the_csv_module_parses_it(text):
+    """The reader's shortcut for one-line records without quotes gives what ``csv.reader`` gives, or defers to it."""
+    import csv
+
+    from catalog.importing.reading import _Line, _parse_csv_group
+
+    try:
+        expected = [row for row in csv.reader([text], strict=True) if row]
+    except csv.Error:
+        expected = None
+    found = _parse_csv_group([_Line(1, text, None)])
+    if expected is None:
+        assert isinstance(found, RowError)
+    elif not expected:
+        assert found is None
+    elif len(expected) > 1:
+        assert isinstance(found, RowError)
+    else:
+        assert found == expected[0]
