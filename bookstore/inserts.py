@@ -2,8 +2,9 @@
 
 ``rows_insert`` joins one ``INSERT`` per run of consecutive rows of one model
 with data-modifying ``WITH`` parts: one round trip instead of one per row.
-Every row must carry its primary key already (``ids_reserve`` takes them from
-the tables' sequences), since no part can read another's ``RETURNING``.
+Every row must carry its primary key already (``id_runs_reserve`` takes them
+from the tables' sequences, or ``id_runs_sql`` inside a statement of the
+caller's), since no part can read another's ``RETURNING``.
 Foreign keys between the rows are fine: Django's constraints on PostgreSQL
 are checked at the commit.
 
@@ -48,11 +49,6 @@ from django.db import connections
 from django.db.models import Field, Model
 from django.db.models.sql import InsertQuery
 from psycopg.types.json import Jsonb
-
-
-def ids_reserve(tables: Sequence[str], *, using: str = "default") -> list[int]:
-    """The next id of each table's ``id`` sequence, taken in one statement (PostgreSQL)."""
-    return [ids[0] for ids in id_runs_reserve([(table, 1) for table in tables], using=using)]
 
 
 def id_runs_sql(runs: Sequence[tuple[str, int]]) -> tuple[str, list[Any]]:
@@ -206,7 +202,7 @@ def _runs(rows: Sequence[Model]) -> list[list[Model]]:
 def rows_insert(rows: Sequence[Model], *, using: str = "default") -> None:
     """Insert ``rows`` (each with its primary key set) in one statement, in this order; they count as saved."""
     if any(row.pk is None for row in rows):
-        raise ValueError("every row needs its primary key: ids_reserve() takes them first")
+        raise ValueError("every row needs its primary key: id_runs_reserve() takes them first")
     statements = [_run_sql(run, using) for run in _runs(rows)]
     *parts, (last_sql, last_params) = statements
     sql = "".join(

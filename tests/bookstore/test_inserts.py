@@ -14,7 +14,7 @@ from django.db.models import Model, Value
 from django.db.models.functions import Upper
 from django.test.utils import CaptureQueriesContext
 
-from bookstore.inserts import _json_ready, id_runs_reserve, ids_reserve, rows_insert
+from bookstore.inserts import _json_ready, id_runs_reserve, rows_insert
 from catalog.models import Book, BookSearchEntry, ImportJob
 from notifications.models import Email
 from orders.models import IdempotencyKey, Order, OrderItem, StatusChange
@@ -29,8 +29,8 @@ pytestmark = [
 
 def test_rows_go_in_one_statement_as_save_would_write_them():
     user = UserFactory()
-    order_id, change_id, payment_id, event_id = ids_reserve(
-        [Order._meta.db_table, StatusChange._meta.db_table, Payment._meta.db_table, PaymentEvent._meta.db_table]
+    [order_id], [change_id], [payment_id], [event_id] = id_runs_reserve(
+        [(model._meta.db_table, 1) for model in (Order, StatusChange, Payment, PaymentEvent)]
     )
     order = Order(
         pk=order_id,
