@@ -174,11 +174,13 @@ def books_upsert_batches(
             for batch, _read, prepared, staged in ahead:
                 load.start(len(batch))
                 merged = _stage_batch(stage, prepared or batch, reindex_later=reindex_later, staged=staged)
+                load.merged(len(batch))
                 created += merged.created
                 updated += len(batch) - merged.created
                 book_ids.extend(merged.book_ids)
         finally:
             ahead.close()  # stops the thread, whatever ended the writes
+        load.analyze()
         _reindex(reindex_later)
     return UpsertResult(created=created, updated=updated, book_ids=book_ids)
 
@@ -449,6 +451,7 @@ def books_import(
                     continue
                 load.start(len(batch))
                 merged = _stage_batch(stage, prepared or batch, reindex_later=reindex_later, staged=staged)
+                load.merged(len(batch))
                 result.created += merged.created
                 result.updated += len(batch) - merged.created
                 result.book_ids.extend(merged.written)
@@ -456,6 +459,7 @@ def books_import(
                     progress(batch_read)
             if result.rejected and not skip_invalid:
                 raise _RolledBack()
+            load.analyze()
             _reindex(reindex_later)
             del reindex_later[:]
             ids = result.book_ids

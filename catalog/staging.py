@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.admin.models import LogEntry
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.utils import timezone
 
@@ -36,7 +37,7 @@ from catalog import audit, services
 from catalog.fields import BOOK_COLUMN_FIELDS, INDEXED_FIELDS, REQUIRED_FIELDS
 from catalog.importing import BookRow
 from catalog.ledger import StockNote, stock_movements_insert_select
-from catalog.models import Author, Book, BookAuthor, Genre, Series, Work
+from catalog.models import Author, Book, BookAuthor, Genre, Series, StockMovement, Work
 from catalog.pgarray import bigint_array, text_array
 
 #: Book columns a row sets when it carries them; the required ones (isbn, title, price) it always sets.
@@ -55,6 +56,12 @@ WORK_MEM = "64MB"
 
 #: Rows per ``executemany`` round on SQLite (one statement, many parameter sets).
 SQLITE_CHUNK = 5000
+
+#: The tables a merge writes rows into (``BookStage._checks_run``).
+WRITTEN = tuple(
+    model._meta.db_table
+    for model in (Author, Genre, Series, Work, Book, BookAuthor, Book.genres.through, StockMovement, LogEntry)
+)
 
 
 def genre_name_from_slug(slug: str) -> str:
@@ -152,6 +159,7 @@ class BookStage:
         self._existing: list[int] = []
         self._analyzed = False
         self._sequences: tuple[int, int] | None = None
+        self._deferred: list[str] | None = None
         self._create_tables(fields)
 
     # --- loading ----------------------------------------------------------------------------
@@ -309,6 +317,7 @@ class BookStage:
                 f" FROM {STAGE} ORDER BY seq"
             )
             found = cursor.fetchall()
+            self._checks_run(cursor)
         self._clear()
         return Merged(
             book_ids=[row[0] for row in found],
@@ -317,6 +326,30 @@ class BookStage:
             reindex=[row[0] for row in found if row[3]],
             restocked=[row[0] for row in found if row[4]],
         )
+
+    def _checks_run(self, cursor: Any) -> None:
+        """Run now the foreign-key checks the batch queued until the commit (PostgreSQL).
+
+        Django's keys are ``DEFERRABLE INITIALLY DEFERRED``: every row written
+        queues a check per key until the commit, and ``TRUNCATE`` of the stage
+        scans the whole queue for checks on the tables it empties. Over a
+        million-row import the clearing grew from 0.2 to 60 ms a batch (3 s in
+        all). Run batch by batch, the checks cost what they cost at the commit,
+        and the queue stays one batch long. The keys stay deferred for the
+        rest of the transaction.
+        """
+        if not self.postgresql:
+            return
+        if self._deferred is None:  # at the first merge: a load into an empty catalog has dropped its keys by then
+            cursor.execute(
+                "SELECT DISTINCT conname FROM pg_constraint WHERE contype = 'f' AND condeferrable AND condeferred"
+                " AND conrelid = ANY(%s::regclass[]) ORDER BY conname",
+                [list(WRITTEN)],
+            )
+            self._deferred = [_q(name) for (name,) in cursor.fetchall()]
+        if self._deferred:
+            cursor.execute(f"SET CONSTRAINTS {', '.join(self._deferred)} IMMEDIATE")
+            cursor.execute(f"SET CONSTRAINTS {', '.join(self._deferred)} DEFERRED")
 
     def _find_books(self, cursor: Any) -> None:
         """Existing books by ISBN, locked in id order (so the ledger's delta is against the stock replaced).

@@ -88,20 +88,29 @@ _SQLITE_DOCUMENTS = f"""
 # indexed but the description, as the distinct strings of each part. A word never spans two parts, so the
 # words of these strings are those of each book's parts joined, and a name shared by many books is read once.
 _VOCABULARY_TEXT = """
-    SELECT title FROM books WHERE {match_id}
-    UNION SELECT subtitle FROM books WHERE {match_id}
-    UNION SELECT publisher FROM books WHERE {match_id}
+    {books_text}
     UNION SELECT s.name FROM series s WHERE s.id IN (SELECT series_id FROM books WHERE {match_id})
     UNION SELECT au.name FROM authors au WHERE au.id IN (SELECT author_id FROM book_authors WHERE {match_book_id})
     UNION SELECT ge.name FROM genres ge WHERE ge.id IN (SELECT genre_id FROM book_genres WHERE {match_book_id})
 """
-_VOCABULARY_PARTS = 6
+# The books' own parts: PostgreSQL reads the three columns in one scan of ``books``.
+_VOCABULARY_BOOKS = {
+    "postgresql": "SELECT unnest(ARRAY[title, subtitle, publisher]) FROM books WHERE {match_id}",
+    "sqlite": (
+        "SELECT title FROM books WHERE {match_id} UNION SELECT subtitle FROM books WHERE {match_id}"
+        " UNION SELECT publisher FROM books WHERE {match_id}"
+    ),
+}
+#: How many times each vendor's vocabulary text query reads the match's parameter.
+_VOCABULARY_PARTS = {"postgresql": 4, "sqlite": 6}
 
 
-def _vocabulary_text(match: str) -> str:
+def _vocabulary_text(vendor: str, match: str) -> str:
     """The vocabulary text query; ``match``: a condition on ``{column}``, ``""`` for every book."""
+    match_id = match.format(column="id") if match else "TRUE"
     return _VOCABULARY_TEXT.format(
-        match_id=match.format(column="id") if match else "TRUE",
+        books_text=_VOCABULARY_BOOKS[vendor].format(match_id=match_id),
+        match_id=match_id,
         match_book_id=match.format(column="book_id") if match else "TRUE",
     )
 
@@ -180,6 +189,7 @@ def search_index_update(*, book_ids: Iterable[int]) -> None:
                 # most of the cost) are built by the parallel workers too, then inserted in one statement.
                 cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{_DOCUMENTS_STAGE}")  # never a table of the schema
                 cursor.execute(f"CREATE TEMP TABLE {_DOCUMENTS_STAGE} ON COMMIT DROP AS {documents}", [id_array] * 3)
+                documented = cursor.rowcount
                 cursor.execute(
                     f"INSERT INTO book_search (book_id, document, is_active) SELECT * FROM {_DOCUMENTS_STAGE} {upsert}"  # noqa: S608 (fixed names)
                 )
@@ -188,13 +198,15 @@ def search_index_update(*, book_ids: Iterable[int]) -> None:
                 cursor.execute(
                     f"INSERT INTO book_search (book_id, document, is_active) {documents} {upsert}", [id_array] * 3
                 )
-            cursor.execute(
-                "DELETE FROM book_search s WHERE s.book_id = ANY(%s::bigint[])"
-                " AND NOT EXISTS (SELECT 1 FROM books b WHERE b.id = s.book_id)",
-                [id_array],
-            )
-            sql = _vocabulary_text("{column} = ANY(%s::bigint[])")
-            texts = list(_texts(cursor, sql, [id_array] * _VOCABULARY_PARTS))
+                documented = cursor.rowcount
+            if documented < len(ids):  # some ids have no book (any more): their entries go
+                cursor.execute(
+                    "DELETE FROM book_search s WHERE s.book_id = ANY(%s::bigint[])"
+                    " AND NOT EXISTS (SELECT 1 FROM books b WHERE b.id = s.book_id)",
+                    [id_array],
+                )
+            sql = _vocabulary_text(connection.vendor, "{column} = ANY(%s::bigint[])")
+            texts = list(_texts(cursor, sql, [id_array] * _VOCABULARY_PARTS[connection.vendor]))
         else:
             # The ids travel as one JSON parameter: no limit on bound variables.
             id_list = json.dumps(ids)
@@ -204,8 +216,8 @@ def search_index_update(*, book_ids: Iterable[int]) -> None:
                 f"INSERT INTO book_search (rowid, book_id, title, authors, body) {documents}",
                 [id_list],
             )
-            sql = _vocabulary_text("{column} IN (SELECT value FROM json_each(%s))")
-            texts = list(_texts(cursor, sql, [id_list] * _VOCABULARY_PARTS))
+            sql = _vocabulary_text(connection.vendor, "{column} IN (SELECT value FROM json_each(%s))")
+            texts = list(_texts(cursor, sql, [id_list] * _VOCABULARY_PARTS[connection.vendor]))
         _vocabulary_add(cursor, connection.vendor, vocabulary_words(texts))
 
 
@@ -240,6 +252,6 @@ def search_index_rebuild() -> int:
             documents = _SQLITE_DOCUMENTS.format(books_where="")
             cursor.execute(f"INSERT INTO book_search (rowid, book_id, title, authors, body) {documents}")
         with connection.cursor() as reader:
-            words = vocabulary_words(_texts(reader, _vocabulary_text(""), []))
+            words = vocabulary_words(_texts(reader, _vocabulary_text(connection.vendor, ""), []))
         _vocabulary_add(cursor, connection.vendor, words)
         return Book.objects.count()

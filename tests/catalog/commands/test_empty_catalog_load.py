@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from catalog import loading
 from catalog.bulk import books_import
@@ -164,3 +165,37 @@ def test_seed_demo_forced_over_a_store_loads_bare_after_deleting_it_in_the_same_
     assert after_constraints == constraints
     assert "books_title_idx" in rebuilt(indexes, after_indexes)
     assert not ledger_mismatches()
+
+
+def _statistics(table: str) -> int:
+    """Columns of ``table`` with statistics, as this transaction sees them."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stats WHERE schemaname = 'public' AND tablename = %s", [table])
+        return cursor.fetchone()[0]
+
+
+@postgresql_only
+def test_a_bare_load_analyzes_its_tables_after_the_first_batch_at_tenfold_growth_and_before_the_search_entries(
+    tmp_path, small_bulk
+):
+    with CaptureQueriesContext(connection) as captured:
+        result = import_file(write(tmp_path, *lines(50)), batch_size=4)
+    assert result.created == 50
+    statements = [query["sql"] for query in captured.captured_queries]
+    analyzed = [i for i, sql in enumerate(statements) if sql.startswith("ANALYZE") and '"books"' in sql]
+    batches = [i for i, sql in enumerate(statements) if sql.startswith('INSERT INTO "books"')]
+    documents = next(i for i, sql in enumerate(statements) if "INSERT INTO book_search" in sql)
+    assert len(batches) == 13
+    # After the first batch (4 rows), after the tenth (40 rows: tenfold), and before the search entries (50).
+    assert [sum(1 for batch in batches if batch < i) for i in analyzed] == [1, 10, 13]
+    assert analyzed[-1] < documents
+    assert _statistics("books") > 0
+    assert _statistics("book_authors") > 0
+
+
+@postgresql_only
+def test_an_import_into_a_catalog_with_books_leaves_the_statistics_to_autovacuum(tmp_path, small_bulk):
+    BookFactory(isbn=_isbn13(999))
+    with CaptureQueriesContext(connection) as captured:
+        import_file(write(tmp_path, *lines(10)), batch_size=4)
+    assert not [query for query in captured.captured_queries if query["sql"].startswith('ANALYZE "books"')]

@@ -444,3 +444,32 @@ def test_upsert_batches_makes_the_rows_in_another_thread_and_a_bad_batch_writes_
     assert threads
     assert threads[0] != threading.current_thread().name
     assert not Book.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's deferred key checks")
+def test_each_batch_runs_the_key_checks_it_queued_and_the_keys_stay_deferred():
+    """A merge checks its rows' deferred keys before it returns, not at the commit (the queue stays short)."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import IntegrityError, transaction
+
+    from catalog.ledger import StockNote
+    from catalog.staging import BookStage
+
+    with transaction.atomic():
+        stage = BookStage(note=StockNote(kind=StockMovement.Kind.IMPORT), user_id=987_654)  # no such user
+        stage.load(_rows([301]))
+        with pytest.raises(IntegrityError):
+            stage.merge()  # the admin history's key to the user is checked here
+        transaction.set_rollback(True)
+
+    with transaction.atomic():
+        stage = BookStage(note=StockNote(kind=StockMovement.Kind.IMPORT), user_id=None)
+        stage.load(_rows([302]))
+        stage.merge()
+        # Still deferred for the rest of the transaction: a bad key raises only when checked.
+        LogEntry.objects.create(
+            user_id=987_654, content_type=ContentType.objects.get_for_model(Book), object_repr="x", action_flag=ADDITION
+        )
+        with connection.cursor() as cursor, pytest.raises(IntegrityError):
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        transaction.set_rollback(True)

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from catalog import services
 from catalog.models import Book, BookAuthor, BookSearchEntry
 from catalog.search import book_search, search_index_rebuild, search_index_update
-from tests.factories import AuthorFactory, BookFactory
+from tests.factories import AuthorFactory, BookFactory, GenreFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -131,14 +131,52 @@ def test_many_books_get_the_same_entries_through_create_table_as(monkeypatch: py
     assert sorted(found("gardens")) == sorted(book.title for book in books)
 
 
-def test_update_drops_entries_of_books_that_no_longer_exist() -> None:
-    book = BookFactory(title="Gone Soon")
+@pytest.mark.parametrize("parallel_from", [5_000, 1], ids=["insert", "create-table-as"])
+def test_update_drops_entries_of_books_that_no_longer_exist(
+    monkeypatch: pytest.MonkeyPatch, parallel_from: int
+) -> None:
+    from catalog.search import index
+
+    monkeypatch.setattr(index, "PARALLEL_DOCUMENTS_FROM", parallel_from)
+    kept, book = BookFactory(title="Kept Here"), BookFactory(title="Gone Soon")
     book_id = book.pk
     BookAuthor.objects.filter(book=book).delete()
     Book.objects.filter(pk=book_id).delete()  # behind the services' back
     assert book_id in indexed_ids()
-    search_index_update(book_ids=[book_id])
+    search_index_update(book_ids=[kept.pk, book_id])
     assert book_id not in indexed_ids()
+    assert kept.pk in indexed_ids()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite's FTS rows are replaced by DELETE, then INSERT")
+@pytest.mark.parametrize("parallel_from", [5_000, 1], ids=["insert", "create-table-as"])
+def test_update_of_books_that_all_exist_deletes_no_entry(monkeypatch: pytest.MonkeyPatch, parallel_from: int) -> None:
+    """The documents statement counts the books it found; only a shortfall costs the DELETE of missing ones."""
+    from catalog.search import index
+
+    monkeypatch.setattr(index, "PARALLEL_DOCUMENTS_FROM", parallel_from)
+    ids = [BookFactory(title=f"Present volume {i}").pk for i in range(3)]
+    with CaptureQueriesContext(connection) as captured:
+        search_index_update(book_ids=ids)
+    assert not [query for query in captured.captured_queries if query["sql"].startswith("DELETE")]
+    assert indexed_ids() >= set(ids)
+
+
+def test_the_vocabulary_takes_the_words_of_titles_subtitles_publishers_contributors_series_and_genres() -> None:
+    from catalog.models import SearchWord, Series
+
+    BookFactory(
+        title="Quarrelsome",
+        subtitle="Marmalade",
+        publisher="Wintergreen Press",
+        description="Untouchable blurb",
+        series=Series.objects.create(name="Thistledown"),
+        authors=[AuthorFactory(name="Ottoline Brisk")],
+        genres=[GenreFactory(name="Hedgerow Mysteries", slug="hedgerow-mysteries")],
+    )
+    words = set(SearchWord.objects.values_list("word", flat=True))
+    assert {"quarrelsome", "marmalade", "wintergreen", "thistledown", "ottoline", "brisk", "hedgerow"} <= words
+    assert "untouchable" not in words  # descriptions are left out
 
 
 def test_update_with_no_ids_does_nothing(django_assert_num_queries: Any) -> None:
