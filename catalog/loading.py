@@ -119,7 +119,7 @@ class EmptyCatalogLoad:
             )
             touching = cursor.fetchall()
             self.deferred = sorted({name for name, dropped in touching if not dropped})
-            _checks_run(cursor, [name for name, _ in touching], quote)
+            deferred_checks_run(cursor, [name for name, _ in touching], quote)
             for table, name, _definition in self.keys:
                 cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
             for name, _definition in dropped_indexes:
@@ -148,7 +148,7 @@ class EmptyCatalogLoad:
         quote = connections[self.using].ops.quote_name
         with connections[self.using].cursor() as cursor:
             cursor.execute(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
-            _checks_run(cursor, self.deferred, quote)
+            deferred_checks_run(cursor, self.deferred, quote)
             for definition in self.indexes:
                 cursor.execute(definition)
             for table, name, definition in self.keys:
@@ -156,7 +156,7 @@ class EmptyCatalogLoad:
         self.indexes, self.keys = [], []
 
 
-def _checks_run(cursor: Any, names: Sequence[str], quote: Callable[[str], str]) -> None:
+def deferred_checks_run(cursor: Any, names: Sequence[str], quote: Callable[[str], str]) -> None:
     """Run the pending checks of the deferred constraints ``names`` now; they stay deferred for what follows."""
     if names:
         listed = ", ".join(quote(name) for name in sorted(set(names)))
