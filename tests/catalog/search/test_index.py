@@ -200,3 +200,30 @@ def test_rebuild_command_reports_the_count() -> None:
     call_command("rebuild_search_index", stdout=out)
     assert "Indexed 1 book." in out.getvalue()
     assert found("lonely") == ["Lonely"]
+
+
+@pytest.mark.parametrize("parallel_from", [5_000, 1], ids=["insert", "create-table-as"])
+def test_update_reindexes_exactly_the_given_ids_consecutive_or_not(
+    monkeypatch: pytest.MonkeyPatch, parallel_from: int
+) -> None:
+    """Consecutive ids are matched as a range on PostgreSQL, others as an array: both reindex those ids only."""
+    from catalog.search import index
+
+    monkeypatch.setattr(index, "PARALLEL_DOCUMENTS_FROM", parallel_from)
+    first, middle, last = (BookFactory(title=f"Old volume {n}") for n in range(3))
+    Book.objects.filter(pk__in=[first.pk, middle.pk, last.pk]).update(title="Zanzibar harbour")  # behind the services
+
+    with CaptureQueriesContext(connection) as gapped:
+        search_index_update(book_ids=[first.pk, last.pk])
+    assert sorted(found("zanzibar")) == ["Zanzibar harbour"] * 2
+    assert {book.pk for book in book_search(Book.objects.all(), "zanzibar")} == {first.pk, last.pk}
+
+    with CaptureQueriesContext(connection) as consecutive:
+        search_index_update(book_ids=[last.pk, middle.pk, first.pk])
+    assert {book.pk for book in book_search(Book.objects.all(), "zanzibar")} == {first.pk, middle.pk, last.pk}
+
+    if connection.vendor == "postgresql":
+        assert any("= ANY(" in query["sql"] for query in gapped.captured_queries)
+        documents = [query["sql"] for query in consecutive.captured_queries if "to_tsvector" in query["sql"]]
+        assert documents
+        assert all("BETWEEN" in sql and "= ANY(" not in sql for sql in documents)
