@@ -10,6 +10,7 @@ every statement, and the scrape endpoint, which sums all gunicorn workers when
 from __future__ import annotations
 
 import contextvars
+import functools
 import hmac
 import logging
 import os
@@ -100,8 +101,20 @@ def _statement_kind(sql: str) -> str:
         if head.startswith(kind):
             return kind
     if head.startswith("with"):
+        if len(sql) <= _KNOWN_STATEMENT_MAX:
+            return _known_common_table_statement_kind(sql)
         return _common_table_statement_kind(sql.lower())
     return "other"
+
+
+# A request's ``WITH`` statements are a few texts run again and again (their values are parameters): each
+# text's kind is found once. Longer texts (bulk statements) are examined every time rather than kept.
+_KNOWN_STATEMENT_MAX = 8192
+
+
+@functools.lru_cache(maxsize=256)
+def _known_common_table_statement_kind(sql: str) -> str:
+    return _common_table_statement_kind(sql.lower())
 
 
 _TOKENS = re.compile(r"\(|\)|\b(?:select|insert|update|delete)\b")

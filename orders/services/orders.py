@@ -38,6 +38,7 @@ from accounts.selectors import address_get_for_user
 from accounts.services import ADDRESS_FIELDS, address_clean
 from bookstore.audit import audit_record
 from bookstore.inserts import id_runs_sql, rows_insert
+from bookstore.rows import row_get
 from catalog.choices import PublicationStatus
 from catalog.exceptions import InsufficientStock
 from catalog.ledger import StockNote, stock_movements_record
@@ -263,11 +264,9 @@ def _address_copy(*, user: Any, value: Mapping[str, Any], field_name: str) -> di
 
 
 def _delivery_method(*, method_id: int, country: str) -> ShippingMethod:
-    try:
-        # ``get`` rather than ``first``: no ORDER BY to compile for a lookup by primary key.
-        method = ShippingMethod.objects.get(pk=method_id, is_active=True)
-    except ShippingMethod.DoesNotExist:
-        raise _invalid_order({"shipping_method_id": [f"Shipping method {method_id} does not exist."]}) from None
+    method = row_get(ShippingMethod, method_id)
+    if method is None or not method.is_active:
+        raise _invalid_order({"shipping_method_id": [f"Shipping method {method_id} does not exist."]})
     if country not in {served.code for served in method.countries}:
         raise _invalid_order({"shipping_method_id": [f"Shipping method {method.name} does not deliver to {country}."]})
     return method
