@@ -24,6 +24,7 @@ from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
+from bookstore.cache import default_redis
 from catalog import covers, readcache, services
 from catalog.models import Book
 from orders.expiry import order_expire_unpaid
@@ -69,6 +70,27 @@ def test_the_tokens_change_when_the_write_commits_and_not_before(book: Book) -> 
         pending = [func for _sids, func, _robust in transaction.get_connection().run_on_commit]
         assert sum(isinstance(func, readcache._Pending) for func in pending) == 1
     assert cache.get("catalog:v:all") != before
+
+
+@pytest.mark.skipif(default_redis() is None, reason="the one-command replacement runs only with Redis as the cache")
+def test_with_redis_the_new_tokens_are_written_in_one_command_as_set_many_would_write_them() -> None:
+    client, backend = default_redis()  # type: ignore[misc]
+    cache.set_many({"catalog:v:all": "old", "catalog:v:shared": "old", "catalog:v:book:7": "old"})
+    commands_before = client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+    readcache._tokens_replace(everything=False, book_ids={7, 8})
+    assert client.info("commandstats")["cmdstat_evalsha"]["calls"] == commands_before + 1
+    new = cache.get_many(["catalog:v:all", "catalog:v:shared", "catalog:v:book:7", "catalog:v:book:8"])
+    assert new["catalog:v:all"] == new["catalog:v:book:7"] == new["catalog:v:book:8"] != "old"
+    assert new["catalog:v:shared"] == "old"  # a stock change leaves the other books' details alone
+    for name in ("catalog:v:all", "catalog:v:book:7", "catalog:v:book:8"):
+        assert 0 < client.ttl(backend.make_key(name)) <= readcache._BOOK_TOKEN_SECONDS
+
+    readcache._tokens_replace(everything=True, book_ids=set())
+    everything = cache.get_many(["catalog:v:all", "catalog:v:shared"])
+    assert everything["catalog:v:all"] == everything["catalog:v:shared"] != new["catalog:v:all"]
+    # A write that may change any document: the global tokens are kept until replaced.
+    assert client.ttl(backend.make_key("catalog:v:all")) == -1
+    assert client.ttl(backend.make_key("catalog:v:shared")) == -1
 
 
 def test_a_rolled_back_write_changes_nothing(book: Book) -> None:
