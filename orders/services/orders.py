@@ -75,7 +75,8 @@ from telemetry.metrics import ORDERS_CANCELLED, ORDERS_PLACED, count_on_commit
 logger = logging.getLogger(__name__)
 
 Status = Order.Status
-# The bulk discount tiers, cached for every placement and quote; cleared by ``orders.signals`` on any tier write.
+# The bulk discount tiers, cached for quotes (and placement on SQLite; on PostgreSQL placement reads them with the
+# books, ``_books_read``); cleared by ``orders.signals`` on any tier write.
 TIERS_CACHE_KEY = "orders:bulk-discount-tiers"
 # Also the bound on staleness if the cache was unreachable when a tier changed.
 TIERS_CACHE_SECONDS = 60
@@ -305,8 +306,12 @@ def _price(
     lock_coupon: bool,
     delivery: Delivery | None = None,
     rates: TaxRates | None = None,
+    tiers: Sequence[pricing.Tier] | None = None,
 ) -> OrderQuote:
-    """Price ``items`` at the books' current prices, ship them by ``delivery``; find and check the coupon."""
+    """Price ``items`` at the books' current prices, ship them by ``delivery``; find and check the coupon.
+
+    ``tiers``: the bulk discount tiers when the caller has read them already (else from the cache).
+    """
     lines = [
         pricing.LineInput(book_id=line.book_id, quantity=line.quantity, unit_price=books[line.book_id].price)
         for line in items
@@ -319,7 +324,7 @@ def _price(
         terms = pricing.CouponTerms(code=coupon.code, kind=cast(pricing.CouponKind, coupon.kind), value=coupon.value)
     totals = order_totals(
         lines=lines,
-        tiers=_tiers(),
+        tiers=_tiers() if tiers is None else tiers,
         coupon=terms,
         shipping=delivery.terms if delivery else None,
         rates=rates or tax_rates(),
@@ -482,7 +487,7 @@ _COUPON_TERMS = ("code", "kind", "value", "is_active", "starts_at", "ends_at", "
 
 def _place_priced_first(placing: _Placing) -> Order:
     """Price and write the order from the books as read, then lock them: the locked section is short."""
-    books, reserved = _books_read(placing)
+    books, reserved, tiers = _books_read(placing)
     # Unknown, inactive and out-of-print books are a 400 on their line, which the stock check would
     # report as "insufficient".
     _check_books(placing.items, _states(books))
@@ -500,6 +505,7 @@ def _place_priced_first(placing: _Placing) -> Order:
         lock_coupon=False,
         delivery=placing.delivery,
         rates=placing.rates,
+        tiers=tiers,
     )
     with transaction.atomic():
         # On PostgreSQL (ids reserved) the items go in with the order: they copy the books as read, and an
@@ -591,22 +597,24 @@ _RESERVED_TABLES = (Order, StatusChange, Payment, PaymentEvent, Email)
 _BOOK_READ = ("id", "stock", "preorder_allowance", *_BOOK_TERMS)
 
 
-def _books_read(placing: _Placing) -> tuple[dict[int, Book], _Reserved | None]:
-    """The ordered books by id (only ``_BOOK_READ``), and on PostgreSQL the ids of the rows the order will insert.
+def _books_read(placing: _Placing) -> tuple[dict[int, Book], _Reserved | None, list[pricing.Tier] | None]:
+    """The ordered books by id (only ``_BOOK_READ``); on PostgreSQL also the ids of the rows the order will insert
+    and the bulk discount tiers.
 
-    On PostgreSQL one statement does both: the ids of the order, its status
+    On PostgreSQL one statement does all three: the ids of the order, its status
     change, payment, payment event, email and one item per line come from the
     tables' sequences (``bookstore.inserts.id_runs_sql``, taken once in a
     ``MATERIALIZED`` part), so the order is inserted with its final number (no
-    second ``UPDATE``) and its rows go in one statement (``rows_insert``). An
-    order refused after this read (a line not valid, short stock) leaves its
+    second ``UPDATE``) and its rows go in one statement (``rows_insert``). The
+    tiers come from their table (two arrays), so pricing needs no cache round
+    trip. An order refused after this read (a line not valid, short stock) leaves its
     ids unused, as a rolled-back attempt does: sequences have gaps. SQLite has
     no sequences: ``None``, the rows are inserted one by one and the number is
-    set after the insert.
+    set after the insert; and ``None`` tiers, which pricing reads from the cache.
     """
     if connection.vendor != "postgresql":
         queryset = Book.objects.filter(pk__in=placing.quantities).order_by().only(*_BOOK_READ)
-        return {book.pk: book for book in queryset}, None
+        return {book.pk: book for book in queryset}, None, None
     runs = [(model._meta.db_table, 1) for model in _RESERVED_TABLES] + [
         (OrderItem._meta.db_table, len(placing.quantities))
     ]
@@ -615,17 +623,25 @@ def _books_read(placing: _Placing) -> tuple[dict[int, Book], _Reserved | None]:
     chosen = [field for field in Book._meta.concrete_fields if field.name in _BOOK_READ]
     quote = connection.ops.quote_name
     columns = ", ".join(f"b.{quote(field.column)}" for field in chosen)
+    tier = BulkDiscountTier._meta
+    # Both aggregates take the rows in the same order: pairs stay pairs.
+    minimum, percent = (quote(tier.get_field(name).column) for name in ("min_quantity", "percent"))
+    tiers = f"SELECT array_agg({minimum}), array_agg({percent}) FROM {quote(tier.db_table)}"  # noqa: S608 (names from the model)
     sql = (
-        f"WITH reserved AS MATERIALIZED ({ids_sql}) SELECT reserved.*, {columns}"  # noqa: S608 (names from the model)
-        f" FROM reserved LEFT JOIN {quote(Book._meta.db_table)} AS b"
+        f"WITH reserved AS MATERIALIZED ({ids_sql}), tiers AS MATERIALIZED ({tiers})"  # noqa: S608 (names from the models)
+        f" SELECT reserved.*, tiers.*, {columns}"
+        f" FROM reserved CROSS JOIN tiers LEFT JOIN {quote(Book._meta.db_table)} AS b"
         f" ON b.{quote(Book._meta.pk.column)} = ANY(%s::bigint[])"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, list(placing.quantities)])
         rows = cursor.fetchall()
     attnames = [field.attname for field in chosen]
-    books = [Book.from_db(connection.alias, attnames, row[len(runs) :]) for row in rows if row[len(runs)] is not None]
-    return {book.pk: book for book in books}, _reserved(rows[0][: len(runs)])
+    first = len(runs) + 2
+    books = [Book.from_db(connection.alias, attnames, row[first:]) for row in rows if row[first] is not None]
+    quantities, percents = rows[0][len(runs) : first]
+    found = [pricing.Tier(min_quantity=q, percent=p) for q, p in zip(quantities or (), percents or (), strict=True)]
+    return {book.pk: book for book in books}, _reserved(rows[0][: len(runs)]), found
 
 
 def _reserved(ids: Sequence[list[int]]) -> _Reserved:

@@ -77,7 +77,7 @@ def test_a_quantity_stored_by_a_concurrent_request_after_the_check_is_still_take
 
 
 def test_every_tier_write_reaches_the_next_quote_through_the_cache(no_tiers, django_capture_on_commit_callbacks):
-    """Placement and quotes read the tiers from the cache; each write clears it, now and after the commit."""
+    """Quotes (and placement on SQLite) read the tiers from the cache; each write clears it, now and after the commit."""
     from django.core.cache import cache
 
     from orders.services import OrderLine, order_quote

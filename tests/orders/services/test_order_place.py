@@ -81,6 +81,31 @@ def test_default_bulk_tiers_apply(user, default_tiers):
     assert order.discounts[0]["amount"] == "10.00"
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the books' statement reads the tiers on PostgreSQL")
+def test_on_postgresql_the_tiers_come_with_the_books_not_from_the_cache(user, default_tiers):
+    """The tiers are read in the statement that reads the books: a stale cache entry is not used, nor asked."""
+    from unittest import mock
+
+    from django.core.cache import cache
+
+    from orders.services.orders import TIERS_CACHE_KEY
+
+    cache.set(TIERS_CACHE_KEY, [(1, D("50.00"))])  # what no tier says
+    book = BookFactory(price="10.00", stock=20)
+    with mock.patch("orders.services.orders.cache.get", wraps=cache.get) as cache_read:
+        order = order_place(user=user, items=lines((book.pk, 10)))
+        small = order_place(user=user, items=lines((book.pk, 4)))
+    assert [call.args[0] for call in cache_read.call_args_list if call.args[0] == TIERS_CACHE_KEY] == []
+    assert (order.subtotal, order.discount_total, order.total) == (D("100.00"), D("10.00"), D("90.00"))
+    assert small.discount_total == D("0.00")
+
+
+def test_without_tiers_nothing_is_taken_off(user, no_tiers):
+    book = BookFactory(price="10.00", stock=200)
+    order = order_place(user=user, items=lines((book.pk, 100)))
+    assert (order.subtotal, order.discount_total, order.discounts) == (D("1000.00"), D("0.00"), [])
+
+
 def test_insufficient_stock_lists_every_short_line_and_changes_nothing(user):
     ok = BookFactory(stock=5)
     short_a = BookFactory(stock=1)
