@@ -45,7 +45,9 @@ CUSTOMER_EMAIL = "bench-customer-{n}@bench.bookstore.local"
 PASSWORD = "bench-Password-2026!"
 MARKER = "BENCH_FIXTURE_JSON "
 ORDER_BOOKS = 10
-ORDER_STOCK = 1000
+# Enough for a run at several hundred orders a second (about 3 units each) with its warm-up: a book running out
+# would turn placements into cheaper 409s.
+ORDER_STOCK = 20000
 # A postal code of the right form for the store's country, for the delivered orders of the order scenario.
 BENCH_POSTAL_CODES = {"DE": "10117", "FR": "75005", "GB": "SW1A 1AA", "NL": "1012 AB", "US": "10001", "CA": "K1A 0B1"}
 _STOPWORDS_TEXT = (
