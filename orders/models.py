@@ -234,7 +234,8 @@ class Order(models.Model):
 class OrderItem(models.Model):
     """One line of an order, with the book's ISBN, title and price as they were when ordered."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    # No index of its own: the unique (order, book) index leads with it (migration 0012).
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items", db_index=False)
     # PROTECT keeps order history intact: the catalog deactivates an ordered book instead of deleting it.
     book = models.ForeignKey(Book, on_delete=models.PROTECT, related_name="order_items")
     isbn = models.CharField("ISBN-13", max_length=13)
