@@ -623,10 +623,12 @@ def _books_read(placing: _Placing) -> tuple[dict[int, Book], _Reserved | None, l
     chosen = [field for field in Book._meta.concrete_fields if field.name in _BOOK_READ]
     quote = connection.ops.quote_name
     columns = ", ".join(f"b.{quote(field.column)}" for field in chosen)
-    tier = BulkDiscountTier._meta
+    tier = {field.name: quote(field.column) for field in BulkDiscountTier._meta.concrete_fields}
     # Both aggregates take the rows in the same order: pairs stay pairs.
-    minimum, percent = (quote(tier.get_field(name).column) for name in ("min_quantity", "percent"))
-    tiers = f"SELECT array_agg({minimum}), array_agg({percent}) FROM {quote(tier.db_table)}"  # noqa: S608 (names from the model)
+    tiers = (
+        f"SELECT array_agg({tier['min_quantity']}), array_agg({tier['percent']})"  # noqa: S608 (names from the model)
+        f" FROM {quote(BulkDiscountTier._meta.db_table)}"
+    )
     sql = (
         f"WITH reserved AS MATERIALIZED ({ids_sql}), tiers AS MATERIALIZED ({tiers})"  # noqa: S608 (names from the models)
         f" SELECT reserved.*, tiers.*, {columns}"

@@ -60,7 +60,7 @@ def test_a_missing_row_is_none() -> None:
 
 
 def test_a_key_of_the_wrong_form_is_refused_as_the_orm_refuses_it() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="expected a number but got 'not-a-number'"):
         row_get(User, "not-a-number")
 
 
