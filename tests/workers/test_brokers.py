@@ -18,7 +18,8 @@ def _order_email_arrives(make_env, workers, smtp_server, customer_and_book, *, b
     placed = place_order(env, user_id=user.pk, book_id=book.pk)
     [message] = smtp_server.wait_for(1, timeout=60)
     email = eventually(lambda: Email.objects.filter(pk=placed["email"], state=Email.State.SENT).first(), message="sent")
-    assert worker.saw(f"email {email.pk} sent to the SMTP server")
+    # The worker logs the line after its UPDATE commits; its output reaches the test through a pipe.
+    assert eventually(lambda: worker.saw(f"email {email.pk} sent to the SMTP server"), timeout=10, message="log line")
     assert email.attempts == 1
     assert message["To"] == "reader@example.com"
     assert placed["number"] in message["Subject"]

@@ -35,7 +35,8 @@ def test_a_worker_on_the_embedded_broker_makes_the_thumbnails_after_the_upload_c
 
     cover = eventually(lambda: BookCover.objects.filter(book=book).exclude(large="").first(), message="thumbnails")
     assert cover.original == uploaded["original"]
-    assert worker.saw("catalog.cover_thumbnails")
+    # The task's log line may reach the test (through the worker's output pipe) after its row is written.
+    assert eventually(lambda: worker.saw("catalog.cover_thumbnails"), timeout=10, message="the task's log line")
     for name, width in ((cover.small, 160), (cover.medium, 320), (cover.large, 640)):
         with Image.open(media / name) as thumbnail:
             assert (thumbnail.format, thumbnail.size) == ("WEBP", (width, width * 3 // 2))
