@@ -50,6 +50,8 @@ from django.db.models import Field, Model
 from django.db.models.sql import InsertQuery
 from psycopg.types.json import Jsonb
 
+from bookstore.prepared import prepared_cursor
+
 
 def id_runs_sql(runs: Sequence[tuple[str, int]]) -> tuple[str, list[Any]]:
     """A ``SELECT`` of one row: ``count`` new ids from each ``(table, count)``'s ``id`` sequence, an array each.
@@ -176,16 +178,19 @@ def _recordset_sql(model: type[Model], using: str) -> str:
     return f"INSERT INTO {table} ({columns}) SELECT {columns} FROM json_populate_recordset(NULL::{table}, %s)"  # noqa: S608
 
 
-def _run_sql(rows: Sequence[Model], using: str) -> tuple[str, tuple[Any, ...]]:
-    """One ``INSERT`` of ``rows`` (all of one model): from one JSON parameter where it is exact."""
+def _run_sql(rows: Sequence[Model], using: str) -> tuple[str, tuple[Any, ...], bool]:
+    """One ``INSERT`` of ``rows`` (all of one model): from one JSON parameter where it is exact.
+
+    The flag says whether the text is the model's one (the JSON form), whatever the number of rows.
+    """
     model = type(rows[0])
     fields = _insert_fields(model)
     if not _json_ready(model):
-        return _insert_sql(rows, using)
+        return (*_insert_sql(rows, using), False)
     try:
-        return _recordset_sql(model, using), (_json_rows(rows, fields, using),)
+        return _recordset_sql(model, using), (_json_rows(rows, fields, using),), True
     except _NotJsonReady:
-        return _insert_sql(rows, using)
+        return (*_insert_sql(rows, using), False)
 
 
 def _runs(rows: Sequence[Model]) -> list[list[Model]]:
@@ -204,13 +209,16 @@ def rows_insert(rows: Sequence[Model], *, using: str = "default") -> None:
     if any(row.pk is None for row in rows):
         raise ValueError("every row needs its primary key: id_runs_reserve() takes them first")
     statements = [_run_sql(run, using) for run in _runs(rows)]
-    *parts, (last_sql, last_params) = statements
+    *parts, (last_sql, last_params, _) = statements
     sql = "".join(
         f"{'WITH' if index == 0 else ','} inserted_{index} AS ({part_sql}) "
-        for index, (part_sql, _) in enumerate(parts)
+        for index, (part_sql, _, _) in enumerate(parts)
     )
-    params: list[Any] = [param for _, part_params in parts for param in part_params]
-    with connections[using].cursor() as cursor:
+    params: list[Any] = [param for _, part_params, _ in parts for param in part_params]
+    # A text that comes back for the same models is prepared (bookstore/prepared.py); one with a
+    # placeholder per value differs with the number of rows.
+    reusable = all(fixed for _, _, fixed in statements)
+    with prepared_cursor(using) if reusable else connections[using].cursor() as cursor:
         cursor.execute(sql + last_sql, [*params, *last_params])
     for row in rows:
         row._state.adding = False

@@ -20,6 +20,8 @@ from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
+from bookstore.prepared import prepared_cursor
+
 M = TypeVar("M", bound=Model)
 
 
@@ -57,7 +59,7 @@ def row_get(model: type[M], pk: Any) -> M | None:
     using = router.db_for_read(model)
     connection = connections[using]
     read = _read(model, connection)
-    with connection.cursor() as cursor:
+    with prepared_cursor(using) as cursor:
         cursor.execute(read.sql, [model._meta.pk.get_db_prep_value(pk, connection)])
         row = cursor.fetchone()
     if row is None:

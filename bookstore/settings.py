@@ -182,6 +182,14 @@ if DATABASE_POOLER:
     for _alias in DATABASES.values():
         _alias["DISABLE_SERVER_SIDE_CURSORS"] = True
         _alias["OPTIONS"]["prepare_threshold"] = None
+elif _db["ENGINE"] != "django.db.backends.sqlite3":
+    # Prepared statements (bookstore/prepared.py): only the statements sent through ``prepared_cursor``
+    # are prepared (the ORM's cursors bind on the client and prepare nothing), each planned once.
+    for _alias in DATABASES.values():
+        _alias["OPTIONS"]["prepare_threshold"] = 2**31
+        _alias["OPTIONS"]["options"] = (
+            f"{_alias['OPTIONS'].get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
+        )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -29,6 +29,7 @@ from django.utils.text import slugify
 
 from bookstore.audit import audit_record, audit_records
 from bookstore.limits import MAX_PRICE, money
+from bookstore.prepared import prepared_cursor
 from catalog import isbn as isbn_rules
 from catalog import readcache
 from catalog.choices import ContributorRole, PublicationStatus
@@ -246,7 +247,7 @@ def _stock_take_in_one_statement(
     books: dict[int, Book] = {}
     pending = ids
     while True:
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection.alias) as cursor:
             cursor.execute("".join(sql), [pending, [quantities[book_id] for book_id in pending], pending, *params[3:]])
             rows = cursor.fetchall()
         books.update((book.pk, book) for book in (Book.from_db(db, attnames, row) for row in rows))

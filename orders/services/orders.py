@@ -38,6 +38,7 @@ from accounts.selectors import address_get_for_user
 from accounts.services import ADDRESS_FIELDS, address_clean
 from bookstore.audit import audit_record
 from bookstore.inserts import id_runs_sql, rows_insert
+from bookstore.prepared import prepared_cursor
 from bookstore.rows import row_get
 from catalog.choices import PublicationStatus
 from catalog.exceptions import InsufficientStock
@@ -635,7 +636,7 @@ def _books_read(placing: _Placing) -> tuple[dict[int, Book], _Reserved | None, l
         f" FROM reserved CROSS JOIN tiers LEFT JOIN {quote(Book._meta.db_table)} AS b"
         f" ON b.{quote(Book._meta.pk.column)} = ANY(%s::bigint[])"
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [*params, list(placing.quantities)])
         rows = cursor.fetchall()
     attnames = [field.attname for field in chosen]

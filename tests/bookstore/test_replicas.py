@@ -86,7 +86,10 @@ def test_pgbouncer_turns_off_server_side_cursors_and_prepared_statements_everywh
         assert database["OPTIONS"]["prepare_threshold"] is None
     plain = json.loads(_settings(DATABASE_URL="postgres://app@db:5432/shop").stdout)["databases"]["default"]
     assert not plain.get("DISABLE_SERVER_SIDE_CURSORS")
-    assert "prepare_threshold" not in plain["OPTIONS"]
+    # Without a pooler only bookstore.prepared's statements are prepared (the ORM's cursors never are), each
+    # planned once.
+    assert plain["OPTIONS"]["prepare_threshold"] == 2**31
+    assert plain["OPTIONS"]["options"] == "-c plan_cache_mode=force_generic_plan"
 
 
 def test_an_unknown_pooler_refuses_to_start():
