@@ -7,6 +7,7 @@ README ("Configuration").
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from datetime import timedelta
@@ -185,11 +186,11 @@ if DATABASE_POOLER:
 elif _db["ENGINE"] != "django.db.backends.sqlite3":
     # Prepared statements (bookstore/prepared.py): only the statements sent through ``prepared_cursor``
     # are prepared (the ORM's cursors bind on the client and prepare nothing), each planned once.
+    # libpq reads PGOPTIONS only without an ``options`` parameter: what it says is kept, in front.
     for _alias in DATABASES.values():
         _alias["OPTIONS"]["prepare_threshold"] = 2**31
-        _alias["OPTIONS"]["options"] = (
-            f"{_alias['OPTIONS'].get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
-        )
+        _given = _alias["OPTIONS"].get("options", os.environ.get("PGOPTIONS", ""))
+        _alias["OPTIONS"]["options"] = f"{_given} -c plan_cache_mode=force_generic_plan".strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

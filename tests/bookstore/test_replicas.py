@@ -36,7 +36,7 @@ def _settings(**env: str) -> subprocess.CompletedProcess[str]:
         "print(json.dumps({'databases': s.DATABASES, 'replicas': s.DATABASE_REPLICAS, "
         "'routers': s.DATABASE_ROUTERS, 'pin': s.DATABASE_REPLICA_PIN_SECONDS}, default=str))"
     )
-    base = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_") and k != "PGOPTIONS"}
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -90,6 +90,21 @@ def test_pgbouncer_turns_off_server_side_cursors_and_prepared_statements_everywh
     # planned once.
     assert plain["OPTIONS"]["prepare_threshold"] == 2**31
     assert plain["OPTIONS"]["options"] == "-c plan_cache_mode=force_generic_plan"
+
+
+def test_the_planning_option_keeps_the_sessions_options_of_pgoptions_or_of_the_url():
+    def options(**env: str) -> str:
+        result = _settings(**env)
+        assert result.returncode == 0, result.stderr
+        return str(json.loads(result.stdout)["databases"]["default"]["OPTIONS"]["options"])
+
+    # libpq's own rule: PGOPTIONS applies unless the connection names its options.
+    plan = "-c plan_cache_mode=force_generic_plan"
+    assert (
+        options(DATABASE_URL="postgres://app@db:5432/shop", PGOPTIONS="-c work_mem=64MB") == f"-c work_mem=64MB {plan}"
+    )
+    given = "postgres://app@db:5432/shop?options=-c%20statement_timeout%3D5s"
+    assert options(DATABASE_URL=given, PGOPTIONS="-c work_mem=64MB") == f"-c statement_timeout=5s {plan}"
 
 
 def test_an_unknown_pooler_refuses_to_start():
