@@ -59,11 +59,14 @@ class ApiRootView(APIView):
         return Response(links)
 
 
+# Django tries the routes in order on every request: the catalog's (most of the traffic: every book page and
+# list) first, then the orders'. No route of one app shadows another's.
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", ApiRootView.as_view(), name="api-root"),
-    *accounts_urlpatterns,
     *catalog_urlpatterns,
+    path("", include(catalog_router.urls)),
     *orders_urlpatterns,
+    path("", include(orders_router.urls)),
+    *accounts_urlpatterns,
+    path("", include(accounts_router.urls)),
 ]
-for _router in ROUTERS:
-    urlpatterns.append(path("", include(_router.urls)))

@@ -81,16 +81,30 @@ class MetricsMiddleware:
         finally:
             _request_queries.reset(token)
         elapsed = time.perf_counter() - started
-        route = route_of(request)
         method = request.method if request.method in _METHODS else "other"
-        status = str(response.status_code)
-        HTTP_REQUESTS.labels(route=route, method=method, status=status).inc()
-        HTTP_REQUEST_DURATION.labels(route=route, method=method, status=status).observe(elapsed)
-        HTTP_REQUEST_QUERIES.labels(route=route).observe(queries[0])
+        requests, duration, statements = _request_series(route_of(request), method, response.status_code)
+        requests.inc()
+        duration.observe(elapsed)
+        statements.observe(queries[0])
         return response
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+# ``labels()`` checks and looks up its arguments on every call; the series of a (route, method, status) are
+# the same objects every time (routes are pattern names, so there are a few hundred at most).
+@functools.lru_cache(maxsize=2048)
+def _request_series(route: str, method: str, status: int) -> tuple[Any, Any, Any]:
+    """The request counter, duration histogram and statements histogram of one route, method and status."""
+    labels = {"route": route, "method": method, "status": str(status)}
+    return HTTP_REQUESTS.labels(**labels), HTTP_REQUEST_DURATION.labels(**labels), HTTP_REQUEST_QUERIES.labels(route)
+
+
+@functools.lru_cache(maxsize=256)
+def _query_series(alias: str, kind: str) -> Any:
+    return DB_QUERIES.labels(alias=alias, statement=kind)
+
 
 # --- Database ---------------------------------------------------------------------
 
@@ -148,7 +162,7 @@ def _common_table_statement_kind(sql: str) -> str:
 
 def count_query(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
     """Execute wrapper: count the statement, for the process and for the current request."""
-    DB_QUERIES.labels(alias=context["connection"].alias, statement=_statement_kind(sql)).inc()
+    _query_series(context["connection"].alias, _statement_kind(sql)).inc()
     queries = _request_queries.get()
     if queries is not None:
         queries[0] += 1

@@ -10,9 +10,11 @@ from collections.abc import Callable
 from urllib.parse import urlparse
 
 from django.conf import settings
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.messages.storage import default_storage
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
-from django.utils.functional import LazyObject, empty
+from django.utils.functional import LazyObject, SimpleLazyObject, empty
 
 from bookstore.errors import error_response, service_unavailable_response
 from bookstore.logging import request_id_var
@@ -178,3 +180,21 @@ class DatabaseUnavailableMiddleware:
             logger.warning("database unavailable", extra={"error": exception.__class__.__name__})
             return service_unavailable_response(api=is_api_path(request))
         return None
+
+
+class LazyMessageMiddleware(MessageMiddleware):
+    """Django's messages, with the storage made on first use rather than for every request.
+
+    Only the admin's pages and forms use messages. Building the storage (a cookie signer and the session
+    storage behind it) for every API request cost more than several other middleware together; a request
+    that never touched its messages has nothing to save.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        request._messages = SimpleLazyObject(lambda: default_storage(request))  # type: ignore[attr-defined]
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        messages = getattr(request, "_messages", None)
+        if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:  # type: ignore[attr-defined]
+            return response
+        return super().process_response(request, response)

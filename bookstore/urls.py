@@ -36,7 +36,9 @@ handler403 = "bookstore.errors.handler403"
 handler404 = "bookstore.errors.handler404"
 handler500 = "bookstore.errors.handler500"
 
+# Django tries these in order on every request, so the API (most of the traffic) comes first.
 urlpatterns = [
+    path("api/v1/", include("bookstore.api")),
     path("", start.start_page, name="start"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
@@ -44,7 +46,6 @@ urlpatterns = [
     # Before admin.site.urls so the admin's own login URL gets the attempt limit.
     path("admin/login/", admin_login.login, name="admin-login"),
     path("admin/", include((AdminPatterns(), "admin"), namespace=NAMESPACE)),
-    path("api/v1/", include("bookstore.api")),
     path("api/schema/", _docs_view("SchemaView"), name="schema"),
     path("api/docs/", _docs_view("SwaggerView", url_name="schema"), name="docs"),
     *media_urlpatterns(),

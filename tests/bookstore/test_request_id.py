@@ -50,3 +50,39 @@ def test_log_line_names_the_authenticated_user(staff_client, staff_user, caplog)
     record = next(r for r in caplog.records if r.name == "bookstore.request")
     # Unknown routes never reach authentication; the line still has the field.
     assert hasattr(record, "user_id")
+
+
+def _formatted(**extra: object) -> str:
+    record = logging.LogRecord("bookstore.request", logging.INFO, __file__, 1, "request", (), None)
+    record.__dict__.update(extra)
+    return JsonFormatter().format(record)
+
+
+def test_a_log_line_is_one_line_of_ascii_json_whatever_its_values():
+    import enum
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    class Colour(enum.Enum):
+        RED = 1
+
+    when = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
+    cases = {
+        "plain": ({"path": "/api/v1/books/1", "status": 200, "duration_ms": 0.25}, None),
+        "not ascii": ({"path": "/api/v1/books?search=Tolstoï\u2028"}, None),
+        "datetime": ({"at": when}, str(when)),
+        "decimal": ({"amount": Decimal("12.50")}, "12.50"),
+        "enum": ({"colour": Colour.RED}, 1),
+        "huge int": ({"big": 2**70}, 2**70),
+        "int keys": ({"counts": {1: 2}}, {"1": 2}),
+        "newline": ({"detail": "two\nlines"}, None),
+    }
+    for name, (extra, expected) in cases.items():
+        line = _formatted(**extra)
+        assert line.isascii(), name
+        assert "\n" not in line, name
+        parsed = json.loads(line)
+        key, value = next(iter(extra.items()))
+        assert parsed[key] == (value if expected is None else expected), name
+        assert parsed["message"] == "request", name
+        assert parsed["level"] == "INFO", name
