@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -59,10 +62,6 @@ def _formatted(**extra: object) -> str:
 
 
 def test_a_log_line_is_one_line_of_ascii_json_whatever_its_values():
-    import enum
-    from datetime import UTC, datetime
-    from decimal import Decimal
-
     class Colour(enum.Enum):
         RED = 1
 
